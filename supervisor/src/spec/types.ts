@@ -1,0 +1,108 @@
+/**
+ * The resolved supervision tree: what `spec/load.ts` produces from YAML after validation and
+ * defaults. All durations are milliseconds. Objects are frozen after load.
+ * Field names mirror the YAML (snake_case there, camelCase here).
+ */
+
+export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
+/** permanent: always restarted; transient: only after an abnormal exit; temporary: never. */
+export type RestartType = 'permanent' | 'transient' | 'temporary';
+/** SIGTERM (or abort/docker stop), wait `graceMs`, then kill; or kill at once. */
+export type Shutdown = { kind: 'grace'; graceMs: number } | { kind: 'brutal_kill' };
+
+export interface BackoffSpec {
+  initialMs: number;
+  maxMs: number;
+  /** A child that has run cleanly this long gets its backoff reset to `initialMs`. */
+  resetAfterMs: number;
+}
+
+export type ProbeCheck =
+  | { kind: 'http'; url: string; status?: readonly number[]; bodyContains?: string; headers?: Readonly<Record<string, string>> }
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'exec'; command: readonly string[] }
+  | { kind: 'throughput'; url: string; metric: string; labels?: Readonly<Record<string, string>>; minRate: number; windowMs: number }
+  | { kind: 'staleness'; url: string; metric: string; labels?: Readonly<Record<string, string>>; maxAgeMs: number }
+  | { kind: 'docker_health' };
+
+export interface ProbeSpec {
+  name: string;
+  check: ProbeCheck;
+  everyMs: number;
+  timeoutMs: number;
+  /** Consecutive failures before the child is unhealthy (default 3). */
+  failures: number;
+  /** Failures do not count until the probe has passed once or this grace is over (default 0). */
+  startupGraceMs: number;
+}
+
+export interface ProcessBackendSpec {
+  kind: 'process';
+  command: readonly string[];
+  env: Readonly<Record<string, string>>;
+  cwd?: string;
+  /** Lines of stdout/stderr kept per child (bounded ring). */
+  logLines: number;
+}
+
+/** An async worker: given an AbortSignal and a heartbeat callback. */
+export type InprocWorker = (ctx: {
+  signal: AbortSignal;
+  heartbeat: () => void;
+  id: string;
+}) => Promise<void>;
+
+export interface InprocBackendSpec {
+  kind: 'inproc';
+  /** Set when built in code (library use). */
+  run?: InprocWorker;
+  /** Set when loaded from YAML: module path (relative to the tree file) and export name. */
+  module?: string;
+  export?: string;
+  /** A worker that does not heartbeat for this long is stalled (0 = no heartbeat check). */
+  heartbeatTimeoutMs: number;
+}
+
+export interface DockerBackendSpec {
+  kind: 'docker';
+  /** The compose service name; the container is found by compose labels of our own project. */
+  service: string;
+}
+
+export type BackendSpec = ProcessBackendSpec | InprocBackendSpec | DockerBackendSpec;
+
+interface NodeCommon {
+  id: string;
+  restart: RestartType;
+  shutdown: Shutdown;
+}
+
+export interface WorkerSpec extends NodeCommon {
+  type: 'worker';
+  backend: BackendSpec;
+  probes: readonly ProbeSpec[];
+}
+
+export interface SupervisorSpec extends NodeCommon {
+  type: 'supervisor';
+  strategy: Strategy;
+  /** More than `intensity` restarts within `periodMs`: stop all children, fail to the parent. */
+  intensity: number;
+  periodMs: number;
+  backoff: BackoffSpec;
+  children: readonly ChildSpec[];
+}
+
+export type ChildSpec = WorkerSpec | SupervisorSpec;
+
+export interface TreeSpec {
+  version: 1;
+  name: string;
+  /** Absolute path of the file it came from (for messages and relative paths), if any. */
+  file?: string;
+  api: { host: string; port: number };
+  store: { path: string; retainEvents: number };
+  docker?: { project?: string; socketPath?: string; timeoutMs: number };
+  /** The root supervisor; its id is the tree's `name`. */
+  root: SupervisorSpec;
+}
