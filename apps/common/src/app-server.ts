@@ -1,0 +1,86 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { errorToHttp, sendError } from './errors.ts';
+
+/** A health check: resolves when healthy, throws (with a message) when not. Keep it cheap. */
+export type HealthCheck = () => void | Promise<void>;
+
+export interface AppServerOptions {
+  /** App name: shown in /healthz and as the `app` default label on every metric. */
+  name: string;
+  /** Fastify logger (default off: apps log through their own lines). */
+  logger?: boolean;
+  /** Per-check timeout for /healthz (default 2000 ms). */
+  healthTimeoutMs?: number;
+  /** Also collect Node process metrics (default true). */
+  processMetrics?: boolean;
+}
+
+/** What createAppServer returns. Register routes on `app`, metrics on `registry`. */
+export interface AppServer {
+  app: FastifyInstance;
+  registry: Registry;
+  /** Adds a named check run by GET /healthz (all run in parallel, each with a timeout). */
+  addHealthCheck(name: string, check: HealthCheck): void;
+}
+
+/** The /healthz body: 200 when every check passes, 503 otherwise. */
+export interface HealthBody {
+  app: string;
+  status: 'ok' | 'failing';
+  checks: Record<string, { ok: boolean; error?: string }>;
+}
+
+/**
+ * A fastify instance with GET /healthz, GET /metrics and JSON errors. Not listening: the caller
+ * (main.ts, or a test with port 0) calls `app.listen`.
+ */
+export function createAppServer(opts: AppServerOptions): AppServer {
+  const app = Fastify({ logger: opts.logger ?? false });
+  const registry = new Registry();
+  registry.setDefaultLabels({ app: opts.name });
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const checks = new Map<string, HealthCheck>();
+  const timeoutMs = opts.healthTimeoutMs ?? 2000;
+
+  app.setErrorHandler((err, _req, reply) => {
+    const { status, body } = errorToHttp(err);
+    void reply.code(status).type('application/json').send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void sendError(reply, 404, 'APP_ERR_NOT_FOUND', `no route ${req.method} ${req.url}`);
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    const entries = [...checks.entries()];
+    const results = await Promise.all(entries.map(([, check]) => runCheck(check, timeoutMs)));
+    const body: HealthBody = { app: opts.name, status: 'ok', checks: {} };
+    entries.forEach(([name], i) => {
+      body.checks[name] = results[i]!;
+      if (!results[i]!.ok) body.status = 'failing';
+    });
+    return reply.code(body.status === 'ok' ? 200 : 503).send(body);
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    const text = await registry.metrics();
+    return reply.type(registry.contentType).send(text);
+  });
+
+  return { app, registry, addHealthCheck: (name, check) => void checks.set(name, check) };
+}
+
+async function runCheck(check: HealthCheck, timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`check timed out after ${timeoutMs}ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([Promise.resolve().then(check), timeout]);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,6 @@
+/** apps/common: what every app shares. See apps/common/README.md for the contract. */
+export { createAppServer, type AppServer, type AppServerOptions, type HealthCheck, type HealthBody } from './app-server.ts';
+export { runMain, type Running, type RunMainOptions } from './run-main.ts';
+export { parseEnv, envVars, type Env } from './config.ts';
+export { loadYamlConfig } from './yaml.ts';
+export { AppError, sendError, errorToHttp, type ErrorBody } from './errors.ts';
