@@ -1,0 +1,13 @@
+// The onvif process: reads env, installs the two-phase SIGTERM/SIGINT handling (runMain), listens.
+import { z } from 'zod';
+import { envVars, parseEnv, runMain } from '../../common/src/index.ts';
+import { buildApp } from './app.ts';
+
+// Env is parsed inside start() so a bad value prints as one clear line, not a stack trace.
+// Docker's stop timeout is 10 s: drain within 5 s so a stop never ends in SIGKILL.
+runMain(async () => {
+  const env = parseEnv(z.object({ PORT: envVars.port(8082), HOST: envVars.host('127.0.0.1'), DATA_DIR: envVars.optionalString() }), process.env);
+  const app = buildApp({ dataDir: env.DATA_DIR });
+  await app.listen({ port: env.PORT, host: env.HOST });
+  return { stop: () => app.close() };
+}, { graceMs: 5_000 });
