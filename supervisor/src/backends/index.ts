@@ -1,0 +1,17 @@
+/**
+ * The backends edgevisor ships without Docker. The Docker backend registers its own factory
+ * (backends/docker/) on top of this registry, so importing this module never loads dockerode.
+ */
+import { createInprocUnit } from './inproc.ts';
+import { createProcessUnit } from './process.ts';
+import type { BackendRegistry } from './types.ts';
+
+export { createInprocUnit, type InprocExitInfo } from './inproc.ts';
+export { createLogRing, MAX_LINE_BYTES, type LogRing, type LogStream } from './log-ring.ts';
+export { createProcessUnit, isGroupAlive, isProcessAlive, killAllProcessUnits, type ProcessExitInfo } from './process.ts';
+export type * from './types.ts';
+
+/** A fresh registry with the `process` and `inproc` factories (callers may add `docker`). */
+export function defaultBackends(): BackendRegistry {
+  return { process: createProcessUnit, inproc: createInprocUnit };
+}
