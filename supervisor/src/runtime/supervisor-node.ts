@@ -1,0 +1,207 @@
+import { isUp } from '../core/lifecycle.ts';
+import { onFailure, initialBackoff } from '../core/backoff.ts';
+import { emptyWindow, recordRestart, type IntensityWindow } from '../core/intensity.ts';
+import { affectedByFailure, shouldRestart } from '../core/strategy.ts';
+import type { BackoffSpec, SupervisorSpec } from '../spec/types.ts';
+import type { ChildSnapshot } from './types.ts';
+import { SerialQueue } from './serial-queue.ts';
+import { TreeNode, type Failure, type NodeHost, type ParentLink, type StartResult } from './node.ts';
+import { WorkerNode } from './worker-node.ts';
+
+/**
+ * A supervisor: starts its children in order, stops them in reverse order, and applies its
+ * strategy, restart intensity and backoff when one fails. Past its intensity it stops everything
+ * and fails to its parent; the root instead ends in `gave_up` and raises an alarm.
+ *
+ * INVARIANTS:
+ * - Everything that changes the set of running children (failure handling, delayed restarts,
+ *   manual actions, start, stop) runs on `queue`, one task at a time.
+ * - A failure report whose generation is older than the child's is dropped: the child has been
+ *   restarted or stopped since, so the report is about a run that no longer exists.
+ */
+export class SupervisorNode extends TreeNode implements ParentLink {
+  declare readonly spec: SupervisorSpec;
+  readonly children: TreeNode[];
+  readonly queue = new SerialQueue();
+  private window: IntensityWindow = emptyWindow;
+  private timers = new Set<NodeJS.Timeout>();
+
+  constructor(spec: SupervisorSpec, parent: ParentLink | null, host: NodeHost) {
+    super(spec, parent, host);
+    this.children = spec.children.map((c) => (c.type === 'supervisor' ? new SupervisorNode(c, this, host) : new WorkerNode(c, this, host)));
+  }
+
+  get backoffSpec(): BackoffSpec {
+    return this.spec.backoff;
+  }
+
+  childFailed(child: TreeNode, failure: Failure): void {
+    this.queue.run(() => this.handleFailure(child, failure)).catch((err) => this.host.onInternalError(err));
+  }
+
+  async start(reason: string): Promise<StartResult> {
+    const gen = ++this.generation;
+    this.setState('starting', reason);
+    this.startedAt = this.host.now();
+    this.window = emptyWindow; // a restarted supervisor starts with a fresh restart history, as in OTP
+    for (const c of this.children) {
+      c.desiredUp = !c.manuallyStopped;
+      c.backoff = initialBackoff;
+      c.dueAt = 0;
+    }
+    const outcome = await this.queue.run(() => this.reconcile());
+    if (gen !== this.generation || this.state !== 'starting') return 'down';
+    // Once its first pass is done the supervisor is in charge of its children, even if one of them
+    // is still backing off: the parent must not wait on that.
+    this.setState('running', outcome === 'complete' ? 'all children started' : 'started; some children are still coming up');
+    return 'running';
+  }
+
+  async stop(reason: string, next: 'stopped' | 'backoff' | 'failed'): Promise<void> {
+    if (!isUp(this.state)) {
+      if (this.state !== next) this.setState(next, reason);
+      return;
+    }
+    if (this.state === 'stopping') {
+      await this.waitUntil(() => this.state !== 'stopping');
+      if (this.current() !== next) this.setState(next, reason);
+      return;
+    }
+    this.generation++;
+    this.cancelTimers();
+    this.setState('stopping', reason);
+    await this.queue.run(() => this.stopChildren(reason));
+    this.startedAt = null;
+    this.setState(next, reason);
+  }
+
+  /** Start children that should be up and are not, in order; a child in backoff holds the rest. */
+  async reconcile(): Promise<'complete' | 'incomplete'> {
+    for (const c of this.children) {
+      if (this.state !== 'running' && this.state !== 'starting') return 'incomplete';
+      if (!c.desiredUp || c.manuallyStopped) continue;
+      if (c.state === 'running' || c.state === 'unhealthy' || c.state === 'stopping') continue;
+      if (c.state === 'starting') {
+        await c.waitUntil(() => c.state !== 'starting');
+        if (c.current() !== 'running') return 'incomplete';
+        continue;
+      }
+      const now = this.host.now();
+      if (c.state === 'backoff' && c.dueAt > now) {
+        this.scheduleReconcile(c.dueAt);
+        return 'incomplete';
+      }
+      const wasBackoff = c.state === 'backoff';
+      const result = await c.start(wasBackoff ? 'restart' : 'start');
+      if (result !== 'running') return 'incomplete';
+    }
+    return 'complete';
+  }
+
+  private async handleFailure(child: TreeNode, f: Failure): Promise<void> {
+    if (child.generation !== f.generation) return;
+    if (this.state !== 'running' && this.state !== 'starting') return;
+    if (child.manuallyStopped) return;
+    if (!shouldRestart(child.spec.restart, f.cause, f.normal)) {
+      child.desiredUp = false;
+      await child.stop(`${f.reason} (restart: ${child.spec.restart}, not restarted)`, 'failed');
+      return;
+    }
+    const now = this.host.now();
+    const intensity = recordRestart(this.window, now, this.spec.intensity, this.spec.periodMs);
+    this.window = intensity.window;
+    if (intensity.exceeded) {
+      await this.escalate(child, f);
+      return;
+    }
+    const ranFor = child.upSince === null ? 0 : now - child.upSince;
+    const { delayMs, state } = onFailure(child.backoff, this.spec.backoff, ranFor);
+    child.backoff = state;
+    const affected = affectedByFailure(
+      this.spec.strategy,
+      this.children.map((c) => c.id),
+      child.id,
+    ).map((id) => this.children.find((c) => c.id === id)!);
+    const restarted = affected.filter((c) => c === child || (isUp(c.state) && !c.manuallyStopped && c.spec.restart !== 'temporary'));
+    child.restarts++;
+    this.host.emit({
+      type: 'restart',
+      child: child.id,
+      reason: `${f.reason}; restarting ${restarted.map((c) => c.id).join(', ')}${delayMs > 0 ? ` in ${delayMs}ms` : ''} (${this.spec.strategy})`,
+      data: { ...f.data, cause: f.cause, strategy: this.spec.strategy, supervisor: this.id, affected: restarted.map((c) => c.id), delayMs },
+    });
+    const dueAt = now + delayMs;
+    // Take the affected siblings down in reverse start order, the failed child with them.
+    for (const c of [...affected].reverse()) {
+      if (c === child) {
+        c.dueAt = dueAt;
+        await c.stop(f.reason, 'backoff');
+        continue;
+      }
+      if (c.manuallyStopped || !c.desiredUp || !isUp(c.state)) continue;
+      const why = `${this.spec.strategy}: ${child.id} failed`;
+      if (c.spec.restart === 'temporary') {
+        c.desiredUp = false; // OTP: a temporary sibling is terminated, never restarted
+        await c.stop(why, 'stopped');
+        continue;
+      }
+      c.restarts++;
+      c.dueAt = dueAt;
+      this.host.emit({ type: 'restart', child: c.id, reason: why, data: { cause: 'sibling', sibling: child.id, strategy: this.spec.strategy, supervisor: this.id, delayMs } });
+      await c.stop(why, 'backoff');
+    }
+    this.scheduleReconcile(dueAt);
+  }
+
+  /** More than `intensity` restarts in `period`: stop everything, then fail upwards. */
+  private async escalate(child: TreeNode, f: Failure): Promise<void> {
+    const reason = `more than ${this.spec.intensity} restarts in ${this.spec.periodMs}ms (last: ${child.id}: ${f.reason})`;
+    this.host.emit({ type: 'escalation', child: this.id, reason, data: { failedChild: child.id, intensity: this.spec.intensity, periodMs: this.spec.periodMs } });
+    this.generation++;
+    this.cancelTimers();
+    this.setState('stopping', reason);
+    await this.stopChildren(`supervisor ${this.id} is giving up`);
+    this.startedAt = null;
+    if (this.parent) {
+      this.setState('failed', reason);
+      this.parent.childFailed(this, { cause: 'escalation', generation: this.generation, normal: false, reason: `supervisor ${this.id} gave up: ${reason}` });
+    } else {
+      this.setState('gave_up', reason);
+      this.host.emit({ type: 'alarm', child: this.id, reason: `the tree gave up: ${reason}. Every child is stopped; the API keeps serving. Start ${this.id} again once the cause is fixed.` });
+    }
+  }
+
+  private async stopChildren(reason: string): Promise<void> {
+    for (const c of [...this.children].reverse()) {
+      await c.stop(reason, 'stopped');
+    }
+  }
+
+  private scheduleReconcile(at: number): void {
+    const run = () => this.queue.run(() => this.reconcile()).catch((err) => this.host.onInternalError(err));
+    const delay = at - this.host.now();
+    if (delay <= 0) {
+      void run();
+      return;
+    }
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void run();
+    }, delay);
+    this.timers.add(t);
+  }
+
+  private cancelTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  async close(): Promise<void> {
+    this.cancelTimers();
+    for (const c of this.children) await c.close();
+  }
+
+  snapshot(): ChildSnapshot {
+    return { ...this.baseSnapshot(), type: 'supervisor', probes: [], children: this.children.map((c) => c.id) };
+  }
+}

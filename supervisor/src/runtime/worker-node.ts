@@ -1,0 +1,223 @@
+import { isUp } from '../core/lifecycle.ts';
+import { countProbe, freshCounter, type ProbeCounter } from '../core/probe-verdict.ts';
+import { shouldRestart, type FailureCause } from '../core/strategy.ts';
+import { EdgevisorError, codes } from '../errors.ts';
+import type { ExitInfo, Unit } from '../backends/types.ts';
+import type { ProbeSpec, WorkerSpec } from '../spec/types.ts';
+import type { ProbeResult } from '../probes/types.ts';
+import type { ChildSnapshot, ProbeStatus } from './types.ts';
+import { TreeNode, type NodeHost, type ParentLink, type StartResult } from './node.ts';
+
+/** How often a probe is retried while a freshly started child has not answered yet. */
+const STARTUP_RETRY_MS = 100;
+
+interface ProbeRun {
+  spec: ProbeSpec;
+  counter: ProbeCounter;
+  memory: Record<string, unknown>;
+  status: ProbeStatus;
+  timer: NodeJS.Timeout | null;
+  abort: AbortController | null;
+}
+
+export function describeExit(exit: ExitInfo): string {
+  if (exit.oom) return `killed by the OOM killer (exit code ${exit.code ?? '?'})`;
+  if (exit.error) return `exited with error: ${exit.error}`;
+  if (exit.signal) return `killed by ${exit.signal}`;
+  return `exited with code ${exit.code ?? '?'}`;
+}
+
+/**
+ * A leaf of the tree: one Unit (process, container, in-process worker) plus its probes.
+ * It reports failures to its parent supervisor, which alone decides restarts.
+ */
+export class WorkerNode extends TreeNode {
+  declare readonly spec: WorkerSpec;
+  readonly unit: Unit;
+  private probes = new Map<string, ProbeRun>();
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  /** Set while we are stopping the unit ourselves: its exit is then expected, not a crash. */
+  private stopping: Promise<void> | null = null;
+  private adoptable = true;
+
+  constructor(spec: WorkerSpec, parent: ParentLink, host: NodeHost) {
+    super(spec, parent, host);
+    const factory = host.backends[spec.backend.kind];
+    if (!factory) {
+      throw new EdgevisorError(codes.START_FAILED, `child ${spec.id}: no ${spec.backend.kind} backend is available in this supervisor`);
+    }
+    this.unit = factory(spec, { baseDir: host.baseDir });
+    this.unit.onExit((exit) => this.onExit(exit));
+  }
+
+  async start(reason: string): Promise<StartResult> {
+    let adopted = false;
+    if (this.adoptable && this.unit.adopt) {
+      // A unit that outlived a previous supervisor (a container) is adopted, not restarted.
+      adopted = (await this.unit.adopt().catch(() => 'absent' as const)) === 'running';
+    }
+    this.adoptable = false;
+    const gen = ++this.generation;
+    this.setState('starting', adopted ? 'adopted the running unit without restarting it' : reason);
+    try {
+      if (!adopted) await this.unit.start();
+    } catch (err) {
+      if (gen !== this.generation || this.state !== 'starting') return 'down';
+      this.wentDown('start_failed', false, `start failed: ${(err as Error).message}`, { error: (err as Error).message });
+      return 'down';
+    }
+    if (gen !== this.generation || this.state !== 'starting') return this.current() === 'running' ? 'running' : 'down';
+    this.startedAt = this.host.now();
+    this.startProbes(gen);
+    if (this.spec.probes.length === 0) this.setState('running', 'started');
+    await this.waitUntil(() => gen !== this.generation || this.state !== 'starting');
+    return gen === this.generation && this.current() === 'running' ? 'running' : 'down';
+  }
+
+  async stop(reason: string, next: 'stopped' | 'backoff' | 'failed'): Promise<void> {
+    if (this.stopping) await this.stopping;
+    if (!isUp(this.state)) {
+      if (this.state !== next) this.setState(next, reason);
+      return;
+    }
+    this.generation++;
+    this.stopProbes();
+    this.setState('stopping', reason);
+    this.stopping = this.unit.stop(this.spec.shutdown).catch((err) => this.host.onInternalError(err));
+    await this.stopping;
+    this.stopping = null;
+    this.startedAt = null;
+    this.setState(next, reason);
+  }
+
+  async close(): Promise<void> {
+    this.stopProbes();
+    await this.unit.close();
+  }
+
+  logs(n?: number): string[] {
+    return this.unit.logs(n);
+  }
+
+  snapshot(): ChildSnapshot {
+    return {
+      ...this.baseSnapshot(),
+      type: 'worker',
+      backend: this.spec.backend.kind,
+      probes: this.spec.probes.map((p) => this.probes.get(p.name)?.status ?? idleStatus(p)),
+      info: this.unit.info(),
+    };
+  }
+
+  private onExit(exit: ExitInfo): void {
+    this.host.emit({ type: 'exit', child: this.id, reason: describeExit(exit), data: { ...exit } });
+    if (this.stopping || !isUp(this.state)) return; // an exit we asked for, or a stale one
+    this.stopProbes();
+    this.startedAt = null;
+    this.wentDown('exit', exit.normal, describeExit(exit), { exitCode: exit.code, signal: exit.signal, oom: exit.oom ?? false, error: exit.error });
+  }
+
+  /** The unit is gone on its own: settle the state from the restart type, tell the parent. */
+  private wentDown(cause: FailureCause, normal: boolean, reason: string, data: Record<string, unknown>): void {
+    if (shouldRestart(this.spec.restart, cause, normal)) {
+      this.setState('backoff', reason, data);
+      this.parent!.childFailed(this, { cause, generation: this.generation, normal, reason, data });
+    } else {
+      this.desiredUp = false;
+      this.setState(normal ? 'stopped' : 'failed', `${reason} (restart: ${this.spec.restart}, not restarted)`, data);
+    }
+  }
+
+  /** Alive but failing its probes or heartbeat: the parent restarts it like a crash. */
+  private turnedUnhealthy(cause: 'probe' | 'heartbeat', reason: string, data: Record<string, unknown>): void {
+    if (this.state !== 'running' && this.state !== 'starting') return;
+    this.stopProbes();
+    this.setState('unhealthy', reason, data);
+    this.parent!.childFailed(this, { cause, generation: this.generation, normal: false, reason, data });
+  }
+
+  private startProbes(gen: number): void {
+    const startedAt = this.startedAt ?? this.host.now();
+    for (const spec of this.spec.probes) {
+      const run: ProbeRun = { spec, counter: freshCounter, memory: {}, status: idleStatus(spec), timer: null, abort: null };
+      this.probes.set(spec.name, run);
+      const tick = async () => {
+        run.timer = null;
+        if (gen !== this.generation) return;
+        const result = await this.runOnce(run);
+        if (gen !== this.generation) return;
+        // The first period after a start is always grace: a process needs a moment to listen.
+        const grace = Math.max(spec.startupGraceMs, spec.everyMs);
+        const now = this.host.now();
+        const { counter, verdict, changed } = countProbe(run.counter, result.ok, now, startedAt, { failures: spec.failures, startupGraceMs: grace });
+        run.counter = counter;
+        run.status = { ...run.status, ok: result.ok, consecutiveFailures: counter.consecutiveFailures, lastError: result.error, latencyMs: result.latencyMs, lastRunAt: now };
+        if (changed) {
+          this.host.emit({
+            type: 'probe',
+            child: this.id,
+            reason: result.ok ? `probe ${spec.name} passed` : `probe ${spec.name} failed: ${result.error ?? 'failed'}`,
+            data: { probe: spec.name, ok: result.ok, error: result.error, code: result.code, latencyMs: result.latencyMs, value: result.value },
+          });
+        }
+        if (verdict === 'unhealthy') {
+          this.turnedUnhealthy('probe', `probe ${spec.name} failed ${counter.consecutiveFailures} times: ${result.error ?? 'failed'}`, {
+            probe: spec.name,
+            error: result.error,
+            code: result.code,
+          });
+          return;
+        }
+        if (this.state === 'starting' && [...this.probes.values()].every((p) => p.counter.passedOnce)) this.setState('running', 'startup probes passed');
+        if (gen !== this.generation) return;
+        const quick = !counter.passedOnce && now - startedAt < spec.everyMs;
+        run.timer = setTimeout(tick, quick ? Math.min(STARTUP_RETRY_MS, spec.everyMs) : spec.everyMs);
+      };
+      run.timer = setTimeout(tick, 0);
+    }
+    this.startHeartbeatWatch(gen);
+  }
+
+  private async runOnce(run: ProbeRun): Promise<ProbeResult> {
+    const abort = new AbortController();
+    run.abort = abort;
+    const timer = setTimeout(() => abort.abort(), run.spec.timeoutMs);
+    const t0 = performance.now();
+    try {
+      return await this.host.runProbe(run.spec.check, { unit: this.unit, memory: run.memory, now: () => this.host.now() }, run.spec.timeoutMs, abort.signal);
+    } catch (err) {
+      return { ok: false, latencyMs: performance.now() - t0, error: `probe threw: ${(err as Error).message}` };
+    } finally {
+      clearTimeout(timer);
+      run.abort = null;
+    }
+  }
+
+  private startHeartbeatWatch(gen: number): void {
+    const b = this.spec.backend;
+    if (b.kind !== 'inproc' || b.heartbeatTimeoutMs <= 0 || !this.unit.lastHeartbeat) return;
+    const limit = b.heartbeatTimeoutMs;
+    const every = Math.max(10, Math.min(500, Math.floor(limit / 4)));
+    this.heartbeatTimer = setInterval(() => {
+      if (gen !== this.generation) return;
+      const age = this.host.now() - this.unit.lastHeartbeat!();
+      if (age > limit) this.turnedUnhealthy('heartbeat', `no heartbeat for ${age}ms (heartbeat_timeout ${limit}ms)`, { ageMs: age, heartbeatTimeoutMs: limit });
+    }, every);
+    this.heartbeatTimer.unref?.();
+    // An inproc worker with no probes is running as soon as launched; the heartbeat guards it.
+  }
+
+  private stopProbes(): void {
+    for (const run of this.probes.values()) {
+      if (run.timer) clearTimeout(run.timer);
+      run.timer = null;
+      run.abort?.abort();
+    }
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+}
+
+function idleStatus(p: ProbeSpec): ProbeStatus {
+  return { name: p.name, kind: p.check.kind, ok: null, consecutiveFailures: 0 };
+}
