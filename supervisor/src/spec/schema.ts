@@ -1,0 +1,260 @@
+/**
+ * The zod schema of a tree file as written (snake_case, durations as strings). It validates and
+ * converts durations to ms; defaults, inheritance and path resolution happen in `load.ts`, which
+ * turns this raw shape into the frozen `TreeSpec`.
+ */
+import { z } from 'zod';
+import type { InprocWorker, RestartType, Shutdown, Strategy } from './types.ts';
+import { DURATION_EXPECTED, describeValue, parseDuration } from './duration.ts';
+import { expected } from './yaml-config.ts';
+
+/** Child ids and the tree name: technicians type them, so short, lowercase, shell-safe. */
+export const ID_RE = /^[a-z0-9][a-z0-9_-]*$/;
+const ID_EXPECTED = 'an id matching [a-z0-9][a-z0-9_-]* (lowercase letters, digits, "_" and "-")';
+
+export const BACKEND_KEYS = ['process', 'inproc', 'docker', 'children'] as const;
+export const CHECK_KINDS = ['http', 'tcp', 'exec', 'throughput', 'staleness', 'docker_health'] as const;
+export type CheckKind = (typeof CHECK_KINDS)[number];
+/** Keys that only make sense on a nested supervisor (a child with `children`). */
+const SUPERVISOR_ONLY = ['strategy', 'intensity', 'period', 'backoff'] as const;
+
+const id = z.string({ error: expected(ID_EXPECTED) }).regex(ID_RE, { error: expected(ID_EXPECTED) });
+const text = z.string().min(1);
+
+/** A duration in ms; `positive` rejects 0 where 0 would mean "never" or "spin". */
+function duration(opts: { positive?: boolean } = {}) {
+  return z.unknown().transform((v, ctx) => {
+    if (typeof v === 'string' || typeof v === 'number') {
+      try {
+        const ms = parseDuration(v);
+        if (!opts.positive || ms > 0) return ms;
+        ctx.addIssue({ code: 'custom', message: `expected a duration above zero like "500ms" or "2s", got ${describeValue(v)}` });
+        return z.NEVER;
+      } catch {
+        // falls through to the one message below
+      }
+    }
+    ctx.addIssue({ code: 'custom', message: `${DURATION_EXPECTED}, got ${describeValue(v)}` });
+    return z.NEVER;
+  });
+}
+
+const shutdown = z.unknown().transform((v, ctx): Shutdown => {
+  if (v === 'brutal_kill') return { kind: 'brutal_kill' };
+  if (typeof v === 'string' || typeof v === 'number') {
+    try {
+      return { kind: 'grace', graceMs: parseDuration(v) };
+    } catch {
+      // falls through
+    }
+  }
+  ctx.addIssue({ code: 'custom', message: `expected a duration like "5s" or "brutal_kill", got ${describeValue(v)}` });
+  return z.NEVER;
+});
+
+/** "host:port" (IPv6 in brackets); port 0 lets the OS choose, which tests use. */
+export function parseHostPort(s: string, allowZero: boolean): { host: string; port: number } | undefined {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(s.trim());
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port > 65535 || (port === 0 && !allowZero)) return undefined;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+const listen = z.unknown().transform((v, ctx) => {
+  const hp = typeof v === 'string' ? parseHostPort(v, true) : undefined;
+  if (hp) return hp;
+  ctx.addIssue({ code: 'custom', message: `expected "host:port" like "127.0.0.1:7070", got ${describeValue(v)}` });
+  return z.NEVER;
+});
+
+const httpUrl = z.string({ error: expected('an http:// or https:// URL') }).refine((s) => {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, { error: expected('an http:// or https:// URL') });
+
+const metric = z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, { error: expected('a Prometheus metric name like "frames_total"') });
+const labels = z.record(z.string(), z.string()).optional();
+const port = z.int().min(1).max(65535);
+const command = z.array(text, { error: expected('a command as a list like [node, server.js]') }).min(1);
+
+/** `status: 200` or `status: [200, 204]`; absent means any 2xx or 3xx. */
+const status = z.preprocess(
+  (v) => (typeof v === 'number' ? [v] : v),
+  z.array(z.int().min(100).max(599), { error: expected('an HTTP status code or a list of them') }).min(1),
+);
+
+const tcp = z.preprocess(
+  (v) => (typeof v === 'string' ? (parseHostPort(v, false) ?? v) : v),
+  z.strictObject({ host: text, port }, {
+    error: (iss) => (iss.code === 'invalid_type' ? expected('"host:port" or { host, port }')(iss) : undefined),
+  }),
+);
+
+const checks = {
+  http: z.strictObject({ url: httpUrl, status: status.optional(), body: z.string().optional(), headers: z.record(z.string(), z.string()).optional() }),
+  tcp,
+  exec: z.strictObject({ command }),
+  throughput: z.strictObject({ url: httpUrl, metric, labels, min_rate: z.number().min(0), window: duration({ positive: true }) }),
+  staleness: z.strictObject({ url: httpUrl, metric, labels, max_age: duration({ positive: true }) }),
+  // `docker_health:` with nothing after it is YAML null: the check has no options.
+  docker_health: z.preprocess((v) => v ?? {}, z.strictObject({})),
+} as const;
+
+/** The keys present (not undefined) among `keys`, in the order given. */
+function present<K extends string>(v: unknown, keys: readonly K[]): K[] {
+  if (v === null || typeof v !== 'object') return [];
+  return keys.filter((k) => (v as Record<string, unknown>)[k] !== undefined);
+}
+
+const probe = z
+  .strictObject({
+    name: id.optional(),
+    ...Object.fromEntries(CHECK_KINDS.map((k) => [k, checks[k].optional()])) as { [K in CheckKind]: z.ZodOptional<(typeof checks)[K]> },
+    every: duration({ positive: true }).optional(),
+    timeout: duration({ positive: true }).optional(),
+    failures: z.int().min(1).optional(),
+    startup_grace: duration().optional(),
+  })
+  .superRefine((v, ctx) => {
+    const kinds = present(v, CHECK_KINDS);
+    if (kinds.length === 1) return;
+    const accepted = 'expected exactly one check: http, tcp, exec, throughput, staleness or docker_health';
+    ctx.addIssue({ code: 'custom', path: kinds.length ? [kinds[1]!] : [], message: `${accepted}, got ${kinds.length ? kinds.join(' and ') : 'none'}` });
+  }, { when: () => true });
+
+/** Output of the probe schema: durations already in ms, defaults not yet applied. */
+export type RawProbe = z.output<typeof probe>;
+
+const processBackend = z.strictObject({
+  command,
+  // Numbers and booleans are stringified, as docker compose does: `PORT: 8080` is meant as "8080".
+  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: expected('a string') }).transform(String)).optional(),
+  cwd: text.optional(),
+  log_lines: z.int().min(1).optional(),
+});
+
+function inprocBackend(allowRun: boolean) {
+  const base = { module: allowRun ? text.optional() : text, export: text.optional(), heartbeat_timeout: duration().optional() };
+  if (!allowRun) return z.strictObject(base);
+  const run = z.custom<InprocWorker>((f) => typeof f === 'function', { error: expected('an async function') }).optional();
+  return z.strictObject({ ...base, run }).superRefine((v, ctx) => {
+    const set = present(v, ['module', 'run'] as const);
+    if (set.length !== 1) ctx.addIssue({ code: 'custom', path: set.length ? ['run'] : [], message: `expected exactly one of module or run, got ${set.length ? 'both' : 'none'}` });
+  }, { when: () => true });
+}
+
+const dockerBackend = z.strictObject({
+  service: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, { error: expected('a compose service name') }),
+});
+
+const strategy = z.enum(['one_for_one', 'one_for_all', 'rest_for_one']);
+const backoff = z.strictObject({
+  initial: duration({ positive: true }).optional(),
+  max: duration({ positive: true }).optional(),
+  reset_after: duration().optional(),
+});
+const supervision = {
+  strategy: strategy.optional(),
+  intensity: z.int().min(0).optional(),
+  period: duration({ positive: true }).optional(),
+  backoff: backoff.optional(),
+};
+
+/** A child as validated: worker and supervisor keys side by side; `load.ts` tells them apart. */
+export interface RawChild {
+  id: string;
+  restart?: RestartType;
+  shutdown?: Shutdown;
+  process?: z.output<typeof processBackend>;
+  inproc?: { module?: string; export?: string; heartbeat_timeout?: number; run?: InprocWorker };
+  docker?: z.output<typeof dockerBackend>;
+  probes?: RawProbe[];
+  strategy?: Strategy;
+  intensity?: number;
+  period?: number;
+  backoff?: z.output<typeof backoff>;
+  children?: RawChild[];
+}
+
+function childSchema(allowRun: boolean): z.ZodType<RawChild> {
+  const child: z.ZodType<RawChild> = z
+    .strictObject({
+      id,
+      restart: z.enum(['permanent', 'transient', 'temporary']).optional(),
+      shutdown: shutdown.optional(),
+      process: processBackend.optional(),
+      inproc: inprocBackend(allowRun).optional(),
+      docker: dockerBackend.optional(),
+      probes: z.array(probe).optional(),
+      ...supervision,
+      children: z.lazy(() => z.array(child)).optional(),
+    })
+    .superRefine((v, ctx) => checkChildShape(v, ctx), { when: () => true });
+  return child;
+}
+
+/** What kind of node a child is, and the keys that do not belong to that kind. */
+function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
+  const kinds = present(v, BACKEND_KEYS);
+  if (kinds.length !== 1) {
+    const accepted = 'expected exactly one of process, inproc, docker (a worker) or children (a nested supervisor)';
+    ctx.addIssue({ code: 'custom', path: kinds.length ? [kinds[1]!] : [], message: `${accepted}, got ${kinds.length ? kinds.join(' and ') : 'none'}` });
+    return;
+  }
+  const c = v as Record<string, unknown>;
+  if (kinds[0] === 'children') {
+    if (c.probes !== undefined) ctx.addIssue({ code: 'custom', path: ['probes'], message: 'a nested supervisor takes no probes; put them on its workers' });
+    return;
+  }
+  for (const k of present(v, SUPERVISOR_ONLY)) {
+    ctx.addIssue({ code: 'custom', path: [k], message: `only a nested supervisor (a child with children) takes "${k}"; this child is a ${kinds[0]} worker` });
+  }
+  const probes = Array.isArray(c.probes) ? (c.probes as unknown[]) : [];
+  const seen = new Map<string, number>();
+  probes.forEach((p, i) => {
+    const pk = present(p, CHECK_KINDS);
+    if (pk.includes('docker_health') && kinds[0] !== 'docker') {
+      ctx.addIssue({ code: 'custom', path: ['probes', i, 'docker_health'], message: 'docker_health only applies to a docker child' });
+    }
+    const named = typeof (p as { name?: unknown })?.name === 'string';
+    const name = named ? (p as { name: string }).name : pk.length === 1 ? pk[0]! : undefined;
+    if (name === undefined) return;
+    const first = seen.get(name);
+    if (first === undefined) seen.set(name, i);
+    else ctx.addIssue({ code: 'custom', path: named ? ['probes', i, 'name'] : ['probes', i], message: `duplicate probe name "${name}" (also probes[${first}]); give each probe of a child a distinct name` });
+  });
+}
+
+/**
+ * The whole tree file. `allowRun` (trees built in code) lets an `inproc` child carry `run: fn`
+ * instead of `module`; YAML cannot express a function, so files never get that option.
+ */
+export function createTreeSchema(opts: { allowRun: boolean }) {
+  return z.strictObject({
+    version: z.literal(1).optional(),
+    name: id,
+    ...supervision,
+    api: z.strictObject({ listen: listen.optional() }).optional(),
+    store: z.strictObject({ path: text.optional(), retain_events: z.int().min(1).optional() }).optional(),
+    docker: z
+      .strictObject({
+        project: z.string().regex(ID_RE, { error: expected('a compose project name like "edgevisor"') }).optional(),
+        socket: text.optional(),
+        timeout: duration({ positive: true }).optional(),
+      })
+      .optional(),
+    children: z.array(childSchema(opts.allowRun)),
+  });
+}
+
+/** Output of the tree schema, before defaults (see `load.ts`). */
+export type RawTree = z.output<ReturnType<typeof createTreeSchema>>;
+
+/** Schemas are built once: YAML files (no `run`) and trees built in code (with `run`). */
+export const fileTreeSchema = createTreeSchema({ allowRun: false });
+export const codeTreeSchema = createTreeSchema({ allowRun: true });
