@@ -93,10 +93,11 @@ export async function guardProbe(timeoutMs: number, outer: AbortSignal | undefin
 
 function abortedResult(timedOut: boolean, outer: AbortSignal | undefined, timeoutMs: number, latencyMs: number): ProbeResult {
   const reason: unknown = outer?.reason;
-  // The runtime aborts at the probe's timeout, so its abort is a timeout too unless it says why.
-  const outerIsTimeout = reason === undefined || (reason instanceof Error && (reason.name === 'TimeoutError' || reason.name === 'AbortError'));
+  // The runtime aborts at the probe's timeout, so its abort is a timeout when it says so or when
+  // it comes (about) at the deadline; an early abort is the runtime calling the run off.
+  const outerIsTimeout = (reason instanceof Error && reason.name === 'TimeoutError') || latencyMs >= timeoutMs * 0.9;
   if (timedOut || outerIsTimeout) return { ok: false, latencyMs, error: timeoutMessage(timeoutMs), code: codes.PROBE_TIMEOUT };
-  return { ok: false, latencyMs, error: `aborted: ${describeError(reason)}`, code: codes.PROBE_FAILED };
+  return { ok: false, latencyMs, error: `aborted after ${Math.round(latencyMs)}ms: ${describeError(reason)}`, code: codes.PROBE_FAILED };
 }
 
 /**
