@@ -1,0 +1,146 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import { EdgevisorError, codes } from '../errors.ts';
+import type { EventStore } from '../store/types.ts';
+import type { Role, Tree } from '../runtime/types.ts';
+import { createAuthenticator, type ApiTokens } from './auth.ts';
+import { ApiError, apiCodes, badRequest, sendError } from './errors.ts';
+import { createTreeMetrics } from './metrics.ts';
+import { streamEvents } from './sse.ts';
+
+/** What {@link buildApi} needs. Everything is passed in: the app reads no environment. */
+export interface ApiOptions {
+  tree: Tree;
+  store: Pick<EventStore, 'since' | 'lastSeq'>;
+  tokens: ApiTokens;
+  /** fastify's logger option (false by default: tests stay quiet; `run` turns it on). */
+  logger?: FastifyServerOptions['logger'];
+  /** SSE heartbeat comment interval (default 15 s). */
+  sseHeartbeatMs?: number;
+}
+
+/** Manual actions: URL verb -> Tree method. */
+const actions = {
+  restart: 'restartChild',
+  stop: 'stopChild',
+  start: 'startChild',
+} as const satisfies Record<string, keyof Tree>;
+export type Action = keyof typeof actions;
+
+/** Body of a 202 answer to a manual action. */
+export interface ActionAccepted {
+  accepted: true;
+  action: Action;
+  child: string;
+}
+
+export const eventsDefaultLimit = 100;
+export const eventsMaxLimit = 1000;
+const logLines = 50;
+
+/** A non-negative integer from a query string or header, or a 400 naming the field. */
+function parseCount(raw: unknown, field: string, accepted: string): number | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw.trim())) {
+    throw badRequest(`${field}: expected ${accepted}, got ${JSON.stringify(raw)}`);
+  }
+  return Number(raw.trim());
+}
+
+/**
+ * The control API as an app that does not listen (api/server.ts listens): buildable in tests,
+ * injectable, closable. Routes: /healthz and /metrics open; /v1/* behind bearer tokens.
+ */
+export function buildApi(opts: ApiOptions): FastifyInstance {
+  const app = Fastify({ logger: opts.logger ?? false });
+  registerApi(app, opts);
+  return app;
+}
+
+/** Registers the routes and hooks on an existing instance (plugin style, as in fastify/demo). */
+export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
+  const { tree, store } = opts;
+  const auth = createAuthenticator(opts.tokens);
+  const metrics = createTreeMetrics(tree);
+  const streams = new Set<{ end(): void }>();
+
+  app.setErrorHandler((err, req, reply) => {
+    if (!(err instanceof EdgevisorError) && !(err instanceof ApiError)) req.log.error({ err }, 'request failed');
+    return sendError(reply, err);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, new ApiError(apiCodes.ROUTE_NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]}`)),
+  );
+  // SSE streams never end on their own; end them first so close() does not wait forever.
+  app.addHook('preClose', async () => {
+    for (const s of streams) s.end();
+    streams.clear();
+  });
+  app.addHook('onClose', async () => metrics.close());
+
+  const guard = (needed: Role) => async (req: FastifyRequest) => {
+    req.role = auth.require(req.headers.authorization, needed);
+  };
+  const viewer = guard('viewer');
+  const technician = guard('technician');
+
+  const knownChild = (id: string) => {
+    const node = tree.child(id);
+    if (node) return node;
+    const known = tree
+      .snapshot()
+      .nodes.filter((n) => n.parent !== null)
+      .map((n) => n.id);
+    throw new EdgevisorError(codes.UNKNOWN_CHILD, `no child "${id}" (known: ${known.join(', ') || 'none'})`);
+  };
+
+  app.get('/healthz', async () => ({ status: 'ok', tree: tree.snapshot().state }));
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.render();
+  });
+
+  app.get('/v1/tree', { preHandler: viewer }, async () => tree.snapshot());
+
+  app.get<{ Params: { id: string } }>('/v1/children/:id', { preHandler: viewer }, async (req) => {
+    const node = knownChild(req.params.id);
+    const logs = node.type === 'worker' ? tree.logs(node.id, logLines) : [];
+    return { ...node, logs };
+  });
+
+  app.get<{ Querystring: Record<string, unknown> }>('/v1/events', { preHandler: viewer }, async (req, reply: FastifyReply) => {
+    const since = parseCount(req.query['since'], 'since', 'an event sequence number (integer >= 0)');
+    if (/\btext\/event-stream\b/.test(req.headers.accept ?? '')) {
+      const header = req.headers['last-event-id'];
+      const lastEventId = parseCount(Array.isArray(header) ? header[0] : header, 'Last-Event-ID', 'an event sequence number (integer >= 0)');
+      // Last-Event-ID wins: a browser's EventSource resends its original URL (with ?since=) on
+      // every reconnect, and only the header says where it actually got to.
+      const after = lastEventId ?? since ?? null;
+      const handle = streamEvents(req, reply, { tree, store, after, heartbeatMs: opts.sseHeartbeatMs ?? 15_000 });
+      if (!handle.closed) {
+        streams.add(handle);
+        reply.raw.on('close', () => streams.delete(handle));
+      }
+      return reply;
+    }
+    const limit = parseCount(req.query['limit'], 'limit', `an integer from 1 to ${eventsMaxLimit}`) ?? eventsDefaultLimit;
+    if (limit < 1 || limit > eventsMaxLimit) throw badRequest(`limit: expected an integer from 1 to ${eventsMaxLimit}, got ${limit}`);
+    return { events: store.since(since ?? 0, limit), lastSeq: store.lastSeq() };
+  });
+
+  for (const action of Object.keys(actions) as Action[]) {
+    app.post<{ Params: { id: string } }>(`/v1/children/:id/${action}`, { preHandler: technician }, async (req, reply) => {
+      const node = knownChild(req.params.id);
+      tree[actions[action]](node.id, { role: req.role ?? 'technician', via: 'api' });
+      const body: ActionAccepted = { accepted: true, action, child: node.id };
+      return reply.code(202).send(body);
+    });
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth preHandler on /v1 routes. */
+    role?: Role;
+  }
+}
