@@ -1,0 +1,158 @@
+import type { ServerResponse } from 'node:http';
+import type { Tree } from '../../../supervisor/src/runtime/types.ts';
+import { createAppServer, sendError, type AppServer } from '../../common/src/index.ts';
+import { CameraRuntime, createCameraWorker } from './camera-worker.ts';
+import type { CameraConfig, Failpoint } from './config.ts';
+import type { Frame } from './frame-store.ts';
+import { createCameraMetrics, type CameraMetrics } from './metrics.ts';
+import { cameraErrors } from './sources/types.ts';
+import { createCameraTree } from './supervision.ts';
+
+/** A camera controller, built but not listening. main.ts (or a test) listens and starts it. */
+export interface CameraApp extends AppServer {
+  cameras: ReadonlyMap<string, CameraRuntime>;
+  metrics: CameraMetrics;
+  tree: Tree;
+  /** Starts every camera worker. */
+  start(): Promise<void>;
+  /** Closes the HTTP server (ending MJPEG streams) and stops every worker (ffmpeg included). */
+  stop(): Promise<void>;
+}
+
+/** The longest `wait` a frame.jpg long-poll may ask for. */
+const MAX_WAIT_MS = 30_000;
+const BOUNDARY = 'edgevisorframe';
+
+export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoint?: Failpoint }): CameraApp {
+  const server = createAppServer({ name: 'camera' });
+  const { app, registry } = server;
+  const metrics = createCameraMetrics(registry, opts.cameras.map((c) => c.id));
+  const cameras = new Map(opts.cameras.map((c) => [c.id, new CameraRuntime(c)]));
+  const tree = createCameraTree([...cameras.values()].map((cam) => ({
+    cameraId: cam.config.id,
+    heartbeatTimeoutMs: cam.config.heartbeatTimeoutMs,
+    run: createCameraWorker(cam, metrics, { failpoint: opts.failpoint }),
+  })));
+  // One camera down is the camera's problem (shown in /cameras and metrics), not the process's:
+  // failing /healthz for it would get every camera restarted by the outer supervisor.
+  server.addHealthCheck('workers', () => {
+    const s = tree.snapshot().state;
+    if (s === 'failed' || s === 'gave_up') throw new Error(`camera supervision tree is ${s}`);
+  });
+
+  const stopping = new AbortController();
+
+  app.get('/cameras', async () => ({
+    cameras: [...cameras.values()].map((cam) => {
+      const f = cam.frames.latest();
+      return {
+        id: cam.config.id,
+        source: cam.config.source.kind,
+        state: cam.state(),
+        fps: cam.measuredFps(),
+        targetFps: cam.config.fps,
+        width: cam.config.width,
+        height: cam.config.height,
+        seq: f?.seq ?? 0,
+        lastFrameAt: f ? new Date(f.ts).toISOString() : null,
+        workerRuns: cam.runs,
+        lastError: cam.lastError ? { code: cam.lastError.code, message: cam.lastError.message, at: new Date(cam.lastError.at).toISOString() } : null,
+      };
+    }),
+  }));
+
+  app.get<{ Params: { id: string }; Querystring: { after?: string; wait?: string } }>('/cameras/:id/frame.jpg', async (req, reply) => {
+    const cam = cameras.get(req.params.id);
+    if (!cam) return sendError(reply, 404, cameraErrors.UNKNOWN_CAMERA, `no camera "${req.params.id}"; known: ${[...cameras.keys()].join(', ')}`);
+    const after = req.query.after === undefined ? undefined : Number(req.query.after);
+    const wait = req.query.wait === undefined ? 0 : Number(req.query.wait);
+    if ((after !== undefined && !Number.isInteger(after)) || !Number.isFinite(wait) || wait < 0 || wait > MAX_WAIT_MS) {
+      return sendError(reply, 400, 'CAMERA_ERR_BAD_QUERY', `expected after=<integer seq> and wait=<0..${MAX_WAIT_MS} ms>, got after=${req.query.after ?? ''} wait=${req.query.wait ?? ''}`);
+    }
+    let frame: Frame | undefined;
+    if (after === undefined) {
+      frame = cam.frames.latest() ?? (wait > 0 ? await cam.frames.next(0, wait, stopping.signal) : undefined);
+    } else {
+      frame = await cam.frames.next(after, wait, stopping.signal);
+      // A long-poll that timed out is not an error: there is simply no newer frame yet.
+      if (!frame && cam.frames.latest()) return reply.code(204).header('x-frame-seq', String(cam.frames.latest()!.seq)).send();
+    }
+    if (!frame) return sendError(reply, 503, cameraErrors.NO_FRAME, `camera "${cam.config.id}" has no frame yet (state ${cam.state()}${cam.lastError ? `: ${cam.lastError.message}` : ''})`);
+    return reply
+      .header('content-type', 'image/jpeg')
+      .header('cache-control', 'no-store')
+      .header('x-frame-seq', String(frame.seq))
+      .header('x-frame-ts', String(frame.ts))
+      .send(frame.jpeg);
+  });
+
+  app.get<{ Params: { id: string } }>('/cameras/:id/stream.mjpeg', async (req, reply) => {
+    const cam = cameras.get(req.params.id);
+    if (!cam) return sendError(reply, 404, cameraErrors.UNKNOWN_CAMERA, `no camera "${req.params.id}"; known: ${[...cameras.keys()].join(', ')}`);
+    reply.hijack();
+    streamMjpeg(reply.raw, cam, metrics, stopping.signal);
+  });
+
+  return {
+    ...server,
+    cameras,
+    metrics,
+    tree,
+    start: () => tree.start(),
+    async stop() {
+      stopping.abort();
+      await app.close();
+      await tree.stop();
+    },
+  };
+}
+
+/**
+ * Serves one MJPEG client. Latest-frame semantics: a frame is written only when the socket has
+ * taken the previous one (no pending 'drain'); otherwise the client is marked behind and gets the
+ * newest frame at the next 'drain'. So a slow client holds at most one frame in its buffers and
+ * never slows the camera or other clients.
+ */
+function streamMjpeg(res: ServerResponse, cam: CameraRuntime, metrics: CameraMetrics, stopping: AbortSignal): void {
+  const labels = { camera: cam.config.id };
+  res.writeHead(200, {
+    'content-type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
+    'cache-control': 'no-store',
+    connection: 'close',
+  });
+  metrics.streamClients.inc(labels);
+  let behind = false;
+  let lastSent = 0;
+  const write = (f: Frame) => {
+    lastSent = f.seq;
+    res.write(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${f.jpeg.length}\r\nX-Frame-Seq: ${f.seq}\r\n\r\n`);
+    res.write(f.jpeg);
+    res.write('\r\n');
+  };
+  const onFrame = (f: Frame) => {
+    if (res.writableNeedDrain) {
+      if (behind) metrics.streamSkipped.inc(labels);
+      behind = true;
+      return;
+    }
+    write(f);
+  };
+  const onDrain = () => {
+    const f = cam.frames.latest();
+    if (behind && f && f.seq > lastSent) write(f);
+    behind = false;
+  };
+  const unsubscribe = cam.frames.subscribe(onFrame);
+  res.on('drain', onDrain);
+  const end = () => {
+    unsubscribe();
+    res.off('drain', onDrain);
+    stopping.removeEventListener('abort', onStop);
+    metrics.streamClients.dec(labels);
+  };
+  const onStop = () => res.end();
+  stopping.addEventListener('abort', onStop, { once: true });
+  res.once('close', end);
+  const first = cam.frames.latest();
+  if (first) write(first);
+}

@@ -1,0 +1,115 @@
+import type { InprocWorker } from '../../../supervisor/src/spec/types.ts';
+import type { AppError } from '../../common/src/index.ts';
+import type { CameraConfig, Failpoint } from './config.ts';
+import { LatestFrame } from './frame-store.ts';
+import type { CameraMetrics } from './metrics.ts';
+import { sourceFor } from './sources/index.ts';
+import type { FrameSource } from './sources/types.ts';
+
+/** What GET /cameras shows about a camera's health. */
+export type CameraState =
+  /** No frame yet since the controller started. */
+  | 'waiting'
+  /** Frames arrive at about the expected interval. */
+  | 'streaming'
+  /** The source failed more recently than the last frame; it is retrying with backoff. */
+  | 'reconnecting'
+  /** No frame for 3 intervals (plus 1 s) and no error reported: the worker may be hung. */
+  | 'stalled';
+
+/**
+ * Everything the controller keeps per camera; it outlives worker restarts, so the frame seq,
+ * the fps meter and the counters continue across them.
+ */
+export class CameraRuntime {
+  readonly frames = new LatestFrame();
+  runs = 0;
+  lastError: { code: string; message: string; at: number } | undefined;
+  /** Arrival times of recent frames, for the measured fps (bounded to 64 entries). */
+  private readonly recent: number[] = [];
+
+  constructor(readonly config: CameraConfig) {}
+
+  recordFrame(ts: number): void {
+    this.recent.push(ts);
+    if (this.recent.length > 64) this.recent.shift();
+  }
+
+  /** Frames per second over the last 5 s (0 when fewer than 2 frames). */
+  measuredFps(now = Date.now()): number {
+    const inWindow = this.recent.filter((t) => now - t <= 5000);
+    if (inWindow.length < 2) return 0;
+    const span = Math.max(now - inWindow[0]!, 1000 / this.config.fps);
+    return Math.round(((inWindow.length - 1) / span) * 1000 * 10) / 10;
+  }
+
+  state(now = Date.now()): CameraState {
+    const last = this.frames.latest()?.ts;
+    if (this.lastError && (!last || this.lastError.at > last)) return 'reconnecting';
+    if (!last) return 'waiting';
+    return now - last <= 3000 / this.config.fps + 1000 ? 'streaming' : 'stalled';
+  }
+}
+
+/**
+ * The supervised worker of one camera: runs its source, keeps the newest frame, counts, and
+ * heartbeats on every frame and every reconnect attempt (a worker that is retrying is not hung;
+ * a worker that neither delivers nor retries is, and the runtime restarts it).
+ */
+export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, opts: { failpoint?: Failpoint; source?: FrameSource } = {}): InprocWorker {
+  const { id } = cam.config;
+  const labels = { camera: id };
+  const source = opts.source ?? sourceFor(cam.config.source);
+  const hangAfter = opts.failpoint?.kind === 'hang' && opts.failpoint.camera === id ? opts.failpoint.afterFrames : undefined;
+
+  return async ({ signal, heartbeat }) => {
+    if (cam.runs++ > 0) metrics.workerRestarts.inc(labels);
+    // The source gets its own signal so the hang failpoint can stop it without ending the run.
+    const inner = new AbortController();
+    const onAbort = () => inner.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    let framesThisRun = 0;
+    let hung: (() => void) | undefined;
+    const hang = new Promise<void>((resolve) => { hung = resolve; });
+    try {
+      const sourceDone = source({
+        cameraId: id,
+        fps: cam.config.fps,
+        width: cam.config.width,
+        height: cam.config.height,
+        signal: inner.signal,
+        frame(jpeg) {
+          if (hangAfter !== undefined && framesThisRun >= hangAfter) {
+            // FAILPOINT hang: stop delivering and heartbeating, like a driver stuck in a call.
+            inner.abort();
+            return;
+          }
+          framesThisRun++;
+          const f = cam.frames.put(jpeg);
+          cam.recordFrame(f.ts);
+          metrics.frames.inc(labels);
+          metrics.lastFrameTs.set(labels, f.ts / 1000);
+          heartbeat();
+        },
+        reconnecting(err: AppError, delayMs: number) {
+          cam.lastError = { code: err.code, message: `${err.message} (retry in ${delayMs}ms)`, at: Date.now() };
+          metrics.reconnects.inc(labels);
+          metrics.sourceErrors.inc({ camera: id, code: err.code });
+          heartbeat();
+        },
+        decodeError() {
+          metrics.decodeErrors.inc(labels);
+        },
+      });
+      await sourceDone;
+      if (!signal.aborted && hangAfter !== undefined) {
+        // Blocked until the supervisor gives up on us and aborts the run.
+        signal.addEventListener('abort', () => hung?.(), { once: true });
+        await hang;
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      inner.abort();
+    }
+  };
+}

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { envVars, loadYamlConfig, parseEnv, type Env } from '../../common/src/index.ts';
+
+/**
+ * Camera controller configuration. This module is the only one in apps/camera that reads
+ * process.env (through `loadEnvConfig(process.env)` in main.ts).
+ */
+
+const credentials = { username: z.string().min(1).optional(), password: z.string().optional() };
+const httpUrl = z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL');
+
+/** One camera's source, exactly one key. */
+const sourceSchema = z.union([
+  z.object({ rtsp: z.object({ url: z.string().regex(/^rtsps?:\/\//, 'expected an rtsp:// URL') }).strict() }).strict(),
+  z.object({ mjpeg: z.object({ url: httpUrl, ...credentials }).strict() }).strict(),
+  z.object({ snapshot: z.object({ url: httpUrl, ...credentials }).strict() }).strict(),
+  // Static stream URI until the onvif app answers GetStreamUri; decoded like rtsp.
+  z.object({ onvif: z.object({ stream_uri: z.string().regex(/^rtsps?:\/\//, 'expected an rtsp:// URL') }).strict() }).strict(),
+  z.object({ synthetic: z.object({ period_s: z.number().positive().default(12) }).strict() }).strict(),
+], { message: 'expected exactly one of rtsp: {url}, mjpeg: {url, username?, password?}, snapshot: {url, username?, password?}, onvif: {stream_uri}, synthetic: {}' });
+
+const cameraSchema = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected an id of letters, digits, _ or - (max 63)'),
+  source: sourceSchema,
+  fps: z.number().positive().max(60).default(5),
+  width: z.number().int().min(16).max(3840).default(640),
+  height: z.number().int().min(16).max(2160).default(360),
+  /** Default: max(3 s, 10 frame intervals), so low-fps cameras are not restarted in loops. */
+  heartbeat_timeout_ms: z.number().int().positive().optional(),
+}).strict();
+
+export const camerasFileSchema = z.object({
+  cameras: z.array(cameraSchema).min(1, 'expected at least one camera'),
+}).strict().superRefine((v, ctx) => {
+  const seen = new Set<string>();
+  v.cameras.forEach((c, i) => {
+    if (seen.has(c.id)) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'id'], message: `expected a unique id ("${c.id}" is used twice)` });
+    seen.add(c.id);
+  });
+});
+
+/** The source of one camera, normalised: onvif becomes rtsp with its static URI. */
+export type SourceConfig =
+  | { kind: 'rtsp'; url: string }
+  | { kind: 'mjpeg' | 'snapshot'; url: string; username?: string; password?: string }
+  | { kind: 'synthetic'; periodS: number };
+
+/** One camera, validated and defaulted. */
+export interface CameraConfig {
+  id: string;
+  source: SourceConfig;
+  fps: number;
+  width: number;
+  height: number;
+  heartbeatTimeoutMs: number;
+}
+
+/** Test-only fault injection, from `CAMERA_FAILPOINT=hang:<cameraId>[:<afterFrames>]`. */
+export interface Failpoint {
+  kind: 'hang';
+  camera: string;
+  /** Frames each run delivers before hanging (default 3). */
+  afterFrames: number;
+}
+
+export interface CameraEnvConfig {
+  port: number;
+  host: string;
+  camerasFile?: string;
+  failpoint?: Failpoint;
+}
+
+const envSchema = z.object({
+  PORT: envVars.port(8081),
+  HOST: envVars.host('127.0.0.1'),
+  CAMERAS_FILE: envVars.optionalString(),
+  CAMERA_FAILPOINT: z.string().regex(/^hang:[A-Za-z0-9_-]+(:\d+)?$/, 'expected hang:<cameraId>[:<afterFrames>]').optional(),
+});
+
+export function loadEnvConfig(env: Env): Readonly<CameraEnvConfig> {
+  const e = parseEnv(envSchema, env);
+  let failpoint: Failpoint | undefined;
+  if (e.CAMERA_FAILPOINT) {
+    const [, camera, after] = e.CAMERA_FAILPOINT.split(':');
+    failpoint = { kind: 'hang', camera: camera!, afterFrames: after ? Number(after) : 3 };
+  }
+  return Object.freeze({ port: e.PORT, host: e.HOST, camerasFile: e.CAMERAS_FILE, failpoint });
+}
+
+/** The built-in camera when no CAMERAS_FILE is given: the Quick start default. */
+export const defaultCameras: readonly CameraConfig[] = Object.freeze([
+  normaliseCamera({ id: 'synthetic-1', source: { synthetic: { period_s: 12 } }, fps: 5, width: 640, height: 360 }),
+]);
+
+/** Loads and validates a cameras file (errors: SPEC_INVALID, `cameras.yaml:LINE field: ...`). */
+export async function loadCameras(path: string): Promise<readonly CameraConfig[]> {
+  const file = await loadYamlConfig(path, camerasFileSchema);
+  return Object.freeze(file.cameras.map(normaliseCamera));
+}
+
+/** Validates cameras given as data (tests, library use). */
+export function parseCameras(value: unknown): readonly CameraConfig[] {
+  return Object.freeze(camerasFileSchema.parse(value).cameras.map(normaliseCamera));
+}
+
+function normaliseCamera(c: z.infer<typeof cameraSchema>): CameraConfig {
+  const s = c.source;
+  let source: SourceConfig;
+  if ('rtsp' in s) source = { kind: 'rtsp', url: s.rtsp.url };
+  else if ('onvif' in s) source = { kind: 'rtsp', url: s.onvif.stream_uri };
+  else if ('mjpeg' in s) source = { kind: 'mjpeg', ...s.mjpeg };
+  else if ('snapshot' in s) source = { kind: 'snapshot', ...s.snapshot };
+  else source = { kind: 'synthetic', periodS: s.synthetic.period_s };
+  const heartbeatTimeoutMs = c.heartbeat_timeout_ms ?? Math.max(3000, Math.round((10 * 1000) / c.fps));
+  return Object.freeze({ id: c.id, source, fps: c.fps, width: c.width, height: c.height, heartbeatTimeoutMs });
+}

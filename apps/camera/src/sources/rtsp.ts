@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { AppError } from '../../../common/src/index.ts';
+import { JpegSplitter } from './jpeg-splitter.ts';
+import { runWithReconnect } from './reconnect.ts';
+import { cameraErrors, type FrameSource } from './types.ts';
+import { redact } from './http-get.ts';
+
+/**
+ * The ffmpeg command that decodes one RTSP camera to JPEG frames on stdout at the target fps and
+ * size (as Frigate does). Exported so the benchmark runs exactly the same command alone.
+ */
+export function ffmpegArgs(url: string, fps: number, width: number, height: number): string[] {
+  return [
+    '-hide_banner', '-nostdin', '-loglevel', 'error',
+    // TCP interleaved: no UDP ports to open, survives NAT and lossy Wi-Fi. -timeout (µs) makes
+    // ffmpeg give up on a silent socket instead of hanging forever.
+    '-rtsp_transport', 'tcp', '-timeout', '5000000',
+    '-i', url,
+    '-an', '-vf', `fps=${fps},scale=${width}x${height}`,
+    '-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', '5', '-',
+  ];
+}
+
+/**
+ * RTSP (and ONVIF stream URIs): one ffmpeg subprocess per connection. The subprocess is killed
+ * when the worker stops or the stream stalls; a dropped stream reconnects with backoff.
+ */
+export function rtspSource(url: string, opts: { stallMs?: number; maxBackoffMs?: number } = {}): FrameSource {
+  return (ctx) => runWithReconnect(ctx, (gotFrame) => new Promise<void>((resolve, reject) => {
+    const stallMs = opts.stallMs ?? Math.max(5000, 5000 / ctx.fps);
+    const child = spawn('ffmpeg', ffmpegArgs(url, ctx.fps, ctx.width, ctx.height), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let lastData = Date.now();
+    let stalled = false;
+    let stderrTail = '';
+    let frames = 0;
+    const splitter = new JpegSplitter((jpeg) => { frames++; gotFrame(); ctx.frame(jpeg); }, (m) => ctx.decodeError(m));
+    child.stdout.on('data', (chunk: Buffer) => { lastData = Date.now(); splitter.push(chunk); });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      for (const line of text.split('\n')) {
+        if (!line.trim()) continue;
+        stderrTail = line.trim().slice(0, 300);
+        // With -loglevel error, what ffmpeg prints once frames flow is a decode problem; before
+        // that it is a connection problem, reported by the reconnect instead.
+        if (frames > 0) ctx.decodeError(stderrTail);
+      }
+    });
+    const kill = () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, 2000).unref();
+    };
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastData > stallMs) { stalled = true; kill(); }
+    }, Math.min(1000, stallMs / 2));
+    const onAbort = () => kill();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    child.once('error', (err) => {
+      clearInterval(watchdog);
+      ctx.signal.removeEventListener('abort', onAbort);
+      reject(new AppError(cameraErrors.CONNECT, `camera ${ctx.cameraId}: cannot run ffmpeg: ${err.message}`, { cause: err }));
+    });
+    child.once('close', (code, signal) => {
+      clearInterval(watchdog);
+      ctx.signal.removeEventListener('abort', onAbort);
+      if (ctx.signal.aborted) return resolve();
+      const why = stalled ? `no data for ${stallMs}ms` : `ffmpeg exited (${signal ?? `code ${code}`})${stderrTail ? `: ${stderrTail}` : ''}`;
+      reject(new AppError(cameraErrors.STREAM_LOST, `camera ${ctx.cameraId}: ${redact(url)}: ${why}`));
+    });
+  }), { maxMs: opts.maxBackoffMs });
+}

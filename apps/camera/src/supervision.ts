@@ -1,0 +1,31 @@
+import { defaultBackends } from '../../../supervisor/src/backends/index.ts';
+import { createTree } from '../../../supervisor/src/runtime/tree.ts';
+import type { Tree } from '../../../supervisor/src/runtime/types.ts';
+import { parseTreeObject } from '../../../supervisor/src/spec/load.ts';
+import type { InprocWorker } from '../../../supervisor/src/spec/types.ts';
+
+/** The child id of a camera's worker in the controller's tree. */
+export const workerId = (cameraId: string) => `camera-${cameraId}`;
+
+/**
+ * The controller's own supervision tree: one in-process worker per camera under one_for_one, so
+ * a camera that stops heartbeating restarts alone. Intensity is high on purpose: a flapping
+ * camera must never take the whole controller (and every other camera) down with it; its
+ * backoff (capped at 10 s) keeps it from spinning.
+ */
+export function createCameraTree(workers: ReadonlyArray<{ cameraId: string; run: InprocWorker; heartbeatTimeoutMs: number }>): Tree {
+  const spec = parseTreeObject({
+    name: 'camera-controller',
+    strategy: 'one_for_one',
+    intensity: 1000,
+    period: '60s',
+    backoff: { initial: '200ms', max: '10s', reset_after: '60s' },
+    children: workers.map((w) => ({
+      id: workerId(w.cameraId),
+      restart: 'permanent',
+      shutdown: '3s',
+      inproc: { run: w.run, heartbeat_timeout: `${w.heartbeatTimeoutMs}ms` },
+    })),
+  });
+  return createTree(spec, { backends: defaultBackends() });
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/python3
+"""Simulated RTSP camera: a GStreamer RTSP server serving a videotestsrc H.264 stream.
+
+Usage: /usr/bin/python3 test/sim/rtsp-server.py --port PORT [--width 1280 --height 720 --fps 10]
+Serves rtsp://127.0.0.1:PORT/test (loopback only; clients use TCP interleaved transport).
+Prints "READY rtsp://127.0.0.1:PORT/test" on stdout once listening. Exits on SIGTERM/SIGINT.
+"""
+import argparse
+import signal
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--width", type=int, default=640)
+    p.add_argument("--height", type=int, default=360)
+    p.add_argument("--fps", type=int, default=10)
+    a = p.parse_args()
+
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(a.port))
+    factory = GstRtspServer.RTSPMediaFactory()
+    # is-live keeps the source at real time; key-int = fps gives a keyframe every second so a
+    # reconnecting client decodes quickly. ultrafast/zerolatency keep the sim cheap on 2 cores.
+    launch = (
+        f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1 "
+        f"! videoconvert ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={a.fps} bitrate=1000 "
+        f"! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+    )
+    factory.set_launch(launch)
+    factory.set_shared(True)
+    factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP)
+    server.get_mount_points().add_factory("/test", factory)
+    if server.attach(None) == 0:
+        print(f"cannot listen on 127.0.0.1:{a.port}", file=sys.stderr)
+        sys.exit(2)
+
+    loop = GLib.MainLoop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, loop.quit)
+    print(f"READY rtsp://127.0.0.1:{a.port}/test", flush=True)
+    loop.run()
+
+
+if __name__ == "__main__":
+    main()
