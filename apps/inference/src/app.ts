@@ -1,0 +1,86 @@
+/**
+ * The inference app, buildable in tests: HTTP (/healthz, /metrics, /events) plus one frame loop per
+ * camera. main.ts is the process around it.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createAppServer, sendError } from '../../common/src/index.ts';
+import type { InferenceConfig } from './config.ts';
+import { loadDetector } from './model/load.ts';
+import type { Detector } from './model/types.ts';
+import { loadZones } from './zones/zones-file.ts';
+import { openEventStore, type EventStore } from './events/store.ts';
+import { createMetrics } from './metrics.ts';
+import { createPipeline, type Pipeline } from './pipeline.ts';
+import { listCameras, runCameraLoop } from './camera-loop.ts';
+
+export interface InferenceApp {
+  app: ReturnType<typeof createAppServer>['app'];
+  pipeline: Pipeline;
+  store: EventStore;
+  /** Starts the frame loops (cameras from config, else from the camera controller, retried). */
+  startLoops(): void;
+  /** Stops the loops, closes HTTP, the model and the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { detector?: Detector; log?: (l: string) => void } = {}): Promise<InferenceApp> {
+  const log = opts.log ?? ((l: string) => console.error(l));
+  mkdirSync(cfg.dataDir, { recursive: true });
+  const zones = await loadZones(cfg.zonesFile);
+  const detector = opts.detector ?? (await loadDetector({ path: cfg.model, threads: cfg.ortThreads, scoreThreshold: cfg.scoreThreshold, classes: cfg.classes }));
+  const store = openEventStore(join(cfg.dataDir, 'events.db'));
+  const { app, registry, addHealthCheck } = createAppServer({ name: 'inference' });
+  const metrics = createMetrics(registry);
+  const pipeline = createPipeline({ detector, zones, store, dataDir: cfg.dataDir, metrics, failpoint: cfg.failpoint });
+  const abort = new AbortController();
+  const loops: Promise<void>[] = [];
+
+  // Liveness of the process and its store; frame flow is watched by the supervisor's
+  // throughput/staleness probes on /metrics, which is where a stuck model shows.
+  addHealthCheck('store', () => void store.since(Number.MAX_SAFE_INTEGER, 1));
+
+  app.get<{ Querystring: { since?: string; limit?: string } }>('/events', async (req, reply) => {
+    const since = Number(req.query.since ?? 0);
+    const limit = Number(req.query.limit ?? 500);
+    if (!Number.isInteger(since) || since < 0) return sendError(reply, 400, 'INFERENCE_ERR_BAD_QUERY', `since: expected an event id (integer >= 0), got ${JSON.stringify(req.query.since)}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 5000) return sendError(reply, 400, 'INFERENCE_ERR_BAD_QUERY', `limit: expected an integer 1..5000, got ${JSON.stringify(req.query.limit)}`);
+    const events = store.since(since, limit);
+    return { events, last: events.at(-1)?.id ?? since };
+  });
+
+  const startCamera = (camera: string) => {
+    log(`inference: camera ${camera} (${detector.kind} model ${detector.inputWidth}x${detector.inputHeight})`);
+    loops.push(runCameraLoop({ cameraUrl: cfg.cameraUrl, camera, pipeline, metrics, waitMs: cfg.frameWaitMs, signal: abort.signal, log }));
+  };
+
+  let closing: Promise<void> | undefined;
+  return {
+    app, pipeline, store,
+    startLoops() {
+      if (cfg.cameras.length) return cfg.cameras.forEach(startCamera);
+      loops.push((async () => {
+        for (let delay = 250; !abort.signal.aborted; delay = Math.min(delay * 2, 5000)) {
+          try {
+            const ids = await listCameras(cfg.cameraUrl);
+            if (ids.length) return ids.forEach(startCamera);
+          } catch (err) {
+            log(`inference: camera list unavailable: ${(err as Error).message}`);
+          }
+          await new Promise((r) => setTimeout(r, delay));
+        }
+      })());
+    },
+    close() {
+      closing ??= (async () => {
+        abort.abort();
+        await app.close();
+        // A loop stuck in the hang failpoint never settles: do not wait for loops forever.
+        await Promise.race([Promise.allSettled(loops), new Promise((r) => setTimeout(r, 2000).unref())]);
+        await detector.close();
+        store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,19 @@
+/** The inference metrics, registered on the app's prom-client registry. */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export function createMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    frames: new Counter({ name: 'inference_frames_total', help: 'Frames run through the model', labelNames: ['camera'], registers }),
+    lastFrame: new Gauge({ name: 'inference_last_frame_timestamp_seconds', help: 'Unix time when the last frame finished', labelNames: ['camera'], registers }),
+    dropped: new Counter({ name: 'inference_dropped_frames_total', help: 'Camera frames skipped because inference was busy (seq gaps)', labelNames: ['camera'], registers }),
+    latency: new Histogram({
+      name: 'inference_latency_seconds', help: 'Per-frame time by stage', labelNames: ['stage'], registers,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    }),
+    events: new Counter({ name: 'inference_events_total', help: 'Safety events raised', labelNames: ['camera', 'zone'], registers }),
+    errors: new Counter({ name: 'inference_frame_errors_total', help: 'Frames that failed (fetch, decode or model)', labelNames: ['camera'], registers }),
+  };
+}
+
+export type InferenceMetrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,70 @@
+/**
+ * One frame through the whole chain: model -> zone rules -> snapshot + stored event -> metrics.
+ * Transport-free: the camera loop feeds it frames from HTTP, tests feed it sharp-drawn frames.
+ */
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { Detection, Detector } from './model/types.ts';
+import { createDwellState, updateDwell, type ZonesConfig } from './zones/dwell.ts';
+import type { EventStore, SafetyEvent } from './events/store.ts';
+import { writeSnapshot } from './events/snapshot.ts';
+import type { InferenceMetrics } from './metrics.ts';
+import { createFailpointGate, type Failpoint } from './failpoint.ts';
+
+export interface PipelineDeps {
+  detector: Detector;
+  zones: ZonesConfig;
+  store: EventStore;
+  /** Snapshots go to `${dataDir}/snapshots/`. */
+  dataDir: string;
+  metrics: InferenceMetrics;
+  failpoint?: Failpoint | null;
+  now?: () => number;
+}
+
+export interface FrameResult { detections: Detection[]; events: SafetyEvent[] }
+
+export interface Pipeline {
+  /** Runs one frame of `camera`; `ts` is the frame's capture time (unix ms; default now). */
+  processFrame(camera: string, jpeg: Buffer, ts?: number): Promise<FrameResult>;
+  /** Forget a camera's model state and open episodes (its stream restarted). */
+  resetCamera(camera: string): void;
+}
+
+export function createPipeline(d: PipelineDeps): Pipeline {
+  const now = d.now ?? Date.now;
+  const dwell = createDwellState();
+  const gate = createFailpointGate(d.failpoint ?? null, now);
+  const snapDir = join(d.dataDir, 'snapshots');
+  mkdirSync(snapDir, { recursive: true });
+
+  return {
+    async processFrame(camera, jpeg, ts = now()) {
+      const { detections, times } = await d.detector.detect(camera, jpeg);
+      await gate.inFrame();
+      const zones = d.zones.cameras[camera]?.zones ?? [];
+      const t0 = performance.now();
+      const hits = updateDwell(dwell, zones, camera, detections, ts);
+      const events: SafetyEvent[] = [];
+      for (const hit of hits) {
+        const snapshot = join(snapDir, `${camera}-${hit.zone.id}-${ts}.jpg`);
+        await writeSnapshot(snapshot, jpeg, hit.zone, hit.boxes);
+        events.push(d.store.append({ ts, camera, zone: hit.zone.id, cls: hit.cls, score: hit.score, boxes: hit.boxes, snapshot, episodeStart: hit.sinceMs }));
+        d.metrics.events.inc({ camera, zone: hit.zone.id });
+      }
+      const post = times.postprocess + (performance.now() - t0) / 1000;
+      if (!gate.suppressCounting()) {
+        d.metrics.frames.inc({ camera });
+        d.metrics.lastFrame.set({ camera }, now() / 1000);
+        d.metrics.latency.observe({ stage: 'preprocess' }, times.preprocess);
+        if (times.run > 0) d.metrics.latency.observe({ stage: 'run' }, times.run);
+        d.metrics.latency.observe({ stage: 'postprocess' }, post);
+      }
+      return { detections, events };
+    },
+    resetCamera(camera) {
+      d.detector.reset(camera);
+      for (const key of dwell.keys()) if (key.startsWith(`${camera}\u0000`)) dwell.delete(key);
+    },
+  };
+}

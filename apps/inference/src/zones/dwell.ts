@@ -1,0 +1,69 @@
+/**
+ * Danger-zone rules as a pure state machine: (state, camera, detections, now) -> events to raise.
+ * No I/O and no clock of its own, so tests drive it frame by frame with any timestamps.
+ *
+ * An episode of (camera, zone, rule) starts when a matching detection's anchor point is inside the
+ * polygon, survives gaps shorter than `exitGraceMs` (detectors flicker), and ends after a longer
+ * absence. It raises exactly one event, when it has lasted `dwellMs`.
+ */
+import type { Detection } from '../model/types.ts';
+
+/** [x, y] in normalized frame coordinates (0..1, origin top-left). */
+export type Point = readonly [number, number];
+
+/** A rule: `cls` inside the zone for at least `dwellMs` raises an event. */
+export interface ZoneRule { cls: string; dwellMs: number; minScore: number; exitGraceMs: number }
+
+export interface Zone { id: string; polygon: readonly Point[]; rules: readonly ZoneRule[] }
+
+/** The validated zones file: zones per camera id. */
+export interface ZonesConfig { cameras: Readonly<Record<string, { zones: readonly Zone[] }>> }
+
+/** What the tracker asks the pipeline to record. */
+export interface ZoneHit { camera: string; zone: Zone; cls: string; score: number; boxes: Detection[]; sinceMs: number }
+
+interface Episode { since: number; lastSeen: number; fired: boolean }
+export type DwellState = Map<string, Episode>;
+
+export const createDwellState = (): DwellState => new Map();
+
+/** Ray casting; points on the boundary may fall either way, which is fine at frame resolution. */
+export function pointInPolygon([x, y]: Point, poly: readonly Point[]): boolean {
+  let inside = false;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+    const [xi, yi] = poly[i]!;
+    const [xj, yj] = poly[j]!;
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+/** Where a box stands: the bottom centre (feet of a person, base of a load). */
+export const anchorOf = (d: Detection): Point => [(d.x1 + d.x2) / 2, d.y2];
+
+/** Applies one frame of one camera to the state; returns the events to raise now. */
+export function updateDwell(state: DwellState, zones: readonly Zone[], camera: string, detections: readonly Detection[], now: number): ZoneHit[] {
+  const hits: ZoneHit[] = [];
+  for (const zone of zones) {
+    zone.rules.forEach((rule, r) => {
+      const key = `${camera}\u0000${zone.id}\u0000${r}`;
+      const inside = detections.filter((d) => d.cls === rule.cls && d.score >= rule.minScore && pointInPolygon(anchorOf(d), zone.polygon));
+      let ep = state.get(key);
+      if (ep && now - ep.lastSeen > rule.exitGraceMs) {
+        state.delete(key);
+        ep = undefined;
+      }
+      if (inside.length === 0) return;
+      if (!ep) {
+        ep = { since: now, lastSeen: now, fired: false };
+        state.set(key, ep);
+      }
+      ep.lastSeen = now;
+      if (!ep.fired && now - ep.since >= rule.dwellMs) {
+        ep.fired = true;
+        hits.push({ camera, zone, cls: rule.cls, score: Math.max(...inside.map((d) => d.score)), boxes: inside, sinceMs: ep.since });
+      }
+    });
+  }
+  return hits;
+}
