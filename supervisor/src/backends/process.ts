@@ -133,6 +133,16 @@ export function isGroupAlive(pgid: number): boolean {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Resolves `false` after `ms` unless `p` settles first (then `true`); the timer never outlives it. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p.then(() => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Waits until the group is gone or `ms` passed; true if it is gone. */
 async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -191,7 +201,7 @@ export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit
     if (!(await waitGroupGone(r.pid, KILL_WAIT_MS))) {
       ring.note(`process group ${r.pid} still has members ${KILL_WAIT_MS}ms after SIGKILL; reporting the exit anyway`);
     }
-    await Promise.race([r.closed, sleep(CLOSE_WAIT_MS)]);
+    await settlesWithin(r.closed, CLOSE_WAIT_MS);
     ring.flush();
     ring.note(`exited ${signal ? `by ${signal}` : `with code ${code}`}${asked ? ' (stop requested)' : ''}${r.killed ? ', group killed' : ''}`);
     live.delete(r.pid);
@@ -225,7 +235,7 @@ export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit
     // A frozen (SIGSTOPped) member would keep SIGTERM pending forever: wake it so it can act on it.
     signalGroup(r.pid, 'SIGCONT');
     const deadline = Date.now() + shutdown.graceMs;
-    const leaderGone = await Promise.race([r.leaderExit.then(() => true), sleep(shutdown.graceMs).then(() => false)]);
+    const leaderGone = await settlesWithin(r.leaderExit, shutdown.graceMs);
     // The leader may exit before the rest of its group; the grace covers the whole group.
     const groupGone = leaderGone && (await waitGroupGone(r.pid, Math.max(0, deadline - Date.now())));
     if (!groupGone) {
