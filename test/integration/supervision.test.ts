@@ -174,7 +174,6 @@ children:${child('camera', p.camera, live(p.camera))}${child('inference', p.infe
     });
     await sleep(1000);
     assert.equal(h.state('camera'), 'stopped');
-    assert.equal(h.child?.name, undefined);
     assert.equal(h.tree.child('camera')?.manuallyStopped, true);
     assert.throws(() => h!.tree.stopChild('camera', { role: 'technician' }), /already stopped/);
     assert.throws(() => h!.tree.restartChild('nope', { role: 'technician' }), (e: Error & { code?: string }) => e.code === 'EDGEVISOR_ERR_UNKNOWN_CHILD');
