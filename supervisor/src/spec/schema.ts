@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { InprocWorker, RestartType, Shutdown, Strategy } from './types.ts';
 import { DURATION_EXPECTED, describeValue, parseDuration } from './duration.ts';
-import { expected } from './yaml-config.ts';
+import { expected, expectedType } from './yaml-config.ts';
 
 /** Child ids and the tree name: technicians type them, so short, lowercase, shell-safe. */
 export const ID_RE = /^[a-z0-9][a-z0-9_-]*$/;
@@ -80,13 +80,15 @@ const httpUrl = z.string({ error: expected('an http:// or https:// URL') }).refi
 const metric = z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, { error: expected('a Prometheus metric name like "frames_total"') });
 const labels = z.record(z.string(), z.string()).optional();
 const port = z.int().min(1).max(65535);
-const command = z.array(text, { error: expected('a command as a list like [node, server.js]') }).min(1);
+const command = z.array(text, { error: expectedType('a command as a list like [node, server.js]') }).min(1);
 
 /** `status: 200` or `status: [200, 204]`; absent means any 2xx or 3xx. */
-const status = z.preprocess(
-  (v) => (typeof v === 'number' ? [v] : v),
-  z.array(z.int().min(100).max(599), { error: expected('an HTTP status code or a list of them') }).min(1),
-);
+const status = z.unknown().transform((v, ctx) => {
+  const list = Array.isArray(v) ? v : [v];
+  if (list.length > 0 && list.every((n) => Number.isInteger(n) && n >= 100 && n <= 599)) return list as number[];
+  ctx.addIssue({ code: 'custom', message: `expected an HTTP status code (100-599) or a list of them, got ${Array.isArray(v) ? JSON.stringify(v) : describeValue(v)}` });
+  return z.NEVER;
+});
 
 const tcp = z.preprocess(
   (v) => (typeof v === 'string' ? (parseHostPort(v, false) ?? v) : v),

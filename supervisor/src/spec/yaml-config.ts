@@ -146,6 +146,12 @@ export function expected(what: string): (iss: { input?: unknown }) => string {
   return (iss) => (iss.input === undefined ? `required field is missing (expected ${what})` : `expected ${what}, got ${describeValue(iss.input)}`);
 }
 
+/** Like `expected`, but only for a value of the wrong type; other issues keep their own messages. */
+export function expectedType(what: string): (iss: { code?: string; input?: unknown }) => string | undefined {
+  const msg = expected(what);
+  return (iss) => (iss.code === 'invalid_type' ? msg(iss) : undefined);
+}
+
 /** The per-parse zod error map: every built-in issue in the house format. Schema-level errors win over it. */
 export function zodErrorMessage(iss: RawIssue): string {
   const got = `, got ${describeValue(iss.input)}`;
@@ -226,6 +232,9 @@ export function checkWithSchema<T>(data: unknown, schema: ZodType<T>): { ok: tru
       for (const k of iss.keys) {
         issues.push({ path: [...iss.path, k], message: `unknown field ${JSON.stringify(k)}${keys ? `; accepted: ${keys.join(', ') || 'none'}` : ''}` });
       }
+    } else if (iss.path.length === 0 && iss.code === 'invalid_type' && data == null) {
+      // An empty file parses to null: "missing field" would make no sense for the document itself.
+      issues.push({ path: [], message: `expected ${TYPE_NAMES[iss.expected] ?? iss.expected}, got nothing (the document is empty)` });
     } else issues.push({ path: iss.path, message: iss.message });
   }
   return { ok: false, issues };
