@@ -92,8 +92,9 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
     },
     stop() {
       stopped ??= (async () => {
+        // Not on rootQueue: a start still in progress must be interrupted, not waited out.
+        await root.stop('supervisor shutting down', 'stopped');
         if (started) await started.catch(() => undefined);
-        await rootQueue.run(() => root.stop('supervisor shutting down', 'stopped'));
         await root.close();
       })();
       return stopped;
