@@ -1,0 +1,80 @@
+import { parseArgs } from 'node:util';
+import { CliError, exitCodes } from './errors.ts';
+
+/** A parsed command line: one variant per command, checked by the compiler in main.ts. */
+export type Command =
+  | { cmd: 'help' }
+  | { cmd: 'run'; file: string }
+  | { cmd: 'validate'; file: string }
+  | { cmd: 'status'; json: boolean }
+  | { cmd: 'restart' | 'stop' | 'start'; id: string }
+  | { cmd: 'events'; follow: boolean; since?: number; json: boolean }
+  | { cmd: 'logs'; id: string };
+
+export const usage = `usage: edgevisor <command> [options]
+
+commands:
+  run TREE.yaml                 supervise the tree and serve the control API
+  validate TREE.yaml            check a tree file (exit 0 if valid, 1 with one message per problem)
+  status [--json]               the state of every child
+  restart|stop|start ID         a manual action (needs a technician token)
+  events [--follow] [--since SEQ] [--json]
+                                the event log (the last 20 unless --since), then live with --follow
+  logs ID                       the last 50 lines of a child's output
+  help                          this text
+
+environment:
+  EDGEVISOR_API     where the supervisor listens (default http://127.0.0.1:7070)
+  EDGEVISOR_TOKEN   bearer token sent by the CLI commands
+  EDGEVISOR_VIEWER_TOKEN, EDGEVISOR_TECHNICIAN_TOKEN, EDGEVISOR_LISTEN   used by \`run\``;
+
+const usageError = (message: string) => new CliError(`${message} (see "edgevisor help")`, exitCodes.usage);
+
+/** Parses argv (without node and the script). Throws CliError(usage) on anything unexpected. */
+export function parseCommand(argv: readonly string[]): Command {
+  const [cmd, ...rest] = argv;
+  const parse = (options: Record<string, { type: 'boolean' | 'string' }>, positionals: number, what: string) => {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true });
+    } catch (err) {
+      throw usageError(`${cmd}: ${(err as Error).message.split('\n')[0]}`);
+    }
+    if (parsed.positionals.length !== positionals) {
+      throw usageError(positionals ? `${cmd}: expected ${what}` : `${cmd}: unexpected argument "${parsed.positionals[0]}"`);
+    }
+    return parsed;
+  };
+
+  switch (cmd) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      return { cmd: 'help' };
+    case 'run':
+    case 'validate': {
+      const p = parse({}, 1, 'one tree file, e.g. tree.yaml');
+      return { cmd, file: p.positionals[0]! };
+    }
+    case 'status': {
+      const p = parse({ json: { type: 'boolean' } }, 0, '');
+      return { cmd, json: p.values.json === true };
+    }
+    case 'restart':
+    case 'stop':
+    case 'start':
+    case 'logs': {
+      const p = parse({}, 1, 'one child id');
+      return { cmd, id: p.positionals[0]! };
+    }
+    case 'events': {
+      const p = parse({ follow: { type: 'boolean' }, since: { type: 'string' }, json: { type: 'boolean' } }, 0, '');
+      const sinceRaw = p.values.since as string | undefined;
+      if (sinceRaw !== undefined && !/^\d+$/.test(sinceRaw)) throw usageError(`events: --since expects an event number (integer >= 0), got "${sinceRaw}"`);
+      return { cmd, follow: p.values.follow === true, json: p.values.json === true, since: sinceRaw === undefined ? undefined : Number(sinceRaw) };
+    }
+    default:
+      throw usageError(`unknown command "${cmd}"`);
+  }
+}

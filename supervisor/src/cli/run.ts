@@ -1,0 +1,80 @@
+import { dirname, resolve } from 'node:path';
+import { buildApi } from '../api/app.ts';
+import { listenApi } from '../api/server.ts';
+import { defaultBackends, killAllProcessUnits } from '../backends/index.ts';
+import { backendsForTree } from '../backends/docker/index.ts';
+import type { Config } from '../config.ts';
+import { createTree } from '../runtime/tree.ts';
+import { openEventStore } from '../store/sqlite-store.ts';
+import type { Output } from './commands.ts';
+import { formatEvent } from './format.ts';
+import { loadTreeOrExit } from './tree-file.ts';
+
+/**
+ * `edgevisor run TREE.yaml`: the supervisor service. The API listens before the tree starts so a
+ * technician can watch (and act on) a slow or failing start.
+ *
+ * Shutdown is two-phase: the first SIGTERM/SIGINT stops the tree in reverse order (each child
+ * with its own grace), closes the API and the store, and exits 0; a second signal kills every
+ * process group we started and exits at once (130), so nothing is left orphaned either way.
+ */
+export async function runCommand(io: Output, file: string, config: Config): Promise<void> {
+  const spec = await loadTreeOrExit(file);
+  const baseDir = spec.file ? dirname(spec.file) : process.cwd();
+  const store = openEventStore(resolve(baseDir, spec.store.path), { retainEvents: spec.store.retainEvents });
+
+  const extra = await backendsForTree(spec, { log: (line) => io.err(`edgevisor: docker: ${line}`) });
+  const tree = createTree(spec, { sink: store, backends: { ...defaultBackends(), ...extra }, baseDir });
+  tree.onEvent((ev) => io.out(formatEvent(ev)));
+
+  if (!config.technicianToken) io.err('edgevisor: no EDGEVISOR_TECHNICIAN_TOKEN: manual actions through the API are disabled');
+  const app = buildApi({
+    tree,
+    store,
+    tokens: { viewer: config.viewerToken, technician: config.technicianToken },
+    logger: { level: 'warn' },
+  });
+  const listen = config.listen ?? spec.api;
+  let url: string;
+  try {
+    url = await listenApi(app, listen);
+  } catch (err) {
+    store.close();
+    extra.docker?.close();
+    throw err;
+  }
+  io.out(`edgevisor: ${spec.name}: API listening on ${url} (store ${resolve(baseDir, spec.store.path)}, last event #${store.lastSeq()})`);
+
+  let stopping: Promise<void> | null = null;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      io.err(`edgevisor: ${signal} again: killing every child now`);
+      killAllProcessUnits();
+      process.exit(130);
+    }
+    io.out(`edgevisor: ${signal}: stopping ${spec.name} (send ${signal} again to force)`);
+    stopping = (async () => {
+      try {
+        await tree.stop();
+      } catch (err) {
+        io.err(`edgevisor: stopping the tree failed: ${(err as Error).message}`);
+      }
+      await app.close();
+      extra.docker?.close();
+      store.close();
+      io.out('edgevisor: stopped');
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  // Last resort if we die from an uncaught error: never leave process groups behind.
+  process.on('exit', () => killAllProcessUnits());
+
+  try {
+    await tree.start();
+  } catch (err) {
+    // The tree records what went wrong as events (and gave_up at the root); the API keeps serving.
+    io.err(`edgevisor: starting ${spec.name} failed: ${(err as Error).message}`);
+  }
+}
