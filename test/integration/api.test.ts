@@ -135,6 +135,22 @@ describe('control API on a real tree', () => {
     list.forEach((e, i) => assert.equal(e.seq, before + 1 + i));
     assert.equal(svc.tree.child('cam')!.restarts, 0);
     assert.equal(events.body.lastSeq, svc.store.lastSeq());
+    const metrics = await call(`${svc.url}/metrics`);
+    assert.match(metrics.body, /edgevisor_child_restarts_total\{child="web",reason="manual"\} 1/);
+  });
+
+  test('a crash is restarted and counted by cause in /metrics', async () => {
+    const logs = svc.tree.logs('cam', 50).join('\n');
+    const camPort = /listening on 127\.0\.0\.1:(\d+)/.exec(logs)![1];
+    const pidBefore = svc.tree.child('cam')!.info?.pid;
+    await fetch(`http://127.0.0.1:${camPort}/fail/crash?code=3`, { method: 'POST', signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+    await waitFor('cam restarted after its crash', () => {
+      const cam = svc.tree.child('cam')!;
+      return cam.state === 'running' && cam.info?.pid !== pidBefore;
+    }, 20_000);
+    const metrics = await call(`${svc.url}/metrics`);
+    assert.match(metrics.body, /edgevisor_child_restarts_total\{child="cam",reason="exit"\} 1/);
+    assert.match(metrics.body, /edgevisor_events_total\{type="exit"\} [1-9]/);
   });
 
   test('stop, 409 on a second stop and on restart, then start brings it back', async () => {

@@ -78,6 +78,8 @@ export function createTreeMetrics(tree: Pick<Tree, 'snapshot' | 'onEvent'>): Tre
   const unsubscribe = tree.onEvent((ev) => {
     events.inc({ type: ev.type });
     if (ev.type === 'restart') restarts.inc({ child: ev.child, reason: restartReason(ev) });
+    // A manual restart is carried out directly, without a 'restart' decision event.
+    else if (ev.type === 'manual' && ev.data?.['action'] === 'restart') restarts.inc({ child: ev.child, reason: 'manual' });
   });
 
   return {
