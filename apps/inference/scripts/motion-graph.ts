@@ -12,7 +12,7 @@ import type { GraphDef } from '../src/model/onnx-proto.ts';
 import { DT } from '../src/model/onnx-proto.ts';
 
 /** Parameters baked into the shipped file (see apps/inference/README.md). */
-export const MOTION_MODEL = { width: 320, height: 320, cell: 8, threshold: 0.06, alpha: 0.05 } as const;
+export const MOTION_MODEL = { width: 320, height: 320, cell: 8, threshold: 0.08, alpha: 0.3 } as const;
 
 export function motionGraph(p: { width: number; height: number; cell: number; threshold: number; alpha: number } = MOTION_MODEL): GraphDef {
   const { width: W, height: H, cell } = p;
