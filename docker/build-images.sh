@@ -3,27 +3,34 @@
 # node_modules come from the host (`npm ci` here, if missing), the base is the official node image
 # when it is already present locally, else the offline base from docker/build-base.sh.
 #
-# Usage: docker/build-images.sh [--if-missing] [--tag TAG]
-#   --if-missing   do nothing when edgevisor-app:TAG exists (what tests use)
+# Usage: docker/build-images.sh [--if-stale] [--tag TAG]
+#   --if-stale     do nothing when edgevisor-app:TAG was built from the same sources (what tests
+#                  use: the image carries a hash of everything it copies as a label)
 #   --tag TAG      image tag (default: local); bundles use their VERSION
 # Env (optional): EDGEVISOR_BASE   base image to build on (skips the detection above)
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tag=local
-if_missing=0
+if_stale=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --if-missing) if_missing=1 ;;
+    --if-stale) if_stale=1 ;;
     --tag) tag=${2:?--tag needs a value}; shift ;;
-    *) echo "build-images: unknown argument $1 (accepted: --if-missing, --tag TAG)" >&2; exit 2 ;;
+    *) echo "build-images: unknown argument $1 (accepted: --if-stale, --tag TAG)" >&2; exit 2 ;;
   esac
   shift
 done
 image="edgevisor-app:$tag"
 
-if [ "$if_missing" = 1 ] && docker image inspect "$image" >/dev/null 2>&1; then
-  echo "build-images: $image exists"
+# A hash of what the Dockerfile copies (tests excluded, as in .dockerignore). Cheap next to a
+# build: the legacy builder sends the whole context (~200 MB) even when every layer is cached.
+cd "$root"
+source_hash=$( { find bin supervisor apps models -type f ! -name '*.test.ts' -print; \
+  echo package-lock.json .npmrc deploy/tree.yaml docker/Dockerfile docker/healthcheck.mjs .dockerignore | tr ' ' '\n'; } \
+  | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
+if [ "$if_stale" = 1 ] && [ "$(docker image inspect -f '{{index .Config.Labels "edgevisor.source-hash"}}' "$image" 2>/dev/null)" = "$source_hash" ]; then
+  echo "build-images: $image is up to date ($source_hash)"
   exit 0
 fi
 
@@ -37,7 +44,6 @@ if [ -z "$base" ]; then
   fi
 fi
 
-cd "$root"
 # The image carries the host's node_modules (native addons built for node 20 on glibc/bookworm,
 # which both bases are). Only install when missing: a dev checkout's modules are used as they are.
 if [ ! -d node_modules/tsx ]; then
@@ -51,5 +57,6 @@ docker build -q -f docker/Dockerfile \
   --build-arg BASE="$base" \
   --label org.opencontainers.image.title=edgevisor-app \
   --label org.opencontainers.image.revision="$version" \
+  --label edgevisor.source-hash="$source_hash" \
   -t "$image" . >/dev/null
 echo "build-images: $image ready"
