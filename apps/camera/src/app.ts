@@ -124,6 +124,7 @@ function streamMjpeg(res: ServerResponse, cam: CameraRuntime, metrics: CameraMet
   let behind = false;
   let lastSent = 0;
   const write = (f: Frame) => {
+    if (res.writableEnded || res.destroyed) return;
     lastSent = f.seq;
     res.write(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${f.jpeg.length}\r\nX-Frame-Seq: ${f.seq}\r\n\r\n`);
     res.write(f.jpeg);
@@ -144,13 +145,16 @@ function streamMjpeg(res: ServerResponse, cam: CameraRuntime, metrics: CameraMet
   };
   const unsubscribe = cam.frames.subscribe(onFrame);
   res.on('drain', onDrain);
+  let ended = false;
   const end = () => {
+    if (ended) return;
+    ended = true;
     unsubscribe();
     res.off('drain', onDrain);
     stopping.removeEventListener('abort', onStop);
     metrics.streamClients.dec(labels);
   };
-  const onStop = () => res.end();
+  const onStop = () => { end(); res.end(); };
   stopping.addEventListener('abort', onStop, { once: true });
   res.once('close', end);
   const first = cam.frames.latest();
