@@ -189,6 +189,11 @@ describe('tree file errors', () => {
       'tree.yaml:2 children[0].id: required field is missing (expected an id matching [a-z0-9][a-z0-9_-]* (lowercase letters, digits, "_" and "-"))',
     ]);
     assert.deepEqual(problems(['- a', '- b']), ['tree.yaml:1: expected a mapping, got a list']);
+    // One message per mistake: a child that is not a mapping is not also "missing a backend".
+    assert.deepEqual(problems([...HEAD, '  - web', '  - id: w', '    process: { command: [x] }', '    probes: [fast]']), [
+      'tree.yaml:4 children[0]: expected a mapping, got "web"',
+      'tree.yaml:7 children[1].probes[0]: expected a mapping, got "fast"',
+    ]);
     assert.deepEqual(problems(['version: 2', 'name: box', 'children: []']), ['tree.yaml:1 version: expected 1, got 2']);
   });
 });

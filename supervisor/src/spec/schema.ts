@@ -107,6 +107,10 @@ const checks = {
   docker_health: z.preprocess((v) => v ?? {}, z.strictObject({})),
 } as const;
 
+// These refinements run even when parts of the value failed (so that every problem is reported
+// in one pass); they must therefore cope with any input, including non-objects.
+const isMapping = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
 /** The keys present (not undefined) among `keys`, in the order given. */
 function present<K extends string>(v: unknown, keys: readonly K[]): K[] {
   if (v === null || typeof v !== 'object') return [];
@@ -123,6 +127,7 @@ const probe = z
     startup_grace: duration().optional(),
   })
   .superRefine((v, ctx) => {
+    if (!isMapping(v)) return; // already reported as "expected a mapping"
     const kinds = present(v, CHECK_KINDS);
     if (kinds.length === 1) return;
     const accepted = 'expected exactly one check: http, tcp, exec, throughput, staleness or docker_health';
@@ -145,6 +150,7 @@ function inprocBackend(allowRun: boolean) {
   if (!allowRun) return z.strictObject(base);
   const run = z.custom<InprocWorker>((f) => typeof f === 'function', { error: expected('an async function') }).optional();
   return z.strictObject({ ...base, run }).superRefine((v, ctx) => {
+    if (!isMapping(v)) return;
     const set = present(v, ['module', 'run'] as const);
     if (set.length !== 1) ctx.addIssue({ code: 'custom', path: set.length ? ['run'] : [], message: `expected exactly one of module or run, got ${set.length ? 'both' : 'none'}` });
   }, { when: () => true });
@@ -202,6 +208,7 @@ function childSchema(allowRun: boolean): z.ZodType<RawChild> {
 
 /** What kind of node a child is, and the keys that do not belong to that kind. */
 function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
+  if (!isMapping(v)) return; // already reported as "expected a mapping"
   const kinds = present(v, BACKEND_KEYS);
   if (kinds.length !== 1) {
     const accepted = 'expected exactly one of process, inproc, docker (a worker) or children (a nested supervisor)';
