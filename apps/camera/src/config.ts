@@ -25,7 +25,7 @@ const cameraSchema = z.object({
   fps: z.number().positive().max(60).default(5),
   width: z.number().int().min(16).max(3840).default(640),
   height: z.number().int().min(16).max(2160).default(360),
-  /** Default: max(3 s, 10 frame intervals), so low-fps cameras are not restarted in loops. */
+  /** Default: max(10 s (3 s synthetic), 10 frame intervals), so low-fps cameras are not restarted in loops. */
   heartbeat_timeout_ms: z.number().int().positive().optional(),
 }).strict();
 
@@ -111,6 +111,9 @@ function normaliseCamera(c: z.infer<typeof cameraSchema>): CameraConfig {
   else if ('mjpeg' in s) source = { kind: 'mjpeg', ...s.mjpeg };
   else if ('snapshot' in s) source = { kind: 'snapshot', ...s.snapshot };
   else source = { kind: 'synthetic', periodS: s.synthetic.period_s };
-  const heartbeatTimeoutMs = c.heartbeat_timeout_ms ?? Math.max(3000, Math.round((10 * 1000) / c.fps));
+  // Network sources need time to connect (RTSP: DESCRIBE/SETUP/PLAY, probing, first keyframe:
+  // 2-3 s); a synthetic camera has no excuse to be slow.
+  const floorMs = source.kind === 'synthetic' ? 3000 : 10_000;
+  const heartbeatTimeoutMs = c.heartbeat_timeout_ms ?? Math.max(floorMs, Math.round((10 * 1000) / c.fps));
   return Object.freeze({ id: c.id, source, fps: c.fps, width: c.width, height: c.height, heartbeatTimeoutMs });
 }

@@ -15,9 +15,13 @@ export function ffmpegArgs(url: string, fps: number, width: number, height: numb
     // TCP interleaved: no UDP ports to open, survives NAT and lossy Wi-Fi. -timeout (µs) makes
     // ffmpeg give up on a silent socket instead of hanging forever.
     '-rtsp_transport', 'tcp', '-timeout', '5000000',
+    // Short probing: the default (5 s analyzeduration) delays the first frame by ~4 s, longer
+    // than a 5 fps camera's heartbeat timeout. SPS/PPS come in-band, so 1 s is plenty.
+    '-probesize', '500000', '-analyzeduration', '1000000', '-fflags', '+discardcorrupt',
     '-i', url,
     '-an', '-vf', `fps=${fps},scale=${width}x${height}`,
-    '-f', 'image2pipe', '-c:v', 'mjpeg', '-q:v', '5', '-',
+    // flush_packets: without it ffmpeg holds frames in a 32 KB pipe buffer (seconds at small sizes).
+    '-f', 'image2pipe', '-flush_packets', '1', '-c:v', 'mjpeg', '-q:v', '5', '-',
   ];
 }
 
