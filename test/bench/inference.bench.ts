@@ -28,7 +28,7 @@ async function bare(cameras: number) {
   const lat: number[] = [];
   const t0 = performance.now();
   await Promise.all(Array.from({ length: cameras }, async (_, c) => {
-    let bg = tensors[0]!;
+    let bg: ort.Tensor = tensors[0]!;
     for (let i = 0; i < FRAMES; i++) {
       const s = performance.now();
       const out = await session.run({ frame: tensors[(i + c) % tensors.length]!, background: bg });
