@@ -221,6 +221,23 @@ describe('shutdown', () => {
 });
 
 describe('known bugs (fail until the runtime is fixed)', () => {
+  test('BUG: after reset_after of clean running, a crash restarts at once again (backoff reset)', async () => {
+    const port = await freePort();
+    const h = await tree({ name: 'box', intensity: 20, backoff: { initial: '200ms', max: '5s', reset_after: '1s' }, children: [procChild('a', port)] });
+    const crashAndWait = async () => {
+      const old = h.pid('a');
+      await crash(port);
+      await explain(h, () => waitFor('a back', () => h.state('a') === 'running' && h.pid('a') !== old, 10_000));
+    };
+    await crashAndWait();
+    await crashAndWait();
+    await sleep(1300); // clean running past reset_after
+    await crashAndWait();
+    // Today: [0, 200, 400]. The crash moves the child to backoff, which clears upSince before the
+    // supervisor reads it, so the run always counts as 0 ms long.
+    assert.deepEqual(h.restartEvents('a').map((e) => e.data?.delayMs), [0, 200, 0]);
+  });
+
   test('BUG: a temporary child whose start fails does not block the children after it forever', async () => {
     const w = createWorkers();
     const h = await tree({
