@@ -100,6 +100,10 @@ wait_supervisor() {
 # Brings the stack of release DIR up and points `current` at it (the old current becomes previous).
 activate() {
   _dir=$1
+  # Stop the supervisor first (it stops its apps cleanly on SIGTERM). Left running while compose
+  # replaces containers, it would see them die and restart the old ones, which carry the same
+  # labels, and race compose for their ports. The new supervisor starts them again.
+  compose_in "$_dir" stop supervisor || return 1
   compose_in "$_dir" up -d --remove-orphans || return 1
   _old=$(readlink "$home/current" 2>/dev/null || true)
   if [ -n "$_old" ] && [ "$_old" != "$_dir" ]; then ln -sfn "$_old" "$home/previous"; fi
