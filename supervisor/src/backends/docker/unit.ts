@@ -208,7 +208,9 @@ function createDockerUnit(id: string, service: string, deps: UnitDeps): Unit {
   const doStop = async (shutdown: Shutdown) => {
     const cid = owned();
     try {
-      if (shutdown.kind === 'brutal_kill') await client.kill(cid, 'SIGKILL');
+      // A paused (frozen) container cannot run a SIGTERM handler: its grace would only be waited out.
+      const frozen = shutdown.kind === 'grace' && (await client.inspect(cid).then((st) => st.paused, () => false));
+      if (shutdown.kind === 'brutal_kill' || frozen) await client.kill(cid, 'SIGKILL');
       else await client.stop(cid, Math.ceil(shutdown.graceMs / 1000));
     } catch (err) {
       note(`stop failed, killing: ${(err as Error).message}`);
