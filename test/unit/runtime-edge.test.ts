@@ -116,8 +116,8 @@ describe('manual actions: errors', () => {
   });
 });
 
-describe('known bugs (fail until the runtime is fixed)', () => {
-  test('BUG: delays grow 0, 100, 200 ms and reset to 0 after reset_after of clean running', async () => {
+describe('regressions found by adversarial tests', () => {
+  test('delays grow 0, 100, 200 ms and reset to 0 after reset_after of clean running', async () => {
     const w = createWorkers();
     const h = await tree({ name: 'box', intensity: 20, backoff: { initial: '100ms', max: '1s', reset_after: '600ms' }, children: [w.child('a')] });
     for (let i = 2; i <= 4; i++) {
@@ -131,7 +131,7 @@ describe('known bugs (fail until the runtime is fixed)', () => {
     assert.deepEqual(h.restartEvents('a').map((e) => e.data?.delayMs), [0, 100, 200, 0]);
   });
 
-  test('BUG: one_for_one: a sibling in backoff does not hold back the restart of another child', async () => {
+  test('one_for_one: a sibling in backoff does not hold back the restart of another child', async () => {
     const w = createWorkers();
     const h = await tree({ name: 'box', intensity: 20, backoff: { initial: '3s', max: '3s', reset_after: '60s' }, children: [w.child('first'), w.child('second')] });
     w.crash('first');
@@ -144,7 +144,7 @@ describe('known bugs (fail until the runtime is fixed)', () => {
     assert.ok(Date.now() - t0 < 1500);
   });
 
-  test('BUG: a child that turns unhealthy and then exits before its supervisor acts is restarted once, not twice', async () => {
+  test('a child that turns unhealthy and then exits before its supervisor acts is restarted once, not twice', async () => {
     const w = createWorkers();
     const h = await tree({
       name: 'box',

@@ -21,6 +21,8 @@ export interface NodeHost {
 /** A node's report to its supervisor that it went down or turned unhealthy. */
 export interface Failure {
   cause: FailureCause;
+  /** How long it had been `running` before this failure (0 if it never got there): backoff reset. */
+  ranForMs: number;
   /** The node's generation when it failed: a stale report (the node was restarted since) is ignored. */
   generation: number;
   /** True for a clean exit (code 0): transient children are not restarted after one. */
@@ -64,6 +66,12 @@ export abstract class TreeNode {
   backoff: BackoffState = initialBackoff;
   /** Unix ms before which a node in `backoff` must not be started. */
   dueAt = 0;
+  /** Reported a failure its supervisor has not handled yet: reconcile must not start it meanwhile. */
+  pendingFailure = false;
+  /** The last generation whose failure the supervisor handled: one run is handled once. */
+  handledGeneration = -1;
+  /** The generation a parent is already watching for the end of its startup. */
+  watchedGeneration = -1;
   private waiters = new Set<() => void>();
 
   constructor(
@@ -112,8 +120,23 @@ export abstract class TreeNode {
     });
   }
 
+  /**
+   * Begin a run: leaves the node `starting` (or already down if the launch failed). Resolves with
+   * the run's generation once the launch itself is done, without waiting for startup probes.
+   */
+  abstract launch(reason: string): Promise<number>;
+
   /** Launch and wait until running (past startup probes) or down again. */
-  abstract start(reason: string): Promise<StartResult>;
+  async start(reason: string): Promise<StartResult> {
+    const gen = await this.launch(reason);
+    await this.waitUntil(() => gen !== this.generation || this.state !== 'starting');
+    return gen === this.generation && this.current() === 'running' ? 'running' : 'down';
+  }
+
+  /** How long the current run has been `running`, for the backoff reset. */
+  ranFor(): number {
+    return this.upSince === null ? 0 : this.host.now() - this.upSince;
+  }
   /** Take it down (reverse order for supervisors) and leave it in `next`. Idempotent. */
   abstract stop(reason: string, next: 'stopped' | 'backoff' | 'failed'): Promise<void>;
   abstract snapshot(): ChildSnapshot;

@@ -5,7 +5,7 @@ import { affectedByFailure, shouldRestart } from '../core/strategy.ts';
 import type { BackoffSpec, SupervisorSpec } from '../spec/types.ts';
 import type { ChildSnapshot } from './types.ts';
 import { SerialQueue } from './serial-queue.ts';
-import { TreeNode, type Failure, type NodeHost, type ParentLink, type StartResult } from './node.ts';
+import { TreeNode, type Failure, type NodeHost, type ParentLink } from './node.ts';
 import { WorkerNode } from './worker-node.ts';
 
 /**
@@ -39,8 +39,9 @@ export class SupervisorNode extends TreeNode implements ParentLink {
     this.queue.run(() => this.handleFailure(child, failure)).catch((err) => this.host.onInternalError(err));
   }
 
-  async start(reason: string): Promise<StartResult> {
+  async launch(reason: string): Promise<number> {
     const gen = ++this.generation;
+    this.pendingFailure = false;
     this.setState('starting', reason);
     this.startedAt = this.host.now();
     this.window = emptyWindow; // a restarted supervisor starts with a fresh restart history, as in OTP
@@ -49,12 +50,8 @@ export class SupervisorNode extends TreeNode implements ParentLink {
       c.backoff = initialBackoff;
       c.dueAt = 0;
     }
-    const outcome = await this.queue.run(() => this.reconcile());
-    if (gen !== this.generation || this.state !== 'starting') return 'down';
-    // Once its first pass is done the supervisor is in charge of its children, even if one of them
-    // is still backing off: the parent must not wait on that.
-    this.setState('running', outcome === 'complete' ? 'all children started' : 'started; some children are still coming up');
-    return 'running';
+    this.scheduleReconcile(0);
+    return gen;
   }
 
   async stop(reason: string, next: 'stopped' | 'backoff' | 'failed'): Promise<void> {
@@ -79,36 +76,76 @@ export class SupervisorNode extends TreeNode implements ParentLink {
     this.setState(next, reason);
   }
 
-  /** Start children that should be up and are not, in order; a child in backoff holds the rest. */
-  async reconcile(): Promise<'complete' | 'incomplete'> {
+  /**
+   * Start, in order, the children that should be up and are not; each starts after the previous
+   * one is past its startup probes. The queue is not held while a child starts: the pass ends
+   * ('waiting') and the end of that child's startup schedules the next pass, so failures of other
+   * children are handled meanwhile.
+   * Under rest_for_one and one_for_all the order is a dependency: a child that is down or backing
+   * off holds every child after it ('blocked'). Under one_for_one siblings are independent: a child
+   * that cannot come up is left to its own restarts and the rest still start (a broken dashboard
+   * must not keep the cameras down).
+   * A supervisor that is `starting` becomes `running` at the end of its first pass that is not
+   * waiting on a startup: from then on it is in charge of its children, even of one backing off.
+   */
+  async reconcile(): Promise<'complete' | 'waiting' | 'blocked'> {
+    const outcome = await this.reconcilePass();
+    if (this.state === 'starting' && outcome !== 'waiting') {
+      this.upSince = this.host.now();
+      this.setState('running', outcome === 'complete' ? 'all children started' : 'started; some children are not up yet');
+    }
+    return outcome;
+  }
+
+  private async reconcilePass(): Promise<'complete' | 'waiting' | 'blocked'> {
+    const dependent = this.spec.strategy !== 'one_for_one';
+    let outcome: 'complete' | 'blocked' = 'complete';
     for (const c of this.children) {
-      if (this.state !== 'running' && this.state !== 'starting') return 'incomplete';
+      if (this.state !== 'running' && this.state !== 'starting') return 'blocked';
       if (!c.desiredUp || c.manuallyStopped) continue;
-      if (c.state === 'running' || c.state === 'unhealthy' || c.state === 'stopping') continue;
+      if (c.state === 'running') continue;
       if (c.state === 'starting') {
-        await c.waitUntil(() => c.state !== 'starting');
-        if (c.current() !== 'running') return 'incomplete';
-        continue;
+        this.watchStartup(c);
+        return 'waiting';
       }
       const now = this.host.now();
-      if (c.state === 'backoff' && c.dueAt > now) {
-        this.scheduleReconcile(c.dueAt);
-        return 'incomplete';
+      const down = c.pendingFailure || c.state === 'unhealthy' || c.state === 'stopping' || (c.state === 'backoff' && c.dueAt > now);
+      if (down) {
+        if (c.state === 'backoff' && !c.pendingFailure) this.scheduleReconcile(c.dueAt);
+        if (dependent) return 'blocked';
+        outcome = 'blocked';
+        continue;
       }
-      const wasBackoff = c.state === 'backoff';
-      const result = await c.start(wasBackoff ? 'restart' : 'start');
-      if (result !== 'running') return 'incomplete';
+      await c.launch(c.state === 'backoff' ? 'restart' : 'start');
+      if (c.current() === 'starting') {
+        this.watchStartup(c);
+        return 'waiting';
+      }
+      if (c.current() === 'running' || !c.desiredUp) continue;
+      if (dependent) return 'blocked';
+      outcome = 'blocked';
     }
-    return 'complete';
+    return outcome;
+  }
+
+  /** When `c` leaves `starting` (up, or down), run another pass. Once per run of `c`. */
+  private watchStartup(c: TreeNode): void {
+    if (c.watchedGeneration === c.generation) return;
+    const gen = c.generation;
+    c.watchedGeneration = gen;
+    void c.waitUntil(() => c.generation !== gen || c.state !== 'starting').then(() => this.scheduleReconcile(0));
   }
 
   private async handleFailure(child: TreeNode, f: Failure): Promise<void> {
-    if (child.generation !== f.generation) return;
+    if (child.generation !== f.generation || child.handledGeneration === f.generation) return;
+    child.handledGeneration = f.generation;
+    child.pendingFailure = false;
     if (this.state !== 'running' && this.state !== 'starting') return;
     if (child.manuallyStopped) return;
     if (!shouldRestart(child.spec.restart, f.cause, f.normal)) {
       child.desiredUp = false;
-      await child.stop(`${f.reason} (restart: ${child.spec.restart}, not restarted)`, 'failed');
+      if (isUp(child.state)) await child.stop(`${f.reason} (restart: ${child.spec.restart}, not restarted)`, 'failed');
+      this.scheduleReconcile(0); // children held behind it in the start order may go on
       return;
     }
     const now = this.host.now();
@@ -118,8 +155,7 @@ export class SupervisorNode extends TreeNode implements ParentLink {
       await this.escalate(child, f);
       return;
     }
-    const ranFor = child.upSince === null ? 0 : now - child.upSince;
-    const { delayMs, state } = onFailure(child.backoff, this.spec.backoff, ranFor);
+    const { delayMs, state } = onFailure(child.backoff, this.spec.backoff, f.ranForMs);
     child.backoff = state;
     const affected = affectedByFailure(
       this.spec.strategy,
@@ -161,14 +197,16 @@ export class SupervisorNode extends TreeNode implements ParentLink {
   private async escalate(child: TreeNode, f: Failure): Promise<void> {
     const reason = `more than ${this.spec.intensity} restarts in ${this.spec.periodMs}ms (last: ${child.id}: ${f.reason})`;
     this.host.emit({ type: 'escalation', child: this.id, reason, data: { failedChild: child.id, intensity: this.spec.intensity, periodMs: this.spec.periodMs } });
+    const ranForMs = this.ranFor();
     this.generation++;
     this.cancelTimers();
     this.setState('stopping', reason);
     await this.stopChildren(`supervisor ${this.id} is giving up`);
     this.startedAt = null;
     if (this.parent) {
+      this.pendingFailure = true;
       this.setState('failed', reason);
-      this.parent.childFailed(this, { cause: 'escalation', generation: this.generation, normal: false, reason: `supervisor ${this.id} gave up: ${reason}` });
+      this.parent.childFailed(this, { cause: 'escalation', ranForMs, generation: this.generation, normal: false, reason: `supervisor ${this.id} gave up: ${reason}` });
     } else {
       this.setState('gave_up', reason);
       this.host.emit({ type: 'alarm', child: this.id, reason: `the tree gave up: ${reason}. Every child is stopped; the API keeps serving. Start ${this.id} again once the cause is fixed.` });

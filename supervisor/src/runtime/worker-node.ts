@@ -6,7 +6,7 @@ import type { ExitInfo, Unit } from '../backends/types.ts';
 import type { ProbeSpec, WorkerSpec } from '../spec/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import type { ChildSnapshot, ProbeStatus } from './types.ts';
-import { TreeNode, type NodeHost, type ParentLink, type StartResult } from './node.ts';
+import { TreeNode, type NodeHost, type ParentLink } from './node.ts';
 
 /** How often a probe is retried while a freshly started child has not answered yet. */
 const STARTUP_RETRY_MS = 100;
@@ -50,7 +50,7 @@ export class WorkerNode extends TreeNode {
     this.unit.onExit((exit) => this.onExit(exit));
   }
 
-  async start(reason: string): Promise<StartResult> {
+  async launch(reason: string): Promise<number> {
     let adopted = false;
     if (this.adoptable && this.unit.adopt) {
       // A unit that outlived a previous supervisor (a container) is adopted, not restarted.
@@ -58,20 +58,21 @@ export class WorkerNode extends TreeNode {
     }
     this.adoptable = false;
     const gen = ++this.generation;
+    this.pendingFailure = false;
     this.setState('starting', adopted ? 'adopted the running unit without restarting it' : reason);
     try {
       if (!adopted) await this.unit.start();
     } catch (err) {
-      if (gen !== this.generation || this.state !== 'starting') return 'down';
-      this.wentDown('start_failed', false, `start failed: ${(err as Error).message}`, { error: (err as Error).message });
-      return 'down';
+      if (gen === this.generation && this.state === 'starting') {
+        this.wentDown('start_failed', false, `start failed: ${(err as Error).message}`, { error: (err as Error).message });
+      }
+      return gen;
     }
-    if (gen !== this.generation || this.state !== 'starting') return this.current() === 'running' ? 'running' : 'down';
+    if (gen !== this.generation || this.state !== 'starting') return gen;
     this.startedAt = this.host.now();
     this.startProbes(gen);
     if (this.spec.probes.length === 0) this.setState('running', 'started');
-    await this.waitUntil(() => gen !== this.generation || this.state !== 'starting');
-    return gen === this.generation && this.current() === 'running' ? 'running' : 'down';
+    return gen;
   }
 
   async stop(reason: string, next: 'stopped' | 'backoff' | 'failed'): Promise<void> {
@@ -114,26 +115,32 @@ export class WorkerNode extends TreeNode {
     if (this.stopping || !isUp(this.state)) return; // an exit we asked for, or a stale one
     this.stopProbes();
     this.startedAt = null;
+    if (this.pendingFailure) return; // already reported unhealthy: the supervisor is on it
     this.wentDown('exit', exit.normal, describeExit(exit), { exitCode: exit.code, signal: exit.signal, oom: exit.oom ?? false, error: exit.error });
   }
 
   /** The unit is gone on its own: settle the state from the restart type, tell the parent. */
   private wentDown(cause: FailureCause, normal: boolean, reason: string, data: Record<string, unknown>): void {
+    const ranForMs = this.ranFor();
     if (shouldRestart(this.spec.restart, cause, normal)) {
+      this.pendingFailure = true;
       this.setState('backoff', reason, data);
-      this.parent!.childFailed(this, { cause, generation: this.generation, normal, reason, data });
+      this.parent!.childFailed(this, { cause, ranForMs, generation: this.generation, normal, reason, data });
     } else {
       this.desiredUp = false;
       this.setState(normal ? 'stopped' : 'failed', `${reason} (restart: ${this.spec.restart}, not restarted)`, data);
+      this.parent!.childFailed(this, { cause, ranForMs, generation: this.generation, normal, reason, data });
     }
   }
 
   /** Alive but failing its probes or heartbeat: the parent restarts it like a crash. */
   private turnedUnhealthy(cause: 'probe' | 'heartbeat', reason: string, data: Record<string, unknown>): void {
     if (this.state !== 'running' && this.state !== 'starting') return;
+    const ranForMs = this.ranFor();
     this.stopProbes();
+    this.pendingFailure = true;
     this.setState('unhealthy', reason, data);
-    this.parent!.childFailed(this, { cause, generation: this.generation, normal: false, reason, data });
+    this.parent!.childFailed(this, { cause, ranForMs, generation: this.generation, normal: false, reason, data });
   }
 
   private startProbes(gen: number): void {
@@ -144,6 +151,7 @@ export class WorkerNode extends TreeNode {
       const tick = async () => {
         run.timer = null;
         if (gen !== this.generation) return;
+        const began = this.host.now();
         const result = await this.runOnce(run);
         if (gen !== this.generation) return;
         // The first period after a start is always grace: a process needs a moment to listen.
@@ -170,8 +178,11 @@ export class WorkerNode extends TreeNode {
         }
         if (this.state === 'starting' && [...this.probes.values()].every((p) => p.counter.passedOnce)) this.setState('running', 'startup probes passed');
         if (gen !== this.generation) return;
+        // Fixed rate: a run that timed out does not push the next one back, so N failures take
+        // N periods, not N x (period + timeout).
         const quick = !counter.passedOnce && now - startedAt < spec.everyMs;
-        run.timer = setTimeout(tick, quick ? Math.min(STARTUP_RETRY_MS, spec.everyMs) : spec.everyMs);
+        const period = quick ? Math.min(STARTUP_RETRY_MS, spec.everyMs) : spec.everyMs;
+        run.timer = setTimeout(tick, Math.max(0, period - (this.host.now() - began)));
       };
       run.timer = setTimeout(tick, 0);
     }
