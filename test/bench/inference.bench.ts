@@ -1,7 +1,17 @@
-// Inference benchmark: the default model at 640x480 through the whole pipeline (JPEG -> sharp
-// letterbox -> tensor -> session.run -> components -> zones) from 1 and 4 cameras, next to bare
-// session.run on the same tensors. Run: node --import tsx test/bench/inference.bench.ts
-import { mkdtempSync } from 'node:fs';
+// Inference benchmark (issue 4): the default model at 640x480 through the whole pipeline
+// (JPEG bytes -> sharp decode + letterbox -> tensor -> session.run -> components -> zones -> event)
+// from 1 and 4 cameras, next to bare session.run on the same tensors (the limit).
+//
+// Run: node --import tsx test/bench/inference.bench.ts [framesPerCamera=150] [ortThreads=1] [rounds=3]
+//
+// Fairness: the bare side feeds session.run exactly what the pipeline feeds it (tensors made by the
+// same preprocess from the same JPEGs, same input size, same session options, same preallocated
+// outputs and background double-buffering as the motion detector). Both sides run the same number
+// of frames per camera, cameras concurrently. Rounds alternate bare/pipeline so that load from other
+// processes on this shared box hits both; the median round is printed. Wall-clock fps and latency
+// are what the issue asks for; CPU ms per frame (process.cpuUsage, all threads of this process,
+// including sharp's) is printed too because it is far less disturbed by other processes.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,59 +24,97 @@ import { preprocess } from '../../apps/inference/src/model/preprocess.ts';
 import { createPipeline } from '../../apps/inference/src/pipeline.ts';
 import { createMetrics } from '../../apps/inference/src/metrics.ts';
 import { openEventStore } from '../../apps/inference/src/events/store.ts';
+import type { Detector, StageTimes } from '../../apps/inference/src/model/types.ts';
 
 const FRAMES = Number(process.argv[2] ?? 150);
-const threads = Number(process.argv[3] ?? 1);
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const THREADS = Number(process.argv[3] ?? 1);
+const ROUNDS = Number(process.argv[4] ?? 3);
+const W = 320, H = 320; // the shipped model's input (checked against the session below)
 
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const median = (xs: number[]) => pct(xs, 50);
+
+interface Result { fps: number; p50: number; p99: number; cpuMs: number; stages?: { pre: number; run: number; post: number } }
+
+// 60 distinct frames of the walking figure (12 s period, 5 fps): real motion, real JPEG entropy.
 const jpegs: Buffer[] = [];
 for (let i = 0; i < 60; i++) jpegs.push(await renderSynthetic(640, 480, 1_700_000_000_000 + i * 200, 12, 'bench'));
 
-async function bare(cameras: number) {
-  const session = await ort.InferenceSession.create(DEFAULT_MODEL, { intraOpNumThreads: threads, interOpNumThreads: 1 });
-  const tensors = await Promise.all(jpegs.map(async (j) => new ort.Tensor('float32', (await preprocess(j, 320, 320)).data, [1, 3, 320, 320])));
+async function timed(cameras: number, frame: (camera: number, i: number) => Promise<void>): Promise<Omit<Result, 'stages'>> {
   const lat: number[] = [];
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: cameras }, async (_, c) => {
-    let bg: ort.Tensor = tensors[0]!;
     for (let i = 0; i < FRAMES; i++) {
       const s = performance.now();
-      const out = await session.run({ frame: tensors[(i + c) % tensors.length]!, background: bg });
-      bg = out.background_next!;
+      await frame(c, i);
       lat.push(performance.now() - s);
     }
   }));
   const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  return { fps: (cameras * FRAMES) / secs, p50: pct(lat, 50), p99: pct(lat, 99), cpuMs: (cpu.user + cpu.system) / 1000 / (cameras * FRAMES) };
+}
+
+async function bare(cameras: number): Promise<Result> {
+  const session = await ort.InferenceSession.create(DEFAULT_MODEL, { executionProviders: ['cpu'], ...(THREADS > 0 ? { intraOpNumThreads: THREADS } : {}), interOpNumThreads: 1 });
+  const meta = session.inputMetadata.find((m) => m.name === 'frame');
+  if (!meta?.isTensor || Number(meta.shape[2]) !== H || Number(meta.shape[3]) !== W) throw new Error('bench expects the shipped 320x320 motion model');
+  const img = [1, 3, H, W];
+  const frames = await Promise.all(jpegs.map(async (j) => new ort.Tensor('float32', (await preprocess(j, W, H)).data, img)));
+  const per = Array.from({ length: cameras }, () => ({
+    background: new ort.Tensor('float32', (frames[0]!.data as Float32Array).slice(), img),
+    spare: new ort.Tensor('float32', new Float32Array(3 * H * W), img),
+    mask: new ort.Tensor('float32', new Float32Array((H / 8) * (W / 8)), [1, 1, H / 8, W / 8]),
+    activity: new ort.Tensor('float32', new Float32Array((H / 8) * (W / 8)), [1, 1, H / 8, W / 8]),
+  }));
+  const r = await timed(cameras, async (c, i) => {
+    const b = per[c]!;
+    await session.run({ frame: frames[(i + c) % frames.length]!, background: b.background }, { background_next: b.spare, mask: b.mask, activity: b.activity });
+    [b.background, b.spare] = [b.spare, b.background];
+  });
   await session.release();
-  return { fps: (cameras * FRAMES) / secs, p50: pct(lat, 50), p99: pct(lat, 99) };
+  return r;
 }
 
-async function pipeline(cameras: number) {
+async function pipeline(cameras: number): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
-  const detector = await loadDetector({ path: DEFAULT_MODEL, threads, scoreThreshold: 0.25 });
+  const real = await loadDetector({ path: DEFAULT_MODEL, threads: THREADS, scoreThreshold: 0.25 });
+  const stages: StageTimes[] = [];
+  const detector: Detector = { ...real, detect: async (c, j) => { const r = await real.detect(c, j); stages.push(r.times); return r; } };
   const store = openEventStore(join(dir, 'events.db'));
-  const zones = { cameras: Object.fromEntries(Array.from({ length: cameras }, (_, c) => [`cam${c}`, { zones: [{ id: 'z', polygon: [[0.667, 0], [1, 0], [1, 1], [0.667, 1]] as [number, number][], rules: [{ cls: 'motion', dwellMs: 2000, minScore: 0.3, exitGraceMs: 1000 }] }] }])) };
+  const zone = { id: 'z', polygon: [[0.667, 0], [1, 0], [1, 1], [0.667, 1]] as [number, number][], rules: [{ cls: 'motion', dwellMs: 2000, minScore: 0.3, exitGraceMs: 1000 }] };
+  const zones = { cameras: Object.fromEntries(Array.from({ length: cameras }, (_, c) => [`cam${c}`, { zones: [zone] }])) };
   const p = createPipeline({ detector, zones, store, dataDir: dir, metrics: createMetrics(new Registry()) });
-  const lat: number[] = [];
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: cameras }, async (_, c) => {
-    for (let i = 0; i < FRAMES; i++) {
-      const s = performance.now();
-      await p.processFrame(`cam${c}`, jpegs[(i + c) % jpegs.length]!, 1_700_000_000_000 + i * 200);
-      lat.push(performance.now() - s);
-    }
-  }));
-  const secs = (performance.now() - t0) / 1000;
-  await detector.close();
+  // Prime each camera's background outside the timing, as the bare side starts with one.
+  for (let c = 0; c < cameras; c++) await p.processFrame(`cam${c}`, jpegs[jpegs.length - 1]!, 1_699_999_999_800);
+  stages.length = 0;
+  const r = await timed(cameras, async (c, i) => {
+    await p.processFrame(`cam${c}`, jpegs[(i + c) % jpegs.length]!, 1_700_000_000_000 + i * 200);
+  });
+  await real.close();
   store.close();
-  return { fps: (cameras * FRAMES) / secs, p50: pct(lat, 50), p99: pct(lat, 99) };
+  rmSync(dir, { recursive: true, force: true });
+  const ms = (k: keyof StageTimes) => median(stages.map((s) => s[k] * 1000));
+  return { ...r, stages: { pre: ms('preprocess'), run: ms('run'), post: ms('postprocess') } };
 }
 
-console.log(`inference bench: default motion model, 640x480 JPEG frames, ${FRAMES} frames per camera, ORT threads ${threads}`);
-console.log('cameras | bare run fps  p50 ms  p99 ms | pipeline fps  p50 ms  p99 ms | overhead (bare fps / pipeline fps)');
+console.log(`inference bench: default motion model (320x320 input), 640x480 JPEG frames, ${FRAMES} frames per camera, ORT threads ${THREADS}, median of ${ROUNDS} rounds`);
+console.log('cameras |   bare fps  p50 ms  p99 ms  cpu ms/f | pipeline fps  p50 ms  p99 ms  cpu ms/f | overhead fps  cpu | pipeline stage p50 ms: pre / run / post');
+const f = (n: number, w = 7) => n.toFixed(n < 10 ? 2 : 1).padStart(w);
 for (const cams of [1, 4]) {
-  const b = await bare(cams);
-  const q = await pipeline(cams);
-  const f = (n: number) => n.toFixed(1).padStart(7);
-  console.log(`${String(cams).padStart(7)} | ${f(b.fps)} ${f(b.p50)} ${f(b.p99)} | ${f(q.fps)} ${f(q.p50)} ${f(q.p99)} | ${(b.fps / q.fps).toFixed(2)}x`);
+  const bs: Result[] = [];
+  const ps: Result[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    bs.push(await bare(cams));
+    ps.push(await pipeline(cams));
+  }
+  const pick = (xs: Result[]) => [...xs].sort((a, b) => a.fps - b.fps)[Math.floor(xs.length / 2)]!;
+  const b = pick(bs);
+  const q = pick(ps);
+  const cpuB = median(bs.map((x) => x.cpuMs));
+  const cpuP = median(ps.map((x) => x.cpuMs));
+  const s = q.stages!;
+  console.log(`${String(cams).padStart(7)} | ${f(b.fps, 10)} ${f(b.p50)} ${f(b.p99)} ${f(cpuB, 9)} | ${f(q.fps, 12)} ${f(q.p50)} ${f(q.p99)} ${f(cpuP, 9)} | ${(b.fps / q.fps).toFixed(2).padStart(11)}x ${(cpuP / cpuB).toFixed(2)}x | ${f(s.pre, 5)} / ${f(s.run, 5)} / ${f(s.post, 5)}`);
+  console.log(`        rounds: overhead fps ${bs.map((x, i) => (x.fps / ps[i]!.fps).toFixed(2)).join(' ')}, cpu ${bs.map((x, i) => (ps[i]!.cpuMs / x.cpuMs).toFixed(2)).join(' ')}`);
 }

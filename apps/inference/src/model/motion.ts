@@ -1,9 +1,14 @@
 /**
  * The default detector: models/motion.onnx (see scripts/motion-graph.ts). Keeps one background
- * tensor per camera, fed back from the graph's `background_next` output (a running average).
+ * per camera, fed back from the graph's `background_next` output (a running average).
+ *
+ * The model runs in about a millisecond, so per-frame allocations show: each camera owns its frame
+ * tensor, two background tensors (ORT writes `background_next` into the one not being read, then
+ * they swap) and its mask/activity outputs, all allocated once.
  *
  * INVARIANTS: each camera loop awaits `detect` before calling it again for the same camera, so a
- * camera's background is never read and replaced concurrently. Different cameras share the session.
+ * camera's buffers are never written while a run of that camera reads them. Different cameras have
+ * different buffers and share the session.
  */
 import * as ort from 'onnxruntime-node';
 import { performance } from 'node:perf_hooks';
@@ -19,6 +24,16 @@ export interface MotionOptions {
   minCells?: number;
 }
 
+/** One camera's tensors, reused every frame. `background` is read by the next run, `spare` written. */
+interface CameraBuffers {
+  frame: ort.Tensor;
+  background: ort.Tensor;
+  spare: ort.Tensor;
+  mask: ort.Tensor;
+  activity: ort.Tensor;
+  primed: boolean;
+}
+
 export function createMotionDetector(opts: MotionOptions): Detector {
   const { session, cell } = opts;
   const meta = session.inputMetadata.find((m) => m.name === 'frame');
@@ -28,8 +43,18 @@ export function createMotionDetector(opts: MotionOptions): Detector {
   if (!(H > 0 && W > 0)) throw new Error('motion model input "frame" must have a fixed [1,3,H,W] shape');
   const cols = W / cell;
   const rows = H / cell;
-  const backgrounds = new Map<string, ort.Tensor>();
+  const cameras = new Map<string, CameraBuffers>();
   const minCells = opts.minCells ?? 2;
+  const img = [1, 3, H, W];
+  const grid = [1, 1, rows, cols];
+  const newBuffers = (): CameraBuffers => ({
+    frame: new ort.Tensor('float32', new Float32Array(3 * H * W), img),
+    background: new ort.Tensor('float32', new Float32Array(3 * H * W), img),
+    spare: new ort.Tensor('float32', new Float32Array(3 * H * W), img),
+    mask: new ort.Tensor('float32', new Float32Array(rows * cols), grid),
+    activity: new ort.Tensor('float32', new Float32Array(rows * cols), grid),
+    primed: false,
+  });
 
   return {
     kind: 'motion',
@@ -37,19 +62,20 @@ export function createMotionDetector(opts: MotionOptions): Detector {
     inputHeight: H,
     async detect(camera, jpeg) {
       const t0 = performance.now();
-      const pre = await preprocess(jpeg, W, H);
-      const frame = new ort.Tensor('float32', pre.data, [1, 3, H, W]);
+      let b = cameras.get(camera);
+      if (!b) cameras.set(camera, (b = newBuffers()));
+      const pre = await preprocess(jpeg, W, H, b.frame.data as Float32Array);
       const t1 = performance.now();
-      const bg = backgrounds.get(camera);
-      if (!bg) {
+      if (!b.primed) {
         // First frame of this camera: it is the background; nothing can have moved yet.
-        backgrounds.set(camera, frame);
+        (b.background.data as Float32Array).set(pre.data);
+        b.primed = true;
         return { detections: [], times: { preprocess: (t1 - t0) / 1000, run: 0, postprocess: 0 } };
       }
-      const out = await session.run({ frame, background: bg });
+      await session.run({ frame: b.frame, background: b.background }, { background_next: b.spare, mask: b.mask, activity: b.activity });
       const t2 = performance.now();
-      backgrounds.set(camera, out.background_next!);
-      const comps = connectedComponents(out.mask!.data as Float32Array, out.activity!.data as Float32Array, cols, rows, minCells);
+      [b.background, b.spare] = [b.spare, b.background];
+      const comps = connectedComponents(b.mask.data as Float32Array, b.activity.data as Float32Array, cols, rows, minCells);
       const detections: Detection[] = comps.map((c) => ({
         ...unletterbox({ x1: c.cx1 * cell, y1: c.cy1 * cell, x2: (c.cx2 + 1) * cell, y2: (c.cy2 + 1) * cell }, pre.letterbox),
         cls: 'motion',
@@ -60,7 +86,7 @@ export function createMotionDetector(opts: MotionOptions): Detector {
       return { detections, times: { preprocess: (t1 - t0) / 1000, run: (t2 - t1) / 1000, postprocess: (t3 - t2) / 1000 } };
     },
     reset(camera) {
-      backgrounds.delete(camera);
+      cameras.delete(camera);
     },
     async close() {
       await session.release();

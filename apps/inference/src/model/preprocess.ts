@@ -1,6 +1,12 @@
 /**
  * Frame -> model tensor: letterbox (keep aspect, pad with grey 114 as ultralytics does) to the model
- * input with sharp, then interleaved RGB uint8 -> planar float32 NCHW in 0..1.
+ * input, interleaved RGB uint8 -> planar float32 NCHW in 0..1.
+ *
+ * Hot path (every frame of every camera), so: the frame size comes from the JPEG header in JS (no
+ * second sharp pipeline for metadata); sharp decodes straight to the scaled size (libjpeg DCT
+ * scaling, `fastShrinkOnLoad`) and outputs raw pixels, nothing else; the letterbox padding is written
+ * by the conversion loop into the caller's reused Float32Array, so there is no sharp `extend` and no
+ * per-frame allocation of the 1.2 MB tensor. Measured: apps/inference/README.md, "Performance".
  */
 import sharp from 'sharp';
 import type { Box } from './types.ts';
@@ -19,7 +25,11 @@ export interface Letterbox {
 
 export interface Preprocessed { data: Float32Array; letterbox: Letterbox }
 
-const PAD = { r: 114, g: 114, b: 114 };
+const PAD = 114 / 255;
+
+// Frames are new buffers every time: libvips' operation cache can never hit, it only costs memory
+// and a lookup per frame. Process-wide, which is what we want for this app.
+sharp.cache(false);
 
 /** Computes the letterbox geometry (pure; exported for tests). */
 export function letterboxFor(frameWidth: number, frameHeight: number, inputWidth: number, inputHeight: number): Letterbox {
@@ -29,29 +39,101 @@ export function letterboxFor(frameWidth: number, frameHeight: number, inputWidth
   return { frameWidth, frameHeight, scale, padX: Math.floor((inputWidth - w) / 2), padY: Math.floor((inputHeight - h) / 2), inputWidth, inputHeight };
 }
 
-/** Decodes a JPEG (or any image sharp reads) into a letterboxed NCHW float32 tensor. */
-export async function preprocess(image: Buffer, inputWidth: number, inputHeight: number, out?: Float32Array): Promise<Preprocessed> {
+/**
+ * Width and height from a JPEG's SOFn header, or null if `buf` is not a JPEG (or is truncated
+ * before its frame header). Walks the marker segments; never reads past the buffer. Pure.
+ */
+export function jpegSize(buf: Uint8Array): { width: number; height: number } | null {
+  if (buf.length < 4 || buf[0] !== 0xff || buf[1] !== 0xd8) return null;
+  let i = 2;
+  while (i + 4 <= buf.length) {
+    if (buf[i] !== 0xff) return null;
+    const marker = buf[i + 1]!;
+    if (marker === 0xff) { i++; continue; } // fill byte
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { i += 2; continue; } // no length
+    if (marker === 0xd9 || marker === 0xda) return null; // end of image / scan data before any SOF
+    const len = (buf[i + 2]! << 8) | buf[i + 3]!;
+    // SOF0..SOF15 except DHT (C4), JPG (C8), DAC (CC): [len][precision][height][width]
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (i + 9 > buf.length) return null;
+      const height = (buf[i + 5]! << 8) | buf[i + 6]!;
+      const width = (buf[i + 7]! << 8) | buf[i + 8]!;
+      return width > 0 && height > 0 ? { width, height } : null;
+    }
+    i += 2 + len;
+  }
+  return null;
+}
+
+async function imageSize(image: Buffer): Promise<{ width: number; height: number }> {
+  const fromHeader = jpegSize(image);
+  if (fromHeader) return fromHeader;
+  // Not a JPEG (a PNG in a test, say): ask sharp, which costs one more pipeline.
   const meta = await sharp(image).metadata();
   if (!meta.width || !meta.height) throw new Error('frame has no dimensions');
-  const lb = letterboxFor(meta.width, meta.height, inputWidth, inputHeight);
-  const w = Math.round(meta.width * lb.scale);
-  const h = Math.round(meta.height * lb.scale);
-  const { data } = await sharp(image)
-    .removeAlpha()
-    .resize(w, h, { fit: 'fill', kernel: 'linear' })
-    .extend({ top: lb.padY, left: lb.padX, bottom: inputHeight - h - lb.padY, right: inputWidth - w - lb.padX, background: PAD })
-    .toColourspace('srgb')
+  return { width: meta.width, height: meta.height };
+}
+
+/**
+ * Decodes a JPEG (or any image sharp reads) into a letterboxed NCHW float32 tensor. Pass `out`
+ * (3 * inputWidth * inputHeight floats) to reuse one buffer per camera: it is fully overwritten,
+ * padding included. The caller must not hand `out` to a model run that is still in flight.
+ */
+export async function preprocess(image: Buffer, inputWidth: number, inputHeight: number, out?: Float32Array): Promise<Preprocessed> {
+  const plane = inputWidth * inputHeight;
+  if (out && out.length !== 3 * plane) throw new Error(`preprocess: out has ${out.length} floats, expected ${3 * plane}`);
+  const { width, height } = await imageSize(image);
+  const lb = letterboxFor(width, height, inputWidth, inputHeight);
+  const w = Math.round(width * lb.scale);
+  const h = Math.round(height * lb.scale);
+  const { data, info } = await sharp(image)
+    // 'linear' only matters when the DCT shrink does not land exactly on w x h (e.g. 1920 -> 320).
+    .resize(w, h, { fit: 'fill', kernel: 'linear', fastShrinkOnLoad: true })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  const plane = inputWidth * inputHeight;
+  if (info.width !== w || info.height !== h) throw new Error(`preprocess: decoded ${info.width}x${info.height}, expected ${w}x${h}`);
   const t = out ?? new Float32Array(3 * plane);
-  const inv = 1 / 255;
-  for (let i = 0, p = 0; p < plane; p++, i += 3) {
-    t[p] = data[i]! * inv;
-    t[plane + p] = data[i + 1]! * inv;
-    t[2 * plane + p] = data[i + 2]! * inv;
-  }
+  fillPadding(t, lb, w, h);
+  writePlanes(t, data, info.channels, w, h, lb, plane);
   return { data: t, letterbox: lb };
+}
+
+/** Grey 114 around the picture, in all three planes (contiguous runs: cheap `fill`s). */
+function fillPadding(t: Float32Array, lb: Letterbox, w: number, h: number): void {
+  const W = lb.inputWidth;
+  const plane = W * lb.inputHeight;
+  const right = W - w - lb.padX;
+  for (let c = 0; c < 3; c++) {
+    const base = c * plane;
+    t.fill(PAD, base, base + lb.padY * W);
+    t.fill(PAD, base + (lb.padY + h) * W, base + plane);
+    if (lb.padX === 0 && right === 0) continue;
+    for (let y = lb.padY; y < lb.padY + h; y++) {
+      t.fill(PAD, base + y * W, base + y * W + lb.padX);
+      t.fill(PAD, base + y * W + lb.padX + w, base + (y + 1) * W);
+    }
+  }
+}
+
+/** Interleaved uint8 (grey, grey+alpha, RGB or RGBA) -> planar RGB floats inside the letterbox. */
+function writePlanes(t: Float32Array, px: Uint8Array, channels: number, w: number, h: number, lb: Letterbox, plane: number): void {
+  const inv = 1 / 255;
+  const g = plane;
+  const b = 2 * plane;
+  for (let y = 0; y < h; y++) {
+    let p = (y + lb.padY) * lb.inputWidth + lb.padX;
+    let i = y * w * channels;
+    const end = p + w;
+    if (channels >= 3) {
+      for (; p < end; p++, i += channels) {
+        t[p] = px[i]! * inv;
+        t[g + p] = px[i + 1]! * inv;
+        t[b + p] = px[i + 2]! * inv;
+      }
+    } else {
+      for (; p < end; p++, i += channels) t[p] = t[g + p] = t[b + p] = px[i]! * inv;
+    }
+  }
 }
 
 /** Maps a box in model-input pixels back to normalized frame coordinates, clamped to 0..1. */

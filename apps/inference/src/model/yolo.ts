@@ -83,6 +83,8 @@ export function createYoloDetector(opts: YoloOptions): Detector {
   const outputName = session.outputNames[0]!;
   const nameOf = (i: number) => opts.names?.[i] ?? `class${i}`;
   let allowed: Set<number> | null = null;
+  // One input tensor per camera, reused every frame (camera loops never overlap for one camera).
+  const inputs = new Map<string, ort.Tensor>();
 
   const toDetections = (raw: RawBox[], lb: Letterbox): Detection[] =>
     nms(raw, opts.iouThreshold ?? 0.45).map((b) => ({ ...unletterbox(b, lb), cls: nameOf(b.classId), score: b.score }));
@@ -91,11 +93,13 @@ export function createYoloDetector(opts: YoloOptions): Detector {
     kind: 'yolo',
     inputWidth: W,
     inputHeight: H,
-    async detect(_camera, jpeg) {
+    async detect(camera, jpeg) {
       const t0 = performance.now();
-      const pre = await preprocess(jpeg, W, H);
+      let input = inputs.get(camera);
+      if (!input) inputs.set(camera, (input = new ort.Tensor('float32', new Float32Array(3 * H * W), [1, 3, H, W])));
+      const pre = await preprocess(jpeg, W, H, input.data as Float32Array);
       const t1 = performance.now();
-      const out = await session.run({ [inputName]: new ort.Tensor('float32', pre.data, [1, 3, H, W]) });
+      const out = await session.run({ [inputName]: input });
       const t2 = performance.now();
       const o = out[outputName]!;
       if (opts.classes?.length && !allowed) {
@@ -107,7 +111,9 @@ export function createYoloDetector(opts: YoloOptions): Detector {
       const t3 = performance.now();
       return { detections, times: { preprocess: (t1 - t0) / 1000, run: (t2 - t1) / 1000, postprocess: (t3 - t2) / 1000 } };
     },
-    reset() {},
+    reset(camera) {
+      inputs.delete(camera);
+    },
     async close() {
       await session.release();
     },
