@@ -87,8 +87,7 @@ export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, o
           framesThisRun++;
           const f = cam.frames.put(jpeg);
           cam.recordFrame(f.ts);
-          metrics.frames.inc(labels);
-          metrics.lastFrameTs.set(labels, f.ts / 1000);
+          metrics.frameArrived(id, f.ts);
           heartbeat();
         },
         reconnecting(err: AppError, delayMs: number) {

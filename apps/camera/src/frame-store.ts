@@ -27,7 +27,8 @@ export class LatestFrame {
   put(jpeg: Buffer, ts = Date.now()): Frame {
     const f: Frame = { jpeg, seq: ++this.seq, ts };
     this.current = f;
-    for (const l of [...this.listeners]) l(f);
+    // Copy: a listener may unsubscribe (or subscribe) while we iterate. No listeners, no copy.
+    if (this.listeners.size > 0) for (const l of [...this.listeners]) l(f);
     return f;
   }
 

@@ -3,12 +3,34 @@
  * markers. Entropy-coded JPEG data stuffs 0xFF as FF 00, so FF D9 only appears as a real EOI
  * (ffmpeg's output has no embedded thumbnails).
  *
- * INVARIANTS: `pending` never exceeds `maxFrameBytes` (overflow drops it and reports garbage).
+ * It runs for every chunk of every RTSP camera, so it costs little per frame: each byte is
+ * searched once (a marker split across two chunks is caught by remembering whether the previous
+ * chunk ended in 0xFF), the pieces of a frame in progress are kept as a list of views, and a
+ * frame is copied at most once (by the concat that joins its pieces). A frame that lies inside
+ * one chunk is handed out as a view of that chunk, without a copy. Callers must therefore push
+ * chunks they do not reuse (stream 'data' chunks are fresh buffers, at most 64 KiB from a pipe),
+ * and a frame may pin the one chunk it came from, never a growing buffer.
+ *
+ * INVARIANTS:
+ * - bytes held (`held`) never exceed `maxFrameBytes`: a frame that would is dropped and reported.
+ * - `onFrame` only gets buffers that start with FF D8, end with FF D9 and are at most
+ *   `maxFrameBytes` long.
+ * - a run of skipped bytes is reported once (at the next start marker, or every `maxFrameBytes`
+ *   bytes of garbage), not once per chunk.
  */
 export class JpegSplitter {
-  private pending: Buffer = Buffer.alloc(0);
-  /** Where the EOI search resumes, so each byte is scanned about once. */
-  private scanFrom = 0;
+  /** Pieces of the frame in progress from earlier chunks; empty when not inside a frame. */
+  private parts: Buffer[] = [];
+  /** Bytes in `parts`. */
+  private held = 0;
+  /** Inside a frame: the last byte held is a 0xFF that may begin the EOI. */
+  private tailFF = false;
+  /** Outside a frame: the previous chunk ended in a 0xFF that may begin an SOI. */
+  private garbageFF = false;
+  /** Garbage bytes skipped and not reported yet. */
+  private skipped = 0;
+  /** The garbage run is the rest of a dropped oversized frame, already reported. */
+  private quietSkip = false;
 
   constructor(
     private readonly onFrame: (jpeg: Buffer) => void,
@@ -17,41 +39,105 @@ export class JpegSplitter {
   ) {}
 
   push(chunk: Buffer): void {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    for (;;) {
-      if (this.pending.length < 2) return;
-      if (this.pending[0] !== 0xff || this.pending[1] !== 0xd8) {
-        const soi = this.pending.indexOf(SOI);
-        this.onGarbage(`skipped ${soi < 0 ? this.pending.length : soi} bytes before a JPEG start marker`);
-        if (soi < 0) return this.reset();
-        this.pending = this.pending.subarray(soi);
-        this.scanFrom = 0;
+    let pos = 0;
+    while (pos < chunk.length) {
+      // This chunk's piece of the current frame starts at `segStart`; EOI is searched from `from`.
+      let segStart = pos;
+      let from = pos;
+      if (this.parts.length === 0) {
+        const start = this.findStart(chunk, pos);
+        if (!start) return;
+        [segStart, from] = start;
       }
-      const eoi = this.pending.indexOf(EOI, Math.max(2, this.scanFrom));
-      if (eoi < 0) {
-        if (this.pending.length > this.maxFrameBytes) {
-          this.onGarbage(`frame larger than ${this.maxFrameBytes} bytes without an end marker`);
-          return this.reset();
-        }
-        this.scanFrom = this.pending.length - 1;
-        return;
+      let end: number;
+      if (this.tailFF && from === 0 && chunk[0] === 0xd9) {
+        end = 1;
+      } else {
+        const eoi = chunk.indexOf(EOI, from);
+        if (eoi < 0) return this.hold(chunk.subarray(segStart));
+        end = eoi + 2;
       }
-      const end = eoi + 2;
-      // Copy: the frame outlives this chunk, and subarray would pin the whole concat buffer.
-      this.onFrame(Buffer.from(this.pending.subarray(0, end)));
-      this.pending = this.pending.subarray(end);
-      this.scanFrom = 0;
+      const size = this.held + end - segStart;
+      const piece = chunk.subarray(segStart, end);
+      let frame = piece;
+      if (this.held > 0) {
+        this.parts.push(piece);
+        frame = Buffer.concat(this.parts, size);
+      }
+      this.parts = [];
+      this.held = 0;
+      this.tailFF = false;
+      if (size > this.maxFrameBytes) this.oversized();
+      else this.onFrame(frame);
+      pos = end;
     }
   }
 
-  private reset(): void {
-    this.pending = Buffer.alloc(0);
-    this.scanFrom = 0;
+  /**
+   * Outside a frame: skips garbage up to the next SOI. Returns [where this chunk's piece of the
+   * frame starts, where to search for its EOI], or undefined when this chunk has no SOI.
+   */
+  private findStart(chunk: Buffer, pos: number): [number, number] | undefined {
+    if (this.garbageFF) {
+      this.garbageFF = false;
+      if (chunk[pos] === 0xd8) {
+        // The 0xFF that ended the previous chunk was counted as garbage but opens this frame.
+        this.skipped = Math.max(0, this.skipped - 1);
+        this.reportSkipped();
+        this.quietSkip = false;
+        this.parts = [SOI_FF];
+        this.held = 1;
+        return [pos, pos + 1];
+      }
+    }
+    const soi = chunk.indexOf(SOI, pos);
+    if (soi < 0) {
+      this.skip(chunk.length - pos);
+      this.garbageFF = chunk[chunk.length - 1] === 0xff;
+      return undefined;
+    }
+    this.skip(soi - pos);
+    this.reportSkipped();
+    this.quietSkip = false;
+    // FF D8 FF D9 is the shortest frame: the EOI search starts right after the SOI.
+    return [soi, soi + 2];
+  }
+
+  /** Keeps a piece of the frame in progress, or drops the frame when it grows too big. */
+  private hold(piece: Buffer): void {
+    if (this.held + piece.length > this.maxFrameBytes) {
+      this.parts = [];
+      this.held = 0;
+      this.tailFF = false;
+      return this.oversized();
+    }
+    this.parts.push(piece);
+    this.held += piece.length;
+    this.tailFF = piece[piece.length - 1] === 0xff;
+  }
+
+  private oversized(): void {
+    this.onGarbage(`frame larger than ${this.maxFrameBytes} bytes without an end marker; dropped`);
+    // What follows, up to the next SOI, is the rest of that frame: reported just now.
+    this.skipped = 0;
+    this.quietSkip = true;
+  }
+
+  private skip(n: number): void {
+    this.skipped += n;
+    if (this.skipped >= this.maxFrameBytes) this.reportSkipped();
+  }
+
+  private reportSkipped(): void {
+    if (this.skipped > 0 && !this.quietSkip) this.onGarbage(`skipped ${this.skipped} bytes before a JPEG start marker`);
+    if (this.skipped > 0) this.quietSkip = false;
+    this.skipped = 0;
   }
 }
 
 const SOI = Buffer.from([0xff, 0xd8]);
 const EOI = Buffer.from([0xff, 0xd9]);
+const SOI_FF = Buffer.from([0xff]);
 
 /** Cheap validity check of a whole JPEG: SOI at the start, EOI at the end. */
 export function looksLikeJpeg(b: Buffer): boolean {

@@ -54,18 +54,24 @@ export function rtspSource(url: string, opts: { stallMs?: number; maxBackoffMs?:
       child.kill('SIGTERM');
       setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, 2000).unref();
     };
-    const watchdog = setInterval(() => {
-      if (Date.now() - lastData > stallMs) { stalled = true; kill(); }
-    }, Math.min(1000, stallMs / 2));
+    // One timer per stall period, not a poll: it checks the age of the last data when it fires
+    // and re-arms for the rest of the period, so a healthy stream costs no extra wakeups.
+    let watchdog: NodeJS.Timeout;
+    const watch = () => {
+      const quietMs = Date.now() - lastData;
+      if (quietMs >= stallMs) { stalled = true; kill(); return; }
+      watchdog = setTimeout(watch, stallMs - quietMs);
+    };
+    watchdog = setTimeout(watch, stallMs);
     const onAbort = () => kill();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     child.once('error', (err) => {
-      clearInterval(watchdog);
+      clearTimeout(watchdog);
       ctx.signal.removeEventListener('abort', onAbort);
       reject(new AppError(cameraErrors.CONNECT, `camera ${ctx.cameraId}: cannot run ffmpeg: ${err.message}`, { cause: err }));
     });
     child.once('close', (code, signal) => {
-      clearInterval(watchdog);
+      clearTimeout(watchdog);
       ctx.signal.removeEventListener('abort', onAbort);
       if (ctx.signal.aborted) return resolve();
       const why = stalled ? `no data for ${stallMs}ms` : `ffmpeg exited (${signal ?? `code ${code}`})${stderrTail ? `: ${stderrTail}` : ''}`;
