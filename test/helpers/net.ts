@@ -1,7 +1,24 @@
 import { createServer } from 'node:net';
 
-/** A port that was free a moment ago on 127.0.0.1 (for children that need a fixed PORT). */
+const handedOut = new Set<number>();
+
+/**
+ * A port that was free a moment ago on 127.0.0.1 (for children that need a fixed PORT). Never the
+ * same port twice in one test process: the kernel readily hands a just-released port out again,
+ * and a port given to a container is not bound until the container starts.
+ */
 export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = await probeFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('freePort: no new free port after 50 tries');
+}
+
+function probeFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
