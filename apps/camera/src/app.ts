@@ -24,13 +24,13 @@ export interface CameraApp extends AppServer {
 const MAX_WAIT_MS = 30_000;
 const BOUNDARY = 'edgevisorframe';
 /** Event-loop delay sampling interval of the process metrics (see buildCameraApp). */
-const EVENT_LOOP_SAMPLE_MS = 250;
+const EVENT_LOOP_SAMPLE_MS = 1000;
 
 export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoint?: Failpoint }): CameraApp {
   // Node process metrics with a coarser event-loop-delay sampler: prom-client's default (10 ms)
   // wakes the loop 100 times a second, about 6 ms of CPU per second on this class of machine,
-  // which was a third of the controller's own cost per camera. 250 ms still catches any stall
-  // long enough to matter for 5-30 fps cameras.
+  // a third of what the controller cost per camera before. Once a second still catches every
+  // stall long enough to matter (a frame interval is 33-200 ms; the heartbeat timeout is >= 3 s).
   const server = createAppServer({ name: 'camera', processMetrics: false });
   const { app, registry } = server;
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });

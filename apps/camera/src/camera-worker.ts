@@ -6,6 +6,9 @@ import type { CameraMetrics } from './metrics.ts';
 import { sourceFor } from './sources/index.ts';
 import type { FrameSource } from './sources/types.ts';
 
+/** How many frame arrival times the fps meter keeps. */
+const RECENT = 64;
+
 /** What GET /cameras shows about a camera's health. */
 export type CameraState =
   /** No frame yet since the controller started. */
@@ -25,22 +28,29 @@ export class CameraRuntime {
   readonly frames = new LatestFrame();
   runs = 0;
   lastError: { code: string; message: string; at: number } | undefined;
-  /** Arrival times of recent frames, for the measured fps (bounded to 64 entries). */
-  private readonly recent: number[] = [];
+  /** Arrival times of the last RECENT frames, a ring (no allocation or shifting per frame). */
+  private readonly recent = new Float64Array(RECENT);
+  private recentCount = 0;
 
   constructor(readonly config: CameraConfig) {}
 
   recordFrame(ts: number): void {
-    this.recent.push(ts);
-    if (this.recent.length > 64) this.recent.shift();
+    this.recent[this.recentCount++ % RECENT] = ts;
   }
 
   /** Frames per second over the last 5 s (0 when fewer than 2 frames). */
   measuredFps(now = Date.now()): number {
-    const inWindow = this.recent.filter((t) => now - t <= 5000);
-    if (inWindow.length < 2) return 0;
-    const span = Math.max(now - inWindow[0]!, 1000 / this.config.fps);
-    return Math.round(((inWindow.length - 1) / span) * 1000 * 10) / 10;
+    let n = 0;
+    let oldest = now;
+    for (let i = 0; i < Math.min(this.recentCount, RECENT); i++) {
+      const t = this.recent[i]!;
+      if (now - t > 5000) continue;
+      n++;
+      if (t < oldest) oldest = t;
+    }
+    if (n < 2) return 0;
+    const span = Math.max(now - oldest, 1000 / this.config.fps);
+    return Math.round(((n - 1) / span) * 1000 * 10) / 10;
   }
 
   state(now = Date.now()): CameraState {

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { AppError } from '../../../common/src/index.ts';
 import { JpegSplitter } from './jpeg-splitter.ts';
 import { runWithReconnect } from './reconnect.ts';
-import { cameraErrors, type FrameSource } from './types.ts';
+import { cameraErrors, type FrameSource, type SourceContext } from './types.ts';
+import { openByteChannel, type ByteChannel } from './byte-channel.ts';
 import { redact } from './http-get.ts';
 
 /**
@@ -30,23 +31,42 @@ export function ffmpegArgs(url: string, fps: number, width: number, height: numb
  * when the worker stops or the stream stalls; a dropped stream reconnects with backoff.
  */
 export function rtspSource(url: string, opts: { stallMs?: number; maxBackoffMs?: number } = {}): FrameSource {
-  return (ctx) => runWithReconnect(ctx, (gotFrame) => new Promise<void>((resolve, reject) => {
+  return (ctx) => runWithReconnect(ctx, async (gotFrame) => {
     const stallMs = opts.stallMs ?? Math.max(5000, 5000 / ctx.fps);
-    const child = spawn('ffmpeg', ffmpegArgs(url, ctx.fps, ctx.width, ctx.height), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let lastData = Date.now();
+    const run = { lastData: Date.now(), frames: 0 };
+    const splitter = new JpegSplitter((jpeg) => { run.frames++; gotFrame(); ctx.frame(jpeg); }, (m) => ctx.decodeError(m));
+    // ffmpeg's frames come through a socket read with `onread` (see byte-channel.ts), the
+    // cheapest way for node to take in one chunk per frame.
+    let channel: ByteChannel;
+    try {
+      channel = await openByteChannel((chunk) => { run.lastData = Date.now(); splitter.push(chunk); });
+    } catch (err) {
+      throw new AppError(cameraErrors.CONNECT, `camera ${ctx.cameraId}: cannot open a local socket for ffmpeg's output: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      if (!ctx.signal.aborted) await runFfmpeg(ctx, url, channel, stallMs, run);
+    } finally {
+      channel.close();
+    }
+  }, { maxMs: opts.maxBackoffMs });
+}
+
+/** One ffmpeg run writing its frames into `channel`; settles once ffmpeg has exited. */
+function runFfmpeg(ctx: SourceContext, url: string, channel: ByteChannel, stallMs: number, run: { lastData: number; frames: number }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn('ffmpeg', ffmpegArgs(url, ctx.fps, ctx.width, ctx.height), { stdio: ['ignore', channel.childEnd, 'pipe'] });
+    // ffmpeg holds its own copy now; ours would keep the channel open after ffmpeg exits.
+    channel.releaseChildEnd();
     let stalled = false;
     let stderrTail = '';
-    let frames = 0;
-    const splitter = new JpegSplitter((jpeg) => { frames++; gotFrame(); ctx.frame(jpeg); }, (m) => ctx.decodeError(m));
-    child.stdout.on('data', (chunk: Buffer) => { lastData = Date.now(); splitter.push(chunk); });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => {
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
       for (const line of text.split('\n')) {
         if (!line.trim()) continue;
         stderrTail = line.trim().slice(0, 300);
         // With -loglevel error, what ffmpeg prints once frames flow is a decode problem; before
         // that it is a connection problem, reported by the reconnect instead.
-        if (frames > 0) ctx.decodeError(stderrTail);
+        if (run.frames > 0) ctx.decodeError(stderrTail);
       }
     });
     const kill = () => {
@@ -58,7 +78,7 @@ export function rtspSource(url: string, opts: { stallMs?: number; maxBackoffMs?:
     // and re-arms for the rest of the period, so a healthy stream costs no extra wakeups.
     let watchdog: NodeJS.Timeout;
     const watch = () => {
-      const quietMs = Date.now() - lastData;
+      const quietMs = Date.now() - run.lastData;
       if (quietMs >= stallMs) { stalled = true; kill(); return; }
       watchdog = setTimeout(watch, stallMs - quietMs);
     };
@@ -77,5 +97,5 @@ export function rtspSource(url: string, opts: { stallMs?: number; maxBackoffMs?:
       const why = stalled ? `no data for ${stallMs}ms` : `ffmpeg exited (${signal ?? `code ${code}`})${stderrTail ? `: ${stderrTail}` : ''}`;
       reject(new AppError(cameraErrors.STREAM_LOST, `camera ${ctx.cameraId}: ${redact(url)}: ${why}`));
     });
-  }), { maxMs: opts.maxBackoffMs });
+  });
 }
