@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 /**
- * HTTP authentication as IP cameras do it: Basic, or Digest per RFC 7616 with MD5 and qop=auth
- * (RFC 2617 style without qop is accepted too). One `HttpAuth` per camera keeps the last digest
+ * HTTP authentication as IP cameras do it: Basic, or Digest per RFC 7616 (MD5 or SHA-256, plain
+ * or -sess, qop=auth; RFC 2617 style without qop is accepted too). One `HttpAuth` per camera keeps the last digest
  * challenge, so polling a snapshot costs one request per frame instead of two.
  */
 export class HttpAuth {
@@ -10,7 +10,8 @@ export class HttpAuth {
   private basic = false;
   private nc = 0;
 
-  constructor(private readonly username?: string, private readonly password = '') {}
+  /** `opts.cnonce` replaces the random client nonce (tests check RFC 7616's worked examples). */
+  constructor(private readonly username?: string, private readonly password = '', private readonly opts: { cnonce?: () => string } = {}) {}
 
   get hasCredentials(): boolean {
     return this.username !== undefined;
@@ -49,13 +50,16 @@ export class HttpAuth {
   private digest(method: string, url: string, c: DigestChallenge): string {
     const uri = (() => { const u = new URL(url); return u.pathname + u.search; })();
     const algorithm = (c.algorithm ?? 'MD5').toUpperCase();
+    // RFC 7616: MD5 or SHA-256, each optionally "-sess"; anything else is treated as MD5, which
+    // is what cameras that send odd names mean.
+    const h = algorithm.startsWith('SHA-256') ? sha256 : md5;
     const qop = c.qop?.split(',').map((s) => s.trim()).includes('auth') ? 'auth' : undefined;
-    const cnonce = randomBytes(8).toString('hex');
+    const cnonce = this.opts.cnonce?.() ?? randomBytes(8).toString('hex');
     const nc = (++this.nc).toString(16).padStart(8, '0');
-    let ha1 = md5(`${this.username}:${c.realm}:${this.password}`);
-    if (algorithm === 'MD5-SESS') ha1 = md5(`${ha1}:${c.nonce}:${cnonce}`);
-    const ha2 = md5(`${method}:${uri}`);
-    const response = qop ? md5(`${ha1}:${c.nonce}:${nc}:${cnonce}:${qop}:${ha2}`) : md5(`${ha1}:${c.nonce}:${ha2}`);
+    let ha1 = h(`${this.username}:${c.realm}:${this.password}`);
+    if (algorithm.endsWith('-SESS')) ha1 = h(`${ha1}:${c.nonce}:${cnonce}`);
+    const ha2 = h(`${method}:${uri}`);
+    const response = qop ? h(`${ha1}:${c.nonce}:${nc}:${cnonce}:${qop}:${ha2}`) : h(`${ha1}:${c.nonce}:${ha2}`);
     const parts = [`username="${this.username}"`, `realm="${c.realm}"`, `nonce="${c.nonce}"`, `uri="${uri}"`, `algorithm=${c.algorithm ?? 'MD5'}`, `response="${response}"`];
     if (qop) parts.push(`qop=${qop}`, `nc=${nc}`, `cnonce="${cnonce}"`);
     if (c.opaque !== undefined) parts.push(`opaque="${c.opaque}"`);
@@ -85,3 +89,4 @@ export function parseChallenge(header: string): DigestChallenge {
 }
 
 export const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -16,7 +16,8 @@
  * - `onFrame` only gets buffers that start with FF D8, end with FF D9 and are at most
  *   `maxFrameBytes` long.
  * - a run of skipped bytes is reported once (at the next start marker, or every `maxFrameBytes`
- *   bytes of garbage), not once per chunk.
+ *   bytes), not once per chunk. An oversized frame is reported when dropped; the rest of it, up
+ *   to the next start marker, only for every further `maxFrameBytes`.
  */
 export class JpegSplitter {
   /** Pieces of the frame in progress from earlier chunks; empty when not inside a frame. */
@@ -29,8 +30,8 @@ export class JpegSplitter {
   private garbageFF = false;
   /** Garbage bytes skipped and not reported yet. */
   private skipped = 0;
-  /** The garbage run is the rest of a dropped oversized frame, already reported. */
-  private quietSkip = false;
+  /** The skipped bytes are the rest of a dropped oversized frame (already reported). */
+  private droppingTail = false;
 
   constructor(
     private readonly onFrame: (jpeg: Buffer) => void,
@@ -49,14 +50,8 @@ export class JpegSplitter {
         if (!start) return;
         [segStart, from] = start;
       }
-      let end: number;
-      if (this.tailFF && from === 0 && chunk[0] === 0xd9) {
-        end = 1;
-      } else {
-        const eoi = chunk.indexOf(EOI, from);
-        if (eoi < 0) return this.hold(chunk.subarray(segStart));
-        end = eoi + 2;
-      }
+      const end = this.findEnd(chunk, from);
+      if (end < 0) return this.hold(chunk.subarray(segStart));
       const size = this.held + end - segStart;
       const piece = chunk.subarray(segStart, end);
       let frame = piece;
@@ -67,10 +62,18 @@ export class JpegSplitter {
       this.parts = [];
       this.held = 0;
       this.tailFF = false;
-      if (size > this.maxFrameBytes) this.oversized();
+      if (size > this.maxFrameBytes) this.onGarbage(`frame of ${size} bytes is larger than ${this.maxFrameBytes} bytes; dropped`);
       else this.onFrame(frame);
       pos = end;
     }
+  }
+
+  /** The index just past the EOI in `chunk` (searching from `from`), or -1. */
+  private findEnd(chunk: Buffer, from: number): number {
+    // The FF of the marker ended the previous chunk.
+    if (this.tailFF && from === 0 && chunk[0] === 0xd9) return 1;
+    const eoi = chunk.indexOf(EOI, from);
+    return eoi < 0 ? -1 : eoi + 2;
   }
 
   /**
@@ -84,7 +87,6 @@ export class JpegSplitter {
         // The 0xFF that ended the previous chunk was counted as garbage but opens this frame.
         this.skipped = Math.max(0, this.skipped - 1);
         this.reportSkipped();
-        this.quietSkip = false;
         this.parts = [SOI_FF];
         this.held = 1;
         return [pos, pos + 1];
@@ -98,40 +100,41 @@ export class JpegSplitter {
     }
     this.skip(soi - pos);
     this.reportSkipped();
-    this.quietSkip = false;
     // FF D8 FF D9 is the shortest frame: the EOI search starts right after the SOI.
     return [soi, soi + 2];
   }
 
-  /** Keeps a piece of the frame in progress, or drops the frame when it grows too big. */
+  /** Keeps a piece of the frame in progress, or starts dropping the frame when it gets too big. */
   private hold(piece: Buffer): void {
     if (this.held + piece.length > this.maxFrameBytes) {
       this.parts = [];
       this.held = 0;
       this.tailFF = false;
-      return this.oversized();
+      this.onGarbage(`frame larger than ${this.maxFrameBytes} bytes without an end marker; dropped`);
+      // Resynchronise at the next SOI (not EOI): that loses nothing after a truncated frame.
+      this.droppingTail = true;
+      this.skipped = 0;
+      return;
     }
     this.parts.push(piece);
     this.held += piece.length;
     this.tailFF = piece[piece.length - 1] === 0xff;
   }
 
-  private oversized(): void {
-    this.onGarbage(`frame larger than ${this.maxFrameBytes} bytes without an end marker; dropped`);
-    // What follows, up to the next SOI, is the rest of that frame: reported just now.
-    this.skipped = 0;
-    this.quietSkip = true;
-  }
-
   private skip(n: number): void {
     this.skipped += n;
-    if (this.skipped >= this.maxFrameBytes) this.reportSkipped();
+    if (this.skipped < this.maxFrameBytes) return;
+    this.onGarbage(this.droppingTail
+      ? `dropped ${this.skipped} more bytes of an oversized frame, still no JPEG start marker`
+      : `skipped ${this.skipped} bytes, still no JPEG start marker`);
+    this.skipped = 0;
   }
 
+  /** At a start marker: reports the garbage before it, unless it was the tail of a dropped frame. */
   private reportSkipped(): void {
-    if (this.skipped > 0 && !this.quietSkip) this.onGarbage(`skipped ${this.skipped} bytes before a JPEG start marker`);
-    if (this.skipped > 0) this.quietSkip = false;
+    if (this.skipped > 0 && !this.droppingTail) this.onGarbage(`skipped ${this.skipped} bytes before a JPEG start marker`);
     this.skipped = 0;
+    this.droppingTail = false;
   }
 }
 
