@@ -1,5 +1,43 @@
 #!/usr/bin/env node
-// The `edgevisor` CLI. Runs the TypeScript sources through tsx so the bin works right after `npm ci`.
-import { register } from 'tsx/esm/api';
-register();
-await import('../supervisor/src/cli/main.ts');
+// The `edgevisor` CLI. Works right after `npm ci`, with no build step: the TypeScript sources are
+// bundled with esbuild at start (about 0.1 s) into node_modules/.cache/edgevisor/ and run as plain
+// JavaScript. A long-running supervisor then carries no TypeScript loader (tsx's hooks run in a
+// thread of their own, with a second V8 heap): less memory and CPU on the appliance.
+// Set EDGEVISOR_TSX=1 to run the sources through tsx instead (stack traces with .ts lines).
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const entry = join(root, 'supervisor/src/cli/main.ts');
+
+if (process.env.EDGEVISOR_TSX === '1') {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(pathToFileURL(entry).href);
+} else {
+  const { buildSync } = await import('esbuild');
+  const built = buildSync({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    write: false,
+    logLevel: 'error',
+  });
+  const code = built.outputFiles[0].contents;
+  const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
+  const dir = join(root, 'node_modules/.cache/edgevisor');
+  const file = join(dir, `edgevisor-${hash}.mjs`);
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, code);
+    renameSync(tmp, file); // atomic: concurrent invocations never read half a file
+    for (const old of readdirSync(dir)) if (old.startsWith('edgevisor-') && join(dir, old) !== file) rmSync(join(dir, old), { force: true });
+  }
+  await import(pathToFileURL(file).href);
+}

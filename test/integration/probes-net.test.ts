@@ -3,6 +3,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { httpGet } from '../../supervisor/src/probes/http-get.ts';
+import { releaseProbeMemory } from '../../supervisor/src/probes/index.ts';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -127,9 +129,45 @@ describe('http probe', () => {
     await waitFor('the probe socket to be closed', () => hungSockets.size === 0, 3000);
   });
 
-  test('no socket is kept alive between runs', async () => {
-    for (let i = 0; i < 3; i++) assert.equal((await runProbe(check('/status?code=200'), target(), 2000)).ok, true);
-    await waitFor('every probe connection to be closed', () => httpSockets.size === 0, 3000);
+  test('without a slot no socket is kept alive between runs; releasing a probe memory closes its socket', async () => {
+    const mine = new Set<Socket>();
+    const onConn = (s: Socket) => {
+      mine.add(s);
+      s.on('close', () => mine.delete(s));
+    };
+    http.on('connection', onConn);
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await httpGet(`${httpBase}/status?code=200`, { signal: new AbortController().signal, maxBytes: 1024 })).status, 200);
+      await waitFor('every probe connection to be closed', () => mine.size === 0, 3000);
+      const t = target();
+      assert.equal((await runProbe(check('/status?code=200'), t, 2000)).ok, true);
+      assert.equal(mine.size, 1, 'kept between runs');
+      releaseProbeMemory(t.memory);
+      await waitFor('the kept connection to be closed', () => mine.size === 0, 3000);
+    } finally {
+      http.off('connection', onConn);
+    }
+  });
+
+  test('a probe keeps one socket between its runs; a server closing it while idle costs no failure', async () => {
+    const t = target();
+    const seen = new Set<Socket>();
+    const onConn = (s: Socket) => seen.add(s);
+    http.on('connection', onConn);
+    try {
+      for (let i = 0; i < 5; i++) assert.equal((await runProbe(check('/status?code=200'), t, 2000)).ok, true);
+      assert.equal(seen.size, 1, 'five runs, one connection');
+      // The server drops idle connections (as Node's 5 s keep-alive timeout does).
+      for (const s of seen) s.destroy();
+      await new Promise((r) => setTimeout(r, 50));
+      const r = await runProbe(check('/status?code=200'), t, 2000);
+      assert.equal(r.ok, true, `a closed idle socket is retried on a fresh one: ${r.error}`);
+      assert.equal(seen.size, 2);
+      // A failing answer on a kept socket is still a failure.
+      assert.equal((await runProbe(check('/status?code=503'), t, 2000)).ok, false);
+    } finally {
+      http.off('connection', onConn);
+    }
   });
 });
 

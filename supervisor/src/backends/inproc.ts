@@ -91,6 +91,7 @@ export function createInprocUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
     const file = resolvePath(ctx.baseDir, spec.module);
     let mod: Record<string, unknown>;
     try {
+      if (/\.[cm]?tsx?$/.test(file)) await ensureTypeScriptLoader();
       mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } catch (err) {
       throw new EdgevisorError(codes.START_FAILED, `child "${worker.id}": cannot import inproc module ${file}: ${(err as Error)?.message ?? err}`, { cause: err });
@@ -211,4 +212,16 @@ export function createInprocUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
     },
   };
   return unit;
+}
+
+let tsLoader: Promise<void> | null = null;
+/**
+ * The supervisor runs as bundled JavaScript (bin/edgevisor.mjs); a TypeScript worker module named
+ * in a tree file needs a loader, registered on first use only.
+ */
+function ensureTypeScriptLoader(): Promise<void> {
+  tsLoader ??= import('tsx/esm/api').then(({ register }) => {
+    register();
+  });
+  return tsLoader;
 }

@@ -41,13 +41,14 @@ export type DeadlineOutcome<T> = { settled: true; value: T; latencyMs: number } 
  *
  * INVARIANTS: the timer and the abort listener are removed once settled, so a probe run every
  * 500ms does not pile listeners onto a long-lived runtime signal; the body's signal is aborted
- * once settled, so whatever I/O it left running is torn down.
+ * once it failed, so whatever I/O it left running is torn down.
  */
 export async function withDeadline<T>(timeoutMs: number, outer: AbortSignal | undefined, body: (ctx: ProbeContext) => Promise<T>): Promise<DeadlineOutcome<T>> {
   const started = performance.now();
   const latency = () => Math.round((performance.now() - started) * 10) / 10;
   const controller = new AbortController();
   let timedOut = false;
+  let succeeded = false;
   let abortNow!: () => void;
   const aborted = new Promise<typeof ABORTED>((resolve) => {
     abortNow = () => resolve(ABORTED);
@@ -69,6 +70,7 @@ export async function withDeadline<T>(timeoutMs: number, outer: AbortSignal | un
     work.catch(() => undefined);
     const outcome = await Promise.race([work, aborted]);
     if (outcome === ABORTED) return { settled: false, result: abortedResult(timedOut, outer, timeoutMs, latency()) };
+    succeeded = true;
     return { settled: true, value: outcome as T, latencyMs: latency() };
   } catch (err) {
     if (controller.signal.aborted) return { settled: false, result: abortedResult(timedOut, outer, timeoutMs, latency()) };
@@ -77,7 +79,9 @@ export async function withDeadline<T>(timeoutMs: number, outer: AbortSignal | un
   } finally {
     clearTimeout(timer);
     outer?.removeEventListener('abort', onOuterAbort);
-    if (!controller.signal.aborted) controller.abort(new DOMException('probe finished', 'AbortError'));
+    // A body that passed has finished its I/O; one that failed may have left some running. Not
+    // aborting on every pass matters: an abort builds an exception, every second, per probe.
+    if (!succeeded && !controller.signal.aborted) controller.abort(new DOMException('probe finished', 'AbortError'));
   }
 }
 

@@ -6,7 +6,7 @@
 import type { ProbeCheck } from '../spec/types.ts';
 import type { ProbeFn } from './types.ts';
 import { ProbeFailure, guardProbe } from './common.ts';
-import { httpGet } from './http-get.ts';
+import { httpGet, type ConnectionSlot } from './http-get.ts';
 
 export type HttpCheck = Extract<ProbeCheck, { kind: 'http' }>;
 
@@ -20,9 +20,9 @@ export function describeStatuses(status: readonly number[] | undefined): string 
   return `${status.slice(0, -1).join(', ')} or ${status[status.length - 1]}`;
 }
 
-export const httpProbe: ProbeFn<HttpCheck> = (check, _target, timeoutMs, signal) =>
+export const httpProbe: ProbeFn<HttpCheck> = (check, target, timeoutMs, signal) =>
   guardProbe(timeoutMs, signal, async (ctx) => {
-    const res = await httpGet(check.url, { signal: ctx.signal, maxBytes: MAX_BODY_BYTES, ...(check.headers ? { headers: check.headers } : {}) });
+    const res = await httpGet(check.url, { signal: ctx.signal, maxBytes: MAX_BODY_BYTES, slot: target.memory as ConnectionSlot, ...(check.headers ? { headers: check.headers } : {}) });
     const accepted = check.status && check.status.length > 0 ? check.status.includes(res.status) : res.status >= 200 && res.status <= 399;
     if (!accepted) throw new ProbeFailure(`status ${res.status}, expected ${describeStatuses(check.status)}`, res.status);
     if (check.bodyContains !== undefined && !res.body.includes(check.bodyContains)) {

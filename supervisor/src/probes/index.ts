@@ -15,6 +15,8 @@ import { throughputProbe } from './throughput.ts';
 
 export { dockerHealthProbe, execProbe, httpProbe, stalenessProbe, tcpProbe, throughputProbe };
 export { findSamples, parsePrometheusText } from './prometheus-text.ts';
+import { dropConnection, type ConnectionSlot } from './http-get.ts';
+import type { ProbeMemory } from './types.ts';
 export type { ProbeResult, ProbeTarget } from './types.ts';
 
 /**
@@ -22,9 +24,17 @@ export type { ProbeResult, ProbeTarget } from './types.ts';
  * probe's own I/O ignores its signal, and at once when `signal` aborts (child stopping).
  */
 export function runProbe(check: ProbeCheck, target: ProbeTarget, timeoutMs: number, signal?: AbortSignal): Promise<ProbeResult> {
-  // The outer deadline is the runtime's safety net; each probe module enforces the same one too.
-  return withDeadline(timeoutMs, signal, (ctx) => dispatch(check, target, timeoutMs, ctx.signal)).then((o) => (o.settled ? o.value : o.result));
+  // Every probe module runs its body under `guardProbe` (one deadline, one never-throw wrapper):
+  // a second deadline here would double the timers and controllers of every run, every second.
+  return dispatch(check, target, timeoutMs, signal ?? neverAborted).catch((err: unknown) => ({
+    ok: false,
+    latencyMs: 0,
+    error: `probe threw: ${err instanceof Error ? err.message : String(err)}`,
+    code: codes.PROBE_FAILED,
+  }));
 }
+
+const neverAborted = new AbortController().signal;
 
 function dispatch(check: ProbeCheck, target: ProbeTarget, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
   switch (check.kind) {
@@ -45,4 +55,12 @@ function dispatch(check: ProbeCheck, target: ProbeTarget, timeoutMs: number, sig
       return Promise.resolve({ ok: false, latencyMs: 0, error: `unknown probe kind "${(unknown as { kind: string }).kind}"`, code: codes.PROBE_FAILED });
     }
   }
+}
+
+/**
+ * Frees what a probe kept between runs (its HTTP connection). The runtime calls it when a probe
+ * stops for good (its child is stopping or restarting).
+ */
+export function releaseProbeMemory(memory: ProbeMemory): void {
+  dropConnection(memory as ConnectionSlot);
 }

@@ -7,14 +7,14 @@
 import type { ProbeCheck } from '../spec/types.ts';
 import type { ProbeFn } from './types.ts';
 import { ProbeFailure, formatMs, guardProbe } from './common.ts';
-import { scrapeText } from './http-get.ts';
+import { scrapeText, type ConnectionSlot } from './http-get.ts';
 import { findSamples, formatSelector, parsePrometheusText } from './prometheus-text.ts';
 
 export type StalenessCheck = Extract<ProbeCheck, { kind: 'staleness' }>;
 
 export const stalenessProbe: ProbeFn<StalenessCheck> = (check, target, timeoutMs, signal) =>
   guardProbe(timeoutMs, signal, async (ctx) => {
-    const text = await scrapeText(check.url, ctx.signal);
+    const text = await scrapeText(check.url, ctx.signal, target.memory as ConnectionSlot);
     const parsed = parsePrometheusText(text);
     const samples = findSamples(parsed, check.metric, check.labels);
     const selector = formatSelector(check.metric, check.labels);

@@ -13,7 +13,7 @@
 import type { ProbeCheck } from '../spec/types.ts';
 import type { ProbeFn, ProbeMemory } from './types.ts';
 import { ProbeFailure, formatMs, formatNumber, guardProbe } from './common.ts';
-import { scrapeText } from './http-get.ts';
+import { scrapeText, type ConnectionSlot } from './http-get.ts';
 import { findSamples, formatSelector, parsePrometheusText } from './prometheus-text.ts';
 
 export type ThroughputCheck = Extract<ProbeCheck, { kind: 'throughput' }>;
@@ -71,7 +71,7 @@ export function recordReading(memory: ProbeMemory, reading: CounterReading, wind
 
 export const throughputProbe: ProbeFn<ThroughputCheck> = (check, target, timeoutMs, signal) =>
   guardProbe(timeoutMs, signal, async (ctx) => {
-    const text = await scrapeText(check.url, ctx.signal);
+    const text = await scrapeText(check.url, ctx.signal, target.memory as ConnectionSlot);
     const parsed = parsePrometheusText(text);
     const samples = findSamples(parsed, check.metric, check.labels);
     const selector = formatSelector(check.metric, check.labels);

@@ -5,6 +5,7 @@ import { EdgevisorError, codes } from '../errors.ts';
 import type { ExitInfo, Unit } from '../backends/types.ts';
 import type { ProbeSpec, WorkerSpec } from '../spec/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
+import { releaseProbeMemory } from '../probes/index.ts';
 import type { ChildSnapshot, ProbeStatus } from './types.ts';
 import { TreeNode, type NodeHost, type ParentLink } from './node.ts';
 
@@ -17,7 +18,6 @@ interface ProbeRun {
   memory: Record<string, unknown>;
   status: ProbeStatus;
   timer: NodeJS.Timeout | null;
-  abort: AbortController | null;
 }
 
 export function describeExit(exit: ExitInfo): string {
@@ -36,6 +36,8 @@ export class WorkerNode extends TreeNode {
   readonly unit: Unit;
   private probes = new Map<string, ProbeRun>();
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  /** Aborted when the node stops probing: calls off every run in flight. */
+  private probeAbort: AbortController | null = null;
   /** Set while we are stopping the unit ourselves: its exit is then expected, not a crash. */
   private stopping: Promise<void> | null = null;
   private adoptable = true;
@@ -145,8 +147,9 @@ export class WorkerNode extends TreeNode {
 
   private startProbes(gen: number): void {
     const startedAt = this.startedAt ?? this.host.now();
+    this.probeAbort = new AbortController();
     for (const spec of this.spec.probes) {
-      const run: ProbeRun = { spec, counter: freshCounter, memory: {}, status: idleStatus(spec), timer: null, abort: null };
+      const run: ProbeRun = { spec, counter: freshCounter, memory: {}, status: idleStatus(spec), timer: null };
       this.probes.set(spec.name, run);
       const tick = async () => {
         run.timer = null;
@@ -189,18 +192,16 @@ export class WorkerNode extends TreeNode {
     this.startHeartbeatWatch(gen);
   }
 
+  /**
+   * One probe run. The probe enforces its own timeout (runProbe never outlives it); the node's
+   * abort signal only calls in-flight runs off when the node stops probing.
+   */
   private async runOnce(run: ProbeRun): Promise<ProbeResult> {
-    const abort = new AbortController();
-    run.abort = abort;
-    const timer = setTimeout(() => abort.abort(), run.spec.timeoutMs);
     const t0 = performance.now();
     try {
-      return await this.host.runProbe(run.spec.check, { unit: this.unit, memory: run.memory, now: () => this.host.now() }, run.spec.timeoutMs, abort.signal);
+      return await this.host.runProbe(run.spec.check, { unit: this.unit, memory: run.memory, now: this.host.now }, run.spec.timeoutMs, this.probeAbort!.signal);
     } catch (err) {
       return { ok: false, latencyMs: performance.now() - t0, error: `probe threw: ${(err as Error).message}` };
-    } finally {
-      clearTimeout(timer);
-      run.abort = null;
     }
   }
 
@@ -222,8 +223,10 @@ export class WorkerNode extends TreeNode {
     for (const run of this.probes.values()) {
       if (run.timer) clearTimeout(run.timer);
       run.timer = null;
-      run.abort?.abort();
+      releaseProbeMemory(run.memory);
     }
+    this.probeAbort?.abort();
+    this.probeAbort = null;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
   }

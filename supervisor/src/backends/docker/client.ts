@@ -1,4 +1,8 @@
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
+
+// Loaded on first use: a supervisor without Docker children never pays for dockerode (and ssh2).
+const loadDockerode = () => createRequire(import.meta.url)('dockerode') as typeof Docker;
 import type { Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import { EdgevisorError, codes } from '../../errors.ts';
@@ -156,7 +160,8 @@ async function bounded<T>(op: string, target: string, ms: number, fn: (signal: A
 export function createDockerClient(opts: DockerClientOptions = {}): DockerClient {
   const socketPath = opts.socketPath ?? DEFAULT_SOCKET;
   const timeoutMs = opts.timeoutMs ?? 10_000;
-  const docker = new Docker({ socketPath });
+  const DockerCtor = loadDockerode();
+  const docker = new DockerCtor({ socketPath });
   const c = (id: string) => docker.getContainer(id);
   // Already running / already stopped are successes for our purposes (idempotent actions).
   const tolerate304 = async (p: Promise<unknown>) => {
