@@ -37,8 +37,6 @@ export interface GetOptions {
 }
 
 const HEAD_LIMIT = 64 * 1024;
-/** A kept socket unused this long is closed (a probe that runs rarely gains nothing from it). */
-const IDLE_MS = 30_000;
 
 /** Rejects with the network error (message as Node words it) or the signal's reason. */
 export async function httpGet(url: string, opts: GetOptions): Promise<GetResponse> {
@@ -159,7 +157,10 @@ function exchange(socket: net.Socket, head: string, opts: GetOptions, key: strin
   });
 }
 
-/** Close a kept socket that sits idle, and forget it if the server closes it. */
+/**
+ * Watch a kept socket while it sits idle: if the server closes it (keep-alive timeout, restart),
+ * forget it. A probe's socket lives until then or until the probe is released (child stopping).
+ */
 function armIdle(socket: net.Socket, slot: ConnectionSlot, key: string): void {
   const forget = () => {
     release();
@@ -167,14 +168,10 @@ function armIdle(socket: net.Socket, slot: ConnectionSlot, key: string): void {
     socket.destroy();
   };
   const release = () => {
-    socket.setTimeout(0);
-    socket.off('timeout', forget);
     socket.off('end', forget);
     socket.off('error', forget);
     socket.off('close', forget);
   };
-  socket.setTimeout(IDLE_MS);
-  socket.on('timeout', forget);
   socket.on('end', forget);
   socket.on('error', forget);
   socket.on('close', forget);

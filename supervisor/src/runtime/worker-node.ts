@@ -185,7 +185,7 @@ export class WorkerNode extends TreeNode {
         // N periods, not N x (period + timeout).
         const quick = !counter.passedOnce && now - startedAt < spec.everyMs;
         const period = quick ? Math.min(STARTUP_RETRY_MS, spec.everyMs) : spec.everyMs;
-        run.timer = setTimeout(tick, Math.max(0, period - (this.host.now() - began)));
+        run.timer = setTimeout(tick, quick ? Math.max(0, period - (this.host.now() - began)) : coalescedDelay(began + period, this.host.now(), period));
       };
       run.timer = setTimeout(tick, 0);
     }
@@ -230,6 +230,18 @@ export class WorkerNode extends TreeNode {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
   }
+}
+
+/**
+ * Timer coalescing for steady-state probes: a run due at `due` fires at the next multiple of its
+ * period (capped at 1 s) in wall-clock time, so all probes with the same period wake the supervisor
+ * together instead of one by one. On a VM every wake-up is a trip through the hypervisor: 50
+ * children probed every second were 50+ separate wake-ups a second. Only the first steady-state
+ * run is delayed (by less than one period); after that the schedule is already aligned.
+ */
+export function coalescedDelay(due: number, now: number, periodMs: number): number {
+  const slot = Math.max(1, Math.min(periodMs, 1000));
+  return Math.max(0, Math.ceil(due / slot) * slot - now);
 }
 
 function idleStatus(p: ProbeSpec): ProbeStatus {
