@@ -144,12 +144,12 @@ describe('probe timer coalescing', async () => {
   test('a run fires at the next multiple of its period (capped at 1 s), never early', () => {
     assert.equal(coalescedDelay(10_250, 10_000, 1000), 1000, 'due 10.25 s -> fires at 11 s');
     assert.equal(coalescedDelay(11_000, 10_000, 1000), 1000, 'already aligned: no extra delay');
-    assert.equal(coalescedDelay(10_120, 10_000, 500), 380, 'a 500 ms probe aligns to 500 ms');
+    assert.equal(coalescedDelay(10_120, 10_000, 500), 500, 'a 500 ms probe aligns to 500 ms: fires at 10.5 s');
     assert.equal(coalescedDelay(12_300, 10_000, 5000), 3000, 'periods over 1 s align to 1 s');
     assert.equal(coalescedDelay(9_000, 10_000, 1000), 0, 'overdue runs fire at once');
   });
   test('children probed at the same period end up in the same wake-up', () => {
-    const fires = [10_013, 10_377, 10_901].map((due) => due + coalescedDelay(due, 10_000, 1000));
+    const fires = [10_013, 10_377, 10_901].map((due) => 10_000 + coalescedDelay(due, 10_000, 1000));
     assert.deepEqual(fires, [11_000, 11_000, 11_000]);
   });
 });
