@@ -1,9 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 // The `edgevisor` CLI. Works right after `npm ci`, with no build step: the TypeScript sources are
 // bundled with esbuild at start (about 0.1 s) into node_modules/.cache/edgevisor/ and run as plain
 // JavaScript. A long-running supervisor then carries no TypeScript loader (tsx's hooks run in a
 // thread of their own, with a second V8 heap): less memory and CPU on the appliance.
 // Set EDGEVISOR_TSX=1 to run the sources through tsx instead (stack traces with .ts lines).
+// The supervisor service runs with --max-semi-space-size=2 (shebang, compose.yaml, npm start): its
+// heap is small and long-lived, and V8's default young generation (up to 2 x 16 MB) only adds RSS.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

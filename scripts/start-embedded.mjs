@@ -23,6 +23,6 @@ const tokens = Object.fromEntries(
 );
 const env = { ...tokens, ...process.env };
 console.log(`edgevisor: tokens in ${file}; for the CLI: export EDGEVISOR_TOKEN=$(grep TECHNICIAN var/tokens.env | cut -d= -f2)`);
-const child = spawn(process.execPath, [join(root, 'bin/edgevisor.mjs'), 'run', join(root, 'deploy/embedded.tree.yaml'), ...process.argv.slice(2)], { stdio: 'inherit', env });
+const child = spawn(process.execPath, ['--max-semi-space-size=2', join(root, 'bin/edgevisor.mjs'), 'run', join(root, 'deploy/embedded.tree.yaml'), ...process.argv.slice(2)], { stdio: 'inherit', env });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

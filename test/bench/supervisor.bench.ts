@@ -53,7 +53,8 @@ const stop = async (p: ChildProcess) => {
 function edgevisor(tree: string, apiPort: number): ChildProcess {
   const file = join(dir, `tree-${apiPort}.yaml`);
   writeFileSync(file, tree);
-  return spawn(process.execPath, [join(repoRoot, 'bin/edgevisor.mjs'), 'run', file], {
+  // As deployed (compose.yaml, npm start, the bin's shebang): node --max-semi-space-size=2.
+  return spawn(process.execPath, ['--max-semi-space-size=2', join(repoRoot, 'bin/edgevisor.mjs'), 'run', file], {
     cwd: repoRoot,
     detached: true,
     stdio: ['ignore', 'ignore', 'inherit'],
