@@ -139,17 +139,26 @@ describe('probe failure counting and startup grace (fake clock)', () => {
   });
 });
 
-describe('probe timer coalescing', async () => {
-  const { coalescedDelay } = await import('../../supervisor/src/runtime/worker-node.ts');
-  test('a run fires at the next multiple of its period (capped at 1 s), never early', () => {
-    assert.equal(coalescedDelay(10_250, 10_000, 1000), 1000, 'due 10.25 s -> fires at 11 s');
-    assert.equal(coalescedDelay(11_000, 10_000, 1000), 1000, 'already aligned: no extra delay');
-    assert.equal(coalescedDelay(10_120, 10_000, 500), 500, 'a 500 ms probe aligns to 500 ms: fires at 10.5 s');
-    assert.equal(coalescedDelay(12_300, 10_000, 5000), 3000, 'periods over 1 s align to 1 s');
-    assert.equal(coalescedDelay(9_000, 10_000, 1000), 0, 'overdue runs fire at once');
+describe('probe schedule: fixed rate, coalesced (fake clock)', async () => {
+  const { nextProbeDue } = await import('../../supervisor/src/runtime/worker-node.ts');
+  test('the first steady-state run waits for its slot: the next multiple of the period (capped at 1 s)', () => {
+    assert.equal(nextProbeDue(0, 10_250, 10_260, 1000), 12_000, 'began 10.25 s -> due 11.25 s -> slot 12 s');
+    assert.equal(nextProbeDue(0, 10_000, 10_010, 1000), 11_000, 'already aligned');
+    assert.equal(nextProbeDue(0, 10_120, 10_130, 500), 11_000, 'a 500 ms probe uses 500 ms slots');
+    assert.equal(nextProbeDue(0, 10_300, 10_310, 5000), 16_000, 'periods over 1 s use 1 s slots');
   });
-  test('children probed at the same period end up in the same wake-up', () => {
-    const fires = [10_013, 10_377, 10_901].map((due) => 10_000 + coalescedDelay(due, 10_000, 1000));
-    assert.deepEqual(fires, [11_000, 11_000, 11_000]);
+  test('fixed rate: a run that timed out at the end of its period does not skip the next slot', () => {
+    // Due at 11 s, took its whole 1 s timeout (ended 12.004 s): the next is due at 12 s, at once.
+    assert.equal(nextProbeDue(11_000, 11_000, 12_004, 1000), 12_000);
+    const dues: number[] = [];
+    let due = 11_000;
+    for (let i = 0; i < 3; i++) dues.push((due = nextProbeDue(due, due, due + 1003, 1000)));
+    assert.deepEqual(dues, [12_000, 13_000, 14_000], 'three timeouts in a row: three consecutive slots');
+  });
+  test('a run that overran by a whole period resumes at the next slot, no burst', () => {
+    assert.equal(nextProbeDue(11_000, 11_000, 13_500, 1000), 14_000);
+  });
+  test('children probed at the same period share a wake-up', () => {
+    assert.deepEqual([10_013, 10_377, 10_901].map((b) => nextProbeDue(0, b, b + 2, 1000)), [12_000, 12_000, 12_000]);
   });
 });

@@ -18,6 +18,8 @@ interface ProbeRun {
   memory: Record<string, unknown>;
   status: ProbeStatus;
   timer: NodeJS.Timeout | null;
+  /** The wall-clock slot the next steady-state run is scheduled for (0 = not in steady state). */
+  due: number;
 }
 
 export function describeExit(exit: ExitInfo): string {
@@ -149,7 +151,7 @@ export class WorkerNode extends TreeNode {
     const startedAt = this.startedAt ?? this.host.now();
     this.probeAbort = new AbortController();
     for (const spec of this.spec.probes) {
-      const run: ProbeRun = { spec, counter: freshCounter, memory: {}, status: idleStatus(spec), timer: null };
+      const run: ProbeRun = { spec, counter: freshCounter, memory: {}, status: idleStatus(spec), timer: null, due: 0 };
       this.probes.set(spec.name, run);
       const tick = async () => {
         run.timer = null;
@@ -185,7 +187,14 @@ export class WorkerNode extends TreeNode {
         // N periods, not N x (period + timeout).
         const quick = !counter.passedOnce && now - startedAt < spec.everyMs;
         const period = quick ? Math.min(STARTUP_RETRY_MS, spec.everyMs) : spec.everyMs;
-        run.timer = setTimeout(tick, quick ? Math.max(0, period - (this.host.now() - began)) : coalescedDelay(began + period, this.host.now(), period));
+        const after = this.host.now();
+        if (quick) {
+          run.due = 0;
+          run.timer = setTimeout(tick, Math.max(0, period - (after - began)));
+        } else {
+          run.due = nextProbeDue(run.due, began, after, period);
+          run.timer = setTimeout(tick, Math.max(0, run.due - after));
+        }
       };
       run.timer = setTimeout(tick, 0);
     }
@@ -233,15 +242,22 @@ export class WorkerNode extends TreeNode {
 }
 
 /**
- * Timer coalescing for steady-state probes: a run due at `due` fires at the next multiple of its
- * period (capped at 1 s) in wall-clock time, so all probes with the same period wake the supervisor
- * together instead of one by one. On a VM every wake-up is a trip through the hypervisor: 50
- * children probed every second were 50+ separate wake-ups a second. Only the first steady-state
- * run is delayed (by less than one period); after that the schedule is already aligned.
+ * When the next steady-state run of a probe is due. Pure.
+ *
+ * Fixed rate: runs are due one period apart, whatever each run took, so a run that timed out does
+ * not push the next one back (3 failures of a 1 s probe take 3 s, not 3 x (1 s + timeout)).
+ * Coalesced: slots are multiples of the period (capped at 1 s) in wall-clock time, so all probes with
+ * the same period wake the supervisor together instead of one by one; on a VM every wake-up is a trip
+ * through the hypervisor (50 children probed every second were 50+ wake-ups a second). Only the
+ * first steady-state run waits for its slot (less than one period). A run that overran its next slot
+ * by a whole period or more resumes at the next slot from now instead of firing a burst.
  */
-export function coalescedDelay(due: number, now: number, periodMs: number): number {
+export function nextProbeDue(prevDue: number, began: number, now: number, periodMs: number): number {
   const slot = Math.max(1, Math.min(periodMs, 1000));
-  return Math.max(0, Math.ceil(due / slot) * slot - now);
+  const alignUp = (t: number) => Math.ceil(t / slot) * slot;
+  let next = prevDue > 0 ? prevDue + periodMs : alignUp(began + periodMs);
+  if (now - next >= periodMs) next = alignUp(now);
+  return next;
 }
 
 function idleStatus(p: ProbeSpec): ProbeStatus {
