@@ -5,22 +5,14 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Unit } from '../../supervisor/src/backends/types.ts';
 import type { ProbeTarget } from '../../supervisor/src/probes/types.ts';
 import { runProbe } from '../../supervisor/src/probes/index.ts';
 import { freePort, sleep, waitFor } from '../helpers/net.ts';
+import { bareUnit } from '../helpers/probes.ts';
 
 const FIXTURE = new URL('../fixtures/http-child.js', import.meta.url).pathname;
 const SLACK_MS = 700;
 
-const bareUnit: Unit = {
-  start: () => Promise.reject(new Error('not used')),
-  stop: () => Promise.resolve(),
-  onExit: () => () => undefined,
-  logs: () => [],
-  info: () => ({}),
-  close: () => Promise.resolve(),
-};
 const target = (): ProbeTarget => ({ unit: bareUnit, memory: {}, now: Date.now });
 
 interface Child {

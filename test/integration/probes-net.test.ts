@@ -16,18 +16,11 @@ import type { ProbeCheck } from '../../supervisor/src/spec/types.ts';
 import { runProbe } from '../../supervisor/src/probes/index.ts';
 import { httpProbe } from '../../supervisor/src/probes/http.ts';
 import { freePort, waitFor } from '../helpers/net.ts';
+import { bareUnit } from '../helpers/probes.ts';
 
 /** Slack on top of a probe timeout: this 2-core box is shared. */
 const SLACK_MS = 700;
 
-const bareUnit: Unit = {
-  start: () => Promise.reject(new Error('not used')),
-  stop: () => Promise.resolve(),
-  onExit: () => () => undefined,
-  logs: () => [],
-  info: () => ({}),
-  close: () => Promise.resolve(),
-};
 const target = (unit: Unit = bareUnit): ProbeTarget => ({ unit, memory: {}, now: Date.now });
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {

@@ -4,21 +4,12 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Unit } from '../../supervisor/src/backends/types.ts';
 import type { ProbeTarget } from '../../supervisor/src/probes/types.ts';
 import { recordReading, throughputProbe, type ThroughputCheck } from '../../supervisor/src/probes/throughput.ts';
 import { stalenessProbe, type StalenessCheck } from '../../supervisor/src/probes/staleness.ts';
 import { runProbe } from '../../supervisor/src/probes/index.ts';
+import { bareUnit } from '../helpers/probes.ts';
 
-/** The probes under test never touch the unit; any call would be a bug. */
-const bareUnit: Unit = {
-  start: () => Promise.reject(new Error('not used')),
-  stop: () => Promise.resolve(),
-  onExit: () => () => undefined,
-  logs: () => [],
-  info: () => ({}),
-  close: () => Promise.resolve(),
-};
 
 let server: Server;
 let base = '';
