@@ -4,3 +4,4 @@ export { runMain, type Running, type RunMainOptions } from './run-main.ts';
 export { parseEnv, envVars, type Env } from './config.ts';
 export { loadYamlConfig } from './yaml.ts';
 export { AppError, sendError, errorToHttp, type ErrorBody } from './errors.ts';
+export { dataDirCheck } from './data-dir.ts';

@@ -1,9 +1,8 @@
 // Placeholder ONVIF app (issue 3): real /healthz and /metrics until the ONVIF issue lands (discovery,
 // PTZ and event subscription replace it).
-import { accessSync, constants } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
-import { createAppServer } from '../../common/src/index.ts';
+import { createAppServer, dataDirCheck } from '../../common/src/index.ts';
 
 /** What `buildApp` needs; `main.ts` fills it from env, tests pass it directly. */
 export interface OnvifAppOptions {
@@ -14,15 +13,6 @@ export interface OnvifAppOptions {
 export function buildApp(opts: OnvifAppOptions): FastifyInstance {
   const { app, registry, addHealthCheck } = createAppServer({ name: 'onvif' });
   new Gauge({ name: 'onvif_devices_known', help: 'ONVIF devices this service knows about (always 0 in the placeholder)', registers: [registry] }).set(0);
-  const dir = opts.dataDir;
-  if (dir) {
-    addHealthCheck('data_dir', () => {
-      try {
-        accessSync(dir, constants.W_OK);
-      } catch {
-        throw new Error(`DATA_DIR ${dir} is not writable`);
-      }
-    });
-  }
+  if (opts.dataDir) addHealthCheck('data_dir', dataDirCheck(opts.dataDir));
   return app;
 }

@@ -1,9 +1,8 @@
 // Placeholder vacuum app (issue 3): real /healthz and /metrics until the retention issue lands
 // (pruning old frames and events from the data volume replaces it).
-import { accessSync, constants } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
-import { createAppServer } from '../../common/src/index.ts';
+import { createAppServer, dataDirCheck } from '../../common/src/index.ts';
 
 /** What `buildApp` needs; `main.ts` fills it from env, tests pass it directly. */
 export interface VacuumAppOptions {
@@ -14,15 +13,6 @@ export interface VacuumAppOptions {
 export function buildApp(opts: VacuumAppOptions): FastifyInstance {
   const { app, registry, addHealthCheck } = createAppServer({ name: 'vacuum' });
   new Gauge({ name: 'vacuum_runs_total', help: 'Retention runs completed (always 0 in the placeholder)', registers: [registry] }).set(0);
-  const dir = opts.dataDir;
-  if (dir) {
-    addHealthCheck('data_dir', () => {
-      try {
-        accessSync(dir, constants.W_OK);
-      } catch {
-        throw new Error(`DATA_DIR ${dir} is not writable`);
-      }
-    });
-  }
+  if (opts.dataDir) addHealthCheck('data_dir', dataDirCheck(opts.dataDir));
   return app;
 }

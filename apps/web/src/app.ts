@@ -1,9 +1,8 @@
 // Placeholder web app (issue 3): real /healthz and /metrics so the compose stack and its probes
 // can be exercised end to end before the dashboard issue replaces this file.
-import { accessSync, constants } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { Counter } from 'prom-client';
-import { createAppServer } from '../../common/src/index.ts';
+import { createAppServer, dataDirCheck } from '../../common/src/index.ts';
 
 /** What `buildApp` needs; `main.ts` fills it from env, tests pass it directly. */
 export interface WebAppOptions {
@@ -21,22 +20,13 @@ export function buildApp(opts: WebAppOptions): FastifyInstance {
   app.addHook('onResponse', async (req) => {
     requests.inc({ route: req.routeOptions.url ?? 'unknown' });
   });
-  if (opts.dataDir) addHealthCheck('data_dir', () => writable(opts.dataDir!));
+  if (opts.dataDir) addHealthCheck('data_dir', dataDirCheck(opts.dataDir));
 
   app.get('/', async (_req, reply) => {
     reply.type('text/html; charset=utf-8');
     return `<!doctype html><title>edgevisor</title><h1>edgevisor</h1><p>web placeholder ${escapeHtml(opts.version)}: the dashboard lands with its own issue.</p>`;
   });
   return app;
-}
-
-/** Throws (failing /healthz) when `dir` is missing or read-only, e.g. a volume that did not mount. */
-export function writable(dir: string): void {
-  try {
-    accessSync(dir, constants.W_OK);
-  } catch {
-    throw new Error(`DATA_DIR ${dir} is not writable`);
-  }
 }
 
 function escapeHtml(s: string): string {
