@@ -5,7 +5,6 @@
 import type { ProbeCheck } from '../spec/types.ts';
 import type { ProbeResult, ProbeTarget } from './types.ts';
 import { codes } from '../errors.ts';
-import { withDeadline } from './common.ts';
 import { dockerHealthProbe } from './docker-health.ts';
 import { execProbe } from './exec.ts';
 import { httpProbe } from './http.ts';

@@ -7,21 +7,13 @@
 import type { ProbeCheck } from '../spec/types.ts';
 import type { ProbeFn } from './types.ts';
 import { ProbeFailure, formatMs, guardProbe } from './common.ts';
-import { scrapeText, type ConnectionSlot } from './http-get.ts';
-import { findSamples, formatSelector, parsePrometheusText } from './prometheus-text.ts';
+import { scrapeSeries } from './scrape.ts';
 
 export type StalenessCheck = Extract<ProbeCheck, { kind: 'staleness' }>;
 
 export const stalenessProbe: ProbeFn<StalenessCheck> = (check, target, timeoutMs, signal) =>
   guardProbe(timeoutMs, signal, async (ctx) => {
-    const text = await scrapeText(check.url, ctx.signal, target.memory as ConnectionSlot);
-    const parsed = parsePrometheusText(text);
-    const samples = findSamples(parsed, check.metric, check.labels);
-    const selector = formatSelector(check.metric, check.labels);
-    if (samples.length === 0) {
-      const bad = parsed.errors.length ? ` (${parsed.errors.length} unparsable line(s), first: line ${parsed.errors[0]!.line}: ${parsed.errors[0]!.message})` : '';
-      throw new ProbeFailure(`metric ${selector} not found at ${check.url}${bad}`);
-    }
+    const { samples, selector } = await scrapeSeries(check, target, ctx.signal);
     const oldest = Math.min(...samples.map((s) => s.value));
     if (Number.isNaN(oldest)) throw new ProbeFailure(`${selector} is NaN, expected a unix timestamp in seconds`);
     // 0 is what an exporter shows before its first event: say so instead of "56 years old".

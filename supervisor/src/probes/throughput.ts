@@ -13,8 +13,7 @@
 import type { ProbeCheck } from '../spec/types.ts';
 import type { ProbeFn, ProbeMemory } from './types.ts';
 import { ProbeFailure, formatMs, formatNumber, guardProbe } from './common.ts';
-import { scrapeText, type ConnectionSlot } from './http-get.ts';
-import { findSamples, formatSelector, parsePrometheusText } from './prometheus-text.ts';
+import { MissingSeries, scrapeSeries } from './scrape.ts';
 
 export type ThroughputCheck = Extract<ProbeCheck, { kind: 'throughput' }>;
 
@@ -71,16 +70,11 @@ export function recordReading(memory: ProbeMemory, reading: CounterReading, wind
 
 export const throughputProbe: ProbeFn<ThroughputCheck> = (check, target, timeoutMs, signal) =>
   guardProbe(timeoutMs, signal, async (ctx) => {
-    const text = await scrapeText(check.url, ctx.signal, target.memory as ConnectionSlot);
-    const parsed = parsePrometheusText(text);
-    const samples = findSamples(parsed, check.metric, check.labels);
-    const selector = formatSelector(check.metric, check.labels);
-    if (samples.length === 0) {
+    const { samples, selector } = await scrapeSeries(check, target, ctx.signal).catch((err: unknown) => {
       // The series is gone: a later reappearance starts a new window rather than a bogus rate.
-      (target.memory as ThroughputMemory).readings = [];
-      const bad = parsed.errors.length ? ` (${parsed.errors.length} unparsable line(s), first: line ${parsed.errors[0]!.line}: ${parsed.errors[0]!.message})` : '';
-      throw new ProbeFailure(`metric ${selector} not found at ${check.url}${bad}`);
-    }
+      if (err instanceof MissingSeries) (target.memory as ThroughputMemory).readings = [];
+      throw err;
+    });
     const sum = samples.reduce((acc, s) => acc + s.value, 0);
     if (!Number.isFinite(sum)) throw new ProbeFailure(`metric ${selector} is ${sum}, expected a finite counter`);
     const verdict = recordReading(target.memory, { t: target.now(), v: sum }, check.windowMs);
