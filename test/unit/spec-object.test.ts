@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { parseTree, parseTreeObject } from '../../supervisor/src/spec/load.ts';
 import type { InprocWorker, WorkerSpec } from '../../supervisor/src/spec/types.ts';
-import { EdgevisorError, codes } from '../../supervisor/src/errors.ts';
+import { specErrors as details } from '../helpers/spec.ts';
 
 const worker: InprocWorker = async ({ signal, heartbeat }) => {
   while (!signal.aborted) {
@@ -13,16 +13,6 @@ const worker: InprocWorker = async ({ signal, heartbeat }) => {
   }
 };
 
-function details(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof EdgevisorError, String(err));
-    assert.equal(err.code, codes.SPEC_INVALID);
-    return err.details;
-  }
-  assert.fail('expected SPEC_INVALID');
-}
 
 test('an inproc child carries its run function through, unfrozen and callable', async () => {
   const t = parseTreeObject({

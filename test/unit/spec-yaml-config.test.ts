@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { expected, formatPath, loadYamlConfig, parseYamlConfig } from '../../supervisor/src/spec/yaml-config.ts';
-import { EdgevisorError, codes } from '../../supervisor/src/errors.ts';
+import type { EdgevisorError } from '../../supervisor/src/errors.ts';
+import { specErrors as details } from '../helpers/spec.ts';
 
 // A schema shaped like a camera app's file: nothing here comes from the tree format.
 const cameras = z.strictObject({
@@ -32,16 +33,6 @@ function write(name: string, lines: string[]): string {
   return p;
 }
 
-function details(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    assert.ok(err instanceof EdgevisorError, String(err));
-    assert.equal(err.code, codes.SPEC_INVALID);
-    return err.details;
-  }
-  assert.fail('expected SPEC_INVALID');
-}
 
 test('a valid file loads with the schema defaults applied', () => {
   const file = write('cameras.yaml', [
