@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
 import type { Tree } from '../../../supervisor/src/runtime/types.ts';
 import { createAppServer, sendError, type AppServer } from '../../common/src/index.ts';
@@ -61,6 +62,7 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
         targetFps: cam.config.fps,
         width: cam.config.width,
         height: cam.config.height,
+        detect: cam.config.detect ? { width: cam.config.detect.width, height: cam.config.detect.height, format: 'rgb24' } : null,
         seq: f?.seq ?? 0,
         lastFrameAt: f ? new Date(f.ts).toISOString() : null,
         workerRuns: cam.runs,
@@ -69,13 +71,18 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
     }),
   }));
 
-  app.get<{ Params: { id: string }; Querystring: { after?: string; wait?: string } }>('/cameras/:id/frame.jpg', async (req, reply) => {
-    const cam = cameras.get(req.params.id);
-    if (!cam) return sendError(reply, 404, cameraErrors.UNKNOWN_CAMERA, `no camera "${req.params.id}"; known: ${[...cameras.keys()].join(', ')}`);
+  type FrameRequest = FastifyRequest<{ Params: { id: string }; Querystring: { after?: string; wait?: string } }>;
+
+  /**
+   * The frame a frame.jpg / frame.rgb request asks for (newest, or long-poll with after/wait), or
+   * undefined when the reply has already been sent (an error, or 204 when the wait ran out).
+   */
+  const frameFor = async (req: FrameRequest, reply: FastifyReply, cam: CameraRuntime): Promise<Frame | undefined> => {
     const after = req.query.after === undefined ? undefined : Number(req.query.after);
     const wait = req.query.wait === undefined ? 0 : Number(req.query.wait);
     if ((after !== undefined && !Number.isInteger(after)) || !Number.isFinite(wait) || wait < 0 || wait > MAX_WAIT_MS) {
-      return sendError(reply, 400, 'CAMERA_ERR_BAD_QUERY', `expected after=<integer seq> and wait=<0..${MAX_WAIT_MS} ms>, got after=${req.query.after ?? ''} wait=${req.query.wait ?? ''}`);
+      sendError(reply, 400, 'CAMERA_ERR_BAD_QUERY', `expected after=<integer seq> and wait=<0..${MAX_WAIT_MS} ms>, got after=${req.query.after ?? ''} wait=${req.query.wait ?? ''}`);
+      return undefined;
     }
     let frame: Frame | undefined;
     if (after === undefined) {
@@ -83,15 +90,59 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
     } else {
       frame = await cam.frames.next(after, wait, stopping.signal);
       // A long-poll that timed out is not an error: there is simply no newer frame yet.
-      if (!frame && cam.frames.latest()) return reply.code(204).header('x-frame-seq', String(cam.frames.latest()!.seq)).send();
+      if (!frame && cam.frames.latest()) {
+        reply.code(204).header('x-frame-seq', String(cam.frames.latest()!.seq)).send();
+        return undefined;
+      }
     }
-    if (!frame) return sendError(reply, 503, cameraErrors.NO_FRAME, `camera "${cam.config.id}" has no frame yet (state ${cam.state()}${cam.lastError ? `: ${cam.lastError.message}` : ''})`);
+    if (!frame) sendError(reply, 503, cameraErrors.NO_FRAME, `camera "${cam.config.id}" has no frame yet (state ${cam.state()}${cam.lastError ? `: ${cam.lastError.message}` : ''})`);
+    return frame;
+  };
+  const cameraFor = (req: FrameRequest, reply: FastifyReply): CameraRuntime | undefined => {
+    const cam = cameras.get(req.params.id);
+    if (!cam) sendError(reply, 404, cameraErrors.UNKNOWN_CAMERA, `no camera "${req.params.id}"; known: ${[...cameras.keys()].join(', ')}`);
+    return cam;
+  };
+
+  app.get('/cameras/:id/frame.jpg', async (req: FrameRequest, reply) => {
+    const cam = cameraFor(req, reply);
+    const frame = cam && (await frameFor(req, reply, cam));
+    if (!frame) return reply;
     return reply
       .header('content-type', 'image/jpeg')
       .header('cache-control', 'no-store')
       .header('x-frame-seq', String(frame.seq))
       .header('x-frame-ts', String(frame.ts))
       .send(frame.jpeg);
+  });
+
+  // The raw detect frame of the same seq: width * height * 3 bytes of RGB24, the full frame
+  // letterboxed into it. X-Letterbox-* map detect pixels back to the frame:
+  // frame_x = (x - pad_x) / scale, over X-Frame-Width (the JPEG's width).
+  app.get('/cameras/:id/frame.rgb', async (req: FrameRequest, reply) => {
+    const cam = cameraFor(req, reply);
+    if (!cam) return reply;
+    if (!cam.config.detect) {
+      return sendError(reply, 404, cameraErrors.NO_DETECT, `camera "${cam.config.id}" has no detect size, so no raw frames: add detect: { width, height } to it in the cameras file (or use frame.jpg)`);
+    }
+    const frame = await frameFor(req, reply, cam);
+    if (!frame) return reply;
+    if (!frame.raw) return sendError(reply, 503, cameraErrors.NO_FRAME, `camera "${cam.config.id}" has no raw frame for seq ${frame.seq} yet`);
+    const g = frame.raw.geometry;
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('cache-control', 'no-store')
+      .header('x-frame-seq', String(frame.seq))
+      .header('x-frame-ts', String(frame.ts))
+      .header('x-frame-format', 'rgb24')
+      .header('x-detect-width', String(g.width))
+      .header('x-detect-height', String(g.height))
+      .header('x-frame-width', String(g.frameWidth))
+      .header('x-frame-height', String(g.frameHeight))
+      .header('x-letterbox-scale', String(g.scale))
+      .header('x-letterbox-pad-x', String(g.padX))
+      .header('x-letterbox-pad-y', String(g.padY))
+      .send(frame.raw.data);
   });
 
   app.get<{ Params: { id: string } }>('/cameras/:id/stream.mjpeg', async (req, reply) => {

@@ -1,6 +1,7 @@
 import type { InprocWorker } from '../../../supervisor/src/spec/types.ts';
 import type { AppError } from '../../common/src/index.ts';
 import type { CameraConfig, Failpoint } from './config.ts';
+import { toDetectFrame, type DetectFrame } from './detect-frame.ts';
 import { LatestFrame } from './frame-store.ts';
 import type { CameraMetrics } from './metrics.ts';
 import { sourceFor } from './sources/index.ts';
@@ -72,6 +73,13 @@ export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, o
   const source = opts.source ?? sourceFor(cam.config.source);
   const hangAfter = opts.failpoint?.kind === 'hang' && opts.failpoint.camera === id ? opts.failpoint.afterFrames : undefined;
 
+  const deliver = (jpeg: Buffer, raw: DetectFrame | undefined, heartbeat: () => void) => {
+    const f = cam.frames.put(jpeg, raw);
+    cam.recordFrame(f.ts);
+    metrics.frameArrived(id, f.ts);
+    heartbeat();
+  };
+
   return async ({ signal, heartbeat }) => {
     if (cam.runs++ > 0) metrics.workerRestarts.inc(labels);
     // The source gets its own signal so the hang failpoint can stop it without ending the run.
@@ -81,24 +89,28 @@ export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, o
     let framesThisRun = 0;
     let hung: (() => void) | undefined;
     const hang = new Promise<void>((resolve) => { hung = resolve; });
+    const { detect } = cam.config;
+    // Sources that cannot make the detect frame in their own decode (mjpeg, snapshot) hand over
+    // JPEGs; they are decoded here once each, newest first: while one decodes, a newer JPEG
+    // replaces any waiting one (latest-frame semantics, nothing queues).
+    const decoder = detect ? createDetectDecoder((jpeg, raw) => deliver(jpeg, raw, heartbeat), (jpeg) => toDetectFrame(jpeg, detect), () => metrics.decodeErrors.inc(labels)) : undefined;
     try {
       const sourceDone = source({
         cameraId: id,
         fps: cam.config.fps,
         width: cam.config.width,
         height: cam.config.height,
+        ...(detect ? { detect } : {}),
         signal: inner.signal,
-        frame(jpeg) {
+        frame(jpeg, raw) {
           if (hangAfter !== undefined && framesThisRun >= hangAfter) {
             // FAILPOINT hang: stop delivering and heartbeating, like a driver stuck in a call.
             inner.abort();
             return;
           }
           framesThisRun++;
-          const f = cam.frames.put(jpeg);
-          cam.recordFrame(f.ts);
-          metrics.frameArrived(id, f.ts);
-          heartbeat();
+          if (decoder && !raw) decoder.push(jpeg);
+          else deliver(jpeg, raw, heartbeat);
         },
         reconnecting(err: AppError, delayMs: number) {
           cam.lastError = { code: err.code, message: `${err.message} (retry in ${delayMs}ms)`, at: Date.now() };
@@ -119,6 +131,44 @@ export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, o
     } finally {
       signal.removeEventListener('abort', onAbort);
       inner.abort();
+      decoder?.close();
     }
+  };
+}
+
+/**
+ * One decode at a time, newest JPEG first; older waiting JPEGs are dropped. A JPEG that does not
+ * decode is a decode error and no frame (a frame of a detect camera always has its raw frame).
+ */
+function createDetectDecoder(
+  deliver: (jpeg: Buffer, raw: DetectFrame) => void,
+  decode: (jpeg: Buffer) => Promise<DetectFrame>,
+  onError: (message: string) => void,
+): { push(jpeg: Buffer): void; close(): void } {
+  let waiting: Buffer | undefined;
+  let busy = false;
+  let closed = false;
+  const run = async (jpeg: Buffer) => {
+    busy = true;
+    for (let next: Buffer | undefined = jpeg; next && !closed; next = waiting, waiting = undefined) {
+      try {
+        const raw = await decode(next);
+        if (!closed) deliver(next, raw);
+      } catch (err) {
+        onError((err as Error).message);
+      }
+    }
+    busy = false;
+  };
+  return {
+    push(jpeg) {
+      if (closed) return;
+      if (busy) waiting = jpeg;
+      else void run(jpeg);
+    },
+    close() {
+      closed = true;
+      waiting = undefined;
+    },
   };
 }

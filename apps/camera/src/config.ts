@@ -27,6 +27,14 @@ const cameraSchema = z.object({
   height: z.number().int().min(16).max(2160).default(360),
   /** Default: max(10 s (3 s synthetic), 10 frame intervals), so low-fps cameras are not restarted in loops. */
   heartbeat_timeout_ms: z.number().int().positive().optional(),
+  /**
+   * Also produce raw RGB24 frames of exactly this size (the whole frame letterboxed into it) for the
+   * detector, decoded once with the JPEG. Set it to the model input (320x320 for the shipped model).
+   */
+  detect: z.object({
+    width: z.number({ message: 'expected an integer 16..1920 (pixels)' }).int('expected an integer 16..1920 (pixels)').min(16, 'expected an integer 16..1920 (pixels)').max(1920, 'expected an integer 16..1920 (pixels)'),
+    height: z.number({ message: 'expected an integer 16..1920 (pixels)' }).int('expected an integer 16..1920 (pixels)').min(16, 'expected an integer 16..1920 (pixels)').max(1920, 'expected an integer 16..1920 (pixels)'),
+  }, { message: 'expected detect: { width, height } (the detector input size, e.g. 320 x 320)' }).strict().optional(),
 }).strict();
 
 export const camerasFileSchema = z.object({
@@ -53,7 +61,12 @@ export interface CameraConfig {
   width: number;
   height: number;
   heartbeatTimeoutMs: number;
+  /** Size of the raw detect frames (RGB24, letterboxed); undefined: JPEG only. */
+  detect?: DetectSize;
 }
+
+/** The size of a camera's raw detect frames, in pixels. */
+export interface DetectSize { width: number; height: number }
 
 /** Test-only fault injection, from `CAMERA_FAILPOINT=hang:<cameraId>[:<afterFrames>]`. */
 export interface Failpoint {
@@ -87,9 +100,12 @@ export function loadEnvConfig(env: Env): Readonly<CameraEnvConfig> {
   return Object.freeze({ port: e.PORT, host: e.HOST, camerasFile: e.CAMERAS_FILE, failpoint });
 }
 
-/** The built-in camera when no CAMERAS_FILE is given: the Quick start default. */
+/** The shipped motion model's input (models/motion.onnx): the default camera's detect size. */
+export const DEFAULT_DETECT: DetectSize = Object.freeze({ width: 320, height: 320 });
+
+/** The built-in camera when no CAMERAS_FILE is given: the Quick start default, raw detect frames on. */
 export const defaultCameras: readonly CameraConfig[] = Object.freeze([
-  normaliseCamera({ id: 'synthetic-1', source: { synthetic: { period_s: 12 } }, fps: 5, width: 640, height: 360 }),
+  normaliseCamera({ id: 'synthetic-1', source: { synthetic: { period_s: 12 } }, fps: 5, width: 640, height: 360, detect: { ...DEFAULT_DETECT } }),
 ]);
 
 /** Loads and validates a cameras file (errors: SPEC_INVALID, `cameras.yaml:LINE field: ...`). */
@@ -115,5 +131,6 @@ function normaliseCamera(c: z.infer<typeof cameraSchema>): CameraConfig {
   // 2-3 s); a synthetic camera has no excuse to be slow.
   const floorMs = source.kind === 'synthetic' ? 3000 : 10_000;
   const heartbeatTimeoutMs = c.heartbeat_timeout_ms ?? Math.max(floorMs, Math.round((10 * 1000) / c.fps));
-  return Object.freeze({ id: c.id, source, fps: c.fps, width: c.width, height: c.height, heartbeatTimeoutMs });
+  const detect = c.detect ? Object.freeze({ width: c.detect.width, height: c.detect.height }) : undefined;
+  return Object.freeze({ id: c.id, source, fps: c.fps, width: c.width, height: c.height, heartbeatTimeoutMs, ...(detect ? { detect } : {}) });
 }

@@ -1,6 +1,10 @@
-/** One decoded frame: a complete JPEG, numbered per camera. */
+import type { DetectFrame } from './detect-frame.ts';
+
+/** One decoded frame: a complete JPEG, numbered per camera, and its raw detect frame if configured. */
 export interface Frame {
   jpeg: Buffer;
+  /** The same picture as `jpeg`, letterboxed to the camera's detect size (RGB24); only with `detect`. */
+  raw?: DetectFrame;
   /** Increases by 1 per frame for the life of the process (across worker restarts). */
   seq: number;
   /** Unix ms when the frame arrived. */
@@ -14,6 +18,7 @@ export interface Frame {
  * INVARIANTS:
  * - `latest` only moves forward (seq strictly increases).
  * - every waiter is settled exactly once: by the next frame, its timeout, or close().
+ * - a frame's jpeg and raw are the same picture (one seq, one ts): they are stored together.
  */
 export class LatestFrame {
   private current: Frame | undefined;
@@ -24,8 +29,8 @@ export class LatestFrame {
     return this.current;
   }
 
-  put(jpeg: Buffer, ts = Date.now()): Frame {
-    const f: Frame = { jpeg, seq: ++this.seq, ts };
+  put(jpeg: Buffer, raw?: DetectFrame, ts = Date.now()): Frame {
+    const f: Frame = raw ? { jpeg, raw, seq: ++this.seq, ts } : { jpeg, seq: ++this.seq, ts };
     this.current = f;
     // Copy: a listener may unsubscribe (or subscribe) while we iterate. No listeners, no copy.
     if (this.listeners.size > 0) for (const l of [...this.listeners]) l(f);

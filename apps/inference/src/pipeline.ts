@@ -4,10 +4,10 @@
  */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import type { Detection, Detector } from './model/types.ts';
+import { asFrame, type Detection, type Detector, type FrameInput, type RawFrame } from './model/types.ts';
 import { createDwellState, updateDwell, type ZonesConfig } from './zones/dwell.ts';
 import type { EventStore, SafetyEvent } from './events/store.ts';
-import { writeSnapshot } from './events/snapshot.ts';
+import { rawToJpeg, writeSnapshot } from './events/snapshot.ts';
 import type { InferenceMetrics } from './metrics.ts';
 import { createFailpointGate, type Failpoint } from './failpoint.ts';
 
@@ -25,10 +25,19 @@ export interface PipelineDeps {
 export interface FrameResult { detections: Detection[]; events: SafetyEvent[] }
 
 export interface Pipeline {
-  /** Runs one frame of `camera`; `ts` is the frame's capture time (unix ms; default now). */
-  processFrame(camera: string, jpeg: Buffer, ts?: number): Promise<FrameResult>;
+  /**
+   * Runs one frame of `camera` (raw detect frame, or JPEG; a bare Buffer is a JPEG); `ts` is the
+   * frame's capture time (unix ms; default now).
+   */
+  processFrame(camera: string, frame: FrameInput, ts?: number): Promise<FrameResult>;
   /** Forget a camera's model state and open episodes (its stream restarted). */
   resetCamera(camera: string): void;
+}
+
+/** The full-resolution JPEG of the same frame if the camera still has it, else one encoded from the raw frame. */
+async function snapshotJpeg(frame: RawFrame): Promise<Buffer> {
+  const fetched = await frame.jpeg?.().catch(() => undefined);
+  return fetched ?? rawToJpeg(frame);
 }
 
 export function createPipeline(d: PipelineDeps): Pipeline {
@@ -39,14 +48,18 @@ export function createPipeline(d: PipelineDeps): Pipeline {
   mkdirSync(snapDir, { recursive: true });
 
   return {
-    async processFrame(camera, jpeg, ts = now()) {
-      const { detections, times } = await d.detector.detect(camera, jpeg);
+    async processFrame(camera, input, ts = now()) {
+      const frame = asFrame(input);
+      const { detections, times } = await d.detector.detect(camera, frame);
       await gate.inFrame();
       const zones = d.zones.cameras[camera]?.zones ?? [];
       const t0 = performance.now();
       const hits = updateDwell(dwell, zones, camera, detections, ts);
       const events: SafetyEvent[] = [];
+      // Raw frames carry no JPEG: one is fetched or encoded only when an event fires (rare).
+      let jpeg = frame.kind === 'jpeg' ? frame.jpeg : undefined;
       for (const hit of hits) {
+        jpeg ??= await snapshotJpeg(frame as RawFrame);
         const snapshot = join(snapDir, `${camera}-${hit.zone.id}-${ts}.jpg`);
         await writeSnapshot(snapshot, jpeg, hit.zone, hit.boxes);
         events.push(d.store.append({ ts, camera, zone: hit.zone.id, cls: hit.cls, score: hit.score, boxes: hit.boxes, snapshot, episodeStart: hit.sinceMs }));

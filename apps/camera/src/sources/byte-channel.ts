@@ -31,11 +31,12 @@ const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
  * Opens a channel; `onData` gets each chunk as a fresh buffer (copied out of the reusable read
- * buffer, so the receiver may keep it). The end of the stream is the caller's business (it
- * watches the child process); read errors end the channel quietly. Rejects when the local
- * connection cannot be made within `timeoutMs`.
+ * buffer, so the receiver may keep it), or with `borrow` a view of the read buffer that is only
+ * valid during the call (for a receiver that copies anyway: raw frames). The end of the stream
+ * is the caller's business (it watches the child process); read errors end the channel quietly.
+ * Rejects when the local connection cannot be made within `timeoutMs`.
  */
-export async function openByteChannel(onData: (chunk: Buffer) => void, timeoutMs = 2000): Promise<ByteChannel> {
+export async function openByteChannel(onData: (chunk: Buffer) => void, timeoutMs = 2000, opts: { borrow?: boolean } = {}): Promise<ByteChannel> {
   const dir = await mkdtemp(join(tmpdir(), 'camera-chan-'));
   const server: Server = createServer({ pauseOnConnect: true });
   let reader: Socket | undefined;
@@ -49,6 +50,10 @@ export async function openByteChannel(onData: (chunk: Buffer) => void, timeoutMs
       onread: {
         buffer: readBuffer,
         callback: (n: number, buf: Uint8Array) => {
+          if (opts.borrow) {
+            onData(Buffer.from(buf.buffer, buf.byteOffset, n));
+            return true;
+          }
           const chunk = Buffer.allocUnsafe(n);
           chunk.set(buf.subarray(0, n));
           onData(chunk);

@@ -5,13 +5,20 @@ import { runWithReconnect } from './reconnect.ts';
 import { cameraErrors, type FrameSource, type SourceContext } from './types.ts';
 import { openByteChannel, type ByteChannel } from './byte-channel.ts';
 import { redact } from './http-get.ts';
+import type { DetectSize } from '../config.ts';
+import { detectFrameBytes, detectGeometry, type DetectFrame } from '../detect-frame.ts';
+import { FramePairer, RawFrameAssembler } from './raw-frames.ts';
 
 /**
  * The ffmpeg command that decodes one RTSP camera to JPEG frames on stdout at the target fps and
- * size (as Frigate does). Exported so the benchmark runs exactly the same command alone.
+ * size (as Frigate does). With `detect`, the same single decode also feeds a second output: the
+ * frame letterboxed into the detect size as rawvideo rgb24 on fd 3 (`split` after fps and scale,
+ * so both outputs carry the same frames in the same order and the same picture). The letterbox is
+ * given as exact sizes and offsets (see detect-frame.ts), so this process knows the geometry
+ * without asking ffmpeg. Exported so the benchmark runs exactly the same command alone.
  */
-export function ffmpegArgs(url: string, fps: number, width: number, height: number): string[] {
-  return [
+export function ffmpegArgs(url: string, fps: number, width: number, height: number, detect?: DetectSize): string[] {
+  const input = [
     '-hide_banner', '-nostdin', '-loglevel', 'error',
     // TCP interleaved: no UDP ports to open, survives NAT and lossy Wi-Fi. -timeout (µs) makes
     // ffmpeg give up on a silent socket instead of hanging forever.
@@ -20,9 +27,18 @@ export function ffmpegArgs(url: string, fps: number, width: number, height: numb
     // than a 5 fps camera's heartbeat timeout. SPS/PPS come in-band, so 1 s is plenty.
     '-probesize', '500000', '-analyzeduration', '1000000', '-fflags', '+discardcorrupt',
     '-i', url,
-    '-an', '-vf', `fps=${fps},scale=${width}x${height}`,
-    // flush_packets: without it ffmpeg holds frames in a 32 KB pipe buffer (seconds at small sizes).
-    '-f', 'image2pipe', '-flush_packets', '1', '-c:v', 'mjpeg', '-q:v', '5', '-',
+  ];
+  // flush_packets: without it ffmpeg holds frames in a 32 KB pipe buffer (seconds at small sizes).
+  const jpegOut = ['-f', 'image2pipe', '-flush_packets', '1', '-c:v', 'mjpeg', '-q:v', '5'];
+  if (!detect) return [...input, '-an', '-vf', `fps=${fps},scale=${width}x${height}`, ...jpegOut, '-'];
+  const g = detectGeometry(width, height, detect);
+  // Padding after the conversion to rgb24, so it is exactly 0,0,0 (black in YUV is not always).
+  const graph = `[0:v]fps=${fps},scale=${width}x${height},split=2[jpeg][det];` +
+    `[det]scale=${g.pictureWidth}:${g.pictureHeight},format=rgb24,pad=${g.width}:${g.height}:${g.padX}:${g.padY}:black[raw]`;
+  return [
+    ...input, '-filter_complex', graph,
+    '-map', '[jpeg]', ...jpegOut, 'pipe:1',
+    '-map', '[raw]', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-flush_packets', '1', 'pipe:3',
   ];
 }
 
@@ -34,29 +50,42 @@ export function rtspSource(url: string, opts: { stallMs?: number; maxBackoffMs?:
   return (ctx) => runWithReconnect(ctx, async (gotFrame) => {
     const stallMs = opts.stallMs ?? Math.max(5000, 5000 / ctx.fps);
     const run = { lastData: Date.now(), frames: 0 };
-    const splitter = new JpegSplitter((jpeg) => { run.frames++; gotFrame(); ctx.frame(jpeg); }, (m) => ctx.decodeError(m));
-    // ffmpeg's frames come through a socket read with `onread` (see byte-channel.ts), the
+    const emit = (jpeg: Buffer, raw?: DetectFrame) => { run.frames++; gotFrame(); ctx.frame(jpeg, raw); };
+    const { detect } = ctx;
+    const geometry = detect ? detectGeometry(ctx.width, ctx.height, detect) : undefined;
+    const pairer = geometry ? new FramePairer<Buffer, Buffer>((jpeg, data) => emit(jpeg, { data, geometry }), (m) => ctx.decodeError(m)) : undefined;
+    const splitter = new JpegSplitter((jpeg) => (pairer ? pairer.pushA(jpeg) : emit(jpeg)), (m) => ctx.decodeError(m));
+    // ffmpeg's frames come through sockets read with `onread` (see byte-channel.ts), the
     // cheapest way for node to take in one chunk per frame.
-    let channel: ByteChannel;
+    const channels: ByteChannel[] = [];
     try {
-      channel = await openByteChannel((chunk) => { run.lastData = Date.now(); splitter.push(chunk); });
-    } catch (err) {
-      throw new AppError(cameraErrors.CONNECT, `camera ${ctx.cameraId}: cannot open a local socket for ffmpeg's output: ${(err as Error).message}`, { cause: err });
-    }
-    try {
-      if (!ctx.signal.aborted) await runFfmpeg(ctx, url, channel, stallMs, run);
+      try {
+        channels.push(await openByteChannel((chunk) => { run.lastData = Date.now(); splitter.push(chunk); }));
+        if (detect && pairer) {
+          const assembler = new RawFrameAssembler(detectFrameBytes(detect), (data) => pairer.pushB(data));
+          channels.push(await openByteChannel((chunk) => { run.lastData = Date.now(); assembler.push(chunk); }, 2000, { borrow: true }));
+        }
+      } catch (err) {
+        throw new AppError(cameraErrors.CONNECT, `camera ${ctx.cameraId}: cannot open a local socket for ffmpeg's output: ${(err as Error).message}`, { cause: err });
+      }
+      if (!ctx.signal.aborted) await runFfmpeg(ctx, url, channels, stallMs, run);
     } finally {
-      channel.close();
+      for (const c of channels) c.close();
     }
   }, { maxMs: opts.maxBackoffMs });
 }
 
-/** One ffmpeg run writing its frames into `channel`; settles once ffmpeg has exited. */
-function runFfmpeg(ctx: SourceContext, url: string, channel: ByteChannel, stallMs: number, run: { lastData: number; frames: number }): Promise<void> {
+/**
+ * One ffmpeg run writing its JPEGs into `channels[0]` (stdout) and, with detect, its raw frames
+ * into `channels[1]` (fd 3); settles once ffmpeg has exited.
+ */
+function runFfmpeg(ctx: SourceContext, url: string, channels: ByteChannel[], stallMs: number, run: { lastData: number; frames: number }): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const child = spawn('ffmpeg', ffmpegArgs(url, ctx.fps, ctx.width, ctx.height), { stdio: ['ignore', channel.childEnd, 'pipe'] });
-    // ffmpeg holds its own copy now; ours would keep the channel open after ffmpeg exits.
-    channel.releaseChildEnd();
+    const child = spawn('ffmpeg', ffmpegArgs(url, ctx.fps, ctx.width, ctx.height, ctx.detect), {
+      stdio: ['ignore', channels[0]!.childEnd, 'pipe', ...channels.slice(1).map((c) => c.childEnd)],
+    });
+    // ffmpeg holds its own copies now; ours would keep the channels open after ffmpeg exits.
+    for (const c of channels) c.releaseChildEnd();
     let stalled = false;
     let stderrTail = '';
     child.stderr!.setEncoding('utf8');

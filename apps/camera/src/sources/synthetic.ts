@@ -1,5 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import sharp from 'sharp';
+import type { DetectSize } from '../config.ts';
+import { toDetectFrame, type DetectFrame } from '../detect-frame.ts';
 import type { FrameSource } from './types.ts';
 
 /**
@@ -39,15 +41,30 @@ export function renderSynthetic(width: number, height: number, t: number, period
   return sharp(Buffer.from(syntheticSvg(width, height, t, periodS, cameraId))).jpeg({ quality: 70, mozjpeg: false }).toBuffer();
 }
 
+/**
+ * Renders one synthetic frame once (the SVG rasterised to raw RGB) and derives both outputs from
+ * those pixels: the JPEG, and with `detect` the letterboxed raw detect frame. No second draw.
+ */
+export async function renderSyntheticFrame(width: number, height: number, t: number, periodS: number, cameraId: string, detect?: DetectSize): Promise<{ jpeg: Buffer; raw?: DetectFrame }> {
+  if (!detect) return { jpeg: await renderSynthetic(width, height, t, periodS, cameraId) };
+  const { data, info } = await sharp(Buffer.from(syntheticSvg(width, height, t, periodS, cameraId))).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const raw = { width: info.width, height: info.height, channels: 3 as const };
+  const [jpeg, detectFrame] = await Promise.all([
+    sharp(data, { raw }).jpeg({ quality: 70, mozjpeg: false }).toBuffer(),
+    toDetectFrame(data, detect, raw),
+  ]);
+  return { jpeg, raw: detectFrame };
+}
+
 /** Frames drawn with sharp at the target fps: the appliance runs with no camera at all. */
 export function syntheticSource(periodS: number): FrameSource {
   return async (ctx) => {
     const periodMs = 1000 / ctx.fps;
     let next = Date.now();
     while (!ctx.signal.aborted) {
-      const jpeg = await renderSynthetic(ctx.width, ctx.height, Date.now(), periodS, ctx.cameraId);
+      const { jpeg, raw } = await renderSyntheticFrame(ctx.width, ctx.height, Date.now(), periodS, ctx.cameraId, ctx.detect);
       if (ctx.signal.aborted) return;
-      ctx.frame(jpeg);
+      ctx.frame(jpeg, raw);
       next += periodMs;
       if (next < Date.now() - periodMs) next = Date.now();
       try {

@@ -1,7 +1,7 @@
 /** The event snapshot: the frame with the zone polygon and the boxes drawn (sharp composite of SVG). */
 import sharp from 'sharp';
 import type { Point } from '../zones/dwell.ts';
-import type { Detection } from '../model/types.ts';
+import type { Detection, RawFrame } from '../model/types.ts';
 
 const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -23,4 +23,21 @@ export async function writeSnapshot(path: string, frame: Buffer, zone: { id: str
   const meta = await sharp(frame).metadata();
   const svg = overlaySvg(meta.width!, meta.height!, zone, boxes);
   await sharp(frame).composite([{ input: Buffer.from(svg), top: 0, left: 0 }]).jpeg({ quality: 80 }).toFile(path);
+}
+
+/**
+ * A JPEG of the full frame from a raw detect frame: the letterbox padding cut off and the picture
+ * scaled back to the frame's size, so boxes (normalized to the full frame) land where they belong.
+ * Only for event snapshots when the camera's own JPEG of that frame is gone: its detail is the
+ * detect resolution.
+ */
+export function rawToJpeg(f: RawFrame): Promise<Buffer> {
+  const lb = f.letterbox;
+  const w = Math.min(f.width - lb.padX, Math.max(1, Math.round(lb.frameWidth * lb.scale)));
+  const h = Math.min(f.height - lb.padY, Math.max(1, Math.round(lb.frameHeight * lb.scale)));
+  return sharp(f.data, { raw: { width: f.width, height: f.height, channels: 3 } })
+    .extract({ left: lb.padX, top: lb.padY, width: w, height: h })
+    .resize(lb.frameWidth, lb.frameHeight, { fit: 'fill' })
+    .jpeg({ quality: 80 })
+    .toBuffer();
 }

@@ -2,9 +2,14 @@
  * The default detector: models/motion.onnx (see scripts/motion-graph.ts). Keeps one background
  * per camera, fed back from the graph's `background_next` output (a running average).
  *
- * The model runs in about a millisecond, so per-frame allocations show: each camera owns its frame
- * tensor, two background tensors (ORT writes `background_next` into the one not being read, then
- * they swap) and its mask/activity outputs, all allocated once.
+ * The model takes the frame as uint8 RGB NHWC, exactly the bytes of the camera's frame.rgb, so on
+ * the production path (raw frames at the model size) the input tensor is made from the received
+ * bytes with no copy and no per-pixel JS; the cast to float happens inside the graph. JPEG frames
+ * (the fallback) are decoded by sharp into a per-camera RGB buffer of the same layout.
+ *
+ * The model runs in well under a millisecond, so per-frame allocations show: each camera owns two
+ * background tensors (ORT writes `background_next` into the one not being read, then they swap)
+ * and its mask/activity outputs, all allocated once.
  *
  * INVARIANTS: each camera loop awaits `detect` before calling it again for the same camera, so a
  * camera's buffers are never written while a run of that camera reads them. Different cameras have
@@ -13,8 +18,8 @@
 import * as ort from 'onnxruntime-node';
 import { performance } from 'node:perf_hooks';
 import { connectedComponents } from './components.ts';
-import { preprocess, unletterbox } from './preprocess.ts';
-import type { Detection, Detector } from './types.ts';
+import { checkRawSize, preprocessRgb, unletterbox, type Letterbox } from './preprocess.ts';
+import { asFrame, type Detection, type Detector } from './types.ts';
 
 export interface MotionOptions {
   session: ort.InferenceSession;
@@ -24,9 +29,11 @@ export interface MotionOptions {
   minCells?: number;
 }
 
-/** One camera's tensors, reused every frame. `background` is read by the next run, `spare` written. */
+/** One camera's buffers, reused every frame. `background` is read by the next run, `spare` written. */
 interface CameraBuffers {
-  frame: ort.Tensor;
+  /** Decoded JPEG frames land here (fallback path only). */
+  rgb: Uint8Array;
+  rgbTensor: ort.Tensor;
   background: ort.Tensor;
   spare: ort.Tensor;
   mask: ort.Tensor;
@@ -38,46 +45,66 @@ export function createMotionDetector(opts: MotionOptions): Detector {
   const { session, cell } = opts;
   const meta = session.inputMetadata.find((m) => m.name === 'frame');
   const shape = meta && meta.isTensor ? meta.shape : [];
-  const H = Number(shape[2]);
-  const W = Number(shape[3]);
-  if (!(H > 0 && W > 0)) throw new Error('motion model input "frame" must have a fixed [1,3,H,W] shape');
+  const H = Number(shape[1]);
+  const W = Number(shape[2]);
+  if (!meta?.isTensor || meta.type !== 'uint8' || !(H > 0 && W > 0) || Number(shape[3]) !== 3) {
+    throw new Error(`motion model input "frame" must be uint8 [1,H,W,3] (got ${meta?.isTensor ? `${meta.type} [${shape.join(',')}]` : 'none'}): regenerate it with apps/inference/scripts/gen-motion-model.ts`);
+  }
   const cols = W / cell;
   const rows = H / cell;
   const cameras = new Map<string, CameraBuffers>();
   const minCells = opts.minCells ?? 2;
-  const img = [1, 3, H, W];
+  const img = [1, H, W, 3];
   const grid = [1, 1, rows, cols];
-  const newBuffers = (): CameraBuffers => ({
-    frame: new ort.Tensor('float32', new Float32Array(3 * H * W), img),
-    background: new ort.Tensor('float32', new Float32Array(3 * H * W), img),
-    spare: new ort.Tensor('float32', new Float32Array(3 * H * W), img),
-    mask: new ort.Tensor('float32', new Float32Array(rows * cols), grid),
-    activity: new ort.Tensor('float32', new Float32Array(rows * cols), grid),
-    primed: false,
-  });
+  const newBuffers = (): CameraBuffers => {
+    const rgb = new Uint8Array(3 * H * W);
+    return {
+      rgb,
+      rgbTensor: new ort.Tensor('uint8', rgb, img),
+      background: new ort.Tensor('float32', new Float32Array(3 * H * W), img),
+      spare: new ort.Tensor('float32', new Float32Array(3 * H * W), img),
+      mask: new ort.Tensor('float32', new Float32Array(rows * cols), grid),
+      activity: new ort.Tensor('float32', new Float32Array(rows * cols), grid),
+      primed: false,
+    };
+  };
 
   return {
     kind: 'motion',
     inputWidth: W,
     inputHeight: H,
-    async detect(camera, jpeg) {
+    async detect(camera, input) {
       const t0 = performance.now();
+      const frame = asFrame(input);
       let b = cameras.get(camera);
       if (!b) cameras.set(camera, (b = newBuffers()));
-      const pre = await preprocess(jpeg, W, H, b.frame.data as Float32Array);
+      let tensor: ort.Tensor;
+      let pixels: Uint8Array;
+      let letterbox: Letterbox;
+      if (frame.kind === 'raw') {
+        checkRawSize(frame, W, H);
+        // The received bytes are the input: no copy, no conversion.
+        tensor = new ort.Tensor('uint8', frame.data, img);
+        pixels = frame.data;
+        letterbox = frame.letterbox;
+      } else {
+        letterbox = await preprocessRgb(frame.jpeg, W, H, b.rgb);
+        tensor = b.rgbTensor;
+        pixels = b.rgb;
+      }
       const t1 = performance.now();
       if (!b.primed) {
-        // First frame of this camera: it is the background; nothing can have moved yet.
-        (b.background.data as Float32Array).set(pre.data);
+        // First frame of this camera: it is the background (0..255 floats); nothing moved yet.
+        (b.background.data as Float32Array).set(pixels);
         b.primed = true;
         return { detections: [], times: { preprocess: (t1 - t0) / 1000, run: 0, postprocess: 0 } };
       }
-      await session.run({ frame: b.frame, background: b.background }, { background_next: b.spare, mask: b.mask, activity: b.activity });
+      await session.run({ frame: tensor, background: b.background }, { background_next: b.spare, mask: b.mask, activity: b.activity });
       const t2 = performance.now();
       [b.background, b.spare] = [b.spare, b.background];
       const comps = connectedComponents(b.mask.data as Float32Array, b.activity.data as Float32Array, cols, rows, minCells);
       const detections: Detection[] = comps.map((c) => ({
-        ...unletterbox({ x1: c.cx1 * cell, y1: c.cy1 * cell, x2: (c.cx2 + 1) * cell, y2: (c.cy2 + 1) * cell }, pre.letterbox),
+        ...unletterbox({ x1: c.cx1 * cell, y1: c.cy1 * cell, x2: (c.cx2 + 1) * cell, y2: (c.cy2 + 1) * cell }, letterbox),
         cls: 'motion',
         // A mean luma change of 25% or more over the blob counts as certain motion.
         score: Math.min(1, c.meanActivity * 4),

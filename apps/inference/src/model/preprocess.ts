@@ -1,5 +1,7 @@
 /**
- * Frame -> model tensor: letterbox (keep aspect, pad with grey 114 as ultralytics does) to the model
+ * The JPEG fallback path (a camera without a detect size equal to the model input; the production
+ * path is raw frames from the camera, see RawFrame in ./types.ts), plus the small helpers raw
+ * frames need. Frame -> model tensor: letterbox (keep aspect, pad with grey 114 as ultralytics does) to the model
  * input, interleaved RGB uint8 -> planar float32 NCHW in 0..1.
  *
  * Hot path (every frame of every camera), so: the frame size comes from the JPEG header in JS (no
@@ -74,14 +76,8 @@ async function imageSize(image: Buffer): Promise<{ width: number; height: number
   return { width: meta.width, height: meta.height };
 }
 
-/**
- * Decodes a JPEG (or any image sharp reads) into a letterboxed NCHW float32 tensor. Pass `out`
- * (3 * inputWidth * inputHeight floats) to reuse one buffer per camera: it is fully overwritten,
- * padding included. The caller must not hand `out` to a model run that is still in flight.
- */
-export async function preprocess(image: Buffer, inputWidth: number, inputHeight: number, out?: Float32Array): Promise<Preprocessed> {
-  const plane = inputWidth * inputHeight;
-  if (out && out.length !== 3 * plane) throw new Error(`preprocess: out has ${out.length} floats, expected ${3 * plane}`);
+/** Decodes `image` straight to the letterboxed picture size (no padding): interleaved pixels. */
+async function decodeScaled(image: Buffer, inputWidth: number, inputHeight: number): Promise<{ data: Buffer; channels: number; w: number; h: number; lb: Letterbox }> {
   const { width, height } = await imageSize(image);
   const lb = letterboxFor(width, height, inputWidth, inputHeight);
   const w = Math.round(width * lb.scale);
@@ -92,10 +88,71 @@ export async function preprocess(image: Buffer, inputWidth: number, inputHeight:
     .raw()
     .toBuffer({ resolveWithObject: true });
   if (info.width !== w || info.height !== h) throw new Error(`preprocess: decoded ${info.width}x${info.height}, expected ${w}x${h}`);
+  return { data, channels: info.channels, w, h, lb };
+}
+
+/**
+ * Decodes a JPEG (or any image sharp reads) into a letterboxed NCHW float32 tensor. Pass `out`
+ * (3 * inputWidth * inputHeight floats) to reuse one buffer per camera: it is fully overwritten,
+ * padding included. The caller must not hand `out` to a model run that is still in flight.
+ */
+export async function preprocess(image: Buffer, inputWidth: number, inputHeight: number, out?: Float32Array): Promise<Preprocessed> {
+  const plane = inputWidth * inputHeight;
+  if (out && out.length !== 3 * plane) throw new Error(`preprocess: out has ${out.length} floats, expected ${3 * plane}`);
+  const { data, channels, w, h, lb } = await decodeScaled(image, inputWidth, inputHeight);
   const t = out ?? new Float32Array(3 * plane);
   fillPadding(t, lb, w, h);
-  writePlanes(t, data, info.channels, w, h, lb, plane);
+  writePlanes(t, data, channels, w, h, lb, plane);
   return { data: t, letterbox: lb };
+}
+
+/**
+ * The JPEG fallback for uint8 NHWC models: decodes into `out` (inputWidth * inputHeight * 3 bytes,
+ * reused per camera) as the camera's frame.rgb would look: letterboxed, black padding, RGB24.
+ * Row copies only (memcpy); no per-pixel JS for RGB images.
+ */
+export async function preprocessRgb(image: Buffer, inputWidth: number, inputHeight: number, out: Uint8Array): Promise<Letterbox> {
+  if (out.length !== 3 * inputWidth * inputHeight) throw new Error(`preprocessRgb: out has ${out.length} bytes, expected ${3 * inputWidth * inputHeight}`);
+  const { data, channels, w, h, lb } = await decodeScaled(image, inputWidth, inputHeight);
+  out.fill(0);
+  const rowOut = inputWidth * 3;
+  for (let y = 0; y < h; y++) {
+    const dst = (y + lb.padY) * rowOut + lb.padX * 3;
+    if (channels === 3) {
+      out.set(data.subarray(y * w * 3, (y + 1) * w * 3), dst);
+      continue;
+    }
+    for (let x = 0, i = y * w * channels; x < w; x++, i += channels) {
+      const o = dst + x * 3;
+      if (channels >= 3) { out[o] = data[i]!; out[o + 1] = data[i + 1]!; out[o + 2] = data[i + 2]!; }
+      else out[o] = out[o + 1] = out[o + 2] = data[i]!;
+    }
+  }
+  return lb;
+}
+
+/**
+ * Interleaved RGB24 (a raw detect frame, already letterboxed at the model size) -> planar float32
+ * in 0..1, for float NCHW models (YOLO exports). One tight loop into the caller's reused array.
+ */
+export function rgbToNchw(src: Uint8Array, width: number, height: number, out: Float32Array): void {
+  const plane = width * height;
+  if (src.length !== 3 * plane || out.length !== 3 * plane) throw new Error(`rgbToNchw: expected ${3 * plane} bytes and floats, got ${src.length} and ${out.length}`);
+  const inv = 1 / 255;
+  const g = plane;
+  const b = 2 * plane;
+  for (let p = 0, i = 0; p < plane; p++, i += 3) {
+    out[p] = src[i]! * inv;
+    out[g + p] = src[i + 1]! * inv;
+    out[b + p] = src[i + 2]! * inv;
+  }
+}
+
+/** Throws a clear error unless a raw frame has exactly the model's input geometry. */
+export function checkRawSize(f: { width: number; height: number; data: Uint8Array }, inputWidth: number, inputHeight: number): void {
+  if (f.width !== inputWidth || f.height !== inputHeight || f.data.length !== 3 * inputWidth * inputHeight) {
+    throw new Error(`raw frame is ${f.width}x${f.height} (${f.data.length} bytes); the model takes ${inputWidth}x${inputHeight} RGB24 (${3 * inputWidth * inputHeight} bytes): set the camera's detect size to the model input`);
+  }
 }
 
 /** Grey 114 around the picture, in all three planes (contiguous runs: cheap `fill`s). */

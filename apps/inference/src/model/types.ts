@@ -1,4 +1,5 @@
 /** Shared shapes of the detection side. Boxes are normalized to the camera frame (0..1). */
+import type { Letterbox } from './preprocess.ts';
 
 /** An axis-aligned box in normalized frame coordinates: x1,y1 top-left, x2,y2 bottom-right. */
 export interface Box { x1: number; y1: number; x2: number; y2: number }
@@ -14,16 +15,43 @@ export interface Detection extends Box {
 /** Per-stage timings of one frame, in seconds (fed to inference_latency_seconds). */
 export interface StageTimes { preprocess: number; run: number; postprocess: number }
 
+/** A compressed frame (the camera's frame.jpg, or any image sharp reads): decoded by the detector. */
+export interface JpegFrame { kind: 'jpeg'; jpeg: Buffer }
+
+/**
+ * A decoded frame already at the model's input geometry: interleaved RGB24 (`width * height * 3`
+ * bytes), the camera frame letterboxed into it by the camera (its frame.rgb). `letterbox` maps
+ * model pixels back to the full frame; its inputWidth/inputHeight equal width/height.
+ */
+export interface RawFrame {
+  kind: 'raw';
+  data: Uint8Array;
+  width: number;
+  height: number;
+  letterbox: Letterbox;
+  /**
+   * The full-resolution JPEG of this same frame, if it can still be had (used only for event
+   * snapshots). Undefined result: the snapshot is encoded from `data`.
+   */
+  jpeg?: () => Promise<Buffer | undefined>;
+}
+
+/** What a detector takes. A bare Buffer is a JPEG (the original interface, kept for callers and tests). */
+export type FrameInput = JpegFrame | RawFrame | Buffer;
+
+/** Normalises a FrameInput: a bare Buffer becomes a JpegFrame. */
+export const asFrame = (f: FrameInput): JpegFrame | RawFrame => (Buffer.isBuffer(f) ? { kind: 'jpeg', jpeg: f } : f);
+
 /**
  * A loaded model. `detect` is called by one camera loop at a time per camera id; per-camera state
  * (the motion background) is keyed by `camera`. Implementations share one ORT session.
  */
 export interface Detector {
   readonly kind: 'motion' | 'yolo';
-  /** Model input size in pixels. */
+  /** Model input size in pixels: a camera whose detect size equals it sends raw frames. */
   readonly inputWidth: number;
   readonly inputHeight: number;
-  detect(camera: string, jpeg: Buffer): Promise<{ detections: Detection[]; times: StageTimes }>;
+  detect(camera: string, frame: FrameInput): Promise<{ detections: Detection[]; times: StageTimes }>;
   /** Forget per-camera state (e.g. after the camera restarted). */
   reset(camera: string): void;
   close(): Promise<void>;

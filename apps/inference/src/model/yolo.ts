@@ -5,8 +5,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { performance } from 'node:perf_hooks';
-import { preprocess, unletterbox, type Letterbox } from './preprocess.ts';
-import type { Box, Detection, Detector } from './types.ts';
+import { checkRawSize, preprocess, rgbToNchw, unletterbox, type Letterbox } from './preprocess.ts';
+import { asFrame, type Box, type Detection, type Detector } from './types.ts';
 
 /** A candidate in model-input pixels, before mapping back to the frame. */
 export interface RawBox extends Box { classId: number; score: number }
@@ -79,6 +79,7 @@ export function createYoloDetector(opts: YoloOptions): Detector {
   // Dynamic-size exports report symbolic dims: 640 is the ultralytics default.
   const H = typeof shape[2] === 'number' && shape[2] > 0 ? shape[2] : 640;
   const W = typeof shape[3] === 'number' && shape[3] > 0 ? shape[3] : 640;
+  if (meta?.isTensor && meta.type !== 'float32') throw new Error(`YOLO input must be float32 [1,3,H,W], got ${meta.type}`);
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
   const nameOf = (i: number) => opts.names?.[i] ?? `class${i}`;
@@ -93,11 +94,20 @@ export function createYoloDetector(opts: YoloOptions): Detector {
     kind: 'yolo',
     inputWidth: W,
     inputHeight: H,
-    async detect(camera, jpeg) {
+    async detect(camera, frameInput) {
       const t0 = performance.now();
+      const frame = asFrame(frameInput);
       let input = inputs.get(camera);
       if (!input) inputs.set(camera, (input = new ort.Tensor('float32', new Float32Array(3 * H * W), [1, 3, H, W])));
-      const pre = await preprocess(jpeg, W, H, input.data as Float32Array);
+      let letterbox: Letterbox;
+      if (frame.kind === 'raw') {
+        // Float model: the one conversion left, uint8 HWC -> float NCHW, in one loop into the reused tensor.
+        checkRawSize(frame, W, H);
+        rgbToNchw(frame.data, W, H, input.data as Float32Array);
+        letterbox = frame.letterbox;
+      } else {
+        letterbox = (await preprocess(frame.jpeg, W, H, input.data as Float32Array)).letterbox;
+      }
       const t1 = performance.now();
       const out = await session.run({ [inputName]: input });
       const t2 = performance.now();
@@ -107,7 +117,7 @@ export function createYoloDetector(opts: YoloOptions): Detector {
         allowed = new Set(Array.from({ length: C }, (_, i) => i).filter((i) => opts.classes!.includes(nameOf(i))));
       }
       const raw = decodeYolo(o.data as Float32Array, o.dims, opts.scoreThreshold, allowed);
-      const detections = toDetections(raw, pre.letterbox);
+      const detections = toDetections(raw, letterbox);
       const t3 = performance.now();
       return { detections, times: { preprocess: (t1 - t0) / 1000, run: (t2 - t1) / 1000, postprocess: (t3 - t2) / 1000 } };
     },
