@@ -29,6 +29,7 @@ function worker(command: string[], extra: { env?: Record<string, string>; cwd?: 
     id: 'child-under-test',
     restart: 'permanent',
     shutdown: { kind: 'grace', graceMs: 5000 },
+    hungShutdown: { kind: 'brutal_kill' },
     probes: [],
     backend: { kind: 'process', command, env: extra.env ?? {}, cwd: extra.cwd, logLines: extra.logLines ?? 100 },
   };

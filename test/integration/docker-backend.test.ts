@@ -16,6 +16,7 @@ const worker = (service: string): WorkerSpec => ({
   id: service,
   restart: 'permanent',
   shutdown: { kind: 'grace', graceMs: 2000 },
+  hungShutdown: { kind: 'brutal_kill' },
   backend: { kind: 'docker', service },
   probes: [],
 });

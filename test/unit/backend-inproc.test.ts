@@ -17,6 +17,7 @@ function worker(backend: Partial<InprocBackendSpec>): WorkerSpec {
     id: 'worker-under-test',
     restart: 'permanent',
     shutdown: { kind: 'grace', graceMs: 1000 },
+    hungShutdown: { kind: 'brutal_kill' },
     probes: [],
     backend: { kind: 'inproc', heartbeatTimeoutMs: 0, ...backend },
   };

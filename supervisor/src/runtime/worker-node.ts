@@ -43,6 +43,8 @@ export class WorkerNode extends TreeNode {
   /** Set while we are stopping the unit ourselves: its exit is then expected, not a crash. */
   private stopping: Promise<void> | null = null;
   private adoptable = true;
+  /** The current run stopped answering (a probe timed out, the heartbeat stopped): see hungShutdown. */
+  private hung = false;
 
   constructor(spec: WorkerSpec, parent: ParentLink, host: NodeHost) {
     super(spec, parent, host);
@@ -63,6 +65,7 @@ export class WorkerNode extends TreeNode {
     this.adoptable = false;
     const gen = ++this.generation;
     this.pendingFailure = false;
+    this.hung = false;
     this.setState('starting', adopted ? 'adopted the running unit without restarting it' : reason);
     try {
       if (!adopted) await this.unit.start();
@@ -87,8 +90,10 @@ export class WorkerNode extends TreeNode {
     }
     this.generation++;
     this.stopProbes();
-    this.setState('stopping', reason);
-    this.stopping = this.unit.stop(this.spec.shutdown).catch((err) => this.host.onInternalError(err));
+    // A hung unit cannot run its shutdown handler: by default it is killed rather than waited for.
+    const how = this.hung ? this.spec.hungShutdown : this.spec.shutdown;
+    this.setState('stopping', reason, { shutdown: how.kind === 'brutal_kill' ? 'brutal_kill' : `${how.graceMs}ms`, hung: this.hung });
+    this.stopping = this.unit.stop(how).catch((err) => this.host.onInternalError(err));
     await this.stopping;
     this.stopping = null;
     this.startedAt = null;
@@ -143,7 +148,9 @@ export class WorkerNode extends TreeNode {
     const ranForMs = this.ranFor();
     this.stopProbes();
     this.pendingFailure = true;
-    this.setState('unhealthy', reason, data);
+    // No answer at all (timeout) or no heartbeat: the unit is wedged, not merely failing a check.
+    this.hung = cause === 'heartbeat' || data.code === codes.PROBE_TIMEOUT;
+    this.setState('unhealthy', reason, { ...data, hung: this.hung });
     this.parent!.childFailed(this, { cause, ranForMs, generation: this.generation, normal: false, reason, data });
   }
 

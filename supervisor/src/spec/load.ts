@@ -161,6 +161,7 @@ function resolveChild(raw: RawChild, path: Path, parentBackoff: BackoffSpec, bas
     id: raw.id,
     restart,
     shutdown: raw.shutdown ?? { kind: 'grace', graceMs: TREE_DEFAULTS.workerShutdownMs },
+    hungShutdown: raw.hung_shutdown ?? { kind: 'brutal_kill' },
     backend: resolveBackend(raw, baseDir),
     probes: (raw.probes ?? []).map(resolveProbe),
   };

@@ -178,6 +178,7 @@ export interface RawChild {
   id: string;
   restart?: RestartType;
   shutdown?: Shutdown;
+  hung_shutdown?: Shutdown;
   process?: z.output<typeof processBackend>;
   inproc?: { module?: string; export?: string; heartbeat_timeout?: number; run?: InprocWorker };
   docker?: z.output<typeof dockerBackend>;
@@ -195,6 +196,7 @@ function childSchema(allowRun: boolean): z.ZodType<RawChild> {
       id,
       restart: z.enum(['permanent', 'transient', 'temporary']).optional(),
       shutdown: shutdown.optional(),
+      hung_shutdown: shutdown.optional(),
       process: processBackend.optional(),
       inproc: inprocBackend(allowRun).optional(),
       docker: dockerBackend.optional(),
@@ -218,6 +220,7 @@ function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
   const c = v as Record<string, unknown>;
   if (kinds[0] === 'children') {
     if (c.probes !== undefined) ctx.addIssue({ code: 'custom', path: ['probes'], message: 'a nested supervisor takes no probes; put them on its workers' });
+    if (c.hung_shutdown !== undefined) ctx.addIssue({ code: 'custom', path: ['hung_shutdown'], message: 'a nested supervisor takes no hung_shutdown; put it on its workers' });
     return;
   }
   for (const k of present(v, SUPERVISOR_ONLY)) {

@@ -80,6 +80,12 @@ interface NodeCommon {
 export interface WorkerSpec extends NodeCommon {
   type: 'worker';
   backend: BackendSpec;
+  /**
+   * How a hung worker is stopped for its restart: one whose probe timed out or whose heartbeat
+   * stopped. It cannot run a shutdown handler, so its grace would only delay the restart.
+   * Default brutal_kill. Every other stop (crash, stalled throughput, manual, tree shutdown) uses `shutdown`.
+   */
+  hungShutdown: Shutdown;
   probes: readonly ProbeSpec[];
 }
 
