@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { Registry } from 'prom-client';
-import { renderSynthetic, figureX } from '../../apps/camera/src/sources/synthetic.ts';
+import { renderSynthetic, renderSyntheticFrame, figureX } from '../../apps/camera/src/sources/synthetic.ts';
 import { buildCameraApp } from '../../apps/camera/src/app.ts';
 import { parseCameras } from '../../apps/camera/src/config.ts';
 import { loadDetector } from '../../apps/inference/src/model/load.ts';
@@ -17,7 +17,7 @@ import { createMetrics } from '../../apps/inference/src/metrics.ts';
 import { openEventStore } from '../../apps/inference/src/events/store.ts';
 import { loadZones } from '../../apps/inference/src/zones/zones-file.ts';
 import { buildInferenceApp } from '../../apps/inference/src/app.ts';
-import type { Detector } from '../../apps/inference/src/model/types.ts';
+import type { Detector, FrameInput, RawFrame } from '../../apps/inference/src/model/types.ts';
 import { freePort, sleep, waitFor } from '../helpers/net.ts';
 
 const PERIOD_S = 12;
@@ -43,48 +43,71 @@ function metricValue(text: string, name: string, labels: string): number {
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
-describe('inference pipeline on the synthetic camera figure', () => {
-  test('one event per dwell episode, with a snapshot that decodes; leaving and re-entering gives another', async () => {
-    const dir = tempDir();
-    writeFileSync(join(dir, 'zones.yaml'), ZONES);
-    const detector = await loadDetector({ path: DEFAULT_MODEL, threads: 1, scoreThreshold: 0.25 });
-    const store = openEventStore(join(dir, 'events.db'));
-    const registry = new Registry();
-    const metrics = createMetrics(registry);
-    const pipeline = createPipeline({ detector, zones: await loadZones(join(dir, 'zones.yaml')), store, dataDir: dir, metrics });
-    // Two full periods at 5 fps in virtual time (frames drawn exactly as the camera draws them).
-    const t0 = 1_700_000_000_000 - (1_700_000_000_000 % (PERIOD_S * 1000));
-    const eventTimes: number[] = [];
-    for (let i = 0; i < 2 * PERIOD_S * 5; i++) {
-      const ts = t0 + i * 200;
-      const { events } = await pipeline.processFrame('cam1', await renderSynthetic(640, 480, ts, PERIOD_S, 'cam1'), ts);
-      for (const e of events) {
-        eventTimes.push(ts);
-        // The dwell was met: the figure has been near the zone for >= 2 s of capture time.
-        assert.ok(e.ts - e.episodeStart >= 2000);
-        assert.ok(figureX(ts, PERIOD_S) > 0.6, `figure at x=${figureX(ts, PERIOD_S)} when the event fired`);
-      }
-    }
-    assert.equal(eventTimes.length, 2, `expected one event per period, got ${eventTimes.length}`);
-    assert.ok(Math.abs(eventTimes[1]! - eventTimes[0]! - PERIOD_S * 1000) <= 1000, 'the second event is one period later');
+/** A camera-made raw detect frame (synthetic renderer, 320x320 like the shipped model) as the detector takes it. */
+async function rawSynthetic(ts: number): Promise<RawFrame> {
+  const { raw } = await renderSyntheticFrame(640, 480, ts, PERIOD_S, 'cam1', { width: 320, height: 320 });
+  const g = raw!.geometry;
+  return { kind: 'raw', data: raw!.data, width: g.width, height: g.height, letterbox: { frameWidth: g.frameWidth, frameHeight: g.frameHeight, scale: g.scale, padX: g.padX, padY: g.padY, inputWidth: g.width, inputHeight: g.height } };
+}
 
-    // Durable: another connection (as the web app would open it) sees both, snapshots decode.
-    const db = new Database(join(dir, 'events.db'), { readonly: true });
-    const rows = db.prepare('SELECT * FROM safety_events ORDER BY id').all() as { camera: string; zone: string; cls: string; snapshot: string; boxes: string }[];
-    db.close();
-    assert.equal(rows.length, 2);
-    for (const r of rows) {
-      assert.deepEqual([r.camera, r.zone, r.cls], ['cam1', 'press', 'motion']);
-      assert.ok(JSON.parse(r.boxes).length >= 1);
-      assert.ok(existsSync(r.snapshot));
-      const meta = await sharp(r.snapshot).metadata();
-      assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 640, 480]);
+/** Two full periods at 5 fps in virtual time through a real pipeline; returns the event frame times. */
+async function dwellRun(frameAt: (ts: number) => Promise<FrameInput>): Promise<number[]> {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'zones.yaml'), ZONES);
+  const detector = await loadDetector({ path: DEFAULT_MODEL, threads: 1, scoreThreshold: 0.25 });
+  const store = openEventStore(join(dir, 'events.db'));
+  const registry = new Registry();
+  const metrics = createMetrics(registry);
+  const pipeline = createPipeline({ detector, zones: await loadZones(join(dir, 'zones.yaml')), store, dataDir: dir, metrics });
+  const t0 = 1_700_000_000_000 - (1_700_000_000_000 % (PERIOD_S * 1000));
+  const eventTimes: number[] = [];
+  for (let i = 0; i < 2 * PERIOD_S * 5; i++) {
+    const ts = t0 + i * 200;
+    const { events } = await pipeline.processFrame('cam1', await frameAt(ts), ts);
+    for (const e of events) {
+      eventTimes.push(ts);
+      // The dwell was met: the figure has been near the zone for >= 2 s of capture time.
+      assert.ok(e.ts - e.episodeStart >= 2000);
+      assert.ok(figureX(ts, PERIOD_S) > 0.6, `figure at x=${figureX(ts, PERIOD_S)} when the event fired`);
     }
-    const text = await registry.metrics();
-    assert.equal(metricValue(text, 'inference_events_total', 'camera="cam1",zone="press"'), 2);
-    assert.equal(metricValue(text, 'inference_frames_total', 'camera="cam1"'), 120);
-    store.close();
-    await detector.close();
+  }
+  assert.equal(eventTimes.length, 2, `expected one event per period, got ${eventTimes.length}`);
+  assert.ok(Math.abs(eventTimes[1]! - eventTimes[0]! - PERIOD_S * 1000) <= 1000, 'the second event is one period later');
+
+  // Durable: another connection (as the web app would open it) sees both, snapshots decode at the
+  // full frame size (from raw frames too: the letterbox is undone).
+  const db = new Database(join(dir, 'events.db'), { readonly: true });
+  const rows = db.prepare('SELECT * FROM safety_events ORDER BY id').all() as { camera: string; zone: string; cls: string; snapshot: string; boxes: string }[];
+  db.close();
+  assert.equal(rows.length, 2);
+  for (const r of rows) {
+    assert.deepEqual([r.camera, r.zone, r.cls], ['cam1', 'press', 'motion']);
+    const boxes = JSON.parse(r.boxes) as { x1: number; x2: number }[];
+    assert.ok(boxes.length >= 1);
+    assert.ok(boxes.some((b) => b.x2 > 0.667), `a box reaches into the zone: ${r.boxes}`);
+    assert.ok(existsSync(r.snapshot));
+    const meta = await sharp(r.snapshot).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 640, 480]);
+  }
+  const text = await registry.metrics();
+  assert.equal(metricValue(text, 'inference_events_total', 'camera="cam1",zone="press"'), 2);
+  assert.equal(metricValue(text, 'inference_frames_total', 'camera="cam1"'), 120);
+  store.close();
+  await detector.close();
+  return eventTimes;
+}
+
+describe('inference pipeline on the synthetic camera figure', () => {
+  let jpegEvents: number[] = [];
+  test('JPEG frames (fallback): one event per dwell episode, with a snapshot that decodes; leaving and re-entering gives another', async () => {
+    jpegEvents = await dwellRun((ts) => renderSynthetic(640, 480, ts, PERIOD_S, 'cam1'));
+  });
+
+  test('raw detect frames from the camera give the same dwell events as JPEGs', async () => {
+    const rawEvents = await dwellRun(rawSynthetic);
+    assert.equal(jpegEvents.length, 2, 'the JPEG run went first');
+    // Same frames, decoded by two different paths (camera vs inference): within a frame or two.
+    rawEvents.forEach((t, i) => assert.ok(Math.abs(t - jpegEvents[i]!) <= 400, `event ${i}: raw at ${t}, JPEG at ${jpegEvents[i]}`));
   });
 });
 
@@ -94,8 +117,8 @@ describe('inference app against a real camera controller', () => {
     for (const s of stops.reverse()) await s();
   });
 
-  async function startCamera(fps: number): Promise<string> {
-    const cam = buildCameraApp({ cameras: parseCameras({ cameras: [{ id: 'cam1', source: { synthetic: { period_s: PERIOD_S } }, fps, width: 640, height: 480 }] }) });
+  async function startCamera(fps: number, detect?: { width: number; height: number }): Promise<string> {
+    const cam = buildCameraApp({ cameras: parseCameras({ cameras: [{ id: 'cam1', source: { synthetic: { period_s: PERIOD_S } }, fps, width: 640, height: 480, ...(detect ? { detect } : {}) }] }) });
     await cam.app.listen({ port: 0, host: '127.0.0.1' });
     await cam.start();
     stops.push(() => cam.stop());
@@ -111,7 +134,8 @@ describe('inference app against a real camera controller', () => {
     // A slow model (a real one behind a 250 ms delay) cannot keep up with 10 fps: it must skip, not queue.
     const real = await loadDetector({ path: cfg.model, threads: 1, scoreThreshold: 0.25 });
     const slow: Detector = { ...real, detect: async (c, j) => { await sleep(250); return real.detect(c, j); } };
-    const inf = await buildInferenceApp(cfg, { detector: slow, log: () => {} });
+    const logs: string[] = [];
+    const inf = await buildInferenceApp(cfg, { detector: slow, log: (l) => logs.push(l) });
     await inf.app.listen({ port: 0, host: '127.0.0.1' });
     stops.push(() => inf.close());
     inf.startLoops();
@@ -135,6 +159,31 @@ describe('inference app against a real camera controller', () => {
     const bad = await fetch(`${base}/events?since=yesterday`, { signal: AbortSignal.timeout(3000) });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'INFERENCE_ERR_BAD_QUERY');
+    // This camera has no detect size: the loop fell back to JPEGs decoded here.
+    assert.ok(logs.some((l) => /cam1: JPEG frames decoded here \(camera detect size not set/.test(l)), logs.join('\n'));
+  });
+
+  test('a camera with detect at the model size: raw frames over frame.rgb, events with full-size snapshots', async () => {
+    const cameraUrl = await startCamera(5, { width: 320, height: 320 });
+    const dir = tempDir();
+    writeFileSync(join(dir, 'zones.yaml'), ZONES);
+    const cfg = loadConfig({ CAMERA_URL: cameraUrl, DATA_DIR: dir, ZONES_FILE: join(dir, 'zones.yaml'), PORT: '0' });
+    const logs: string[] = [];
+    const inf = await buildInferenceApp(cfg, { log: (l) => logs.push(l) });
+    await inf.app.listen({ port: 0, host: '127.0.0.1' });
+    stops.push(() => inf.close());
+    inf.startLoops();
+    const base = `http://127.0.0.1:${(inf.app.server.address() as { port: number }).port}`;
+    // The figure reaches the zone once per 12 s period and has to stay 2 s.
+    await waitFor('a dwell event from raw frames', async () => inf.store.since(0, 10).length >= 1, 30_000, 250);
+    assert.ok(logs.some((l) => /cam1: raw 320x320 detect frames \(frame\.rgb\)/.test(l)), logs.join('\n'));
+    const [ev] = inf.store.since(0, 10);
+    assert.deepEqual([ev!.camera, ev!.zone, ev!.cls], ['cam1', 'press', 'motion']);
+    const meta = await sharp(ev!.snapshot).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 640, 480]);
+    const m = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+    assert.ok(metricValue(m, 'inference_frames_total', 'camera="cam1"') >= 10);
+    assert.equal(metricValue(m, 'inference_frame_errors_total', 'camera="cam1"'), 0);
   });
 
   test('failpoint hang: frames stop being counted while /healthz still answers', async () => {
