@@ -81,6 +81,11 @@ describe('vision pipeline under supervision (process backend)', () => {
     // Its /healthz answered all along (hang, not block): only frame probes can see this fault.
     const health = await fetch(`http://127.0.0.1:${p.inference}/healthz`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined);
     assert.ok(!health || health.status === 200);
+    // The default camera offers raw detect frames at the shipped model's input (320x320 RGB24),
+    // so inference takes the raw path by default (decode once, in the camera).
+    const raw = await fetch(`http://127.0.0.1:${p.camera}/cameras/${CAM}/frame.rgb`, { signal: AbortSignal.timeout(3000) });
+    assert.equal(raw.status, 200);
+    assert.equal((await raw.arrayBuffer()).byteLength, 320 * 320 * 3);
   });
 
   test('a camera fault restarts the camera and, under rest_for_one, inference after it', async () => {

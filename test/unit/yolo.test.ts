@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { encodeModel, DT } from '../../apps/inference/src/model/onnx-proto.ts';
 import { decodeYolo, nms, parseNames } from '../../apps/inference/src/model/yolo.ts';
 import { loadDetector } from '../../apps/inference/src/model/load.ts';
+import { letterboxFor, rgbToNchw } from '../../apps/inference/src/model/preprocess.ts';
 
 /**
  * A YOLOv8-shaped graph whose output is known: [1, 4+3, 5] = constant + 0 * ReduceMean(images),
@@ -95,5 +96,26 @@ describe('YOLO decoding', () => {
     } finally {
       await det.close();
     }
+  });
+
+  test('raw detect frames (uint8 RGB at model size) give the same boxes as the JPEG path; float conversion is exact', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'yolo-'));
+    const det = await loadDetector({ path: writeFixture(dir), threads: 1, scoreThreshold: 0.25 });
+    try {
+      // A 128x64 camera frame letterboxed by the camera into the 64x64 input: scale 0.5, pad 16 rows.
+      const letterbox = letterboxFor(128, 64, 64, 64);
+      const raw = { kind: 'raw' as const, data: new Uint8Array(64 * 64 * 3).fill(128), width: 64, height: 64, letterbox };
+      const fromRaw = await det.detect('cam', raw);
+      const fromJpeg = await det.detect('cam2', await frame(128, 64));
+      const round = (ds: typeof fromRaw.detections) => ds.map((d) => [d.cls, ...[d.x1, d.y1, d.x2, d.y2, d.score].map((v) => Math.round(v * 1e5))]);
+      assert.deepEqual(round(fromRaw.detections), round(fromJpeg.detections));
+      await assert.rejects(det.detect('cam', { ...raw, width: 32, height: 32, data: new Uint8Array(32 * 32 * 3) }), /the model takes 64x64/);
+    } finally {
+      await det.close();
+    }
+    const px = Uint8Array.from([255, 0, 51, 0, 102, 255]); // two pixels, RGB interleaved
+    const out = new Float32Array(6);
+    rgbToNchw(px, 2, 1, out);
+    assert.deepEqual([...out].map((v) => Math.round(v * 100) / 100), [1, 0, 0, 0.4, 0.2, 1]);
   });
 });
