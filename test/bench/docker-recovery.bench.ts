@@ -1,12 +1,22 @@
 // Benchmark of container recovery (issue 3). Prints figures and ratios; asserts nothing.
 //  1. Crash -> serving again: edgevisor (events stream + docker start) vs Docker's own
-//     `restart: on-failure`, vs the floor (`docker kill` + `docker start` + first HTTP answer over
-//     the API, no supervisor logic), same image, same run.
-//  2. Hang (docker pause) -> serving again: edgevisor (HTTP probe every 1 s, timeout 1 s,
-//     3 failures) vs a HEALTHCHECK with the same interval/timeout/retries plus an autoheal-style
-//     poller restarting `unhealthy` containers every 5 s.
+//     `restart: on-failure`, vs the floor (`docker kill` + `docker start` + first HTTP answer, no
+//     supervisor logic). Same image, same run, rounds interleaved so load hits all three alike.
+//  2. Hang -> serving again: edgevisor (HTTP probe every 1 s, timeout 1 s, 3 failures) vs a Docker
+//     HEALTHCHECK with the same interval/timeout/retries plus a docker-autoheal replica: every 5 s
+//     it restarts `unhealthy` containers with `docker restart -t 10` (AUTOHEAL_INTERVAL=5 and
+//     AUTOHEAL_DEFAULT_STOP_TIMEOUT=10, autoheal's defaults). Both sides have the same 10 s grace
+//     for a normal stop (edgevisor `shutdown: 10s`; compose's default stop_grace_period).
+//     Faults: `block` = the app's event loop blocked inside the container (POST /fail/hang: alive,
+//     no answer, its SIGTERM handler never runs: the stuck-driver case) — the target row; `pause`
+//     = `docker pause` (the cgroup is frozen; Docker itself unfreezes it to stop it), and autoheal
+//     tuned to `-t 0` — for comparison.
+// "Serving" = the first 200 from /healthz to a request begun after the service was seen down:
+// requests are launched every 10 ms, overlapping (2 s timeout each, no cap that matters), so a
+// connection whose SYN the engine drops while it wires the port up (retried by TCP after 1 s)
+// does not hide the first answer.
 // Targets: crash within 1.3x of the floor; hang at least 3x faster than the HEALTHCHECK restarter.
-// Run: node --import tsx test/bench/docker-recovery.bench.ts   (BENCH_CRASHES, BENCH_HANGS)
+// Run: npm run bench -- docker-recovery   (env BENCH_CRASHES, default 5; BENCH_HANGS, default 3)
 import { createDockerBackend, createDockerClient, LABEL_PROJECT } from '../../supervisor/src/backends/docker/index.ts';
 import { createTree } from '../../supervisor/src/runtime/tree.ts';
 import { parseTreeObject } from '../../supervisor/src/spec/load.ts';
@@ -15,31 +25,55 @@ import { sleep, waitFor } from '../helpers/net.ts';
 
 const CRASHES = Number(process.env.BENCH_CRASHES ?? 5);
 const HANGS = Number(process.env.BENCH_HANGS ?? 3);
+const GRACE_S = 10;
 const keepAlive = setInterval(() => {}, 1000);
 const client = createDockerClient({ timeoutMs: 30_000 });
 
-async function healthy(c: TestContainer): Promise<boolean> {
+async function answers(c: TestContainer, timeoutMs: number): Promise<boolean> {
   try {
-    return (await fetch(`${c.url}/healthz`, { signal: AbortSignal.timeout(300), headers: { connection: 'close' } })).ok;
+    return (await fetch(`${c.url}/healthz`, { signal: AbortSignal.timeout(timeoutMs), headers: { connection: 'close' } })).ok;
   } catch {
     return false;
   }
 }
 
-/** Fault, then wait until /healthz fails and answers again (polled every 5 ms). */
-async function toServing(c: TestContainer, doFault: () => Promise<unknown>, limitMs: number, waitDown = true): Promise<number> {
-  await waitFor('serving before the fault', () => healthy(c), 30_000, 10);
-  const t0 = performance.now();
-  await doFault();
-  if (waitDown) await waitFor('down', async () => !(await healthy(c)), 5000, 2).catch(() => undefined);
-  await waitFor('serving after the fault', () => healthy(c), limitMs, 5);
-  return performance.now() - t0;
+/**
+ * Starts watching, runs the fault, resolves with ms from the fault to the first answer of a request
+ * that began after a failed one (so an answer of the old instance never counts).
+ */
+function faultToServing(c: TestContainer, doFault: () => Promise<unknown>, limitMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let downAt = Infinity;
+    let inFlight = 0;
+    let done = false;
+    const finish = (err: Error | null, ms = 0) => {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      if (err) reject(err);
+      else resolve(ms);
+    };
+    const timer = setInterval(() => {
+      if (performance.now() - t0 > limitMs) return finish(new Error(`${c.service}: not serving again within ${limitMs}ms`));
+      if (inFlight >= 200) return;
+      inFlight++;
+      const began = performance.now();
+      void answers(c, 2000).then((ok) => {
+        inFlight--;
+        const now = performance.now();
+        if (!ok) downAt = Math.min(downAt, now);
+        else if (began > downAt) finish(null, now - t0);
+      });
+    }, 10);
+    doFault().catch((err: Error) => finish(err));
+  });
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (xs: number[]) => `median ${median(xs).toFixed(0)} ms  (runs: ${xs.map((x) => x.toFixed(0)).join(', ')})`;
+const fmt = (xs: number[]) => `median ${median(xs).toFixed(0).padStart(5)} ms  (runs: ${xs.map((x) => x.toFixed(0)).join(', ')})`;
 
-function treeFor(proj: TestProject, c: TestContainer) {
+function treeFor(proj: TestProject, cs: TestContainer[]) {
   return parseTreeObject({
     version: 1,
     name: 'bench',
@@ -47,13 +81,18 @@ function treeFor(proj: TestProject, c: TestContainer) {
     period: '10s',
     backoff: { initial: '1ms', max: '1s', reset_after: '1s' },
     docker: { project: proj.name, timeout: '30s' },
-    children: [{ id: c.service, shutdown: '1s', docker: { service: c.service }, probes: [{ name: 'live', http: { url: `${c.url}/healthz` }, every: '1s', timeout: '1s', failures: 3, startup_grace: '30s' }] }],
+    children: cs.map((c) => ({
+      id: c.service,
+      shutdown: `${GRACE_S}s`,
+      docker: { service: c.service },
+      probes: [{ name: 'live', http: { url: `${c.url}/healthz` }, every: '1s', timeout: '1s', failures: 3, startup_grace: '30s' }],
+    })),
   });
 }
 
-async function withEdgevisor<T>(proj: TestProject, c: TestContainer, fn: () => Promise<T>): Promise<T> {
+async function withEdgevisor<T>(proj: TestProject, cs: TestContainer[], fn: () => Promise<T>): Promise<T> {
   const backend = createDockerBackend({ project: proj.name, timeoutMs: 30_000 });
-  const tree = createTree(treeFor(proj, c), { backends: { docker: backend } });
+  const tree = createTree(treeFor(proj, cs), { backends: { docker: backend } });
   await tree.start();
   try {
     return await fn();
@@ -63,73 +102,96 @@ async function withEdgevisor<T>(proj: TestProject, c: TestContainer, fn: () => P
   }
 }
 
+/** docker-autoheal's loop: every 5 s, `docker restart -t stopS` each `unhealthy` container. */
+function autoheal(proj: TestProject, stopS: number) {
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      const rows = await client.list({ [LABEL_PROJECT]: proj.name }).catch(() => []);
+      for (const r of rows) {
+        const st = await client.inspect(r.id).catch(() => null);
+        if (st?.health === 'unhealthy') await client.restart(r.id, stopS).catch(() => undefined);
+      }
+      for (let i = 0; on && i < 50; i++) await sleep(100);
+    }
+  })();
+  return async () => {
+    on = false;
+    await loop;
+  };
+}
+
+const block = (c: TestContainer) => () => fault(c.url, 'hang');
+const pause = (c: TestContainer) => () => docker(['pause', c.id]);
+const healthyCheck = (c: TestContainer) => waitFor('HEALTHCHECK healthy', async () => (await client.inspect(c.id)).health === 'healthy', 60_000, 100);
+
 async function main() {
   const proj = await createTestProject('ev-bench');
   try {
-    // --- crash ---
+    // --- crash: interleaved rounds; each round >= 11 s so the engine's own backoff has reset ---
     const ev = await proj.create('evcrash');
     const onFailure = await proj.create('onfailure', { restart: 'on-failure' });
     const floor = await proj.create('floor');
+    await docker(['start', onFailure.id, floor.id]);
     const crash = (c: TestContainer) => () => fault(c.url, 'crash?code=1');
-
-    const evCrash = await withEdgevisor(proj, ev, async () => {
-      const xs: number[] = [];
-      for (let i = 0; i < CRASHES; i++) xs.push(await toServing(ev, crash(ev), 60_000)), await sleep(1200);
-      return xs;
+    const xs = { ev: [] as number[], onFailure: [] as number[], floor: [] as number[] };
+    await withEdgevisor(proj, [ev], async () => {
+      for (let i = 0; i < CRASHES; i++) {
+        const round = performance.now();
+        for (const c of [ev, onFailure, floor]) await waitFor(`${c.service} serving`, () => answers(c, 1000), 30_000, 20);
+        await sleep(500);
+        xs.ev.push(await faultToServing(ev, crash(ev), 60_000));
+        await sleep(500);
+        xs.onFailure.push(await faultToServing(onFailure, crash(onFailure), 60_000));
+        await sleep(500);
+        xs.floor.push(await faultToServing(floor, async () => {
+          await client.kill(floor.id, 'SIGKILL');
+          await client.start(floor.id);
+        }, 60_000));
+        await sleep(Math.max(0, 11_000 - (performance.now() - round)));
+      }
     });
-    await docker(['start', onFailure.id]);
-    const dockerCrash: number[] = [];
-    // The engine's backoff doubles from 100 ms and resets after 10 s of running: space the crashes.
-    for (let i = 0; i < CRASHES; i++) dockerCrash.push(await toServing(onFailure, crash(onFailure), 60_000)), await sleep(11_000);
-    await docker(['start', floor.id]);
-    const floorCrash: number[] = [];
-    for (let i = 0; i < CRASHES; i++) {
-      floorCrash.push(await toServing(floor, async () => {
-        await client.kill(floor.id, 'SIGKILL');
-        await client.start(floor.id);
-      }, 60_000, false));
-    }
-    await docker(['rm', '-f', onFailure.id, floor.id]).catch(() => {});
+    await docker(['rm', '-f', ev.id, onFailure.id, floor.id]).catch(() => {});
 
     // --- hang ---
-    const evHangC = await proj.create('evhang');
-    const healC = await proj.create('autoheal', { healthcheck: { intervalS: 1, retries: 3, timeoutS: 1 } });
-    const pause = (c: TestContainer) => () => docker(['pause', c.id]);
-    const evHang = await withEdgevisor(proj, evHangC, async () => {
-      const xs: number[] = [];
-      for (let i = 0; i < HANGS; i++) xs.push(await toServing(evHangC, pause(evHangC), 120_000)), await sleep(1500);
-      return xs;
-    });
-    await docker(['start', healC.id]);
-    // docker-autoheal's loop: every 5 s, restart containers whose health is `unhealthy`.
-    let healing = true;
-    const poller = (async () => {
-      while (healing) {
-        const rows = await client.list({ [LABEL_PROJECT]: proj.name }).catch(() => []);
-        for (const r of rows) {
-          const st = await client.inspect(r.id).catch(() => null);
-          if (st?.health === 'unhealthy') await client.restart(r.id, 1).catch(() => undefined);
-        }
-        await sleep(5000);
+    const hc = { intervalS: 1, retries: 3, timeoutS: 1 };
+    const hang: Record<string, number[]> = {};
+    const rec = (k: string, ms: number) => (hang[k] ??= []).push(ms);
+    const evB = await proj.create('evblock');
+    const evP = await proj.create('evpause');
+    await withEdgevisor(proj, [evB, evP], async () => {
+      for (let i = 0; i < HANGS; i++) {
+        rec('ev-block', await faultToServing(evB, block(evB), 120_000));
+        await sleep(1500);
+        rec('ev-pause', await faultToServing(evP, pause(evP), 120_000));
+        await sleep(1500);
       }
-    })();
-    const healHang: number[] = [];
-    for (let i = 0; i < HANGS; i++) {
-      await waitFor('healthcheck healthy', async () => (await client.inspect(healC.id)).health === 'healthy', 60_000, 200);
-      healHang.push(await toServing(healC, pause(healC), 180_000));
+    });
+    await docker(['rm', '-f', evB.id, evP.id]).catch(() => {});
+    for (const [key, stopS, kind] of [['heal-block', GRACE_S, 'block'], ['heal0-block', 0, 'block'], ['heal-pause', GRACE_S, 'pause']] as const) {
+      const c = await proj.create(key, { healthcheck: hc });
+      await docker(['start', c.id]);
+      const stop = autoheal(proj, stopS);
+      for (let i = 0; i < HANGS; i++) {
+        await healthyCheck(c);
+        rec(key, await faultToServing(c, kind === 'block' ? block(c) : pause(c), 180_000));
+      }
+      await stop();
+      await docker(['rm', '-f', c.id]).catch(() => {});
     }
-    healing = false;
-    await poller;
 
     const r = (a: number[], b: number[]) => (median(a) / median(b)).toFixed(2);
     console.log('\n# docker recovery (same image, same box, same run)');
-    console.log(`crash -> serving   edgevisor            ${fmt(evCrash)}`);
-    console.log(`crash -> serving   restart: on-failure  ${fmt(dockerCrash)}`);
-    console.log(`crash -> serving   floor kill+start     ${fmt(floorCrash)}`);
-    console.log(`  edgevisor / floor = ${r(evCrash, floorCrash)}  (target <= 1.3);  on-failure / edgevisor = ${r(dockerCrash, evCrash)}`);
-    console.log(`hang  -> serving   edgevisor 1s x3      ${fmt(evHang)}`);
-    console.log(`hang  -> serving   HEALTHCHECK+autoheal ${fmt(healHang)}`);
-    console.log(`  autoheal / edgevisor = ${r(healHang, evHang)}  (target >= 3)`);
+    console.log(`crash -> serving   edgevisor                     ${fmt(xs.ev)}`);
+    console.log(`crash -> serving   restart: on-failure           ${fmt(xs.onFailure)}`);
+    console.log(`crash -> serving   floor: kill + start           ${fmt(xs.floor)}`);
+    console.log(`  edgevisor / floor = ${r(xs.ev, xs.floor)}  (target <= 1.3);  on-failure / floor = ${r(xs.onFailure, xs.floor)}`);
+    console.log(`hang  -> serving   block  edgevisor 1s x3        ${fmt(hang['ev-block']!)}`);
+    console.log(`hang  -> serving   block  HEALTHCHECK+autoheal   ${fmt(hang['heal-block']!)}`);
+    console.log(`  autoheal / edgevisor = ${r(hang['heal-block']!, hang['ev-block']!)}  (target >= 3)`);
+    console.log(`hang  -> serving   block  autoheal tuned -t 0    ${fmt(hang['heal0-block']!)}   ratio ${r(hang['heal0-block']!, hang['ev-block']!)}`);
+    console.log(`hang  -> serving   pause  edgevisor 1s x3        ${fmt(hang['ev-pause']!)}`);
+    console.log(`hang  -> serving   pause  HEALTHCHECK+autoheal   ${fmt(hang['heal-pause']!)}   ratio ${r(hang['heal-pause']!, hang['ev-pause']!)}`);
   } finally {
     await proj.cleanup();
     clearInterval(keepAlive);
