@@ -62,14 +62,16 @@ const started = async (proj: TestProject, c: TestContainer) => (await proj.inspe
 describe('docker children under one_for_one', { skip, timeout: 400_000 }, () => {
   let proj: TestProject;
   let h: Harness;
-  let web: TestContainer, camera: TestContainer, vacuum: TestContainer;
+  let web: TestContainer, camera: TestContainer, vacuum: TestContainer, onvif: TestContainer;
   before(async () => {
     proj = await createTestProject();
     web = await proj.create('web');
     camera = await proj.create('camera');
     vacuum = await proj.create('vacuum');
-    h = await startTree(proj, { children: [worker(web, [live(web)]), worker(camera, [live(camera)]), worker(vacuum, [live(vacuum), frames(vacuum)])] });
-    for (const id of ['web', 'camera', 'vacuum']) assert.equal(h.state(id), 'running', id);
+    onvif = await proj.create('onvif');
+    // onvif has a long grace: a hung container must not wait it out (hung_shutdown, default brutal_kill).
+    h = await startTree(proj, { children: [worker(web, [live(web)]), worker(camera, [live(camera)]), worker(vacuum, [live(vacuum), frames(vacuum)]), { ...worker(onvif, [live(onvif)]), shutdown: '60s' }] });
+    for (const id of ['web', 'camera', 'vacuum', 'onvif']) assert.equal(h.state(id), 'running', id);
   });
   after(async () => {
     await h?.close();
@@ -104,6 +106,20 @@ describe('docker children under one_for_one', { skip, timeout: 400_000 }, () => 
     assert.match(String(restart?.data?.error ?? restart?.reason), /timeout|timed out/i);
     assert.equal((await proj.inspect(web.id)).paused, false);
     assert.deepEqual(await marks(proj, [camera, vacuum]), others);
+  });
+
+  test('a hung app (event loop blocked, SIGTERM never handled) is killed without waiting its 60 s grace', async () => {
+    const others = await marks(proj, [web, camera, vacuum]);
+    const before = await started(proj, onvif);
+    const t0 = Date.now();
+    await fault(onvif.url, 'hang');
+    await waitFor('onvif restarted', async () => h.state('onvif') === 'running' && (await started(proj, onvif)) !== before, 40_000, 200);
+    const took = Date.now() - t0;
+    assert.ok(took < 30_000, `hang -> running took ${took}ms; the 60 s grace was not waited out`);
+    const stopping = h.events.findLast((e) => e.type === 'transition' && e.child === 'onvif' && e.to === 'stopping');
+    assert.equal(stopping?.data?.shutdown, 'brutal_kill', JSON.stringify(stopping));
+    assert.equal(stopping?.data?.hung, true);
+    assert.deepEqual(await marks(proj, [web, camera, vacuum]), others);
   });
 
   test('a throughput stall (frames stop, /healthz fine) is restarted by the throughput probe', async () => {
