@@ -1,5 +1,6 @@
 // `edgevisor run` supervising containers is SIGKILLed and started again: the running containers
-// are adopted with zero restarts and the event log continues where it stopped.
+// are adopted with zero restarts and the event log continues where it stopped. A SIGTERM leaves
+// them running too (docker.on_exit: leave, the default) unless the tree says on_exit: stop.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,6 +21,7 @@ describe('supervisor SIGKILLed under running containers', { skip, timeout: 300_0
   let sup: ChildProcess | undefined;
   let api: string;
   let file: string;
+  let writeTree: (onExit?: 'leave' | 'stop') => void;
 
   before(async () => {
     proj = await createTestProject();
@@ -28,12 +30,12 @@ describe('supervisor SIGKILLed under running containers', { skip, timeout: 300_0
     dir = mkdtempSync(join(tmpdir(), 'ev-adopt-'));
     file = join(dir, 'tree.yaml');
     const probe = (c: TestContainer) => `      - { name: live, http: { url: "${c.url}/healthz" }, every: 500ms, timeout: 1s, startup_grace: 30s }`;
-    writeFileSync(
+    writeTree = (onExit) => writeFileSync(
       file,
       [
         'version: 1',
         'name: adoptbox',
-        `docker: { project: ${proj.name}, timeout: 20s }`,
+        `docker: { project: ${proj.name}, timeout: 20s${onExit ? `, on_exit: ${onExit}` : ''} }`,
         'store: { path: ./events.db }',
         'children:',
         '  - id: web',
@@ -47,6 +49,7 @@ describe('supervisor SIGKILLed under running containers', { skip, timeout: 300_0
         '',
       ].join('\n'),
     );
+    writeTree();
     api = `http://127.0.0.1:${await freePort()}`;
   });
   after(async () => {
@@ -106,5 +109,34 @@ describe('supervisor SIGKILLed under running containers', { skip, timeout: 300_0
     await waitFor('camera restarted by the second supervisor', async () => (await get('/v1/tree')).nodes.find((n: any) => n.id === 'camera').restarts === 1, 60_000, 300);
     second.p.kill('SIGTERM');
     await new Promise((r) => second.p.once('exit', r));
+  });
+
+  test('SIGTERM leaves the containers running for the next supervisor; on_exit: stop stops them', async () => {
+    const first = run();
+    sup = first.p;
+    await waitFor('both running', allRunning, 90_000, 300).catch((err) => {
+      throw new Error(`${err.message}\n${first.out()}`);
+    });
+    const before = await Promise.all([a, b].map((c) => proj.inspect(c.id)));
+    first.p.kill('SIGTERM');
+    const code = await new Promise((r) => first.p.once('exit', r));
+    assert.equal(code, 0, first.out());
+    assert.match(first.out(), /left running; the next supervisor adopts it/);
+    const left = await Promise.all([a, b].map((c) => proj.inspect(c.id)));
+    assert.deepEqual(left.map((s) => [s.running, s.startedAt]), before.map((s) => [true, s.startedAt]), 'still running, same run');
+
+    writeTree('stop');
+    const second = run();
+    sup = second.p;
+    await waitFor('adopted again', allRunning, 90_000, 300).catch((err) => {
+      throw new Error(`${err.message}\n${second.out()}`);
+    });
+    const adopted = await Promise.all([a, b].map((c) => proj.inspect(c.id)));
+    assert.deepEqual(adopted.map((s) => s.startedAt), before.map((s) => s.startedAt), 'adopted, not restarted');
+    second.p.kill('SIGTERM');
+    assert.equal(await new Promise((r) => second.p.once('exit', r)), 0, second.out());
+    const stopped = await Promise.all([a, b].map((c) => proj.inspect(c.id)));
+    assert.deepEqual(stopped.map((s) => s.running), [false, false], 'on_exit: stop stops them');
+    writeTree();
   });
 });

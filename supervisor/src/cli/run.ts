@@ -17,6 +17,8 @@ import { loadTreeOrExit } from './tree-file.ts';
  * Shutdown is two-phase: the first SIGTERM/SIGINT stops the tree in reverse order (each child
  * with its own grace), closes the API and the store, and exits 0; a second signal kills every
  * process group we started and exits at once (130), so nothing is left orphaned either way.
+ * Containers are the exception (docker.on_exit, default leave): they keep running and the next
+ * supervisor adopts them, so restarting the supervisor never restarts the apps.
  */
 export async function runCommand(io: Output, file: string, config: Config): Promise<void> {
   const spec = await loadTreeOrExit(file);
@@ -55,7 +57,8 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
     io.out(`edgevisor: ${signal}: stopping ${spec.name} (send ${signal} again to force)`);
     stopping = (async () => {
       try {
-        await tree.stop();
+        // Containers are left running for the next supervisor unless the tree says on_exit: stop.
+        await tree.stop({ leaveRunning: spec.docker?.onExit !== 'stop' });
       } catch (err) {
         io.err(`edgevisor: stopping the tree failed: ${(err as Error).message}`);
       }

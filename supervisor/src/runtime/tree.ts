@@ -90,8 +90,9 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
       });
       return started;
     },
-    stop() {
+    stop(opts = {}) {
       stopped ??= (async () => {
+        if (opts.leaveRunning) for (const n of byId.values()) if (n instanceof WorkerNode) n.letGo('supervisor exiting');
         // Not on rootQueue: a start still in progress must be interrupted, not waited out.
         await root.stop('supervisor shutting down', 'stopped');
         if (started) await started.catch(() => undefined);

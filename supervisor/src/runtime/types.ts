@@ -63,8 +63,12 @@ export interface Tree {
   readonly name: string;
   /** Start every child in order (each after the previous one is past its startup probes). */
   start(): Promise<void>;
-  /** Stop every child in reverse order, each with its own shutdown. Idempotent. */
-  stop(): Promise<void>;
+  /**
+   * Stop every child in reverse order, each with its own shutdown. Idempotent.
+   * `leaveRunning`: units a later supervisor can adopt (containers) are let go of, still running,
+   * instead of stopped; their children's events are no longer acted on.
+   */
+  stop(opts?: { leaveRunning?: boolean }): Promise<void>;
   snapshot(): TreeSnapshot;
   child(id: string): ChildSnapshot | undefined;
   /**

@@ -100,6 +100,20 @@ export class WorkerNode extends TreeNode {
     this.setState(next, reason);
   }
 
+  /**
+   * Stops supervising a unit that a later supervisor can adopt (a container), leaving it running:
+   * no more probes, and its exit is no longer acted on. Units that cannot be adopted are untouched
+   * here (the tree then stops them as usual).
+   */
+  letGo(reason: string): void {
+    // A unit being stopped (a restart in flight) is left to finish that stop.
+    if (!this.unit.adopt || !isUp(this.state) || this.state === 'stopping') return;
+    this.generation++;
+    this.stopProbes();
+    this.desiredUp = false;
+    this.setState('stopped', `${reason}: left running; the next supervisor adopts it`, { leftRunning: true });
+  }
+
   async close(): Promise<void> {
     this.stopProbes();
     await this.unit.close();

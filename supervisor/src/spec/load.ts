@@ -108,7 +108,7 @@ function resolveTree(raw: RawTree, file: string | undefined, issues: SpecIssue[]
     backoff,
     children: raw.children.map((c, i) => resolveChild(c, ['children', i], backoff, baseDir, issues)),
   };
-  const docker: NonNullable<TreeSpec['docker']> = { timeoutMs: raw.docker?.timeout ?? TREE_DEFAULTS.dockerTimeoutMs };
+  const docker: NonNullable<TreeSpec['docker']> = { timeoutMs: raw.docker?.timeout ?? TREE_DEFAULTS.dockerTimeoutMs, onExit: raw.docker?.on_exit ?? 'leave' };
   if (raw.docker?.project !== undefined) docker.project = raw.docker.project;
   if (raw.docker?.socket !== undefined) docker.socketPath = resolve(baseDir, raw.docker.socket);
   const tree: TreeSpec = {

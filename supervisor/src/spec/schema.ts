@@ -258,6 +258,7 @@ export function createTreeSchema(opts: { allowRun: boolean }) {
         project: z.string().regex(ID_RE, { error: expected('a compose project name like "edgevisor"') }).optional(),
         socket: text.optional(),
         timeout: duration({ positive: true }).optional(),
+        on_exit: z.enum(['leave', 'stop'], { error: expected('leave (containers keep running and are adopted by the next supervisor) or stop') }).optional(),
       })
       .optional(),
     children: z.array(childSchema(opts.allowRun)),

@@ -108,7 +108,13 @@ export interface TreeSpec {
   file?: string;
   api: { host: string; port: number };
   store: { path: string; retainEvents: number };
-  docker?: { project?: string; socketPath?: string; timeoutMs: number };
+  /**
+   * `onExit`: what the supervisor does with running containers when it exits on SIGTERM. 'leave'
+   * (default): they keep running and the next supervisor adopts them, so `docker compose restart
+   * supervisor` costs the apps nothing (`docker compose stop/down` stops them itself). 'stop':
+   * stop them in reverse order like every other child.
+   */
+  docker?: { project?: string; socketPath?: string; timeoutMs: number; onExit: 'leave' | 'stop' };
   /** The root supervisor; its id is the tree's `name`. */
   root: SupervisorSpec;
 }
