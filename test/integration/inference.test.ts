@@ -51,7 +51,7 @@ async function rawSynthetic(ts: number): Promise<RawFrame> {
 }
 
 /** Two full periods at 5 fps in virtual time through a real pipeline; returns the event frame times. */
-async function dwellRun(frameAt: (ts: number) => Promise<FrameInput>): Promise<number[]> {
+async function dwellRun(frameAt: (ts: number) => Promise<FrameInput>, snapshotSize: [number, number]): Promise<number[]> {
   const dir = tempDir();
   writeFileSync(join(dir, 'zones.yaml'), ZONES);
   const detector = await loadDetector({ path: DEFAULT_MODEL, threads: 1, scoreThreshold: 0.25 });
@@ -74,8 +74,8 @@ async function dwellRun(frameAt: (ts: number) => Promise<FrameInput>): Promise<n
   assert.equal(eventTimes.length, 2, `expected one event per period, got ${eventTimes.length}`);
   assert.ok(Math.abs(eventTimes[1]! - eventTimes[0]! - PERIOD_S * 1000) <= 1000, 'the second event is one period later');
 
-  // Durable: another connection (as the web app would open it) sees both, snapshots decode at the
-  // full frame size (from raw frames too: the letterbox is undone).
+  // Durable: another connection (as the web app would open it) sees both, snapshots decode: the
+  // whole frame (from a raw frame without its JPEG: the picture at detect resolution, letterbox cut off).
   const db = new Database(join(dir, 'events.db'), { readonly: true });
   const rows = db.prepare('SELECT * FROM safety_events ORDER BY id').all() as { camera: string; zone: string; cls: string; snapshot: string; boxes: string }[];
   db.close();
@@ -87,7 +87,7 @@ async function dwellRun(frameAt: (ts: number) => Promise<FrameInput>): Promise<n
     assert.ok(boxes.some((b) => b.x2 > 0.667), `a box reaches into the zone: ${r.boxes}`);
     assert.ok(existsSync(r.snapshot));
     const meta = await sharp(r.snapshot).metadata();
-    assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 640, 480]);
+    assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', ...snapshotSize]);
   }
   const text = await registry.metrics();
   assert.equal(metricValue(text, 'inference_events_total', 'camera="cam1",zone="press"'), 2);
@@ -100,11 +100,11 @@ async function dwellRun(frameAt: (ts: number) => Promise<FrameInput>): Promise<n
 describe('inference pipeline on the synthetic camera figure', () => {
   let jpegEvents: number[] = [];
   test('JPEG frames (fallback): one event per dwell episode, with a snapshot that decodes; leaving and re-entering gives another', async () => {
-    jpegEvents = await dwellRun((ts) => renderSynthetic(640, 480, ts, PERIOD_S, 'cam1'));
+    jpegEvents = await dwellRun((ts) => renderSynthetic(640, 480, ts, PERIOD_S, 'cam1'), [640, 480]);
   });
 
   test('raw detect frames from the camera give the same dwell events as JPEGs', async () => {
-    const rawEvents = await dwellRun(rawSynthetic);
+    const rawEvents = await dwellRun(rawSynthetic, [320, 240]);
     assert.equal(jpegEvents.length, 2, 'the JPEG run went first');
     // Same frames, decoded by two different paths (camera vs inference): within a frame or two.
     rawEvents.forEach((t, i) => assert.ok(Math.abs(t - jpegEvents[i]!) <= 400, `event ${i}: raw at ${t}, JPEG at ${jpegEvents[i]}`));
@@ -163,7 +163,7 @@ describe('inference app against a real camera controller', () => {
     assert.ok(logs.some((l) => /cam1: JPEG frames decoded here \(camera detect size not set/.test(l)), logs.join('\n'));
   });
 
-  test('a camera with detect at the model size: raw frames over frame.rgb, events with full-size snapshots', async () => {
+  test('a camera with detect at the model size: raw frames over frame.rgb, events with snapshots of the whole frame', async () => {
     const cameraUrl = await startCamera(5, { width: 320, height: 320 });
     const dir = tempDir();
     writeFileSync(join(dir, 'zones.yaml'), ZONES);
@@ -180,7 +180,10 @@ describe('inference app against a real camera controller', () => {
     const [ev] = inf.store.since(0, 10);
     assert.deepEqual([ev!.camera, ev!.zone, ev!.cls], ['cam1', 'press', 'motion']);
     const meta = await sharp(ev!.snapshot).metadata();
-    assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 640, 480]);
+    // The camera's own 640x480 JPEG of that frame when it is still the newest (nearly always at
+    // 5 fps), else the raw frame's 320x240 picture: the whole frame either way, never the padding.
+    assert.equal(meta.format, 'jpeg');
+    assert.ok([640, 320].includes(meta.width!) && meta.height === (meta.width! * 3) / 4, `${meta.width}x${meta.height}`);
     const m = await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
     assert.ok(metricValue(m, 'inference_frames_total', 'camera="cam1"') >= 10);
     assert.equal(metricValue(m, 'inference_frame_errors_total', 'camera="cam1"'), 0);

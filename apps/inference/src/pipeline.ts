@@ -4,10 +4,11 @@
  */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { asFrame, type Detection, type Detector, type FrameInput, type RawFrame } from './model/types.ts';
+import { asFrame, type Detection, type Detector, type FrameInput, type JpegFrame, type RawFrame } from './model/types.ts';
 import { createDwellState, updateDwell, type ZonesConfig } from './zones/dwell.ts';
 import type { EventStore, SafetyEvent } from './events/store.ts';
-import { rawToJpeg, writeSnapshot } from './events/snapshot.ts';
+import { decodeRgb, rawPicture, writeSnapshot } from './events/snapshot.ts';
+import type { RgbImage } from './events/draw.ts';
 import type { InferenceMetrics } from './metrics.ts';
 import { createFailpointGate, type Failpoint } from './failpoint.ts';
 
@@ -34,10 +35,15 @@ export interface Pipeline {
   resetCamera(camera: string): void;
 }
 
-/** The full-resolution JPEG of the same frame if the camera still has it, else one encoded from the raw frame. */
-async function snapshotJpeg(frame: RawFrame): Promise<Buffer> {
-  const fetched = await frame.jpeg?.().catch(() => undefined);
-  return fetched ?? rawToJpeg(frame);
+/**
+ * The pixels an event snapshot is drawn on: the JPEG frame decoded; for a raw frame the camera's
+ * full-size JPEG of the same frame if it still has it, else the picture inside the raw frame (at
+ * the detect resolution). Boxes are normalized to the full frame, so they fit either.
+ */
+async function snapshotPixels(frame: JpegFrame | RawFrame): Promise<RgbImage> {
+  if (frame.kind === 'jpeg') return decodeRgb(frame.jpeg);
+  const full = await frame.jpeg?.().catch(() => undefined);
+  return full ? decodeRgb(full) : rawPicture(frame);
 }
 
 export function createPipeline(d: PipelineDeps): Pipeline {
@@ -56,12 +62,13 @@ export function createPipeline(d: PipelineDeps): Pipeline {
       const t0 = performance.now();
       const hits = updateDwell(dwell, zones, camera, detections, ts);
       const events: SafetyEvent[] = [];
-      // Raw frames carry no JPEG: one is fetched or encoded only when an event fires (rare).
-      let jpeg = frame.kind === 'jpeg' ? frame.jpeg : undefined;
+      // Pixels for snapshots are decoded or fetched only when an event fires (rare), once per
+      // frame; each zone's snapshot draws on its own copy.
+      let pixels: RgbImage | undefined;
       for (const hit of hits) {
-        jpeg ??= await snapshotJpeg(frame as RawFrame);
+        pixels ??= await snapshotPixels(frame);
         const snapshot = join(snapDir, `${camera}-${hit.zone.id}-${ts}.jpg`);
-        await writeSnapshot(snapshot, jpeg, hit.zone, hit.boxes);
+        await writeSnapshot(snapshot, hits.length > 1 ? { ...pixels, data: pixels.data.slice() } : pixels, hit.zone, hit.boxes);
         events.push(d.store.append({ ts, camera, zone: hit.zone.id, cls: hit.cls, score: hit.score, boxes: hit.boxes, snapshot, episodeStart: hit.sinceMs }));
         d.metrics.events.inc({ camera, zone: hit.zone.id });
       }

@@ -1,43 +1,38 @@
-/** The event snapshot: the frame with the zone polygon and the boxes drawn (sharp composite of SVG). */
+/**
+ * The event snapshot: the frame with the zone polygon and the boxes drawn, as a JPEG file.
+ * One decode (JPEG frames) or none (raw frames), the overlay drawn into the pixels in JS
+ * (./draw.ts), one encode. Runs only when an event fires.
+ */
 import sharp from 'sharp';
 import type { Point } from '../zones/dwell.ts';
 import type { Detection, RawFrame } from '../model/types.ts';
+import { drawOverlay, type RgbImage } from './draw.ts';
 
-const esc = (s: string) => s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** The SVG overlay for a frame of `width` x `height` (exported for tests). */
-export function overlaySvg(width: number, height: number, zone: { id: string; polygon: readonly Point[] }, boxes: readonly Detection[]): string {
-  const pts = zone.polygon.map(([x, y]) => `${(x * width).toFixed(1)},${(y * height).toFixed(1)}`).join(' ');
-  const rects = boxes.map((b) => {
-    const x = b.x1 * width, y = b.y1 * height, w = (b.x2 - b.x1) * width, h = (b.y2 - b.y1) * height;
-    return `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="none" stroke="#ff2d2d" stroke-width="3"/>` +
-      `<text x="${x.toFixed(1)}" y="${Math.max(12, y - 4).toFixed(1)}" font-family="sans-serif" font-size="14" fill="#ff2d2d">${esc(b.cls)} ${b.score.toFixed(2)}</text>`;
-  }).join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">` +
-    `<polygon points="${pts}" fill="#ffd500" fill-opacity="0.25" stroke="#ffd500" stroke-width="2"/>` +
-    `<text x="6" y="18" font-family="sans-serif" font-size="14" fill="#ffd500">${esc(zone.id)}</text>${rects}</svg>`;
-}
-
-/** Writes the annotated JPEG to `path`. */
-export async function writeSnapshot(path: string, frame: Buffer, zone: { id: string; polygon: readonly Point[] }, boxes: readonly Detection[]): Promise<void> {
-  const meta = await sharp(frame).metadata();
-  const svg = overlaySvg(meta.width!, meta.height!, zone, boxes);
-  await sharp(frame).composite([{ input: Buffer.from(svg), top: 0, left: 0 }]).jpeg({ quality: 80 }).toFile(path);
+/** A JPEG (or any image sharp reads) decoded to RGB24. */
+export async function decodeRgb(image: Buffer): Promise<RgbImage> {
+  const { data, info } = await sharp(image).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
 }
 
 /**
- * A JPEG of the full frame from a raw detect frame: the letterbox padding cut off and the picture
- * scaled back to the frame's size, so boxes (normalized to the full frame) land where they belong.
- * Only for event snapshots when the camera's own JPEG of that frame is gone: its detail is the
- * detect resolution.
+ * The picture inside a raw detect frame (the letterbox padding cut off): the whole camera frame at
+ * the detect resolution (e.g. 320x240 for a 640x480 camera and a 320x320 model). Used for a
+ * snapshot when the camera's own full-size JPEG of that frame is gone. Row copies only.
  */
-export function rawToJpeg(f: RawFrame): Promise<Buffer> {
+export function rawPicture(f: RawFrame): RgbImage {
   const lb = f.letterbox;
-  const w = Math.min(f.width - lb.padX, Math.max(1, Math.round(lb.frameWidth * lb.scale)));
-  const h = Math.min(f.height - lb.padY, Math.max(1, Math.round(lb.frameHeight * lb.scale)));
-  return sharp(f.data, { raw: { width: f.width, height: f.height, channels: 3 } })
-    .extract({ left: lb.padX, top: lb.padY, width: w, height: h })
-    .resize(lb.frameWidth, lb.frameHeight, { fit: 'fill' })
-    .jpeg({ quality: 80 })
-    .toBuffer();
+  const width = Math.max(1, Math.min(f.width - lb.padX, Math.round(lb.frameWidth * lb.scale)));
+  const height = Math.max(1, Math.min(f.height - lb.padY, Math.round(lb.frameHeight * lb.scale)));
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const src = ((y + lb.padY) * f.width + lb.padX) * 3;
+    data.set(f.data.subarray(src, src + width * 3), y * width * 3);
+  }
+  return { data, width, height };
+}
+
+/** Draws the overlay into `img` (in place) and writes it to `path` as a JPEG. */
+export async function writeSnapshot(path: string, img: RgbImage, zone: { id: string; polygon: readonly Point[] }, boxes: readonly Detection[]): Promise<void> {
+  drawOverlay(img, zone, boxes);
+  await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg({ quality: 80 }).toFile(path);
 }
