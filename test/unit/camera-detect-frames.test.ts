@@ -25,6 +25,24 @@ describe('raw frame assembly', () => {
     assert.deepEqual([...frames[3]!], [18, 19, 20, 21, 22, 23], 'the partial frame was kept');
   });
 
+  test('as a read target, reads land in the frame itself and a full frame is handed over', () => {
+    const frames: Buffer[] = [];
+    const a = new RawFrameAssembler(6, (f) => frames.push(f));
+    const first = a.next();
+    assert.equal(first.length, 6);
+    first.set([1, 2, 3, 4]);
+    a.wrote(4);
+    const rest = a.next();
+    assert.equal(rest.length, 2, 'only the unfilled rest is offered');
+    rest.set([5, 6]);
+    a.wrote(2);
+    assert.deepEqual(frames.map((f) => [...f]), [[1, 2, 3, 4, 5, 6]]);
+    const next = a.next();
+    assert.equal(next.length, 6, 'a fresh frame buffer for the next one');
+    next.fill(9);
+    assert.deepEqual([...frames[0]!], [1, 2, 3, 4, 5, 6], 'the handed-over frame is not written again');
+  });
+
   test('pairing follows arrival order; a side far ahead loses its oldest frames', () => {
     const pairs: string[] = [];
     const drops: string[] = [];

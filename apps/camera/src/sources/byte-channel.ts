@@ -30,13 +30,23 @@ export interface ByteChannel {
 const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
- * Opens a channel; `onData` gets each chunk as a fresh buffer (copied out of the reusable read
- * buffer, so the receiver may keep it), or with `borrow` a view of the read buffer that is only
- * valid during the call (for a receiver that copies anyway: raw frames). The end of the stream
- * is the caller's business (it watches the child process); read errors end the channel quietly.
- * Rejects when the local connection cannot be made within `timeoutMs`.
+ * A receiver that lets the socket read straight into its own memory (no copy at all): before each
+ * read the socket asks `next()` where to put the bytes, then reports how many landed with
+ * `wrote(n)`. Raw frames use it: the kernel writes each frame into the frame's own buffer.
  */
-export async function openByteChannel(onData: (chunk: Buffer) => void, timeoutMs = 2000, opts: { borrow?: boolean } = {}): Promise<ByteChannel> {
+export interface ReadTarget {
+  next(): Uint8Array;
+  wrote(n: number): void;
+}
+
+/**
+ * Opens a channel. With a function, it gets each chunk as a fresh buffer (copied out of the
+ * reusable read buffer, so the receiver may keep it); with a ReadTarget, reads land in the
+ * target's memory. The end of the stream is the caller's business (it watches the child
+ * process); read errors end the channel quietly. Rejects when the local connection cannot be
+ * made within `timeoutMs`.
+ */
+export async function openByteChannel(sink: ((chunk: Buffer) => void) | ReadTarget, timeoutMs = 2000): Promise<ByteChannel> {
   const dir = await mkdtemp(join(tmpdir(), 'camera-chan-'));
   const server: Server = createServer({ pauseOnConnect: true });
   let reader: Socket | undefined;
@@ -44,23 +54,25 @@ export async function openByteChannel(onData: (chunk: Buffer) => void, timeoutMs
   try {
     const path = join(dir, 's');
     await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(path, resolve); });
-    const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-    const r = connect({
-      path,
-      onread: {
-        buffer: readBuffer,
+    const onread = typeof sink === 'function'
+      ? {
+        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
         callback: (n: number, buf: Uint8Array) => {
-          if (opts.borrow) {
-            onData(Buffer.from(buf.buffer, buf.byteOffset, n));
-            return true;
-          }
           const chunk = Buffer.allocUnsafe(n);
           chunk.set(buf.subarray(0, n));
-          onData(chunk);
+          sink(chunk);
           return true; // keep reading: the receiver never applies backpressure
         },
-      },
-    });
+      }
+      : {
+        // A function: node calls it for the buffer of every read (the current frame's free part).
+        buffer: () => sink.next(),
+        callback: (n: number) => {
+          sink.wrote(n);
+          return true;
+        },
+      };
+    const r = connect({ path, onread });
     reader = r;
     const childEnd = await new Promise<Socket>((resolve, reject) => {
       server.once('connection', resolve);

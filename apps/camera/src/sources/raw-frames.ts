@@ -1,3 +1,5 @@
+import type { ReadTarget } from './byte-channel.ts';
+
 /**
  * Raw frames from ffmpeg's second output (rawvideo rgb24 on fd 3) and their pairing with the
  * JPEGs of the first output. Both outputs come from one decode through `split`, so they carry the
@@ -7,14 +9,34 @@
 /**
  * Cuts a byte stream into frames of exactly `frameBytes` bytes: rawvideo has no headers and no
  * markers, so counting bytes is the whole parser. Each frame is one fresh buffer (the receiver keeps
- * it), filled by one copy per incoming chunk.
+ * it). As a ReadTarget the socket reads straight into the frame (`next`/`wrote`: no copy in JS;
+ * measured: copying 64 KB chunks cost the controller ~0.5 ms CPU per 320x320 frame); `push` copies
+ * a chunk in.
  */
-export class RawFrameAssembler {
+export class RawFrameAssembler implements ReadTarget {
   private current: Buffer;
   private filled = 0;
 
   constructor(readonly frameBytes: number, private readonly onFrame: (frame: Buffer) => void) {
     this.current = Buffer.allocUnsafe(frameBytes);
+  }
+
+  /** Where the next bytes go: the unfilled rest of the current frame. */
+  next(): Uint8Array {
+    return this.current.subarray(this.filled);
+  }
+
+  /** `n` bytes were written at `next()`. */
+  wrote(n: number): void {
+    this.filled += n;
+    if (this.filled >= this.frameBytes) this.complete();
+  }
+
+  private complete(): void {
+    const done = this.current;
+    this.current = Buffer.allocUnsafe(this.frameBytes);
+    this.filled = 0;
+    this.onFrame(done);
   }
 
   /** Takes a chunk; `chunk` may be a borrowed view, it is copied before this returns. */
@@ -25,12 +47,7 @@ export class RawFrameAssembler {
       this.current.set(chunk.subarray(off, off + n), this.filled);
       this.filled += n;
       off += n;
-      if (this.filled === this.frameBytes) {
-        const done = this.current;
-        this.current = Buffer.allocUnsafe(this.frameBytes);
-        this.filled = 0;
-        this.onFrame(done);
-      }
+      if (this.filled === this.frameBytes) this.complete();
     }
   }
 }

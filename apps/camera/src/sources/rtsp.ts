@@ -63,7 +63,7 @@ export function rtspSource(url: string, opts: { stallMs?: number; maxBackoffMs?:
         channels.push(await openByteChannel((chunk) => { run.lastData = Date.now(); splitter.push(chunk); }));
         if (detect && pairer) {
           const assembler = new RawFrameAssembler(detectFrameBytes(detect), (data) => pairer.pushB(data));
-          channels.push(await openByteChannel((chunk) => { run.lastData = Date.now(); assembler.push(chunk); }, 2000, { borrow: true }));
+          channels.push(await openByteChannel({ next: () => assembler.next(), wrote: (n) => { run.lastData = Date.now(); assembler.wrote(n); } }));
         }
       } catch (err) {
         throw new AppError(cameraErrors.CONNECT, `camera ${ctx.cameraId}: cannot open a local socket for ffmpeg's output: ${(err as Error).message}`, { cause: err });
