@@ -3,7 +3,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
 import type { Tree } from '../../../supervisor/src/runtime/types.ts';
 import { createAppServer, sendError, type AppServer } from '../../common/src/index.ts';
-import { CameraRuntime, createCameraWorker } from './camera-worker.ts';
+import { CameraRuntime, createCameraWorker, type RingOptions } from './camera-worker.ts';
+import { ringFileName } from './frame-ring.ts';
+import { prepareFramesDir, removeFramesDir } from './frames-dir.ts';
 import type { CameraConfig, Failpoint } from './config.ts';
 import type { Frame } from './frame-store.ts';
 import { createCameraMetrics, type CameraMetrics } from './metrics.ts';
@@ -27,7 +29,10 @@ const BOUNDARY = 'edgevisorframe';
 /** Event-loop delay sampling interval of the process metrics (see buildCameraApp). */
 const EVENT_LOOP_SAMPLE_MS = 1000;
 
-export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoint?: Failpoint }): CameraApp {
+/** Frame rings for detect cameras: written into `dir`; `perRun`: the directory is ours alone (removed at stop). */
+export interface FramesOptions { dir: string; perRun?: boolean; log?: (line: string) => void }
+
+export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoint?: Failpoint; frames?: FramesOptions }): CameraApp {
   // Node process metrics with a coarser event-loop-delay sampler: prom-client's default (10 ms)
   // wakes the loop 100 times a second, about 6 ms of CPU per second on this class of machine,
   // a third of what the controller cost per camera before. Once a second still catches every
@@ -37,10 +42,15 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const metrics = createCameraMetrics(registry, opts.cameras.map((c) => c.id));
   const cameras = new Map(opts.cameras.map((c) => [c.id, new CameraRuntime(c)]));
+  // A random token per controller instance, in each ring's header and in GET /cameras: a reader
+  // can tell our ring from a stale or foreign file of the same name.
+  const ring: RingOptions | undefined = opts.frames
+    ? { dir: opts.frames.dir, token: Math.floor(Math.random() * 2 ** 48) + 1, log: opts.frames.log ?? ((l) => console.error(l)) }
+    : undefined;
   const tree = createCameraTree([...cameras.values()].map((cam) => ({
     cameraId: cam.config.id,
     heartbeatTimeoutMs: cam.config.heartbeatTimeoutMs,
-    run: createCameraWorker(cam, metrics, { failpoint: opts.failpoint }),
+    run: createCameraWorker(cam, metrics, { failpoint: opts.failpoint, ...(ring ? { ring } : {}) }),
   })));
   // One camera down is the camera's problem (shown in /cameras and metrics), not the process's:
   // failing /healthz for it would get every camera restarted by the outer supervisor.
@@ -63,6 +73,9 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
         width: cam.config.width,
         height: cam.config.height,
         detect: cam.config.detect ? { width: cam.config.detect.width, height: cam.config.detect.height, format: 'rgb24' } : null,
+        // The frame ring (shared-memory file) of a detect camera: dir is where this process wrote
+        // it; a reader on another filesystem view (container) uses its own FRAMES_DIR + file.
+        ring: cam.config.detect && ring ? { file: ringFileName(cam.config.id), dir: ring.dir, token: ring.token } : null,
         seq: f?.seq ?? 0,
         lastFrameAt: f ? new Date(f.ts).toISOString() : null,
         workerRuns: cam.runs,
@@ -157,11 +170,15 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
     cameras,
     metrics,
     tree,
-    start: () => tree.start(),
+    async start() {
+      if (opts.frames) prepareFramesDir(opts.frames.dir, opts.frames.perRun ?? false);
+      await tree.start();
+    },
     async stop() {
       stopping.abort();
       await app.close();
       await tree.stop();
+      if (opts.frames?.perRun) removeFramesDir(opts.frames.dir);
     },
   };
 }

@@ -2,6 +2,7 @@ import type { InprocWorker } from '../../../supervisor/src/spec/types.ts';
 import type { AppError } from '../../common/src/index.ts';
 import type { CameraConfig, Failpoint } from './config.ts';
 import { toDetectFrame, type DetectFrame } from './detect-frame.ts';
+import { createRingWriter, ringPath, type RingWriter } from './frame-ring.ts';
 import { LatestFrame } from './frame-store.ts';
 import type { CameraMetrics } from './metrics.ts';
 import { sourceFor } from './sources/index.ts';
@@ -62,19 +63,38 @@ export class CameraRuntime {
   }
 }
 
+/** Where a detect camera's worker publishes its frame ring (see frame-ring.ts). */
+export interface RingOptions {
+  dir: string;
+  /** Identifies this controller instance in the ring header and GET /cameras. */
+  token: number;
+  log: (line: string) => void;
+}
+
 /**
  * The supervised worker of one camera: runs its source, keeps the newest frame, counts, and
  * heartbeats on every frame and every reconnect attempt (a worker that is retrying is not hung;
  * a worker that neither delivers nor retries is, and the runtime restarts it).
  */
-export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, opts: { failpoint?: Failpoint; source?: FrameSource } = {}): InprocWorker {
+export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, opts: { failpoint?: Failpoint; source?: FrameSource; ring?: RingOptions } = {}): InprocWorker {
   const { id } = cam.config;
   const labels = { camera: id };
   const source = opts.source ?? sourceFor(cam.config.source);
   const hangAfter = opts.failpoint?.kind === 'hang' && opts.failpoint.camera === id ? opts.failpoint.afterFrames : undefined;
 
+  let ring: RingWriter | undefined;
   const deliver = (jpeg: Buffer, raw: DetectFrame | undefined, heartbeat: () => void) => {
     const f = cam.frames.put(jpeg, raw);
+    if (ring && raw) {
+      try {
+        ring.write(f.seq, f.ts, raw);
+      } catch (err) {
+        // The HTTP frame.rgb still serves this camera; the inference loop falls back to it.
+        opts.ring?.log(`camera ${id}: frame ring ${ring.path} failed, raw frames over HTTP only: ${(err as Error).message}`);
+        ring.close();
+        ring = undefined;
+      }
+    }
     cam.recordFrame(f.ts);
     metrics.frameArrived(id, f.ts);
     heartbeat();
@@ -90,6 +110,14 @@ export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, o
     let hung: (() => void) | undefined;
     const hang = new Promise<void>((resolve) => { hung = resolve; });
     const { detect } = cam.config;
+    // A fresh ring per run, renamed into place: a reader notices the new inode and reopens.
+    if (detect && opts.ring) {
+      try {
+        ring = createRingWriter(ringPath(opts.ring.dir, id), detect, opts.ring.token);
+      } catch (err) {
+        opts.ring.log(`camera ${id}: cannot create frame ring in ${opts.ring.dir}, raw frames over HTTP only: ${(err as Error).message}`);
+      }
+    }
     // Sources that cannot make the detect frame in their own decode (mjpeg, snapshot) hand over
     // JPEGs; they are decoded here once each, newest first: while one decodes, a newer JPEG
     // replaces any waiting one (latest-frame semantics, nothing queues).
@@ -132,6 +160,8 @@ export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, o
       signal.removeEventListener('abort', onAbort);
       inner.abort();
       decoder?.close();
+      ring?.close();
+      ring = undefined;
     }
   };
 }

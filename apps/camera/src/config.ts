@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { envVars, loadYamlConfig, parseEnv, type Env } from '../../common/src/index.ts';
 
@@ -81,12 +84,28 @@ export interface CameraEnvConfig {
   host: string;
   camerasFile?: string;
   failpoint?: Failpoint;
+  /** Where the frame rings of detect cameras go (`<camera>.ring`); see frame-ring.ts. */
+  framesDir: string;
+  /** True when framesDir is this process's own per-run directory (removed at stop). */
+  framesDirPerRun: boolean;
 }
+
+/**
+ * Default frames directory: one per run (this pid) in RAM (/dev/shm) when the system has it, so
+ * two controllers on one machine (tests, a developer's second copy) never share a ring. The
+ * inference app finds it through GET /cameras; in compose both get FRAMES_DIR=/frames (tmpfs).
+ */
+export function defaultFramesDir(pid = process.pid): string {
+  return join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `${FRAMES_DIR_PREFIX}${pid}`);
+}
+/** Per-run frames directories are named this plus the pid (stale ones are removed at start). */
+export const FRAMES_DIR_PREFIX = 'edgevisor-frames-';
 
 const envSchema = z.object({
   PORT: envVars.port(8081),
   HOST: envVars.host('127.0.0.1'),
   CAMERAS_FILE: envVars.optionalString(),
+  FRAMES_DIR: envVars.optionalString(),
   CAMERA_FAILPOINT: z.string().regex(/^hang:[A-Za-z0-9_-]+(:\d+)?$/, 'expected hang:<cameraId>[:<afterFrames>]').optional(),
 });
 
@@ -97,7 +116,8 @@ export function loadEnvConfig(env: Env): Readonly<CameraEnvConfig> {
     const [, camera, after] = e.CAMERA_FAILPOINT.split(':');
     failpoint = { kind: 'hang', camera: camera!, afterFrames: after ? Number(after) : 3 };
   }
-  return Object.freeze({ port: e.PORT, host: e.HOST, camerasFile: e.CAMERAS_FILE, failpoint });
+  const framesDir = e.FRAMES_DIR ?? defaultFramesDir();
+  return Object.freeze({ port: e.PORT, host: e.HOST, camerasFile: e.CAMERAS_FILE, failpoint, framesDir, framesDirPerRun: !e.FRAMES_DIR });
 }
 
 /** The shipped motion model's input (models/motion.onnx): the default camera's detect size. */

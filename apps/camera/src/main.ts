@@ -6,7 +6,7 @@ runMain(async () => {
   const env = loadEnvConfig(process.env);
   const cameras = env.camerasFile ? await loadCameras(env.camerasFile) : defaultCameras;
   if (env.failpoint) console.error(`camera: FAILPOINT active: hang ${env.failpoint.camera} after ${env.failpoint.afterFrames} frames per run`);
-  const cam = buildCameraApp({ cameras, failpoint: env.failpoint });
+  const cam = buildCameraApp({ cameras, failpoint: env.failpoint, frames: { dir: env.framesDir, perRun: env.framesDirPerRun } });
   await cam.start();
   await cam.app.listen({ port: env.port, host: env.host });
   console.error(`camera: ${cameras.length} camera(s) on http://${env.host}:${env.port}`);
