@@ -86,6 +86,11 @@ describe('vision pipeline under supervision (process backend)', () => {
     const raw = await fetch(`http://127.0.0.1:${p.camera}/cameras/${CAM}/frame.rgb`, { signal: AbortSignal.timeout(3000) });
     assert.equal(raw.status, 200);
     assert.equal((await raw.arrayBuffer()).byteLength, 320 * 320 * 3);
+    // ...and, on one machine, through the camera's frame ring in shared memory (no HTTP per frame).
+    await waitFor('the restarted inference on the frame ring', async () => {
+      const m = await (await fetch(`http://127.0.0.1:${p.inference}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+      return m.split('\n').some((l) => l.startsWith('inference_frame_path{') && l.includes(`camera="${CAM}"`) && l.includes('path="ring"') && l.endsWith(' 1'));
+    }, 30_000);
   });
 
   test('a camera fault restarts the camera and, under rest_for_one, inference after it', async () => {

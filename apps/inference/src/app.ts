@@ -51,7 +51,7 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
 
   const startCamera = (camera: string) => {
     log(`inference: camera ${camera} (${detector.kind} model ${detector.inputWidth}x${detector.inputHeight})`);
-    loops.push(runCameraLoop({ cameraUrl: cfg.cameraUrl, camera, pipeline, metrics, waitMs: cfg.frameWaitMs, signal: abort.signal, log, inputWidth: detector.inputWidth, inputHeight: detector.inputHeight }));
+    loops.push(runCameraLoop({ cameraUrl: cfg.cameraUrl, camera, pipeline, metrics, waitMs: cfg.frameWaitMs, signal: abort.signal, log, ...(cfg.framesDir ? { framesDir: cfg.framesDir } : {}), inputWidth: detector.inputWidth, inputHeight: detector.inputHeight }));
   };
 
   let closing: Promise<void> | undefined;

@@ -1,16 +1,21 @@
 /**
- * Pulls frames of one camera from the camera controller and runs them, always the newest:
- * GET {cameraUrl}/cameras/:id/frame.rgb (or frame.jpg)?after=SEQ&wait=MS long-polls for the next
- * frame after the last one we ran. Frames the camera produced meanwhile are never queued; the seq
- * gap says how many we skipped (inference_dropped_frames_total).
+ * Pulls frames of one camera from the camera controller and runs them, always the newest. Frames
+ * the camera produced meanwhile are never queued; the seq gap says how many we skipped
+ * (inference_dropped_frames_total). Three ways, best first:
  *
- * Which endpoint: frame.rgb when the camera offers raw detect frames of exactly the model's input
- * size (GET /cameras says `detect`): the camera decoded and letterboxed the frame once, and the
- * bytes go to the model as they are. Otherwise frame.jpg, decoded here with sharp (the fallback).
+ * - ring: the camera's frame ring file (shared memory, apps/camera/src/frame-ring.ts), when
+ *   GET /cameras names one, it exists in our frames directory (FRAMES_DIR, else the directory the
+ *   camera reports: same machine) and its frames are the model's input size. No HTTP per frame:
+ *   one pread of the header when a frame is due, one copy of the pixels into our own buffer.
+ * - rgb: GET .../frame.rgb?after=SEQ&wait=MS long-polls (raw detect frames at the model size).
+ * - jpeg: GET .../frame.jpg long-polls, decoded here with sharp (cameras without detect).
  */
+import { join } from 'node:path';
+import { openRingReader, type RingReader } from '../../camera/src/frame-ring.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { InferenceMetrics } from './metrics.ts';
 import type { FrameInput, RawFrame } from './model/types.ts';
+import { waitRingFrame } from './ring-wait.ts';
 
 export interface CameraLoopOptions {
   cameraUrl: string;
@@ -22,11 +27,17 @@ export interface CameraLoopOptions {
   /** The detector's input size: raw frames are used only when the camera's detect size equals it. */
   inputWidth: number;
   inputHeight: number;
+  /** Where to look for frame rings (undefined: the directory the camera reports). */
+  framesDir?: string;
   log?: (line: string) => void;
 }
 
-/** How frames are fetched: raw detect frames at model size, or JPEGs decoded here. */
-export type FrameMode = 'rgb' | 'jpeg';
+/** How frames are fetched: the shared-memory ring, raw frames over HTTP, or JPEGs decoded here. */
+export type FrameMode = 'ring' | 'rgb' | 'jpeg';
+export const FRAME_MODES: readonly FrameMode[] = ['ring', 'rgb', 'jpeg'];
+
+/** After falling back from a ring that could not be opened, look again this often. */
+const RING_RETRY_MS = 30_000;
 
 /** Runs until `signal` aborts. Never throws: fetch and model errors are counted and retried with backoff. */
 export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
@@ -36,42 +47,110 @@ export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
   let backoffMs = 250;
   let lastError = '';
   let mode: FrameMode | undefined;
+  let loggedMode = '';
+  let ring: RingReader | undefined;
+  let ringRetryAt = Infinity;
+  let ringToken: number | undefined;
+  let intervalMs = 200;
+  let lastReadAt: number | undefined;
+  const closeRing = () => { ring?.close(); ring = undefined; };
+
+  const choose = async () => {
+    closeRing();
+    const info = (await describeCameras(o.cameraUrl)).find((c) => c.id === o.camera);
+    const detect = info?.detect ?? null;
+    intervalMs = 1000 / (info?.targetFps && info.targetFps > 0 ? info.targetFps : 5);
+    ringRetryAt = Infinity;
+    let why = '';
+    if (detect && detect.width === o.inputWidth && detect.height === o.inputHeight) {
+      mode = 'rgb';
+      if (info?.ring) {
+        const path = join(o.framesDir ?? info.ring.dir, info.ring.file);
+        try {
+          ring = openRingReader(path, { width: o.inputWidth, height: o.inputHeight, token: info.ring.token });
+          mode = 'ring';
+          why = path;
+          // Another controller instance (it restarted): its seq began again at 1.
+          if (ringToken !== undefined && ring.token !== ringToken && lastSeq >= 0) {
+            o.pipeline.resetCamera(o.camera);
+            lastSeq = -1;
+            lastReadAt = undefined;
+          }
+          ringToken = ring.token;
+        } catch (err) {
+          why = `ring unusable: ${(err as Error).message}`;
+          ringRetryAt = Date.now() + RING_RETRY_MS;
+        }
+      } else {
+        why = 'camera offers no frame ring';
+      }
+    } else {
+      mode = 'jpeg';
+    }
+    for (const m of FRAME_MODES) o.metrics.framePath.set({ camera: o.camera, path: m }, m === mode ? 1 : 0);
+    const line = mode === 'ring'
+      ? `raw ${o.inputWidth}x${o.inputHeight} detect frames through the frame ring (${why})`
+      : mode === 'rgb'
+        ? `raw ${o.inputWidth}x${o.inputHeight} detect frames (frame.rgb; ${why})`
+        : `JPEG frames decoded here (camera detect size ${detect ? `${detect.width}x${detect.height}` : 'not set'}, model ${o.inputWidth}x${o.inputHeight})`;
+    // Once per path: a camera restart re-asks, but logs only if the path changed.
+    if (line !== loggedMode) log(`inference camera ${o.camera}: ${line}`);
+    loggedMode = line;
+  };
+
   while (!o.signal.aborted) {
     try {
-      if (!mode) {
-        const detect = (await describeCameras(o.cameraUrl)).find((c) => c.id === o.camera)?.detect ?? null;
-        mode = detect && detect.width === o.inputWidth && detect.height === o.inputHeight ? 'rgb' : 'jpeg';
-        log(`inference camera ${o.camera}: ${mode === 'rgb'
-          ? `raw ${o.inputWidth}x${o.inputHeight} detect frames (frame.rgb)`
-          : `JPEG frames decoded here (camera detect size ${detect ? `${detect.width}x${detect.height}` : 'not set'}, model ${o.inputWidth}x${o.inputHeight})`}`);
+      if (mode === 'rgb' && Date.now() >= ringRetryAt) mode = undefined;
+      if (!mode) await choose();
+      let seq: number;
+      let ts: number;
+      let frame: FrameInput;
+      if (mode === 'ring') {
+        const got = await waitRingFrame(ring!, { after: lastSeq, lastReadAt, intervalMs, waitMs: o.waitMs, signal: o.signal });
+        // Replaced or gone: the camera worker or the controller restarted; ask again, reopen.
+        if (got === 'replaced') { mode = undefined; continue; }
+        // No frame within the wait: like the long-poll's 204, not an error.
+        if (!got) continue;
+        lastReadAt = performance.now();
+        seq = got.seq;
+        ts = got.ts;
+        const g = got.geometry;
+        const s = seq;
+        frame = {
+          kind: 'raw', data: got.data, width: g.width, height: g.height,
+          letterbox: { frameWidth: g.frameWidth, frameHeight: g.frameHeight, scale: g.scale, padX: g.padX, padY: g.padY, inputWidth: g.width, inputHeight: g.height },
+          jpeg: () => sameFrameJpeg(cam, s),
+        } satisfies RawFrame;
+      } else {
+        const url = `${cam}/frame.${mode === 'rgb' ? 'rgb' : 'jpg'}?after=${lastSeq}&wait=${o.waitMs}`;
+        const res = await fetch(url, { signal: AbortSignal.any([o.signal, AbortSignal.timeout(o.waitMs + 5000)]) });
+        if (res.status !== 200) {
+          const body = await res.text().catch(() => '');
+          // The camera was reconfigured without detect (or restarted so): ask again which endpoint.
+          if (res.status === 404 && mode === 'rgb' && body.includes('CAMERA_ERR_NO_DETECT')) { mode = undefined; continue; }
+          // 204/503/504 after the wait: no newer frame yet. Anything else is worth a line, once.
+          if (res.status !== 204 && res.status !== 503 && res.status !== 504) throw new Error(`GET ${url}: HTTP ${res.status}`);
+          continue;
+        }
+        seq = Number(res.headers.get('x-frame-seq') ?? NaN);
+        const tsHeader = Number(res.headers.get('x-frame-ts') ?? NaN);
+        const body = Buffer.from(await res.arrayBuffer());
+        const s = seq;
+        frame = mode === 'rgb' ? rawFrameOf(res.headers, body, () => sameFrameJpeg(cam, s)) : body;
+        // X-Frame-Ts may be ms or seconds; dwell timing should follow capture time either way.
+        ts = Number.isFinite(tsHeader) ? (tsHeader < 1e11 ? tsHeader * 1000 : tsHeader) : Date.now();
       }
-      const url = `${cam}/frame.${mode === 'rgb' ? 'rgb' : 'jpg'}?after=${lastSeq}&wait=${o.waitMs}`;
-      const res = await fetch(url, { signal: AbortSignal.any([o.signal, AbortSignal.timeout(o.waitMs + 5000)]) });
-      if (res.status !== 200) {
-        const body = await res.text().catch(() => '');
-        // The camera was reconfigured without detect (or restarted so): ask again which endpoint.
-        if (res.status === 404 && mode === 'rgb' && body.includes('CAMERA_ERR_NO_DETECT')) { mode = undefined; continue; }
-        // 204/503/504 after the wait: no newer frame yet. Anything else is worth a line, once.
-        if (res.status !== 204 && res.status !== 503 && res.status !== 504) throw new Error(`GET ${url}: HTTP ${res.status}`);
-        continue;
-      }
-      const seq = Number(res.headers.get('x-frame-seq') ?? NaN);
-      const tsHeader = Number(res.headers.get('x-frame-ts') ?? NaN);
-      const body = Buffer.from(await res.arrayBuffer());
       if (Number.isFinite(seq)) {
         if (lastSeq >= 0 && seq < lastSeq) {
           // The controller restarted and its seq began again: a new stream, a new background, and
           // maybe a new detect size (asked again before the next frame).
           o.pipeline.resetCamera(o.camera);
-          mode = undefined;
+          if (mode !== 'ring') mode = undefined;
         } else if (lastSeq >= 0 && seq > lastSeq + 1) {
           o.metrics.dropped.inc({ camera: o.camera }, seq - lastSeq - 1);
         }
         lastSeq = seq;
       }
-      const frame: FrameInput = mode === 'rgb' ? rawFrameOf(res.headers, body, () => sameFrameJpeg(cam, seq)) : body;
-      // X-Frame-Ts may be ms or seconds; dwell timing should follow capture time either way.
-      const ts = Number.isFinite(tsHeader) ? (tsHeader < 1e11 ? tsHeader * 1000 : tsHeader) : Date.now();
       await o.pipeline.processFrame(o.camera, frame, Math.round(ts));
       backoffMs = 250;
       lastError = '';
@@ -81,10 +160,13 @@ export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
       const msg = err instanceof Error ? err.message : String(err);
       if (msg !== lastError) log(`inference camera ${o.camera}: ${msg} (retrying)`);
       lastError = msg;
+      // Ask again which path after an error (the camera may have restarted elsewhere).
+      mode = undefined;
       await new Promise((r) => setTimeout(r, backoffMs));
       backoffMs = Math.min(backoffMs * 2, 5000);
     }
   }
+  closeRing();
 }
 
 /** A RawFrame from a frame.rgb answer (headers documented in apps/camera/README.md). */
@@ -122,8 +204,14 @@ async function sameFrameJpeg(cam: string, seq: number): Promise<Buffer | undefin
   return Buffer.from(await res.arrayBuffer());
 }
 
-/** One camera as GET /cameras describes it: its id and its raw detect size, if any. */
-export interface CameraInfo { id: string; detect: { width: number; height: number } | null }
+/** One camera as GET /cameras describes it: its id, its raw detect size and frame ring, if any. */
+export interface CameraInfo {
+  id: string;
+  detect: { width: number; height: number } | null;
+  /** The camera's frame ring: file name, the directory the controller wrote it in, its token. */
+  ring?: { file: string; dir: string; token: number } | null;
+  targetFps?: number;
+}
 
 /** Cameras from GET {cameraUrl}/cameras: accepts ["a"], [{id:"a", detect?}] or {cameras: [...]}. */
 export async function describeCameras(cameraUrl: string, timeoutMs = 3000): Promise<CameraInfo[]> {
@@ -133,9 +221,16 @@ export async function describeCameras(cameraUrl: string, timeoutMs = 3000): Prom
   const arr = Array.isArray(body) ? body : ((body as { cameras?: unknown[] })?.cameras ?? []);
   return arr.map((c): CameraInfo => {
     if (typeof c === 'string') return { id: c, detect: null };
-    const { id, detect } = c as { id?: unknown; detect?: { width?: unknown; height?: unknown } | null };
+    const { id, detect, ring, targetFps } = c as { id?: unknown; detect?: { width?: unknown; height?: unknown } | null; ring?: { file?: unknown; dir?: unknown; token?: unknown } | null; targetFps?: unknown };
     const ok = detect && Number.isInteger(detect.width) && Number.isInteger(detect.height);
-    return { id: String(id), detect: ok ? { width: detect.width as number, height: detect.height as number } : null };
+    // Only a plain file name: a controller must not steer us to read an arbitrary path.
+    const ringOk = ring && typeof ring.file === 'string' && /^[A-Za-z0-9_-]+\.ring$/.test(ring.file) && typeof ring.dir === 'string' && typeof ring.token === 'number';
+    return {
+      id: String(id),
+      detect: ok ? { width: detect.width as number, height: detect.height as number } : null,
+      ring: ringOk ? { file: ring.file as string, dir: ring.dir as string, token: ring.token as number } : null,
+      ...(typeof targetFps === 'number' ? { targetFps } : {}),
+    };
   }).filter((c) => c.id && c.id !== 'undefined');
 }
 

@@ -7,7 +7,8 @@
  *   ORT_THREADS (intra-op threads, 0 = one per core), SCORE_THRESHOLD (0.25),
  *   CLASSES (comma-separated class names to keep, YOLO only; empty = all),
  *   CAMERAS (comma-separated ids; empty = ask the camera controller's GET /cameras),
- *   FRAME_WAIT_MS (long-poll wait, 2000), INFERENCE_FAILPOINT (see failpoint.ts; tests only).
+ *   FRAME_WAIT_MS (long-poll wait, 2000), FRAMES_DIR (where the cameras' frame rings are; default:
+ *   the directory the camera controller reports, i.e. same machine), INFERENCE_FAILPOINT (see failpoint.ts; tests only).
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,8 @@ export interface InferenceConfig {
   classes: readonly string[];
   cameras: readonly string[];
   frameWaitMs: number;
+  /** Where to find the cameras' frame rings; undefined: the directory GET /cameras reports. */
+  framesDir?: string;
   failpoint: Failpoint | null;
 }
 
@@ -47,6 +50,7 @@ const envSchema = z.object({
   CLASSES: list,
   CAMERAS: list,
   FRAME_WAIT_MS: envVars.ms(2000),
+  FRAMES_DIR: envVars.optionalString(),
   INFERENCE_FAILPOINT: z.string().optional().superRefine((v, ctx) => {
     if (v === undefined || v === '') return;
     try { parseFailpoint(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); }
@@ -67,6 +71,7 @@ export function loadConfig(env: Env): Readonly<InferenceConfig> {
     classes: e.CLASSES,
     cameras: e.CAMERAS,
     frameWaitMs: e.FRAME_WAIT_MS,
+    framesDir: e.FRAMES_DIR ? resolve(e.FRAMES_DIR) : undefined,
     failpoint: e.INFERENCE_FAILPOINT ? parseFailpoint(e.INFERENCE_FAILPOINT) : null,
   });
 }

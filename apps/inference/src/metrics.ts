@@ -12,6 +12,7 @@ export function createMetrics(registry: Registry) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     }),
     events: new Counter({ name: 'inference_events_total', help: 'Safety events raised', labelNames: ['camera', 'zone'], registers }),
+    framePath: new Gauge({ name: 'inference_frame_path', help: 'How frames reach inference, per camera: 1 on the path in use (ring = shared-memory frame ring, rgb = frame.rgb over HTTP, jpeg = frame.jpg decoded here)', labelNames: ['camera', 'path'], registers }),
     errors: new Counter({ name: 'inference_frame_errors_total', help: 'Frames that failed (fetch, decode or model)', labelNames: ['camera'], registers }),
   };
 }
