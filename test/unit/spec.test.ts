@@ -28,7 +28,7 @@ describe('the issue example', () => {
     assert.equal(t.file, file);
     assert.deepEqual(t.api, { host: '127.0.0.1', port: 7070 });
     assert.deepEqual(t.store, { path: join(fixtures, 'var/edgevisor.db'), retainEvents: 100_000 });
-    assert.deepEqual(t.docker, { timeoutMs: 10_000 });
+    assert.deepEqual(t.docker, { timeoutMs: 10_000, onExit: 'leave' });
 
     const root = t.root;
     assert.equal(root.id, 'plant-box');
@@ -137,7 +137,7 @@ describe('fields', () => {
     const file = writeTree('paths.yaml', [
       'name: box',
       'store: { path: data/ev.db, retain_events: 50 }',
-      'docker: { project: plant, socket: ./docker.sock, timeout: 3s }',
+      'docker: { project: plant, socket: ./docker.sock, timeout: 3s, on_exit: stop }',
       'api: { listen: "0.0.0.0:0" }',
       'children:',
       '  - id: p',
@@ -151,7 +151,7 @@ describe('fields', () => {
     ].join('\n'));
     const t = loadTreeFile(file);
     assert.deepEqual(t.store, { path: join(dir, 'data/ev.db'), retainEvents: 50 });
-    assert.deepEqual(t.docker, { project: 'plant', socketPath: join(dir, 'docker.sock'), timeoutMs: 3_000 });
+    assert.deepEqual(t.docker, { project: 'plant', socketPath: join(dir, 'docker.sock'), timeoutMs: 3_000, onExit: 'stop' });
     assert.deepEqual(t.api, { host: '0.0.0.0', port: 0 });
     const [p, q, r] = t.root.children as WorkerSpec[];
     assert.deepEqual(p!.backend, { kind: 'process', command: ['./run.sh'], env: {}, cwd: join(dir, 'sub'), logLines: 10 });
