@@ -1,7 +1,8 @@
 // Inference benchmark (issue 4): the default model at 640x480 from 1 and 4 cameras, the pipeline
 // next to bare session.run on the same tensors (the limit).
 //
-// Run: node --import tsx test/bench/inference.bench.ts [framesPerCamera=1000] [ortThreads=1] [rounds=5]
+// Run: node --import tsx test/bench/inference.bench.ts [framesPerCamera=1000] [ortThreads=1] [rounds=5] [rows=ring,raw,jpeg]
+// (rows: which rows, in that order)
 // (the JPEG rows run a quarter of the frames: each costs ~5x more, and they are not the target)
 //
 // Rows:
@@ -22,8 +23,15 @@
 // on this shared box hits both; the overhead printed is the median of the per-round ratios, fps and
 // latency those of the median round of each side. CPU ms per frame (process.cpuUsage, all threads
 // of this process, sharp's included) is printed too: far less disturbed by other processes than
-// wall time. Not measured here: the HTTP hop from the camera (one 300 KB loopback GET per frame).
-import { mkdtempSync, rmSync } from 'node:fs';
+// wall time.
+//  ring (the target since the frame ring): the raw row plus the transport the app really uses on
+//       one machine: a frame ring file in /dev/shm per camera, written by the camera's ring writer
+//       (in this process, so its pwrite CPU is counted here too: conservative) and read by the
+//       camera loop's own ring reader (waitRingFrame: header pread, slot copy into its buffer).
+// Also printed: the cost of the HTTP frame.rgb hop it replaces (a loopback GET of the same 307 KB
+// with the loop's own code: fetch + rawFrameOf), both ends in this process.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,12 +45,17 @@ import { createPipeline } from '../../apps/inference/src/pipeline.ts';
 import { createMetrics } from '../../apps/inference/src/metrics.ts';
 import { openEventStore } from '../../apps/inference/src/events/store.ts';
 import type { Detector, FrameInput, RawFrame, StageTimes } from '../../apps/inference/src/model/types.ts';
+import { createRingWriter, openRingReader, ringPath, type RingReader, type RingWriter } from '../../apps/camera/src/frame-ring.ts';
+import type { DetectFrame } from '../../apps/camera/src/detect-frame.ts';
+import { rawFrameOf } from '../../apps/inference/src/camera-loop.ts';
+import { waitRingFrame } from '../../apps/inference/src/ring-wait.ts';
 
 const FRAMES_RAW = Number(process.argv[2] ?? 1000);
 // Rounds of ~1 s or more: on this shared box, rounds of 0.1-0.2 s gave per-round ratios from 0.5 to 1.7.
 let FRAMES = FRAMES_RAW;
 const THREADS = Number(process.argv[3] ?? 1);
 const ROUNDS = Number(process.argv[4] ?? 5);
+const ROWS = (process.argv[5] ?? 'ring,raw,jpeg').split(',');
 const W = 320, H = 320; // the shipped model's input (checked against the session below)
 const IMG = [1, H, W, 3];
 
@@ -55,10 +68,12 @@ interface Result { fps: number; p50: number; p99: number; cpuMs: number; stages?
 // Each rendered once, as the camera does: the JPEG and the 320x320 raw detect frame of one picture.
 const jpegs: Buffer[] = [];
 const raws: RawFrame[] = [];
+const detectFrames: DetectFrame[] = [];
 for (let i = 0; i < 60; i++) {
   const { jpeg, raw } = await renderSyntheticFrame(640, 480, 1_700_000_000_000 + i * 200, 12, 'bench', { width: W, height: H });
   const g = raw!.geometry;
   jpegs.push(jpeg);
+  detectFrames.push(raw!);
   raws.push({ kind: 'raw', data: raw!.data, width: W, height: H, letterbox: { frameWidth: 640, frameHeight: 480, scale: g.scale, padX: g.padX, padY: g.padY, inputWidth: W, inputHeight: H } });
 }
 // What the JPEG fallback hands the model: the same uint8 layout, decoded here by sharp.
@@ -129,7 +144,7 @@ async function bare(cameras: number, pixels: readonly Uint8Array[]): Promise<Res
   return serial.fps > concurrent.fps ? serial : concurrent;
 }
 
-async function pipeline(cameras: number, frameAt: (i: number) => FrameInput): Promise<Result> {
+async function pipeline(cameras: number, frameAt: (i: number, camera: number) => FrameInput | Promise<FrameInput>): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
   const real = await loadDetector({ path: DEFAULT_MODEL, threads: THREADS, scoreThreshold: 0.25 });
   const stages: StageTimes[] = [];
@@ -139,10 +154,10 @@ async function pipeline(cameras: number, frameAt: (i: number) => FrameInput): Pr
   const zones = { cameras: Object.fromEntries(Array.from({ length: cameras }, (_, c) => [`cam${c}`, { zones: [zone] }])) };
   const p = createPipeline({ detector, zones, store, dataDir: dir, metrics: createMetrics(new Registry()) });
   // Prime each camera's background outside the timing, as the bare side starts with one.
-  for (let c = 0; c < cameras; c++) await p.processFrame(`cam${c}`, frameAt(jpegs.length - 1), 1_699_999_999_800);
+  for (let c = 0; c < cameras; c++) await p.processFrame(`cam${c}`, await frameAt(jpegs.length - 1, c), 1_699_999_999_800);
   stages.length = 0;
   const r = await timed(cameras, async (c, i) => {
-    await p.processFrame(`cam${c}`, frameAt(i + c), 1_700_000_000_000 + i * 200);
+    await p.processFrame(`cam${c}`, await frameAt(i + c, c), 1_700_000_000_000 + i * 200);
   });
   await real.close();
   store.close();
@@ -155,15 +170,75 @@ async function pipeline(cameras: number, frameAt: (i: number) => FrameInput): Pr
 const rawAt = (i: number): FrameInput => ({ ...raws[i % raws.length]! });
 const jpegAt = (i: number): FrameInput => jpegs[i % jpegs.length]!;
 
+// The ring transport, per camera: one ring file each (as the camera makes one per detect camera).
+const ringDir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'bench-ring-'));
+const rings: Array<{ writer: RingWriter; reader: RingReader; seq: number; abort: AbortController }> = [];
+const ringFor = (c: number) => {
+  while (rings.length <= c) {
+    const path = ringPath(ringDir, `cam${rings.length}`);
+    const writer = createRingWriter(path, { width: W, height: H }, 1);
+    rings.push({ writer, reader: openRingReader(path, { width: W, height: H, token: 1 }), seq: 0, abort: new AbortController() });
+  }
+  return rings[c]!;
+};
+/** The camera publishes frame i; the camera loop's reader picks it up (its own code, its own buffer). */
+const ringAt = async (i: number, c: number): Promise<FrameInput> => {
+  const r = ringFor(c);
+  r.writer.write(++r.seq, 1_700_000_000_000 + i * 200, detectFrames[i % detectFrames.length]!);
+  const got = await waitRingFrame(r.reader, { after: r.seq - 1, lastReadAt: undefined, intervalMs: 200, waitMs: 2000, signal: r.abort.signal });
+  if (!got || got === 'replaced') throw new Error('bench: the ring reader missed a frame');
+  const g = got.geometry;
+  return { kind: 'raw', data: got.data, width: g.width, height: g.height, letterbox: { frameWidth: g.frameWidth, frameHeight: g.frameHeight, scale: g.scale, padX: g.padX, padY: g.padY, inputWidth: W, inputHeight: H } };
+};
+
+/** Per-frame cost of a transport alone: CPU (this process, both ends) and wall, median of 3 runs. */
+async function hopCost(n: number, hop: (i: number) => Promise<unknown>): Promise<{ cpuMs: number; wallMs: number }> {
+  const runs: Array<{ cpuMs: number; wallMs: number }> = [];
+  for (let k = 0; k < 3; k++) {
+    for (let i = 0; i < 20; i++) await hop(i); // warm-up
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await hop(i);
+    const cpu = process.cpuUsage(c0);
+    runs.push({ cpuMs: (cpu.user + cpu.system) / 1000 / n, wallMs: (performance.now() - t0) / n });
+  }
+  return { cpuMs: median(runs.map((r) => r.cpuMs)), wallMs: median(runs.map((r) => r.wallMs)) };
+}
+
+/** The HTTP hop the ring replaces: a loopback server answering frame.rgb with the real headers. */
+async function httpHopCost(n: number): Promise<{ cpuMs: number; wallMs: number }> {
+  const server = createServer((req, res) => {
+    const i = Number(new URL(req.url!, 'http://x').searchParams.get('after') ?? 0) + 1;
+    const f = detectFrames[i % detectFrames.length]!;
+    const g = f.geometry;
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream', 'x-frame-seq': String(i), 'x-frame-ts': String(Date.now()), 'x-frame-format': 'rgb24',
+      'x-detect-width': String(W), 'x-detect-height': String(H), 'x-frame-width': String(g.frameWidth), 'x-frame-height': String(g.frameHeight),
+      'x-letterbox-scale': String(g.scale), 'x-letterbox-pad-x': String(g.padX), 'x-letterbox-pad-y': String(g.padY),
+    });
+    res.end(f.data);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/cameras/cam0/frame.rgb`;
+  const cost = await hopCost(n, async (i) => {
+    const res = await fetch(`${url}?after=${i}&wait=2000`, { signal: AbortSignal.timeout(7000) });
+    return rawFrameOf(res.headers, Buffer.from(await res.arrayBuffer()));
+  });
+  await new Promise((r) => server.close(r));
+  return cost;
+}
+
 console.log(`inference bench: default motion model (320x320 uint8 NHWC input, cast in the graph), 640x480 frames, ${FRAMES_RAW} (raw) / ${Math.round(FRAMES_RAW / 4)} (jpeg) frames per camera, ORT threads ${THREADS}, median of ${ROUNDS} rounds`);
 console.log('row        cameras |   bare fps  p50 ms  p99 ms  cpu ms/f | pipeline fps  p50 ms  p99 ms  cpu ms/f | overhead fps  cpu | pipeline stage p50 ms: pre / run / post');
 const f = (n: number, w = 7) => n.toFixed(n < 10 ? 2 : 1).padStart(w);
-const rows: Array<{ name: string; pixels: Uint8Array[]; frameAt: (i: number) => FrameInput; target: boolean; frames: number }> = [
-  { name: 'raw  (target)', pixels: raws.map((r) => r.data), frameAt: rawAt, target: true, frames: FRAMES_RAW },
+const rows: Array<{ name: string; pixels: Uint8Array[]; frameAt: (i: number, camera: number) => FrameInput | Promise<FrameInput>; target: boolean; frames: number }> = [
+  { name: 'raw via ring', pixels: raws.map((r) => r.data), frameAt: ringAt, target: true, frames: FRAMES_RAW },
+  { name: 'raw in-process', pixels: raws.map((r) => r.data), frameAt: rawAt, target: false, frames: FRAMES_RAW },
   { name: 'jpeg (fallback)', pixels: decoded, frameAt: jpegAt, target: false, frames: Math.max(1, Math.round(FRAMES_RAW / 4)) },
 ];
 let met = true;
-for (const row of rows) {
+const byKey: Record<string, (typeof rows)[number]> = { ring: rows[0]!, raw: rows[1]!, jpeg: rows[2]! };
+for (const row of ROWS.map((k) => byKey[k] ?? (() => { throw new Error(`rows: expected ring, raw or jpeg, got ${k}`); })())) {
   FRAMES = row.frames;
   for (const cams of [1, 4]) {
     const bs: Result[] = [];
@@ -193,4 +268,10 @@ for (const row of rows) {
     console.log(`                    rounds: overhead fps ${bs.map((x, i) => (x.fps / ps[i]!.fps).toFixed(2)).join(' ')}, cpu ${bs.map((x, i) => (ps[i]!.cpuMs / x.cpuMs).toFixed(2)).join(' ')}`);
   }
 }
-console.log(`target (raw row, fps and CPU overhead <= 1.25x from 1 and 4 cameras): ${met ? 'met' : 'NOT met'}`);
+// The transports alone, per 307 KB frame, both ends in this process.
+const http = await httpHopCost(300);
+const ringHop = await hopCost(300, (i) => ringAt(i, 0));
+console.log(`transport per frame (both ends, CPU / wall ms): HTTP frame.rgb GET (fetch + rawFrameOf) ${http.cpuMs.toFixed(3)} / ${http.wallMs.toFixed(3)}; frame ring (write + read) ${ringHop.cpuMs.toFixed(3)} / ${ringHop.wallMs.toFixed(3)}`);
+for (const r of rings) { r.writer.close(); r.reader.close(); }
+rmSync(ringDir, { recursive: true, force: true });
+console.log(`target (raw via ring row, fps and CPU overhead <= 1.25x from 1 and 4 cameras): ${met ? 'met' : 'NOT met'}`);
