@@ -11,20 +11,10 @@ import { buildCameraApp } from '../../apps/camera/src/app.ts';
 import { parseCameras } from '../../apps/camera/src/config.ts';
 import { loadConfig } from '../../apps/inference/src/config.ts';
 import { buildInferenceApp } from '../../apps/inference/src/app.ts';
+import { PERIOD_S, PRESS_ZONES } from '../helpers/zones.ts';
 import { freePort, waitFor } from '../helpers/net.ts';
 
-const PERIOD_S = 12;
-const ZONES = `cameras:
-  cam1:
-    zones:
-      - id: press
-        polygon: [[0.667, 0], [1, 0], [1, 1], [0.667, 1]]
-        rules:
-          - class: motion
-            dwell: 2s
-            min_score: 0.3
-            exit_grace: 1s
-`;
+const ZONES = PRESS_ZONES;
 const CAMERAS = `cameras:
   - id: cam1
     source: { synthetic: { period_s: ${PERIOD_S} } }

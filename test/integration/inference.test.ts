@@ -18,21 +18,10 @@ import { openEventStore } from '../../apps/inference/src/events/store.ts';
 import { loadZones } from '../../apps/inference/src/zones/zones-file.ts';
 import { buildInferenceApp } from '../../apps/inference/src/app.ts';
 import type { Detector, FrameInput, RawFrame } from '../../apps/inference/src/model/types.ts';
+import { PERIOD_S, PRESS_ZONES } from '../helpers/zones.ts';
 import { freePort, sleep, waitFor } from '../helpers/net.ts';
 
-const PERIOD_S = 12;
-/** The synthetic figure enters x > 2/3 once per period; the zone is that third, feet level included. */
-const ZONES = `cameras:
-  cam1:
-    zones:
-      - id: press
-        polygon: [[0.667, 0], [1, 0], [1, 1], [0.667, 1]]
-        rules:
-          - class: motion
-            dwell: 2s
-            min_score: 0.3
-            exit_grace: 1s
-`;
+const ZONES = PRESS_ZONES;
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'inference-'));
