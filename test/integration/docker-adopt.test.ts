@@ -69,6 +69,11 @@ describe('supervisor SIGKILLed under running containers', { skip, timeout: 300_0
     return { p, out: () => out };
   };
   const get = async (path: string) => (await fetch(`${api}${path}`, { headers: { authorization: `Bearer ${TECH}` }, signal: AbortSignal.timeout(5000) })).json() as Promise<any>;
+  /** Waits until both children are running; on timeout the supervisor's output is in the error. */
+  const untilAllRunning = (what: string, sup: { out(): string }) =>
+    waitFor(what, allRunning, 90_000, 300).catch((err: Error) => {
+      throw new Error(`${err.message}\n${sup.out()}`);
+    });
   const allRunning = async () => {
     const t = await get('/v1/tree');
     return ['web', 'camera'].every((id) => t.nodes.find((n: any) => n.id === id)?.state === 'running');
@@ -77,9 +82,7 @@ describe('supervisor SIGKILLed under running containers', { skip, timeout: 300_0
   test('containers are adopted with zero restarts and the event seq continues', async () => {
     const first = run();
     sup = first.p;
-    await waitFor('first run: both running', allRunning, 90_000, 300).catch((err) => {
-      throw new Error(`${err.message}\n${first.out()}`);
-    });
+    await untilAllRunning('first run: both running', first);
     const before = await Promise.all([a, b].map((c) => proj.inspect(c.id)));
     const lastSeq: number = (await get('/v1/events?limit=1')).lastSeq;
     assert.ok(lastSeq > 0, 'events were logged');
@@ -89,9 +92,7 @@ describe('supervisor SIGKILLed under running containers', { skip, timeout: 300_0
 
     const second = run();
     sup = second.p;
-    await waitFor('second run: both running', allRunning, 90_000, 300).catch((err) => {
-      throw new Error(`${err.message}\n${second.out()}`);
-    });
+    await untilAllRunning('second run: both running', second);
     const afterRun = await Promise.all([a, b].map((c) => proj.inspect(c.id)));
     assert.deepEqual(
       afterRun.map((s) => [s.running, s.startedAt, s.restartCount]),
@@ -114,9 +115,7 @@ describe('supervisor SIGKILLed under running containers', { skip, timeout: 300_0
   test('SIGTERM leaves the containers running for the next supervisor; on_exit: stop stops them', async () => {
     const first = run();
     sup = first.p;
-    await waitFor('both running', allRunning, 90_000, 300).catch((err) => {
-      throw new Error(`${err.message}\n${first.out()}`);
-    });
+    await untilAllRunning('both running', first);
     const before = await Promise.all([a, b].map((c) => proj.inspect(c.id)));
     first.p.kill('SIGTERM');
     const code = await new Promise((r) => first.p.once('exit', r));
@@ -128,9 +127,7 @@ describe('supervisor SIGKILLed under running containers', { skip, timeout: 300_0
     writeTree('stop');
     const second = run();
     sup = second.p;
-    await waitFor('adopted again', allRunning, 90_000, 300).catch((err) => {
-      throw new Error(`${err.message}\n${second.out()}`);
-    });
+    await untilAllRunning('adopted again', second);
     const adopted = await Promise.all([a, b].map((c) => proj.inspect(c.id)));
     assert.deepEqual(adopted.map((s) => s.startedAt), before.map((s) => s.startedAt), 'adopted, not restarted');
     second.p.kill('SIGTERM');
