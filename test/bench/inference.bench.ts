@@ -53,7 +53,7 @@ import { openEventStore } from '../../apps/inference/src/events/store.ts';
 import type { Detector, FrameInput, RawFrame, StageTimes } from '../../apps/inference/src/model/types.ts';
 import { createRingWriter, openRingReader, ringPath, type RingReader, type RingWriter } from '../../apps/camera/src/frame-ring.ts';
 import type { DetectFrame } from '../../apps/camera/src/detect-frame.ts';
-import { rawFrameOf } from '../../apps/inference/src/camera-loop.ts';
+import { rawFrameOf, rawFrameOfRing } from '../../apps/inference/src/camera-loop.ts';
 import { waitRingFrame } from '../../apps/inference/src/ring-wait.ts';
 
 const FRAMES_RAW = Number(process.argv[2] ?? 1000);
@@ -204,8 +204,7 @@ const ringAt = async (i: number, c: number): Promise<FrameInput> => {
   r.writer.write(++r.seq, 1_700_000_000_000 + i * 200, detectFrames[i % detectFrames.length]!);
   const got = await waitRingFrame(r.reader, { after: r.seq - 1, lastReadAt: undefined, intervalMs: 200, waitMs: 2000, signal: r.abort.signal });
   if (!got || got === 'replaced') throw new Error('bench: the ring reader missed a frame');
-  const g = got.geometry;
-  return { kind: 'raw', data: got.data, width: g.width, height: g.height, letterbox: { frameWidth: g.frameWidth, frameHeight: g.frameHeight, scale: g.scale, padX: g.padX, padY: g.padY, inputWidth: W, inputHeight: H } };
+  return rawFrameOfRing(got);
 };
 
 /** Per-frame cost of a transport alone: CPU (this process, both ends) and wall, median of 3 runs. */

@@ -11,7 +11,7 @@
  * - jpeg: GET .../frame.jpg long-polls, decoded here with sharp (cameras without detect).
  */
 import { join } from 'node:path';
-import { openRingReader, type RingReader } from '../../camera/src/frame-ring.ts';
+import { openRingReader, type RingFrame, type RingReader } from '../../camera/src/frame-ring.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { InferenceMetrics } from './metrics.ts';
 import type { FrameInput, RawFrame } from './model/types.ts';
@@ -114,13 +114,8 @@ export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
         lastReadAt = performance.now();
         seq = got.seq;
         ts = got.ts;
-        const g = got.geometry;
         const s = seq;
-        frame = {
-          kind: 'raw', data: got.data, width: g.width, height: g.height,
-          letterbox: { frameWidth: g.frameWidth, frameHeight: g.frameHeight, scale: g.scale, padX: g.padX, padY: g.padY, inputWidth: g.width, inputHeight: g.height },
-          jpeg: () => sameFrameJpeg(cam, s),
-        } satisfies RawFrame;
+        frame = rawFrameOfRing(got, () => sameFrameJpeg(cam, s));
       } else {
         const url = `${cam}/frame.${mode === 'rgb' ? 'rgb' : 'jpg'}?after=${lastSeq}&wait=${o.waitMs}`;
         const res = await fetch(url, { signal: AbortSignal.any([o.signal, AbortSignal.timeout(o.waitMs + 5000)]) });
@@ -167,6 +162,16 @@ export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
     }
   }
   closeRing();
+}
+
+/** A RawFrame from a frame copied out of the ring (its letterbox geometry is in the slot header). */
+export function rawFrameOfRing(got: RingFrame, jpeg?: () => Promise<Buffer | undefined>): RawFrame {
+  const g = got.geometry;
+  return {
+    kind: 'raw', data: got.data, width: g.width, height: g.height,
+    letterbox: { frameWidth: g.frameWidth, frameHeight: g.frameHeight, scale: g.scale, padX: g.padX, padY: g.padY, inputWidth: g.width, inputHeight: g.height },
+    ...(jpeg ? { jpeg } : {}),
+  };
 }
 
 /** A RawFrame from a frame.rgb answer (headers documented in apps/camera/README.md). */
