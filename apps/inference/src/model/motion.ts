@@ -7,9 +7,11 @@
  * bytes with no copy and no per-pixel JS; the cast to float happens inside the graph. JPEG frames
  * (the fallback) are decoded by sharp into a per-camera RGB buffer of the same layout.
  *
- * The model runs in well under a millisecond, so per-frame allocations show: each camera owns two
- * background tensors (ORT writes `background_next` into the one not being read, then they swap)
- * and its mask/activity outputs, all allocated once.
+ * The model runs in about a quarter of a millisecond, so per-frame allocations show: each camera
+ * owns two background tensors (grey, at 1/bg_scale of the input size; ORT writes `background_next`
+ * into the one not being read, then they swap) and its mask/activity outputs, all allocated once.
+ * (onnxruntime-node still copies each output into a fresh ArrayBuffer after the run, which is why
+ * the background is kept small: see apps/inference/scripts/motion-graph.ts.)
  *
  * INVARIANTS: each camera loop awaits `detect` before calling it again for the same camera, so a
  * camera's buffers are never written while a run of that camera reads them. Different cameras have
@@ -20,6 +22,29 @@ import { performance } from 'node:perf_hooks';
 import { connectedComponents } from './components.ts';
 import { checkRawSize, preprocessRgb, unletterbox, type Letterbox } from './preprocess.ts';
 import { asFrame, type Detection, type Detector } from './types.ts';
+
+/** BT.601 luma weights, applied to 0..255 channels (so luma comes out in 0..1); the graph's too. */
+export const LUMA_WEIGHTS = [0.299 / 255, 0.587 / 255, 0.114 / 255] as const;
+
+/**
+ * The model's background for a first frame: the frame's luma (0..1) averaged over scale x scale
+ * blocks, i.e. what the graph's `small` is for that frame. Written into `out` ((H/scale)*(W/scale)).
+ */
+export function greyBackground(rgb: Uint8Array, width: number, height: number, scale: number, out: Float32Array): Float32Array {
+  const bw = width / scale;
+  const [wr, wg, wb] = LUMA_WEIGHTS;
+  out.fill(0);
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor(y / scale) * bw;
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      out[row + Math.floor(x / scale)]! += rgb[i]! * wr + rgb[i + 1]! * wg + rgb[i + 2]! * wb;
+    }
+  }
+  const n = scale * scale;
+  for (let i = 0; i < out.length; i++) out[i]! /= n;
+  return out;
+}
 
 export interface MotionOptions {
   session: ort.InferenceSession;
@@ -50,19 +75,27 @@ export function createMotionDetector(opts: MotionOptions): Detector {
   if (!meta?.isTensor || meta.type !== 'uint8' || !(H > 0 && W > 0) || Number(shape[3]) !== 3) {
     throw new Error(`motion model input "frame" must be uint8 [1,H,W,3] (got ${meta?.isTensor ? `${meta.type} [${shape.join(',')}]` : 'none'}): regenerate it with apps/inference/scripts/gen-motion-model.ts`);
   }
+  const bgMeta = session.inputMetadata.find((m) => m.name === 'background');
+  const bgShape = bgMeta && bgMeta.isTensor ? bgMeta.shape.map(Number) : [];
+  const scale = W / bgShape[3]!;
+  if (!bgMeta?.isTensor || bgMeta.type !== 'float32' || bgShape.length !== 4 || bgShape[1] !== 1 || !Number.isInteger(scale) || H / scale !== bgShape[2]) {
+    throw new Error(`motion model input "background" must be float32 [1,1,H/s,W/s] grey (got ${bgMeta?.isTensor ? `${bgMeta.type} [${bgShape.join(',')}]` : 'none'}): regenerate it with apps/inference/scripts/gen-motion-model.ts`);
+  }
   const cols = W / cell;
   const rows = H / cell;
   const cameras = new Map<string, CameraBuffers>();
   const minCells = opts.minCells ?? 2;
   const img = [1, H, W, 3];
   const grid = [1, 1, rows, cols];
+  const bgDims = [1, 1, H / scale, W / scale];
+  const bgSize = (H / scale) * (W / scale);
   const newBuffers = (): CameraBuffers => {
     const rgb = new Uint8Array(3 * H * W);
     return {
       rgb,
       rgbTensor: new ort.Tensor('uint8', rgb, img),
-      background: new ort.Tensor('float32', new Float32Array(3 * H * W), img),
-      spare: new ort.Tensor('float32', new Float32Array(3 * H * W), img),
+      background: new ort.Tensor('float32', new Float32Array(bgSize), bgDims),
+      spare: new ort.Tensor('float32', new Float32Array(bgSize), bgDims),
       mask: new ort.Tensor('float32', new Float32Array(rows * cols), grid),
       activity: new ort.Tensor('float32', new Float32Array(rows * cols), grid),
       primed: false,
@@ -94,8 +127,8 @@ export function createMotionDetector(opts: MotionOptions): Detector {
       }
       const t1 = performance.now();
       if (!b.primed) {
-        // First frame of this camera: it is the background (0..255 floats); nothing moved yet.
-        (b.background.data as Float32Array).set(pixels);
+        // First frame of this camera: it is the background; nothing moved yet.
+        greyBackground(pixels, W, H, scale, b.background.data as Float32Array);
         b.primed = true;
         return { detections: [], times: { preprocess: (t1 - t0) / 1000, run: 0, postprocess: 0 } };
       }
