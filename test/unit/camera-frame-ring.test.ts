@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRingWriter, openRingReader, ringPath, RingMismatchError, RING_SLOTS } from '../../apps/camera/src/frame-ring.ts';
 import { detectGeometry } from '../../apps/camera/src/detect-frame.ts';
+import { shmAddon } from '../../apps/camera/src/shm-map.ts';
 import { buildCameraApp } from '../../apps/camera/src/app.ts';
 import { parseCameras } from '../../apps/camera/src/config.ts';
 import { waitFor } from '../helpers/net.ts';
@@ -24,11 +25,18 @@ after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const size = { width: 32, height: 24 };
 const frame = (value: number, g = detectGeometry(640, 360, size)) => ({ data: Buffer.alloc(size.width * size.height * 3, value), geometry: g });
 
+// Both ways a reader takes frames: memory-mapped (the native helper, x64) and pread (the fallback).
+// In CI the helper must exist (.ci/run builds it with EDGEVISOR_REQUIRE_NATIVE=1), so the mmap
+// variants never skip there.
+const mmapMissing = shmAddon() ? false : process.env.CI ? false : 'apps/camera/native/build/shm.node not built (no C compiler at npm ci?)';
+const accesses = [{ access: 'mmap' as const, mmap: true, skip: mmapMissing }, { access: 'pread' as const, mmap: false, skip: false }];
+
 describe('frame ring', () => {
-  test('round trip: newest frame with its seq, ts and letterbox; nothing newer -> undefined', () => {
+  for (const { access, mmap, skip } of accesses) test(`round trip (${access}): newest frame with its seq, ts and letterbox; nothing newer -> undefined`, { skip }, () => {
     const path = join(tempDir(), 'cam.ring');
     const w = createRingWriter(path, size, 42);
-    const r = openRingReader(path, { ...size, token: 42 });
+    const r = openRingReader(path, { ...size, token: 42 }, { mmap });
+    assert.equal(r.access, access);
     assert.equal(r.read(-1), undefined, 'an empty ring has no frame');
     const g = detectGeometry(640, 360, size);
     for (let seq = 1; seq <= 5; seq++) w.write(seq, 1_700_000_000_000 + seq, frame(seq * 10, g));
@@ -76,7 +84,7 @@ describe('frame ring', () => {
     r.close();
   });
 
-  test('a reader racing a writer process that laps the ring never gets a torn frame', async () => {
+  for (const { access, mmap, skip } of accesses) test(`a reader (${access}) racing a writer process that laps the ring never gets a torn frame`, { skip }, async () => {
     const big = { width: 320, height: 320 };
     const path = join(tempDir(), 'race.ring');
     createRingWriter(path, big, 1).close();
@@ -86,7 +94,8 @@ describe('frame ring', () => {
     const exited = new Promise<number | null>((res) => child.once('exit', res));
     // Wait for the writer's own ring (it replaces ours), then read as fast as we can.
     await waitFor('writer ring', () => { try { return openRingReader(path, big).latestSeq() > 0; } catch { return false; } }, 15_000, 20);
-    const r = openRingReader(path, big);
+    const r = openRingReader(path, big, { mmap });
+    assert.equal(r.access, access);
     let last = 0;
     let reads = 0;
     let maxGap = 0;

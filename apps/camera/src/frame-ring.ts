@@ -14,8 +14,9 @@
  * INVARIANTS (a seqlock, one writer per file):
  * - the writer invalidates a slot (seq 0) before touching its pixels, writes the pixels, then the
  *   slot's geometry and ts, then its seq, and only then the file header's latest seq/slot;
- * - a reader accepts a slot only if its seq read before the pixels equals its seq read after them
- *   and is newer than what it had: a slot reused meanwhile shows 0 or another seq, and is retried;
+ * - a reader copies the slot the header announces and accepts it only if the slot's seq, read
+ *   again after the copy, still equals the announced seq (and is newer than what it had): a slot
+ *   reused meanwhile shows 0 or another seq, and is retried;
  * - seqs are > 0 and strictly increase within one ring; a new ring (camera worker restart) is a new
  *   inode, created complete under a temporary name and renamed into place, so a reader never sees
  *   a half-initialised file, and notices the replacement by the inode of the path.
@@ -24,6 +25,7 @@ import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, ren
 import { dirname, join } from 'node:path';
 import type { DetectSize } from './config.ts';
 import type { DetectFrame, DetectGeometry } from './detect-frame.ts';
+import { shmAddon } from './shm-map.ts';
 
 const MAGIC = Buffer.from('EVRING\0\0', 'latin1');
 export const RING_VERSION = 1;
@@ -127,7 +129,9 @@ export interface RingReader {
   readonly width: number;
   readonly height: number;
   readonly token: number;
-  /** The latest seq the file header announces (one 64-byte pread). */
+  /** How frames are taken: memory-mapped (loads + one memcpy) or pread (a syscall per field). */
+  readonly access: 'mmap' | 'pread';
+  /** The latest seq the file header announces. */
   latestSeq(): number;
   /** The newest frame if its seq is > `after`, copied into the reader's buffer; else undefined. */
   read(after: number): RingFrame | undefined;
@@ -140,7 +144,7 @@ export interface RingReader {
  * Opens a ring for reading. Throws ENOENT if it does not exist, RingMismatchError if it is not a
  * ring of `expect` size (or of the expected writer `token`, when given).
  */
-export function openRingReader(path: string, expect: { width: number; height: number; token?: number }): RingReader {
+export function openRingReader(path: string, expect: { width: number; height: number; token?: number }, opts: { mmap?: boolean } = {}): RingReader {
   const fd = openSync(path, 'r');
   try {
     const header = Buffer.alloc(FILE_HEADER);
@@ -159,37 +163,35 @@ export function openRingReader(path: string, expect: { width: number; height: nu
     const { ino, size } = fstatSync(fd);
     if (slotHeader !== SLOT_HEADER || slotSize !== SLOT_HEADER + pixels || size < FILE_HEADER + slots * slotSize || slots < 1) throw new RingMismatchError(`${path}: inconsistent ring header (slots ${slots}, slot size ${slotSize}, file ${size} bytes)`);
 
-    const data = Buffer.alloc(pixels);
-    const sh = Buffer.alloc(SLOT_HEADER);
-    const seqBuf = Buffer.alloc(8);
-    const latest = Buffer.alloc(12);
+    // One buffer for a whole slot: its header, then the pixels (handed out as `data`).
+    const slotBuf = Buffer.alloc(slotSize);
+    const sh = slotBuf.subarray(0, SLOT_HEADER);
+    const data = slotBuf.subarray(SLOT_HEADER);
+    const io = ringIo(fd, path, FILE_HEADER + slots * slotSize, slotBuf, opts.mmap ?? true);
     let closed = false;
-    const readLatest = () => {
-      readSync(fd, latest, 0, 12, 32);
-      return { seq: latest.readDoubleLE(0), slot: latest.readUInt32LE(8) };
-    };
     return {
-      path, width, height, token,
-      latestSeq: () => readLatest().seq,
+      path, width, height, token, access: io.kind,
+      latestSeq: () => io.latest().seq,
       read(after) {
         for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-          const l = readLatest();
+          // The announced latest seq, the slot copied (header and pixels at once), the slot's seq
+          // again. The writer announces a seq only after the slot is complete, and invalidates a
+          // slot (seq 0) before touching it, with seqs only ever increasing: so if the slot still
+          // holds the announced seq after the copy, nothing of it changed meanwhile.
+          const l = io.latest();
           if (l.seq <= 0 || l.seq <= after || l.slot >= slots) return undefined;
           const at = FILE_HEADER + l.slot * slotSize;
-          readSync(fd, sh, 0, SLOT_HEADER, at);
-          const before = sh.readDoubleLE(0);
-          // 0: being rewritten; older than announced: the header moved on while we looked. Retry.
-          if (before <= 0 || before <= after) continue;
-          readSync(fd, data, 0, pixels, at + SLOT_HEADER);
-          readSync(fd, seqBuf, 0, 8, at);
-          if (seqBuf.readDoubleLE(0) !== before) continue; // lapped mid-copy: torn, retry
+          io.copySlot(at, slotSize);
+          // Already rewritten (0 or a newer seq) before our copy began: retry with the new header.
+          if (sh.readDoubleLE(0) !== l.seq) continue;
+          if (io.slotSeq(at) !== l.seq) continue; // lapped mid-copy: torn, retry
           const frameWidth = sh.readUInt32LE(16);
           const frameHeight = sh.readUInt32LE(20);
           const scale = sh.readDoubleLE(24);
           const padX = sh.readUInt32LE(32);
           const padY = sh.readUInt32LE(36);
           return {
-            seq: before, ts: sh.readDoubleLE(8), data,
+            seq: l.seq, ts: sh.readDoubleLE(8), data,
             geometry: {
               width, height, frameWidth, frameHeight, scale, padX, padY,
               pictureWidth: sh.readUInt32LE(40), pictureHeight: sh.readUInt32LE(44),
@@ -215,6 +217,51 @@ export function openRingReader(path: string, expect: { width: number; height: nu
     closeSync(fd);
     throw err;
   }
+}
+
+/**
+ * How a reader gets at the ring file: the three accesses a read makes.
+ * - mmap (x64 with apps/camera/native/build/shm.node): the file mapped read-only; the header and a
+ *   slot's seq are plain loads, a slot is one memcpy. No syscall per frame, which matters where
+ *   each syscall flushes the TLB (page-table isolation without PCID, as on the VM the benchmarks
+ *   ran on) and makes the model's next run refill it. x64 only: the seqlock reader relies on loads
+ *   not passing loads (x86-TSO); JS has no read barrier to give weaker CPUs that order.
+ * - pread: positional reads; each syscall is also a full barrier. The fallback everywhere else.
+ */
+interface RingIo {
+  kind: 'mmap' | 'pread';
+  latest(): { seq: number; slot: number };
+  copySlot(at: number, size: number): void;
+  slotSeq(at: number): number;
+}
+
+function ringIo(fd: number, path: string, length: number, slotBuf: Buffer, mmap: boolean): RingIo {
+  const addon = mmap ? shmAddon() : null;
+  if (addon) {
+    const mapped = addon.map(path, length, false);
+    const view = new DataView(mapped);
+    const bytes = new Uint8Array(mapped);
+    return {
+      kind: 'mmap',
+      latest: () => ({ seq: view.getFloat64(32, true), slot: view.getUint32(40, true) }),
+      copySlot: (at, size) => slotBuf.set(bytes.subarray(at, at + size)),
+      slotSeq: (at) => view.getFloat64(at, true),
+    };
+  }
+  const latest = Buffer.alloc(12);
+  const seqBuf = Buffer.alloc(8);
+  return {
+    kind: 'pread',
+    latest() {
+      readSync(fd, latest, 0, 12, 32);
+      return { seq: latest.readDoubleLE(0), slot: latest.readUInt32LE(8) };
+    },
+    copySlot: (at, size) => { readSync(fd, slotBuf, 0, size, at); },
+    slotSeq(at) {
+      readSync(fd, seqBuf, 0, 8, at);
+      return seqBuf.readDoubleLE(0);
+    },
+  };
 }
 
 /** The ring path of `camera` in `dir`. */

@@ -89,7 +89,7 @@ export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
     }
     for (const m of FRAME_MODES) o.metrics.framePath.set({ camera: o.camera, path: m }, m === mode ? 1 : 0);
     const line = mode === 'ring'
-      ? `raw ${o.inputWidth}x${o.inputHeight} detect frames through the frame ring (${why})`
+      ? `raw ${o.inputWidth}x${o.inputHeight} detect frames through the frame ring (${why}, ${ring!.access})`
       : mode === 'rgb'
         ? `raw ${o.inputWidth}x${o.inputHeight} detect frames (frame.rgb; ${why})`
         : `JPEG frames decoded here (camera detect size ${detect ? `${detect.width}x${detect.height}` : 'not set'}, model ${o.inputWidth}x${o.inputHeight})`;
