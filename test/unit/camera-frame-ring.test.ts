@@ -29,12 +29,13 @@ const frame = (value: number, g = detectGeometry(640, 360, size)) => ({ data: Bu
 // In CI the helper must exist (.ci/run builds it with EDGEVISOR_REQUIRE_NATIVE=1), so the mmap
 // variants never skip there.
 const mmapMissing = shmAddon() ? false : process.env.CI ? false : 'apps/camera/native/build/shm.node not built (no C compiler at npm ci?)';
-const accesses = [{ access: 'mmap' as const, mmap: true, skip: mmapMissing }, { access: 'pread' as const, mmap: false, skip: false }];
+const accesses = [{ access: 'mmap' as const, writer: 'mmap' as const, mmap: true, skip: mmapMissing }, { access: 'pread' as const, writer: 'pwrite' as const, mmap: false, skip: false }];
 
 describe('frame ring', () => {
-  for (const { access, mmap, skip } of accesses) test(`round trip (${access}): newest frame with its seq, ts and letterbox; nothing newer -> undefined`, { skip }, () => {
+  for (const { access, writer, mmap, skip } of accesses) test(`round trip (${writer} -> ${access}): newest frame with its seq, ts and letterbox; nothing newer -> undefined`, { skip }, () => {
     const path = join(tempDir(), 'cam.ring');
-    const w = createRingWriter(path, size, 42);
+    const w = createRingWriter(path, size, 42, undefined, { mmap });
+    assert.equal(w.access, writer);
     const r = openRingReader(path, { ...size, token: 42 }, { mmap });
     assert.equal(r.access, access);
     assert.equal(r.read(-1), undefined, 'an empty ring has no frame');
@@ -84,11 +85,11 @@ describe('frame ring', () => {
     r.close();
   });
 
-  for (const { access, mmap, skip } of accesses) test(`a reader (${access}) racing a writer process that laps the ring never gets a torn frame`, { skip }, async () => {
+  for (const { access, writer, mmap, skip } of accesses) test(`a reader (${access}) racing a writer process (${writer}) that laps the ring never gets a torn frame`, { skip }, async () => {
     const big = { width: 320, height: 320 };
     const path = join(tempDir(), 'race.ring');
     createRingWriter(path, big, 1).close();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/camera/scripts/ring-writer.ts', path, '320', '320', 'constant', '3000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/camera/scripts/ring-writer.ts', path, '320', '320', 'constant', '3000'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, RING_MMAP: mmap ? '1' : '0' } });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((res) => child.once('exit', res));

@@ -20,7 +20,8 @@ if (!path || !Number.isInteger(size.width) || !Number.isInteger(size.height) || 
   process.exit(2);
 }
 const geometry = detectGeometry(640, 480, size);
-const writer = createRingWriter(path, size, Number(process.env.RING_TOKEN ?? 1));
+// RING_MMAP=0: write with pwrite even where the mmap helper exists (tests cover both writers).
+const writer = createRingWriter(path, size, Number(process.env.RING_TOKEN ?? 1), undefined, { mmap: process.env.RING_MMAP !== '0' });
 const bytes = size.width * size.height * 3;
 
 if (mode === 'constant') {
