@@ -6,9 +6,17 @@
 /** A blob of active cells: inclusive cell bounds, size and the mean activity over its cells. */
 export interface Component { cx1: number; cy1: number; cx2: number; cy2: number; cells: number; meanActivity: number }
 
+/** Scratch arrays, reused across calls (it runs once per frame and is synchronous). */
+let seen = new Uint8Array(0);
+let stack = new Int32Array(0);
+
 export function connectedComponents(mask: ArrayLike<number>, activity: ArrayLike<number>, cols: number, rows: number, minCells = 1): Component[] {
-  const seen = new Uint8Array(cols * rows);
-  const stack = new Int32Array(cols * rows);
+  if (seen.length < cols * rows) {
+    seen = new Uint8Array(cols * rows);
+    stack = new Int32Array(cols * rows);
+  } else {
+    seen.fill(0, 0, cols * rows);
+  }
   const out: Component[] = [];
   for (let start = 0; start < cols * rows; start++) {
     if (seen[start] || mask[start]! < 0.5) continue;
