@@ -74,7 +74,6 @@ const IMG = [1, H, W, 3];
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const median = (xs: number[]) => pct(xs, 50);
 
-interface Result { fps: number; p50: number; p99: number; cpuMs: number; stages?: { pre: number; run: number; post: number } }
 
 // 60 distinct frames of the walking figure (12 s period, 5 fps): real motion, real JPEG entropy.
 // Each rendered once, as the camera does: the JPEG and the 320x320 raw detect frame of one picture.
@@ -96,8 +95,24 @@ for (const j of jpegs) {
   decoded.push(out);
 }
 
+/**
+ * Stage times of the pipeline side, as plain numbers (ms): arrays of doubles hold no objects, so
+ * the log adds no work to the garbage collector. (It used to keep each frame's StageTimes object:
+ * tens of thousands of retained objects made the old generation's marking, on V8's helper threads,
+ * show up as pipeline CPU.)
+ */
+interface StageLog { add(t: StageTimes): void; clear(): void; median(key: keyof StageTimes): number }
+function stageLog(): StageLog {
+  const log: Record<keyof StageTimes, number[]> = { preprocess: [], run: [], postprocess: [] };
+  return {
+    add(t) { log.preprocess.push(t.preprocess * 1000); log.run.push(t.run * 1000); log.postprocess.push(t.postprocess * 1000); },
+    clear() { log.preprocess.length = 0; log.run.length = 0; log.postprocess.length = 0; },
+    median: (key) => median(log[key]),
+  };
+}
+
 /** One side of the comparison, kept warm for the whole row: runs frame `i` of camera `c`. */
-interface Side { name: string; step(c: number, i: number): Promise<void>; serial: boolean; close(): Promise<void>; stages?: StageTimes[] }
+interface Side { name: string; step(c: number, i: number): Promise<void>; serial: boolean; close(): Promise<void>; stages?: StageLog }
 
 /** Totals of one side over all its batches. */
 interface Tally { frames: number; wallMs: number; cpuMs: number; faults: number; lat: number[]; batchFps: number[]; cameraCpuMs: number }
@@ -177,8 +192,8 @@ async function bareSide(cameras: number, pixels: readonly Uint8Array[], serial: 
 async function pipelineSide(cameras: number, frameAt: (i: number, camera: number) => FrameInput | Promise<FrameInput>, dwellMs: number): Promise<Side & { events: () => number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-'));
   const real = await loadDetector({ path: DEFAULT_MODEL, threads: THREADS, scoreThreshold: 0.25 });
-  const stages: StageTimes[] = [];
-  const detector: Detector = { ...real, detect: async (c, f) => { const r = await real.detect(c, f); stages.push(r.times); return r; } };
+  const stages = stageLog();
+  const detector: Detector = { ...real, detect: async (c, f) => { const r = await real.detect(c, f); stages.add(r.times); return r; } };
   const store = openEventStore(join(dir, 'events.db'));
   const zone = { id: 'z', polygon: [[0.667, 0], [1, 0], [1, 1], [0.667, 1]] as [number, number][], rules: [{ cls: 'motion', dwellMs, minScore: 0.3, exitGraceMs: 1000 }] };
   const zones = { cameras: Object.fromEntries(Array.from({ length: cameras }, (_, c) => [`cam${c}`, { zones: [zone] }])) };
@@ -186,7 +201,7 @@ async function pipelineSide(cameras: number, frameAt: (i: number, camera: number
   let stored = 0;
   // Prime each camera's background, as the bare side starts with one.
   for (let c = 0; c < cameras; c++) await p.processFrame(`cam${c}`, await frameAt(jpegs.length - 1, c), 1_699_999_999_800);
-  stages.length = 0;
+  stages.clear();
   return {
     name: 'pipeline',
     serial: false,
@@ -298,6 +313,7 @@ for (const row of ROWS.map((k) => byKey[k] ?? (() => { throw new Error(`rows: ex
       const until = performance.now() + WARMUP_MS;
       for (let i = 0; performance.now() < until; i++) await side.step(i % cams, i);
     }
+    pipe.stages!.clear();
     const batches = Math.max(1, Math.round(row.frames / BATCH));
     for (let k = 0; k < batches; k++) {
       for (let j = 0; j < sides.length; j++) {
@@ -315,8 +331,7 @@ for (const row of ROWS.map((k) => byKey[k] ?? (() => { throw new Error(`rows: ex
     const fpsRatio = fps(b) / fps(q);
     const cpuRatio = cpuPer(q) / cpuPer(b);
     if (row.target && (fpsRatio > 1.25 || cpuRatio > 1.25)) met = false;
-    const st = sides[0]!.stages!;
-    const ms = (key: keyof StageTimes) => median(st.map((x) => x[key] * 1000));
+    const ms = (key: keyof StageTimes) => sides[0]!.stages!.median(key);
     const spread = b.batchFps.map((x, j) => x / q.batchFps[j]!).sort((x, y) => x - y);
     console.log(`${row.name.padEnd(15)} ${String(cams).padStart(3)} | ${f(fps(b), 10)} ${f(pct(b.lat, 50))} ${f(pct(b.lat, 99))} ${f(cpuPer(b), 9)} | ${f(fps(q), 12)} ${f(pct(q.lat, 50))} ${f(pct(q.lat, 99))} ${f(cpuPer(q), 9)} | ${fpsRatio.toFixed(2).padStart(11)}x ${cpuRatio.toFixed(2)}x | ${f(ms('preprocess'), 5)} / ${f(ms('run'), 5)} / ${f(ms('postprocess'), 5)}`);
     const ev = pipe.events();

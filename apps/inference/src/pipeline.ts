@@ -51,6 +51,8 @@ export function createPipeline(d: PipelineDeps): Pipeline {
   const dwell = createDwellState();
   const gate = createFailpointGate(d.failpoint ?? null, now);
   const snapDir = join(d.dataDir, 'snapshots');
+  const stage = { preprocess: d.metrics.latency.labels('preprocess'), run: d.metrics.latency.labels('run'), postprocess: d.metrics.latency.labels('postprocess') };
+  const perCamera = new Map<string, { frames: { inc(): void }; lastFrame: { set(v: number): void } }>();
   mkdirSync(snapDir, { recursive: true });
 
   return {
@@ -74,11 +76,14 @@ export function createPipeline(d: PipelineDeps): Pipeline {
       }
       const post = times.postprocess + (performance.now() - t0) / 1000;
       if (!gate.suppressCounting()) {
-        d.metrics.frames.inc({ camera });
-        d.metrics.lastFrame.set({ camera }, now() / 1000);
-        d.metrics.latency.observe({ stage: 'preprocess' }, times.preprocess);
-        if (times.run > 0) d.metrics.latency.observe({ stage: 'run' }, times.run);
-        d.metrics.latency.observe({ stage: 'postprocess' }, post);
+        // Label children looked up once per camera: no label object or hashing per frame.
+        let m = perCamera.get(camera);
+        if (!m) perCamera.set(camera, (m = { frames: d.metrics.frames.labels(camera), lastFrame: d.metrics.lastFrame.labels(camera) }));
+        m.frames.inc();
+        m.lastFrame.set(now() / 1000);
+        stage.preprocess.observe(times.preprocess);
+        if (times.run > 0) stage.run.observe(times.run);
+        stage.postprocess.observe(post);
       }
       return { detections, events };
     },
