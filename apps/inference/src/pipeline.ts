@@ -52,7 +52,7 @@ export function createPipeline(d: PipelineDeps): Pipeline {
   const gate = createFailpointGate(d.failpoint ?? null, now);
   const snapDir = join(d.dataDir, 'snapshots');
   const stage = { preprocess: d.metrics.latency.labels('preprocess'), run: d.metrics.latency.labels('run'), postprocess: d.metrics.latency.labels('postprocess') };
-  const perCamera = new Map<string, { frames: { inc(): void }; lastFrame: { set(v: number): void } }>();
+  const perCamera = new Map<string, { inc(): void }>();
   mkdirSync(snapDir, { recursive: true });
 
   return {
@@ -77,10 +77,10 @@ export function createPipeline(d: PipelineDeps): Pipeline {
       const post = times.postprocess + (performance.now() - t0) / 1000;
       if (!gate.suppressCounting()) {
         // Label children looked up once per camera: no label object or hashing per frame.
-        let m = perCamera.get(camera);
-        if (!m) perCamera.set(camera, (m = { frames: d.metrics.frames.labels(camera), lastFrame: d.metrics.lastFrame.labels(camera) }));
-        m.frames.inc();
-        m.lastFrame.set(now() / 1000);
+        let frames = perCamera.get(camera);
+        if (!frames) perCamera.set(camera, (frames = d.metrics.frames.labels(camera)));
+        frames.inc();
+        d.metrics.frameDone(camera, now() / 1000);
         stage.preprocess.observe(times.preprocess);
         if (times.run > 0) stage.run.observe(times.run);
         stage.postprocess.observe(post);
