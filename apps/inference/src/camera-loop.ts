@@ -6,7 +6,8 @@
  * - ring: the camera's frame ring file (shared memory, apps/camera/src/frame-ring.ts), when
  *   GET /cameras names one, it exists in our frames directory (FRAMES_DIR, else the directory the
  *   camera reports: same machine) and its frames are the model's input size. No HTTP per frame:
- *   one pread of the header when a frame is due, one copy of the pixels into our own buffer.
+ *   one look at the header when a frame is due (a load when mapped, else a pread), one copy of the
+ *   pixels into our own buffer.
  * - rgb: GET .../frame.rgb?after=SEQ&wait=MS long-polls (raw detect frames at the model size).
  * - jpeg: GET .../frame.jpg long-polls, decoded here with sharp (cameras without detect).
  */

@@ -3,7 +3,7 @@
  * frame and without spinning: the ring has no doorbell, so the reader polls the 64-byte file header,
  * but only around when the next frame is due. After a frame it sleeps until ~80 % of the camera's
  * frame interval, then polls every POLL_MS; a frame is picked up at most POLL_MS after it was
- * published, and an idle camera costs ~1 pread per POLL_MS only in that last part of each interval.
+ * published, and an idle camera costs ~1 header read per POLL_MS only in that last part of each interval.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RingFrame, RingReader } from '../../camera/src/frame-ring.ts';
