@@ -74,7 +74,6 @@ const IMG = [1, H, W, 3];
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const median = (xs: number[]) => pct(xs, 50);
 
-
 // 60 distinct frames of the walking figure (12 s period, 5 fps): real motion, real JPEG entropy.
 // Each rendered once, as the camera does: the JPEG and the 320x320 raw detect frame of one picture.
 const jpegs: Buffer[] = [];
@@ -82,10 +81,9 @@ const raws: RawFrame[] = [];
 const detectFrames: DetectFrame[] = [];
 for (let i = 0; i < 60; i++) {
   const { jpeg, raw } = await renderSyntheticFrame(640, 480, 1_700_000_000_000 + i * 200, 12, 'bench', { width: W, height: H });
-  const g = raw!.geometry;
   jpegs.push(jpeg);
   detectFrames.push(raw!);
-  raws.push({ kind: 'raw', data: raw!.data, width: W, height: H, letterbox: { frameWidth: 640, frameHeight: 480, scale: g.scale, padX: g.padX, padY: g.padY, inputWidth: W, inputHeight: H } });
+  raws.push(rawFrameOfRing({ seq: i + 1, ts: 0, data: raw!.data, geometry: raw!.geometry }));
 }
 // What the JPEG fallback hands the model: the same uint8 layout, decoded here by sharp.
 const decoded: Uint8Array[] = [];

@@ -3,22 +3,25 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export function createMetrics(registry: Registry) {
   const registers = [registry];
-  // Last frame time per camera, kept in a mutable field and copied into the gauge at scrape time:
-  // prom-client's Gauge.set hashes the labels and stores a new {value, labels} object in its
-  // long-lived map on every call; this is a field write per frame.
-  const lastFrameAt = new Map<string, { seconds: number }>();
+  const frames = new Counter({ name: 'inference_frames_total', help: 'Frames run through the model', labelNames: ['camera'], registers });
+  // Per camera: its frame counter's label child (looked up once) and the last frame time, kept in
+  // a mutable field and copied into the gauge at scrape time. prom-client hashes the labels on
+  // every inc/set, and Gauge.set stores a new {value, labels} object each call; this way a frame
+  // costs one counter add and one field write.
+  const perCamera = new Map<string, { frames: { inc(): void }; seconds: number }>();
   return {
-    /** Records that a frame of `camera` finished at `seconds` (unix); cheap enough for every frame. */
+    /** Counts a finished frame of `camera` at `seconds` (unix); cheap enough for every frame. */
     frameDone(camera: string, seconds: number) {
-      const r = lastFrameAt.get(camera);
-      if (r) r.seconds = seconds;
-      else lastFrameAt.set(camera, { seconds });
+      let r = perCamera.get(camera);
+      if (!r) perCamera.set(camera, (r = { frames: frames.labels(camera), seconds }));
+      r.frames.inc();
+      r.seconds = seconds;
     },
-    frames: new Counter({ name: 'inference_frames_total', help: 'Frames run through the model', labelNames: ['camera'], registers }),
+    frames,
     lastFrame: new Gauge({
       name: 'inference_last_frame_timestamp_seconds', help: 'Unix time when the last frame finished', labelNames: ['camera'], registers,
       collect() {
-        for (const [camera, r] of lastFrameAt) this.set({ camera }, r.seconds);
+        for (const [camera, r] of perCamera) this.set({ camera }, r.seconds);
       },
     }),
     dropped: new Counter({ name: 'inference_dropped_frames_total', help: 'Camera frames skipped because inference was busy (seq gaps)', labelNames: ['camera'], registers }),

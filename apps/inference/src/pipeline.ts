@@ -51,8 +51,8 @@ export function createPipeline(d: PipelineDeps): Pipeline {
   const dwell = createDwellState();
   const gate = createFailpointGate(d.failpoint ?? null, now);
   const snapDir = join(d.dataDir, 'snapshots');
+  // Label children looked up once: no label object or hashing per frame.
   const stage = { preprocess: d.metrics.latency.labels('preprocess'), run: d.metrics.latency.labels('run'), postprocess: d.metrics.latency.labels('postprocess') };
-  const perCamera = new Map<string, { inc(): void }>();
   mkdirSync(snapDir, { recursive: true });
 
   return {
@@ -76,10 +76,6 @@ export function createPipeline(d: PipelineDeps): Pipeline {
       }
       const post = times.postprocess + (performance.now() - t0) / 1000;
       if (!gate.suppressCounting()) {
-        // Label children looked up once per camera: no label object or hashing per frame.
-        let frames = perCamera.get(camera);
-        if (!frames) perCamera.set(camera, (frames = d.metrics.frames.labels(camera)));
-        frames.inc();
         d.metrics.frameDone(camera, now() / 1000);
         stage.preprocess.observe(times.preprocess);
         if (times.run > 0) stage.run.observe(times.run);
