@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_MODEL } from '../../apps/inference/src/config.ts';
 import { encodeModel } from '../../apps/inference/src/model/onnx-proto.ts';
-import { greyBackground } from '../../apps/inference/src/model/motion.ts';
+import { greyBackground, greyReduced } from '../../apps/inference/src/model/motion.ts';
 import { loadDetector } from '../../apps/inference/src/model/load.ts';
 import type { RawFrame } from '../../apps/inference/src/model/types.ts';
 import { motionGraph, MOTION_MODEL } from '../../apps/inference/scripts/motion-graph.ts';
@@ -17,14 +17,14 @@ const T0 = 1_700_000_000_000 - (1_700_000_000_000 % 12_000) + 3000;
  * The graph's arithmetic written out in JS, per the comment in apps/inference/scripts/motion-graph.ts:
  * grey reduced frame, |diff| pooled per cell, threshold, running average.
  */
-function reference(frame: Uint8Array, background: Float32Array) {
+function reference(frame: Uint8Array, background: Uint8Array) {
   const S = MOTION_MODEL.bgScale;
-  const small = greyBackground(frame, W, H, S, new Float32Array((W / S) * (H / S)));
+  const small = greyReduced(frame, W, H, S, new Float32Array((W / S) * (H / S)));
   const diff = small.map((v, i) => v - background[i]!);
   const cols = W / cell, rows = H / cell, k = cell / S, bw = W / S;
   const activity = new Float32Array(cols * rows);
-  for (let y = 0; y < H / S; y++) for (let x = 0; x < bw; x++) activity[Math.floor(y / k) * cols + Math.floor(x / k)]! += Math.abs(diff[y * bw + x]!) / (k * k);
-  return { activity, next: background.map((b, i) => b + MOTION_MODEL.alpha * diff[i]!) };
+  for (let y = 0; y < H / S; y++) for (let x = 0; x < bw; x++) activity[Math.floor(y / k) * cols + Math.floor(x / k)]! += Math.abs(diff[y * bw + x]!) / (k * k) / 255;
+  return { activity, next: Float64Array.from(background, (b, i) => b + MOTION_MODEL.alpha * diff[i]!) };
 }
 
 async function detectFrame(ts: number): Promise<RawFrame> {
@@ -38,16 +38,17 @@ describe('the shipped motion model', () => {
     assert.ok(Buffer.from(encodeModel(motionGraph())).equals(readFileSync(DEFAULT_MODEL)), 'regenerate: node --import tsx apps/inference/scripts/gen-motion-model.ts');
   });
 
-  test('the graph computes what its comment says: grey 1/2-size background, mean |luma change| per 8x8 cell, threshold, running average', async () => {
+  test('the graph computes what its comment says: grey 1/2-size uint8 background, mean |luma change| per 8x8 cell, threshold, rounded running average', async () => {
     const [a, b] = [await detectFrame(T0), await detectFrame(T0 + 400)];
     const S = MOTION_MODEL.bgScale;
     const session = await ort.InferenceSession.create(DEFAULT_MODEL, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
     try {
-      const bg = greyBackground(a.data, W, H, S, new Float32Array((W / S) * (H / S)));
-      const r = await session.run({ frame: new ort.Tensor('uint8', b.data, [1, H, W, 3]), background: new ort.Tensor('float32', bg, [1, 1, H / S, W / S]) });
+      const bg = greyBackground(a.data, W, H, S, new Uint8Array((W / S) * (H / S)));
+      assert.deepEqual(bg.subarray(0, 4), Uint8Array.from(greyReduced(a.data, W, H, S, new Float32Array((W / S) * (H / S))).subarray(0, 4), Math.round), 'the primed background is the reduced frame, rounded');
+      const r = await session.run({ frame: new ort.Tensor('uint8', b.data, [1, H, W, 3]), background: new ort.Tensor('uint8', bg, [1, 1, H / S, W / S]) });
       const want = reference(b.data, bg);
       const act = r.activity!.data as Float32Array;
-      const mask = r.mask!.data as Float32Array;
+      const mask = r.mask!.data as Uint8Array;
       let maxDiff = 0;
       for (let i = 0; i < act.length; i++) maxDiff = Math.max(maxDiff, Math.abs(act[i]! - want.activity[i]!));
       assert.ok(maxDiff < 1e-5, `activity differs from the reference by up to ${maxDiff}`);
@@ -56,9 +57,16 @@ describe('the shipped motion model', () => {
       }
       assert.ok(mask.some((v) => v > 0), 'the figure moved between the two frames');
       assert.ok(mask.filter((v) => v > 0).length < mask.length / 4, 'and the rest of the picture did not');
-      const next = r.background_next!.data as Float32Array;
-      assert.equal(next.length, (W / S) * (H / S));
-      for (let i = 0; i < next.length; i += 997) assert.ok(Math.abs(next[i]! - want.next[i]!) < 1e-5, `background_next[${i}]`);
+      const next = r.background_next!.data as Uint8Array;
+      assert.ok(next instanceof Uint8Array && next.length === (W / S) * (H / S));
+      // Rounded to whole grey levels (ties to even; a tie in float32 may fall either way in JS).
+      let moved = 0;
+      for (let i = 0; i < next.length; i++) {
+        const exact = want.next[i]!;
+        if (Math.abs(exact - Math.floor(exact) - 0.5) > 1e-3) assert.equal(next[i], Math.round(exact), `background_next[${i}] (exact ${exact})`);
+        if (next[i] !== bg[i]) moved++;
+      }
+      assert.ok(moved > 0, 'the background followed the figure');
     } finally {
       await session.release();
     }

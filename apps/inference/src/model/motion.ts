@@ -8,10 +8,10 @@
  * (the fallback) are decoded by sharp into a per-camera RGB buffer of the same layout.
  *
  * The model runs in about a quarter of a millisecond, so per-frame allocations show: each camera
- * owns two background tensors (grey, at 1/bg_scale of the input size; ORT writes `background_next`
- * into the one not being read, then they swap) and its mask/activity outputs, all allocated once.
- * (onnxruntime-node still copies each output into a fresh ArrayBuffer after the run, which is why
- * the background is kept small: see apps/inference/scripts/motion-graph.ts.)
+ * owns two background tensors (uint8 grey, at 1/bg_scale of the input size; ORT writes
+ * `background_next` into the one not being read, then they swap) and its mask/activity outputs, all
+ * allocated once. (onnxruntime-node still copies each output into a fresh ArrayBuffer after the run,
+ * which is why the outputs are kept small: see apps/inference/scripts/motion-graph.ts.)
  *
  * INVARIANTS: each camera loop awaits `detect` before calling it again for the same camera, so a
  * camera's buffers are never written while a run of that camera reads them. Different cameras have
@@ -20,17 +20,17 @@
 import * as ort from 'onnxruntime-node';
 import { performance } from 'node:perf_hooks';
 import { connectedComponents } from './components.ts';
-import { checkRawSize, preprocessRgb, unletterbox, type Letterbox } from './preprocess.ts';
+import { checkRawSize, preprocessRgb, unletterboxXY, type Letterbox } from './preprocess.ts';
 import { asFrame, type Detection, type Detector } from './types.ts';
 
-/** BT.601 luma weights, applied to 0..255 channels (so luma comes out in 0..1); the graph's too. */
-export const LUMA_WEIGHTS = [0.299 / 255, 0.587 / 255, 0.114 / 255] as const;
+/** BT.601 luma weights, applied to 0..255 channels (luma in grey levels 0..255); the graph's too. */
+export const LUMA_WEIGHTS = [0.299, 0.587, 0.114] as const;
 
 /**
- * The model's background for a first frame: the frame's luma (0..1) averaged over scale x scale
- * blocks, i.e. what the graph's `small` is for that frame. Written into `out` ((H/scale)*(W/scale)).
+ * A frame's luma (grey levels) averaged over scale x scale blocks, i.e. the graph's `small`, into
+ * `out` ((H/scale)*(W/scale)).
  */
-export function greyBackground(rgb: Uint8Array, width: number, height: number, scale: number, out: Float32Array): Float32Array {
+export function greyReduced(rgb: Uint8Array, width: number, height: number, scale: number, out: Float32Array): Float32Array {
   const bw = width / scale;
   const [wr, wg, wb] = LUMA_WEIGHTS;
   out.fill(0);
@@ -43,6 +43,13 @@ export function greyBackground(rgb: Uint8Array, width: number, height: number, s
   }
   const n = scale * scale;
   for (let i = 0; i < out.length; i++) out[i]! /= n;
+  return out;
+}
+
+/** The model's background for a first frame: `greyReduced`, rounded to whole grey levels, into `out`. */
+export function greyBackground(rgb: Uint8Array, width: number, height: number, scale: number, out: Uint8Array): Uint8Array {
+  const small = greyReduced(rgb, width, height, scale, new Float32Array(out.length));
+  for (let i = 0; i < out.length; i++) out[i] = Math.round(small[i]!);
   return out;
 }
 
@@ -78,8 +85,8 @@ export function createMotionDetector(opts: MotionOptions): Detector {
   const bgMeta = session.inputMetadata.find((m) => m.name === 'background');
   const bgShape = bgMeta && bgMeta.isTensor ? bgMeta.shape.map(Number) : [];
   const scale = W / bgShape[3]!;
-  if (!bgMeta?.isTensor || bgMeta.type !== 'float32' || bgShape.length !== 4 || bgShape[1] !== 1 || !Number.isInteger(scale) || H / scale !== bgShape[2]) {
-    throw new Error(`motion model input "background" must be float32 [1,1,H/s,W/s] grey (got ${bgMeta?.isTensor ? `${bgMeta.type} [${bgShape.join(',')}]` : 'none'}): regenerate it with apps/inference/scripts/gen-motion-model.ts`);
+  if (!bgMeta?.isTensor || bgMeta.type !== 'uint8' || bgShape.length !== 4 || bgShape[1] !== 1 || !Number.isInteger(scale) || H / scale !== bgShape[2]) {
+    throw new Error(`motion model input "background" must be uint8 [1,1,H/s,W/s] grey (got ${bgMeta?.isTensor ? `${bgMeta.type} [${bgShape.join(',')}]` : 'none'}): regenerate it with apps/inference/scripts/gen-motion-model.ts`);
   }
   const cols = W / cell;
   const rows = H / cell;
@@ -94,9 +101,9 @@ export function createMotionDetector(opts: MotionOptions): Detector {
     return {
       rgb,
       rgbTensor: new ort.Tensor('uint8', rgb, img),
-      background: new ort.Tensor('float32', new Float32Array(bgSize), bgDims),
-      spare: new ort.Tensor('float32', new Float32Array(bgSize), bgDims),
-      mask: new ort.Tensor('float32', new Float32Array(rows * cols), grid),
+      background: new ort.Tensor('uint8', new Uint8Array(bgSize), bgDims),
+      spare: new ort.Tensor('uint8', new Uint8Array(bgSize), bgDims),
+      mask: new ort.Tensor('uint8', new Uint8Array(rows * cols), grid),
       activity: new ort.Tensor('float32', new Float32Array(rows * cols), grid),
       primed: false,
     };
@@ -128,20 +135,20 @@ export function createMotionDetector(opts: MotionOptions): Detector {
       const t1 = performance.now();
       if (!b.primed) {
         // First frame of this camera: it is the background; nothing moved yet.
-        greyBackground(pixels, W, H, scale, b.background.data as Float32Array);
+        greyBackground(pixels, W, H, scale, b.background.data as Uint8Array);
         b.primed = true;
         return { detections: [], times: { preprocess: (t1 - t0) / 1000, run: 0, postprocess: 0 } };
       }
       await session.run({ frame: tensor, background: b.background }, { background_next: b.spare, mask: b.mask, activity: b.activity });
       const t2 = performance.now();
       [b.background, b.spare] = [b.spare, b.background];
-      const comps = connectedComponents(b.mask.data as Float32Array, b.activity.data as Float32Array, cols, rows, minCells);
-      const detections: Detection[] = comps.map((c) => ({
-        ...unletterbox({ x1: c.cx1 * cell, y1: c.cy1 * cell, x2: (c.cx2 + 1) * cell, y2: (c.cy2 + 1) * cell }, letterbox),
-        cls: 'motion',
+      const comps = connectedComponents(b.mask.data as Uint8Array, b.activity.data as Float32Array, cols, rows, minCells);
+      const detections: Detection[] = [];
+      for (const c of comps) {
+        const box = unletterboxXY(c.cx1 * cell, c.cy1 * cell, (c.cx2 + 1) * cell, (c.cy2 + 1) * cell, letterbox);
         // A mean luma change of 25% or more over the blob counts as certain motion.
-        score: Math.min(1, c.meanActivity * 4),
-      }));
+        detections.push({ x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2, cls: 'motion', score: Math.min(1, c.meanActivity * 4) });
+      }
       const t3 = performance.now();
       return { detections, times: { preprocess: (t1 - t0) / 1000, run: (t2 - t1) / 1000, postprocess: (t3 - t2) / 1000 } };
     },

@@ -195,9 +195,14 @@ function writePlanes(t: Float32Array, px: Uint8Array, channels: number, w: numbe
 
 /** Maps a box in model-input pixels back to normalized frame coordinates, clamped to 0..1. */
 export function unletterbox(b: Box, lb: Letterbox): Box {
-  const fx = (x: number) => clamp01((x - lb.padX) / lb.scale / lb.frameWidth);
-  const fy = (y: number) => clamp01((y - lb.padY) / lb.scale / lb.frameHeight);
-  return { x1: fx(b.x1), y1: fy(b.y1), x2: fx(b.x2), y2: fy(b.y2) };
+  return unletterboxXY(b.x1, b.y1, b.x2, b.y2, lb);
+}
+
+/** `unletterbox` of the box (x1, y1)-(x2, y2), without a box object to pass in. */
+export function unletterboxXY(x1: number, y1: number, x2: number, y2: number, lb: Letterbox): Box {
+  const sx = lb.scale * lb.frameWidth;
+  const sy = lb.scale * lb.frameHeight;
+  return { x1: clamp01((x1 - lb.padX) / sx), y1: clamp01((y1 - lb.padY) / sy), x2: clamp01((x2 - lb.padX) / sx), y2: clamp01((y2 - lb.padY) / sy) };
 }
 
 const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);

@@ -29,10 +29,15 @@ export const createDwellState = (): DwellState => new Map();
 
 /** Ray casting; points on the boundary may fall either way, which is fine at frame resolution. */
 export function pointInPolygon([x, y]: Point, poly: readonly Point[]): boolean {
+  return insidePolygon(x, y, poly);
+}
+
+function insidePolygon(x: number, y: number, poly: readonly Point[]): boolean {
   let inside = false;
   for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    const [xi, yi] = poly[i]!;
-    const [xj, yj] = poly[j]!;
+    const pi = poly[i]!;
+    const pj = poly[j]!;
+    const xi = pi[0], yi = pi[1], xj = pj[0], yj = pj[1];
     if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
   }
   return inside;
@@ -41,19 +46,43 @@ export function pointInPolygon([x, y]: Point, poly: readonly Point[]): boolean {
 /** Where a box stands: the bottom centre (feet of a person, base of a load). */
 export const anchorOf = (d: Detection): Point => [(d.x1 + d.x2) / 2, d.y2];
 
-/** Applies one frame of one camera to the state; returns the events to raise now. */
-export function updateDwell(state: DwellState, zones: readonly Zone[], camera: string, detections: readonly Detection[], now: number): ZoneHit[] {
-  const hits: ZoneHit[] = [];
+/** Episode keys per zone and camera, one per rule, made once: a frame builds no strings. */
+const episodeKeys = new WeakMap<Zone, Map<string, string[]>>();
+function keysOf(zone: Zone, camera: string): string[] {
+  let byCamera = episodeKeys.get(zone);
+  if (!byCamera) episodeKeys.set(zone, (byCamera = new Map()));
+  let keys = byCamera.get(camera);
+  if (!keys) byCamera.set(camera, (keys = zone.rules.map((_, r) => `${camera}\u0000${zone.id}\u0000${r}`)));
+  return keys;
+}
+
+const NO_HITS: ZoneHit[] = [];
+
+/**
+ * Applies one frame of one camera to the state; returns the events to raise now. Runs on every
+ * frame, so a frame without a new event allocates nothing here (the result is a shared empty array;
+ * callers only read it): at full model speed per-frame garbage shows up as collector work.
+ */
+export function updateDwell(state: DwellState, zones: readonly Zone[], camera: string, detections: readonly Detection[], now: number): readonly ZoneHit[] {
+  let hits: ZoneHit[] | undefined;
   for (const zone of zones) {
-    zone.rules.forEach((rule, r) => {
-      const key = `${camera}\u0000${zone.id}\u0000${r}`;
-      const inside = detections.filter((d) => d.cls === rule.cls && d.score >= rule.minScore && pointInPolygon(anchorOf(d), zone.polygon));
+    const keys = keysOf(zone, camera);
+    for (let r = 0; r < zone.rules.length; r++) {
+      const rule = zone.rules[r]!;
+      const key = keys[r]!;
       let ep = state.get(key);
       if (ep && now - ep.lastSeen > rule.exitGraceMs) {
         state.delete(key);
         ep = undefined;
       }
-      if (inside.length === 0) return;
+      let seen = false;
+      for (const d of detections) {
+        if (d.cls === rule.cls && d.score >= rule.minScore && insidePolygon((d.x1 + d.x2) / 2, d.y2, zone.polygon)) {
+          seen = true;
+          break;
+        }
+      }
+      if (!seen) continue;
       if (!ep) {
         ep = { since: now, lastSeen: now, fired: false };
         state.set(key, ep);
@@ -61,9 +90,10 @@ export function updateDwell(state: DwellState, zones: readonly Zone[], camera: s
       ep.lastSeen = now;
       if (!ep.fired && now - ep.since >= rule.dwellMs) {
         ep.fired = true;
-        hits.push({ camera, zone, cls: rule.cls, score: Math.max(...inside.map((d) => d.score)), boxes: inside, sinceMs: ep.since });
+        const inside = detections.filter((d) => d.cls === rule.cls && d.score >= rule.minScore && pointInPolygon(anchorOf(d), zone.polygon));
+        (hits ??= []).push({ camera, zone, cls: rule.cls, score: Math.max(...inside.map((d) => d.score)), boxes: inside, sinceMs: ep.since });
       }
-    });
+    }
   }
-  return hits;
+  return hits ?? NO_HITS;
 }
