@@ -1,5 +1,5 @@
 /**
- * The placeholder apps the compose stack runs (web, onvif, vacuum): real /healthz and /metrics on
+ * The apps the compose stack runs besides camera and inference (web, onvif, vacuum): real /healthz and /metrics on
  * real listeners, a /healthz that fails when the data volume is gone, and main.ts as a real
  * process that drains and exits 0 on SIGTERM (what `docker stop` sends through the init).
  */
@@ -18,7 +18,7 @@ import { freePort, waitFor } from '../helpers/net.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const apps: { name: string; build: (dataDir?: string) => FastifyInstance; metric: string }[] = [
-  { name: 'web', build: (dataDir) => buildWeb({ version: '9.9.9', dataDir }), metric: 'web_http_requests_total' },
+  { name: 'web', build: (dataDir) => buildWeb({ version: '9.9.9', dataDir, inferenceUrl: 'http://127.0.0.1:9' }), metric: 'web_http_requests_total' },
   { name: 'onvif', build: (dataDir) => buildOnvif({ dataDir }), metric: 'onvif_devices_known' },
   { name: 'vacuum', build: (dataDir) => buildVacuum({ dataDir }), metric: 'vacuum_runs_total' },
 ];
@@ -54,10 +54,10 @@ describe('placeholder apps', () => {
   }
 
   test('web shows the running version (what deploy tests read after an upgrade)', async () => {
-    const app = buildWeb({ version: '1.2.3<x>' });
+    const app = buildWeb({ version: '1.2.3<x>', inferenceUrl: 'http://127.0.0.1:9' });
     try {
       const page = await (await fetch(`${await listen(app)}/`)).text();
-      assert.match(page, /web placeholder 1\.2\.3&#60;x&#62;/);
+      assert.match(page, /id="version">1\.2\.3&#60;x&#62;</);
     } finally {
       await app.close();
     }

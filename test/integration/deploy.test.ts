@@ -49,7 +49,7 @@ async function assertServing(version: string): Promise<void> {
   await waitFor('supervisor /healthz', async () => (await get(ports.api, '/healthz')).status === 200, 60_000, 500);
   await waitFor('web /healthz', async () => (await get(ports.web, '/healthz')).status === 200, 60_000, 500);
   const page = await get(ports.web, '/');
-  assert.match(page.body, new RegExp(`web placeholder ${version.replace(/\./g, '\\.')}`));
+  assert.match(page.body, new RegExp(`id="version">${version.replace(/\./g, '\\.')}<`));
   const image = await docker(['inspect', '-f', '{{.Config.Image}}', `${project}_supervisor_1`]).catch(() => docker(['inspect', '-f', '{{.Config.Image}}', `${project}-supervisor-1`]));
   assert.equal(image, `edgevisor-app:${version}`);
   assert.equal(basename(readlinkSync(join(home, 'current'))), version);

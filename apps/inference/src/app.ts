@@ -1,8 +1,9 @@
 /**
- * The inference app, buildable in tests: HTTP (/healthz, /metrics, /events) plus one frame loop per
- * camera. main.ts is the process around it.
+ * The inference app, buildable in tests: HTTP (/healthz, /metrics, /events,
+ * /events/:id/snapshot.jpg) plus one frame loop per camera. main.ts is the process around it.
  */
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAppServer, sendError } from '../../common/src/index.ts';
 import type { InferenceConfig } from './config.ts';
@@ -40,13 +41,36 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
   // throughput/staleness probes on /metrics, which is where a stuck model shows.
   addHealthCheck('store', () => void store.since(Number.MAX_SAFE_INTEGER, 1));
 
-  app.get<{ Querystring: { since?: string; limit?: string } }>('/events', async (req, reply) => {
+  // For the web app: GET /events?since=ID[&limit=N] pages forward from a cursor (an event's id);
+  // GET /events?latest=N gives the newest N. Both oldest first; `last` is the cursor to pass next.
+  app.get<{ Querystring: { since?: string; limit?: string; latest?: string } }>('/events', async (req, reply) => {
+    if (req.query.latest !== undefined) {
+      const n = Number(req.query.latest);
+      if (!Number.isInteger(n) || n < 1 || n > 5000) return sendError(reply, 400, 'INFERENCE_ERR_BAD_QUERY', `latest: expected an integer 1..5000, got ${JSON.stringify(req.query.latest)}`);
+      const events = store.latest(n);
+      return { events, last: events.at(-1)?.id ?? 0 };
+    }
     const since = Number(req.query.since ?? 0);
     const limit = Number(req.query.limit ?? 500);
     if (!Number.isInteger(since) || since < 0) return sendError(reply, 400, 'INFERENCE_ERR_BAD_QUERY', `since: expected an event id (integer >= 0), got ${JSON.stringify(req.query.since)}`);
     if (!Number.isInteger(limit) || limit < 1 || limit > 5000) return sendError(reply, 400, 'INFERENCE_ERR_BAD_QUERY', `limit: expected an integer 1..5000, got ${JSON.stringify(req.query.limit)}`);
     const events = store.since(since, limit);
     return { events, last: events.at(-1)?.id ?? since };
+  });
+
+  // An event's snapshot (the JPEG with boxes and zone drawn), by event id.
+  app.get<{ Params: { id: string } }>('/events/:id/snapshot.jpg', async (req, reply) => {
+    const id = Number(req.params.id);
+    if (!Number.isInteger(id) || id < 1) return sendError(reply, 400, 'INFERENCE_ERR_BAD_QUERY', `id: expected an event id (integer >= 1), got ${JSON.stringify(req.params.id)}`);
+    const ev = store.get(id);
+    if (!ev) return sendError(reply, 404, 'INFERENCE_ERR_NO_EVENT', `no safety event ${id}`);
+    try {
+      const jpeg = await readFile(ev.snapshot);
+      return reply.type('image/jpeg').header('cache-control', 'max-age=86400, immutable').send(jpeg);
+    } catch {
+      // Retention (the vacuum app) deletes old snapshots before their rows.
+      return sendError(reply, 404, 'INFERENCE_ERR_NO_SNAPSHOT', `event ${id}: snapshot ${ev.snapshot} is gone`);
+    }
   });
 
   const startCamera = (camera: string) => {

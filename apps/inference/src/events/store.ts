@@ -25,6 +25,9 @@ export interface EventStore {
   append(e: Omit<SafetyEvent, 'id'>): SafetyEvent;
   /** Events with id > since, oldest first, at most `limit`. */
   since(since: number, limit?: number): SafetyEvent[];
+  /** The newest `n` events, oldest first (a dashboard opening without a cursor). */
+  latest(n: number): SafetyEvent[];
+  get(id: number): SafetyEvent | undefined;
   close(): void;
 }
 
@@ -41,16 +44,26 @@ export function openEventStore(path: string): EventStore {
     score REAL NOT NULL, boxes TEXT NOT NULL, snapshot TEXT NOT NULL, episode_start INTEGER NOT NULL)`);
   const insert = db.prepare('INSERT INTO safety_events (ts, camera, zone, cls, score, boxes, snapshot, episode_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
   const select = db.prepare<[number, number], Row>('SELECT * FROM safety_events WHERE id > ? ORDER BY id LIMIT ?');
+  const selectLatest = db.prepare<[number], Row>('SELECT * FROM (SELECT * FROM safety_events ORDER BY id DESC LIMIT ?) ORDER BY id');
+  const selectOne = db.prepare<[number], Row>('SELECT * FROM safety_events WHERE id = ?');
+  const toEvent = (r: Row): SafetyEvent => ({
+    id: r.id, ts: r.ts, camera: r.camera, zone: r.zone, cls: r.cls, score: r.score,
+    boxes: JSON.parse(r.boxes) as SafetyEvent['boxes'], snapshot: r.snapshot, episodeStart: r.episode_start,
+  });
   return {
     append(e) {
       const r = insert.run(e.ts, e.camera, e.zone, e.cls, e.score, JSON.stringify(e.boxes), e.snapshot, e.episodeStart);
       return { ...e, id: Number(r.lastInsertRowid) };
     },
     since(since, limit = 500) {
-      return select.all(since, limit).map((r) => ({
-        id: r.id, ts: r.ts, camera: r.camera, zone: r.zone, cls: r.cls, score: r.score,
-        boxes: JSON.parse(r.boxes) as SafetyEvent['boxes'], snapshot: r.snapshot, episodeStart: r.episode_start,
-      }));
+      return select.all(since, limit).map(toEvent);
+    },
+    latest(n) {
+      return selectLatest.all(n).map(toEvent);
+    },
+    get(id) {
+      const r = selectOne.get(id);
+      return r && toEvent(r);
     },
     close() {
       if (db.open) db.close();
