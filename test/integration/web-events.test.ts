@@ -7,50 +7,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
-import { openEventStore, type EventStore } from '../../apps/inference/src/events/store.ts';
-import { freePort, waitFor } from '../helpers/net.ts';
+import { startEventsStack, type EventsStack } from '../helpers/events-stack.ts';
+import { waitFor } from '../helpers/net.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'web-events-'));
-const procs = new Set<ChildProcess>();
-let store: EventStore;
-let snapshot: string;
-let ports: { inference: number; web: number; camera: number };
-
-function start(app: 'web' | 'inference'): ChildProcess {
-  const env = app === 'web'
-    ? { PORT: String(ports.web), INFERENCE_URL: `http://127.0.0.1:${ports.inference}`, WEB_EVENTS_POLL_MS: '100', DATA_DIR: dir }
-    : { PORT: String(ports.inference), DATA_DIR: dir, CAMERA_URL: `http://127.0.0.1:${ports.camera}`, CAMERAS: 'cam1' };
-  const child = spawn(process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], { env: { ...process.env, HOST: '127.0.0.1', ...env }, stdio: 'ignore' });
-  procs.add(child);
-  child.on('exit', () => procs.delete(child));
-  return child;
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await gone;
-}
-
-async function healthy(port: number): Promise<void> {
-  await waitFor(`127.0.0.1:${port}/healthz`, async () => (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) })).status === 200, 30_000, 100);
-}
-
-let nextTs = 1_700_000_000_000;
-function append(n: number): number[] {
-  const ids: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const ts = (nextTs += 1000);
-    ids.push(store.append({ ts, camera: 'cam1', zone: 'press', cls: 'motion', score: 0.9, boxes: [{ x1: 0.7, y1: 0.2, x2: 0.8, y2: 0.9, cls: 'motion', score: 0.9 }], snapshot, episodeStart: ts - 2000 }).id);
-  }
-  return ids;
-}
+let stack: EventsStack;
+const append = (n: number) => stack.append(n);
 
 interface Frame { id?: string; event?: string; data?: string }
 /** An SSE client that keeps every frame (its own parser: id, event, data lines). */
@@ -63,8 +26,11 @@ async function openStream(url: string, headers: Record<string, string> = {}) {
   void (async () => {
     let buf = '';
     try {
-      for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
-        buf += chunk;
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buf += value;
         let cut: number;
         while ((cut = buf.indexOf('\n\n')) >= 0) {
           const f: Frame = {};
@@ -88,38 +54,28 @@ async function openStream(url: string, headers: Record<string, string> = {}) {
 }
 
 before(async () => {
-  ports = { inference: await freePort(), web: await freePort(), camera: await freePort() };
-  mkdirSync(join(dir, 'snapshots'));
-  snapshot = join(dir, 'snapshots', 'cam1-press-1.jpg');
-  await sharp({ create: { width: 64, height: 48, channels: 3, background: '#c03030' } }).jpeg().toFile(snapshot);
-  start('inference');
-  await healthy(ports.inference);
-  store = openEventStore(join(dir, 'events.db'));
+  stack = await startEventsStack();
 });
 
 after(async () => {
-  await Promise.all([...procs].map(kill));
-  store?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 describe('web app: safety events read from the inference app', () => {
-  const web = () => `http://127.0.0.1:${ports.web}`;
+  const web = () => `http://127.0.0.1:${stack.ports.web}`;
 
   test('a web restart loses nothing: the stream resumes after Last-Event-ID, in order, with no repeat', async () => {
     const first = append(3);
-    let w = start('web');
-    await healthy(ports.web);
+    await stack.start('web');
     const a = await openStream(`${web()}/api/safety-events/stream?since=0`);
     await waitFor('the first three events on the stream', () => a.safetyIds().length >= 3);
     assert.deepEqual(a.safetyIds(), first);
     const lastSeen = a.safetyIds().at(-1)!;
     a.close();
 
-    await kill(w);
+    await stack.kill('web');
     const whileDown = append(2);
-    w = start('web');
-    await healthy(ports.web);
+    await stack.start('web');
     // What EventSource sends when it reconnects.
     const b = await openStream(`${web()}/api/safety-events/stream`, { 'last-event-id': String(lastSeen) });
     await waitFor('the two events stored while web was down', () => b.safetyIds().length >= 2);
@@ -149,7 +105,7 @@ describe('web app: safety events read from the inference app', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'image/jpeg');
     const body = Buffer.from(await res.arrayBuffer());
-    assert.ok(body.equals(readFileSync(snapshot)));
+    assert.ok(body.equals(readFileSync(stack.snapshot)));
     assert.equal((await sharp(body).metadata()).width, 64);
     const missing = await fetch(`${web()}/api/safety-events/99999/snapshot.jpg`);
     assert.equal(missing.status, 404);
@@ -163,20 +119,18 @@ describe('web app: safety events read from the inference app', () => {
   });
 
   test('inference down: JSON answers 503 naming INFERENCE_URL; the stream says so, stays open and catches up', async () => {
-    const cursor = store.since(0, 10_000).at(-1)!.id;
+    const cursor = stack.store.since(0, 10_000).at(-1)!.id;
     const s = await openStream(`${web()}/api/safety-events/stream?since=${cursor}`);
-    const inference = [...procs].find((p) => p.spawnargs.some((a) => a.includes('apps/inference')))!;
-    await kill(inference);
+    await stack.kill('inference');
     const down = await fetch(`${web()}/api/safety-events?since=0`);
     assert.equal(down.status, 503);
     const err = ((await down.json()) as { error: { code: string; message: string } }).error;
     assert.equal(err.code, 'WEB_ERR_INFERENCE_UNAVAILABLE');
-    assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${ports.inference} \\(INFERENCE_URL\\)`));
+    assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${stack.ports.inference} \\(INFERENCE_URL\\)`));
     await waitFor('an upstream-down frame', () => s.frames.some((f) => f.event === 'upstream' && JSON.parse(f.data!).ok === false), 10_000);
     // Stored meanwhile (the inference app writes its file before it answers for it).
     const stored = append(1);
-    start('inference');
-    await healthy(ports.inference);
+    await stack.start('inference');
     await waitFor('the event stored while inference was down', () => s.safetyIds().length >= 1, 15_000);
     assert.deepEqual(s.safetyIds(), stored);
     assert.ok(s.frames.some((f) => f.event === 'upstream' && JSON.parse(f.data!).ok === true), 'and a frame saying it is back');
