@@ -1,7 +1,7 @@
 /**
- * The apps the compose stack runs besides camera and inference (web, onvif, vacuum): real /healthz and /metrics on
- * real listeners, a /healthz that fails when the data volume is gone, and main.ts as a real
- * process that drains and exits 0 on SIGTERM (what `docker stop` sends through the init).
+ * The apps the compose stack runs besides camera and inference (web, onvif, vacuum): real /healthz
+ * and /metrics on real listeners, a /healthz that fails when the data volume is gone, and main.ts
+ * as a real process that drains and exits 0 on SIGTERM (what `docker stop` sends through the init).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +29,7 @@ async function listen(app: FastifyInstance): Promise<string> {
   return `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
 }
 
-describe('placeholder apps', () => {
+describe('web, onvif and vacuum apps', () => {
   for (const a of apps) {
     test(`${a.name}: /healthz and /metrics answer; /healthz fails when DATA_DIR is gone`, async () => {
       const dir = mkdtempSync(join(tmpdir(), `edgevisor-${a.name}-`));

@@ -1,6 +1,6 @@
 /**
  * Safety events in SQLite (DATA_DIR/events.db, WAL) so that none is lost while the web app
- * restarts: the web app reads them through GET /events?since=ID or opens the file read-only.
+ * restarts: the web app reads them through this app's GET /events?since=ID (apps/web keeps no copy).
  */
 import Database from 'better-sqlite3';
 import type { Box } from '../model/types.ts';

@@ -56,7 +56,7 @@ function keysOf(zone: Zone, camera: string): string[] {
   return keys;
 }
 
-const NO_HITS: ZoneHit[] = [];
+const NO_HITS: readonly ZoneHit[] = Object.freeze([]);
 
 /**
  * Applies one frame of one camera to the state; returns the events to raise now. Runs on every
