@@ -52,6 +52,11 @@ function cpuOf(pid: number, reaped = false): number {
   return (reaped ? own + Number(f[13]) + Number(f[14]) : own) / TICKS;
 }
 
+/** Minor page faults of one process so far (field 10 of /proc/<pid>/stat). */
+function faultsOf(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[7]);
+}
+
 /** Live descendants of a process (children of every thread, recursively). */
 function descendants(pid: number): number[] {
   const out: number[] = [];
@@ -123,9 +128,9 @@ async function row(name: string, detect: DetectSize | undefined): Promise<Record
     }
     await sleep(warmupS * 1000);
 
-    const a0 = cpuOf(alone.pid!), c0 = treeCpu(controller.pid!), i0 = cpuOf(idle.pid!), s0 = await seq(), f0 = aloneFrames;
+    const a0 = cpuOf(alone.pid!), c0 = treeCpu(controller.pid!), i0 = cpuOf(idle.pid!), s0 = await seq(), f0 = aloneFrames, p0 = faultsOf(controller.pid!);
     await sleep(windowS * 1000);
-    const a1 = cpuOf(alone.pid!), c1 = treeCpu(controller.pid!), i1 = cpuOf(idle.pid!), s1 = await seq(), f1 = aloneFrames;
+    const a1 = cpuOf(alone.pid!), c1 = treeCpu(controller.pid!), i1 = cpuOf(idle.pid!), s1 = await seq(), f1 = aloneFrames, p1 = faultsOf(controller.pid!);
 
     const per = (x: number) => +(x / windowS).toFixed(4);
     const aloneCpu = per(a1 - a0);
@@ -140,6 +145,7 @@ async function row(name: string, detect: DetectSize | undefined): Promise<Record
       controller_node_cpu: per(c1.root - c0.root),
       controller_ffmpeg_cpu: per(c1.children - c0.children),
       controller_fps: +((s1 - s0) / windowS).toFixed(1),
+      controller_node_page_faults_per_frame: +((p1 - p0) / Math.max(1, s1 - s0)).toFixed(1),
       node_idle_floor_cpu: per(i1 - i0),
       ratio: +(total / aloneCpu).toFixed(3),
       target_ratio: 1.15,
