@@ -15,6 +15,7 @@ import { openEventStore } from '../../supervisor/src/store/sqlite-store.ts';
 import type { EventStore } from '../../supervisor/src/store/types.ts';
 import { parseSseFrame } from '../../supervisor/src/cli/commands.ts';
 import { freePort } from '../helpers/net.ts';
+import { readSseFrames } from '../helpers/sse.ts';
 
 export const fixture = resolve('test/fixtures/http-child.js');
 export const VIEWER = 'viewer-token-123';
@@ -97,29 +98,13 @@ export async function openSse(url: string, token: string, headers: Record<string
   const events: TreeEvent[] = [];
   const raw: string[] = [];
   let waiters: (() => void)[] = [];
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const pump = (async () => {
-    let buf = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buf += value;
-        let cut: number;
-        while ((cut = buf.indexOf('\n\n')) >= 0) {
-          const frame = buf.slice(0, cut);
-          buf = buf.slice(cut + 2);
-          raw.push(frame);
-          const ev = parseSseFrame(frame);
-          if (ev) events.push(ev);
-          waiters.forEach((w) => w());
-          waiters = [];
-        }
-      }
-    } catch {
-      // aborted by close()
-    }
-  })();
+  const pump = readSseFrames(res.body!, (frame) => {
+    raw.push(frame);
+    const ev = parseSseFrame(frame);
+    if (ev) events.push(ev);
+    waiters.forEach((w) => w());
+    waiters = [];
+  });
   return {
     status: res.status,
     contentType: res.headers.get('content-type'),

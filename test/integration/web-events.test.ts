@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { startEventsStack, type EventsStack } from '../helpers/events-stack.ts';
 import { waitFor } from '../helpers/net.ts';
+import { readSseFrames } from '../helpers/sse.ts';
 
 let stack: EventsStack;
 const append = (n: number) => stack.append(n);
@@ -23,29 +24,14 @@ async function openStream(url: string, headers: Record<string, string> = {}) {
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
   const frames: Frame[] = [];
-  void (async () => {
-    let buf = '';
-    try {
-      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buf += value;
-        let cut: number;
-        while ((cut = buf.indexOf('\n\n')) >= 0) {
-          const f: Frame = {};
-          for (const line of buf.slice(0, cut).split('\n')) {
-            const m = /^(id|event|data): ?(.*)$/.exec(line);
-            if (m) f[m[1] as keyof Frame] = m[2];
-          }
-          buf = buf.slice(cut + 2);
-          frames.push(f);
-        }
-      }
-    } catch {
-      // closed by the test
+  void readSseFrames(res.body!, (raw) => {
+    const f: Frame = {};
+    for (const line of raw.split('\n')) {
+      const m = /^(id|event|data): ?(.*)$/.exec(line);
+      if (m) f[m[1] as keyof Frame] = m[2];
     }
-  })();
+    frames.push(f);
+  });
   return {
     frames,
     safetyIds: () => frames.filter((f) => f.event === 'safety').map((f) => Number(f.id)),

@@ -5,19 +5,10 @@
  * with Last-Event-ID (the last event id it saw) and gets every event after it, in order.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SafetyEvent } from '../../inference/src/events/store.ts';
 
-/** One event as the inference app stores it (apps/inference/src/events/store.ts). */
-export interface SafetyEventView {
-  id: number;
-  ts: number;
-  camera: string;
-  zone: string;
-  cls: string;
-  score: number;
-  boxes: unknown[];
-  snapshot: string;
-  episodeStart: number;
-}
+/** One event as the inference app stores and serves it (a type only: no code of that app runs here). */
+export type SafetyEventView = SafetyEvent;
 
 export interface EventsPage { events: SafetyEventView[]; last: number }
 
