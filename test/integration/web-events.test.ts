@@ -114,6 +114,9 @@ describe('web app: safety events read from the inference app', () => {
     assert.equal(err.code, 'WEB_ERR_INFERENCE_UNAVAILABLE');
     assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${stack.ports.inference} \\(INFERENCE_URL\\)`));
     await waitFor('an upstream-down frame', () => s.frames.some((f) => f.event === 'upstream' && JSON.parse(f.data!).ok === false), 10_000);
+    // Both the JSON call and the stream's failed poll are counted.
+    const metrics = await (await fetch(`${web()}/metrics`)).text();
+    assert.ok(Number(/^web_upstream_errors_total\{[^}]*upstream="inference"[^}]*\} (\d+)/m.exec(metrics)?.[1]) >= 2, metrics.split('\n').filter((l) => l.includes('upstream')).join('\n'));
     // Stored meanwhile (the inference app writes its file before it answers for it).
     const stored = append(1);
     await stack.start('inference');

@@ -67,7 +67,7 @@ export function buildApp(opts: WebAppOptions): FastifyInstance {
     const resume = req.headers['last-event-id'] ?? req.query.since;
     const cursor = typeof resume === 'string' ? resume.trim() : undefined;
     if (cursor !== undefined && !/^\d+$/.test(cursor)) return sendError(reply, 400, 'WEB_ERR_BAD_QUERY', `Last-Event-ID / since: expected an event id (integer >= 0), got ${JSON.stringify(cursor)}`);
-    const s = streamSafetyEvents(req, reply, { client: inference, after: cursor === undefined ? null : Number(cursor), initial: INITIAL_EVENTS, pollMs: opts.eventsPollMs ?? 1000, heartbeatMs: 15_000 });
+    const s = streamSafetyEvents(req, reply, { client: inference, after: cursor === undefined ? null : Number(cursor), initial: INITIAL_EVENTS, pollMs: opts.eventsPollMs ?? 1000, heartbeatMs: 15_000, onUpstreamError: () => upstreamErrors.inc({ upstream: 'inference' }) });
     streams.add(s);
     reply.raw.on('close', () => streams.delete(s));
   });

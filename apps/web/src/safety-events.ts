@@ -66,6 +66,8 @@ export interface StreamOptions {
   heartbeatMs: number;
   /** A client this far behind is dropped; it reconnects with Last-Event-ID and loses nothing. */
   maxQueuedBytes?: number;
+  /** Called on every failed poll (the app counts them in web_upstream_errors_total). */
+  onUpstreamError?: () => void;
 }
 
 /**
@@ -128,6 +130,7 @@ export function streamSafetyEvents(req: FastifyRequest, reply: FastifyReply, o: 
       }
     } catch (err) {
       if (closed) return;
+      o.onUpstreamError?.();
       if (!upstreamDown) {
         upstreamDown = true;
         write(`event: upstream\ndata: ${JSON.stringify({ ok: false, error: (err as Error).message })}\n\n`);
