@@ -1,7 +1,7 @@
 // The operator page: safety events as they happen (newest on top), each with its snapshot. Plain
 // HTML and a few lines of script, served by the web app itself (works offline, no build step).
 
-export function escapeHtml(s: string): string {
+function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

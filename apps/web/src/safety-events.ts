@@ -7,10 +7,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SafetyEvent } from '../../inference/src/events/store.ts';
 
-/** One event as the inference app stores and serves it (a type only: no code of that app runs here). */
-export type SafetyEventView = SafetyEvent;
-
-export interface EventsPage { events: SafetyEventView[]; last: number }
+/** A page of events as the inference app serves it (its type only: no code of that app runs here). */
+export interface EventsPage { events: SafetyEvent[]; last: number }
 
 /** The inference app could not be asked (down, restarting, or answered with an error). */
 export class UpstreamError extends Error {
