@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { openEventStore, type EventStore } from '../../apps/inference/src/events/store.ts';
 import { freePort, waitFor } from './net.ts';
@@ -69,7 +69,7 @@ export async function startEventsStack(opts: { webPollMs?: number } = {}): Promi
       const ids: number[] = [];
       for (let i = 0; i < n; i++) {
         ts += 1000;
-        ids.push(store.append({ ts, camera: 'cam1', zone: 'press', cls: 'motion', score: 0.9, boxes: [{ x1: 0.7, y1: 0.2, x2: 0.8, y2: 0.9, cls: 'motion', score: 0.9 }], snapshot, episodeStart: ts - 2000 }).id);
+        ids.push(store.append({ ts, camera: 'cam1', zone: 'press', cls: 'motion', score: 0.9, boxes: [{ x1: 0.7, y1: 0.2, x2: 0.8, y2: 0.9, cls: 'motion', score: 0.9 }], snapshot: basename(snapshot), episodeStart: ts - 2000 }).id);
       }
       return ids;
     },

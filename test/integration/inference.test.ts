@@ -74,8 +74,10 @@ async function dwellRun(frameAt: (ts: number) => Promise<FrameInput>, snapshotSi
     const boxes = JSON.parse(r.boxes) as { x1: number; x2: number }[];
     assert.ok(boxes.length >= 1);
     assert.ok(boxes.some((b) => b.x2 > 0.667), `a box reaches into the zone: ${r.boxes}`);
-    assert.ok(existsSync(r.snapshot));
-    const meta = await sharp(r.snapshot).metadata();
+    // Stored by name (no server path in any answer), under DATA_DIR/snapshots.
+    assert.ok(!r.snapshot.includes('/'), r.snapshot);
+    assert.ok(existsSync(join(dir, 'snapshots', r.snapshot)));
+    const meta = await sharp(join(dir, 'snapshots', r.snapshot)).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', ...snapshotSize]);
   }
   const text = await registry.metrics();
@@ -168,7 +170,7 @@ describe('inference app against a real camera controller', () => {
     assert.ok(logs.some((l) => /cam1: raw 320x320 detect frames \(frame\.rgb; camera offers no frame ring\)/.test(l)), logs.join('\n'));
     const [ev] = inf.store.since(0, 10);
     assert.deepEqual([ev!.camera, ev!.zone, ev!.cls], ['cam1', 'press', 'motion']);
-    const meta = await sharp(ev!.snapshot).metadata();
+    const meta = await sharp(join(cfg.dataDir, 'snapshots', ev!.snapshot!)).metadata();
     // The camera's own 640x480 JPEG of that frame when it is still the newest (nearly always at
     // 5 fps), else the raw frame's 320x240 picture: the whole frame either way, never the padding.
     assert.equal(meta.format, 'jpeg');

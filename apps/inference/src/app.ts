@@ -14,6 +14,7 @@ import { openEventStore, type EventStore } from './events/store.ts';
 import { createMetrics } from './metrics.ts';
 import { createPipeline, type Pipeline } from './pipeline.ts';
 import { listCameras, runCameraLoop } from './camera-loop.ts';
+import { eventId, parseEventsQuery } from './events/query.ts';
 
 export interface InferenceApp {
   app: ReturnType<typeof createAppServer>['app'];
@@ -31,6 +32,7 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
   const zones = await loadZones(cfg.zonesFile);
   const detector = opts.detector ?? (await loadDetector({ path: cfg.model, threads: cfg.ortThreads, scoreThreshold: cfg.scoreThreshold, classes: cfg.classes }));
   const store = openEventStore(join(cfg.dataDir, 'events.db'));
+  const snapDir = join(cfg.dataDir, 'snapshots');
   const { app, registry, addHealthCheck } = createAppServer({ name: 'inference' });
   const metrics = createMetrics(registry);
   const pipeline = createPipeline({ detector, zones, store, dataDir: cfg.dataDir, metrics, failpoint: cfg.failpoint });
@@ -41,35 +43,49 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
   // throughput/staleness probes on /metrics, which is where a stuck model shows.
   addHealthCheck('store', () => void store.since(Number.MAX_SAFE_INTEGER, 1));
 
-  // For the web app: GET /events?since=ID[&limit=N] pages forward from a cursor (an event's id);
-  // GET /events?latest=N gives the newest N. Both oldest first; `last` is the cursor to pass next.
-  app.get<{ Querystring: { since?: string; limit?: string; latest?: string } }>('/events', async (req, reply) => {
-    if (req.query.latest !== undefined) {
-      const n = Number(req.query.latest);
-      if (!Number.isInteger(n) || n < 1 || n > 5000) return sendError(reply, 400, 'INFERENCE_ERR_BAD_QUERY', `latest: expected an integer 1..5000, got ${JSON.stringify(req.query.latest)}`);
-      const events = store.latest(n);
+  // For the web app and the vacuum. GET /events?since=ID[&limit=N] pages forward from a cursor
+  // (an event's id); GET /events?latest=N gives the newest N; both oldest first, `last` is the
+  // cursor to pass next. GET /events?camera=&zone=&cls=&from=&to=&pinned=&before=&limit= filters,
+  // newest first (page on with before = the smallest id returned).
+  app.get<{ Querystring: Record<string, string | undefined> }>('/events', async (req, reply) => {
+    const q = parseEventsQuery(req.query);
+    if ('error' in q) return sendError(reply, 400, 'INFERENCE_ERR_BAD_QUERY', q.error);
+    if (q.mode === 'latest') {
+      const events = store.latest(q.latest);
       return { events, last: events.at(-1)?.id ?? 0 };
     }
-    const since = Number(req.query.since ?? 0);
-    const limit = Number(req.query.limit ?? 500);
-    if (!Number.isInteger(since) || since < 0) return sendError(reply, 400, 'INFERENCE_ERR_BAD_QUERY', `since: expected an event id (integer >= 0), got ${JSON.stringify(req.query.since)}`);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 5000) return sendError(reply, 400, 'INFERENCE_ERR_BAD_QUERY', `limit: expected an integer 1..5000, got ${JSON.stringify(req.query.limit)}`);
-    const events = store.since(since, limit);
-    return { events, last: events.at(-1)?.id ?? since };
+    if (q.mode === 'since') {
+      const events = store.since(q.since, q.limit);
+      return { events, last: events.at(-1)?.id ?? q.since };
+    }
+    const events = store.query(q.filter);
+    return { events, next: events.length === q.filter.limit ? events.at(-1)!.id : null };
   });
+
+  // Pins (an operator keeps an event for an investigation; the vacuum never deletes it).
+  const pinRoute = (pinned: boolean) => async (req: { params: { id: string } }, reply: Parameters<typeof sendError>[0]) => {
+    const id = eventId(req.params.id);
+    if (id === undefined) return sendError(reply, 400, 'INFERENCE_ERR_BAD_QUERY', `id: expected an event id (integer >= 1), got ${JSON.stringify(req.params.id)}`);
+    const ev = store.setPinned(id, pinned);
+    if (!ev) return sendError(reply, 404, 'INFERENCE_ERR_NO_EVENT', `no safety event ${id}`);
+    return ev;
+  };
+  app.put<{ Params: { id: string } }>('/events/:id/pin', pinRoute(true));
+  app.delete<{ Params: { id: string } }>('/events/:id/pin', pinRoute(false));
 
   // An event's snapshot (the JPEG with boxes and zone drawn), by event id.
   app.get<{ Params: { id: string } }>('/events/:id/snapshot.jpg', async (req, reply) => {
-    const id = Number(req.params.id);
-    if (!Number.isInteger(id) || id < 1) return sendError(reply, 400, 'INFERENCE_ERR_BAD_QUERY', `id: expected an event id (integer >= 1), got ${JSON.stringify(req.params.id)}`);
+    const id = eventId(req.params.id);
+    if (id === undefined) return sendError(reply, 400, 'INFERENCE_ERR_BAD_QUERY', `id: expected an event id (integer >= 1), got ${JSON.stringify(req.params.id)}`);
     const ev = store.get(id);
     if (!ev) return sendError(reply, 404, 'INFERENCE_ERR_NO_EVENT', `no safety event ${id}`);
+    if (!ev.snapshot) return sendError(reply, 404, 'INFERENCE_ERR_NO_SNAPSHOT', `event ${id} was stored without a snapshot${ev.snapshotError ? ` (${ev.snapshotError})` : ''}`);
     try {
-      const jpeg = await readFile(ev.snapshot);
+      const jpeg = await readFile(join(snapDir, ev.snapshot));
       return reply.type('image/jpeg').header('cache-control', 'max-age=86400, immutable').send(jpeg);
     } catch {
-      // Retention (the vacuum app) deletes old snapshots before their rows.
-      return sendError(reply, 404, 'INFERENCE_ERR_NO_SNAPSHOT', `event ${id}: snapshot ${ev.snapshot} is gone`);
+      // Retention (the vacuum app) may have deleted it since.
+      return sendError(reply, 404, 'INFERENCE_ERR_NO_SNAPSHOT', `event ${id}: its snapshot is gone (removed by retention)`);
     }
   });
 

@@ -69,8 +69,8 @@ export function createPipeline(d: PipelineDeps): Pipeline {
       let pixels: RgbImage | undefined;
       for (const hit of hits) {
         pixels ??= await snapshotPixels(frame);
-        const snapshot = join(snapDir, `${camera}-${hit.zone.id}-${ts}.jpg`);
-        await writeSnapshot(snapshot, hits.length > 1 ? { ...pixels, data: pixels.data.slice() } : pixels, hit.zone, hit.boxes);
+        const snapshot = `${camera}-${hit.zone.id}-${ts}.jpg`;
+        await writeSnapshot(join(snapDir, snapshot), hits.length > 1 ? { ...pixels, data: pixels.data.slice() } : pixels, hit.zone, hit.boxes);
         events.push(d.store.append({ ts, camera, zone: hit.zone.id, cls: hit.cls, score: hit.score, boxes: hit.boxes, snapshot, episodeStart: hit.sinceMs }));
         d.metrics.events.inc({ camera, zone: hit.zone.id });
       }
