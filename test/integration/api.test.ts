@@ -148,6 +148,9 @@ describe('control API on a real tree', () => {
       const cam = svc.tree.child('cam')!;
       return cam.state === 'running' && cam.info?.pid !== pidBefore;
     }, 20_000);
+    const cam = await call(`${svc.url}/v1/children/cam`, { token: VIEWER });
+    assert.equal(cam.body.lastRestartReason, 'crashed: exit code 3', 'kept after the restart\'s "startup probes passed"');
+    assert.equal(cam.body.lastReason, 'startup probes passed');
     const metrics = await call(`${svc.url}/metrics`);
     assert.match(metrics.body, /edgevisor_child_restarts_total\{child="cam",reason="exit"\} 1/);
     assert.match(metrics.body, /edgevisor_events_total\{type="exit"\} [1-9]/);

@@ -108,6 +108,8 @@ describe('edgevisor CLI (real bin)', () => {
     assert.match(again.stderr, /^edgevisor: web is stopped: .*\n$/);
     const status = await edgevisor(['status'], env);
     assert.match(status.stdout, /\n {2}web\s+stopped \(manual\)\s+-\s/);
+    // LAST-REASON is why it was restarted, not "startup probes passed", and the CLI says it was the CLI.
+    assert.match(status.stdout, /\n {2}cam\s+running\s+\S+\s+1\s+restarted by a technician \(cli\) \(\d+s ago\)\n/);
     assert.equal((await edgevisor(['start', 'web'], env)).code, 0);
     await waitFor('web running', () => svc.tree.child('web')!.state === 'running', 15_000);
   });
@@ -121,7 +123,7 @@ describe('edgevisor CLI (real bin)', () => {
     const human = await edgevisor(['events'], env);
     assert.equal(human.code, 0);
     assert.ok(human.stdout.trim().split('\n').length <= 20);
-    assert.match(human.stdout, /#\d+\s+manual\s+web\s+start requested by technician via api\s+\(by technician\)/);
+    assert.match(human.stdout, /#\d+\s+manual\s+web\s+start requested by technician via cli\s+\(by technician\)/);
     const logs = await edgevisor(['logs', 'web'], env);
     assert.equal(logs.code, 0);
     assert.match(logs.stdout, /listening on 127\.0\.0\.1:\d+/);

@@ -33,6 +33,21 @@ export interface ActionAccepted {
   child: string;
 }
 
+/**
+ * Where a manual action came from, from the optional `x-edgevisor-via` header; recorded in the
+ * event log with the role. Whitelisted: anything else is a 400, so the log holds no free text.
+ */
+export const viaValues = ['dashboard', 'cli', 'api'] as const;
+export type Via = (typeof viaValues)[number];
+
+function parseVia(raw: string | string[] | undefined): Via {
+  if (raw === undefined) return 'api';
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  const found = viaValues.find((x) => x === v?.trim().toLowerCase());
+  if (!found) throw badRequest(`x-edgevisor-via: expected one of ${viaValues.join(', ')}, got ${JSON.stringify(String(v).slice(0, 40))}`);
+  return found;
+}
+
 export const eventsDefaultLimit = 100;
 export const eventsMaxLimit = 1000;
 const logLines = 50;
@@ -131,7 +146,7 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
   for (const action of Object.keys(actions) as Action[]) {
     app.post<{ Params: { id: string } }>(`/v1/children/:id/${action}`, { preHandler: technician }, async (req, reply) => {
       const node = knownChild(req.params.id);
-      tree[actions[action]](node.id, { role: req.role ?? 'technician', via: 'api' });
+      tree[actions[action]](node.id, { role: req.role ?? 'technician', via: parseVia(req.headers['x-edgevisor-via']) });
       const body: ActionAccepted = { accepted: true, action, child: node.id };
       return reply.code(202).send(body);
     });

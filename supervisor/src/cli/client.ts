@@ -42,7 +42,8 @@ function exitFor(status: number): number {
 export function createApiClient(opts: ClientOptions): ApiClient {
   const baseUrl = opts.baseUrl.replace(/\/+$/, '');
   const timeoutMs = opts.timeoutMs ?? 5_000;
-  const auth: Record<string, string> = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
+  // x-edgevisor-via: the event log records that an action came from the CLI.
+  const auth: Record<string, string> = { 'x-edgevisor-via': 'cli', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) };
 
   const unreachable = (err: unknown) =>
     new CliError(`cannot reach the supervisor at ${baseUrl} (${describeFetchError(err, timeoutMs)})`, exitCodes.unreachable);

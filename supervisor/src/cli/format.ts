@@ -28,21 +28,36 @@ export function formatTable(rows: readonly (readonly string[])[]): string {
 }
 
 /**
+ * What the LAST-REASON column says: why the node was last restarted (and how long ago), which is
+ * what a technician asks; a node never restarted shows why it is down, or "-" while up.
+ */
+export function lastReasonCell(node: ChildSnapshot, now: number): string {
+  if (node.lastRestartReason) {
+    return node.lastRestartAt !== null && node.lastRestartAt !== undefined ? `${node.lastRestartReason} (${formatDuration(now - node.lastRestartAt)} ago)` : node.lastRestartReason;
+  }
+  const up = node.state === 'running' || node.state === 'starting';
+  return up ? '-' : (node.lastReason ?? '-');
+}
+
+/**
  * The `status` table: ID STATE UPTIME RESTARTS LAST-REASON, in start order, the root first and
  * each level of nesting indented by two spaces. Uptime is shown only while the node is up.
+ * An app's inner nodes (`camera/dock`) sit under their child; stale ones (the app stopped
+ * answering) show their last known state marked "(stale)".
  */
 export function formatStatus(tree: TreeSnapshot, now = Date.now()): string {
   const byId = new Map(tree.nodes.map((n) => [n.id, n]));
   const rows: string[][] = [['ID', 'STATE', 'UPTIME', 'RESTARTS', 'LAST-REASON']];
   for (const node of tree.nodes) {
     const up = node.startedAt !== null && (node.state === 'running' || node.state === 'starting' || node.state === 'unhealthy');
-    const state = node.manuallyStopped && node.state === 'stopped' ? 'stopped (manual)' : node.state;
+    let state: string = node.manuallyStopped && node.state === 'stopped' ? 'stopped (manual)' : node.state;
+    if (node.inner && node.stale) state += ' (stale)';
     rows.push([
       '  '.repeat(depthOf(node, byId)) + node.id,
       state,
       up ? formatDuration(now - node.startedAt!) : '-',
       String(node.restarts),
-      node.lastReason ?? '-',
+      lastReasonCell(node, now),
     ]);
   }
   return formatTable(rows);

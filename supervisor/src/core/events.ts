@@ -6,11 +6,15 @@ import type { ChildState } from './lifecycle.ts';
  *
  * - `transition`  a lifecycle change: `from`, `to`, `reason`.
  * - `probe`       a probe's verdict changed (pass -> fail or back): data {probe, ok, error, latencyMs}.
- * - `restart`     the supervisor decided to restart a node: data {cause, exitCode, signal, probe, error, strategy, affected, delayMs}.
+ * - `restart`     the supervisor decided to restart a node: data {cause, exitCode, signal, probe, error, strategy, affected, delayMs,
+ *                 words}; `words` is why, as a technician reads it (core/reason-words.ts); a manual restart's event carries it too.
  * - `exit`        a unit exited: data {code, signal, oom}.
  * - `escalation`  a supervisor exceeded its intensity and fails to its parent.
  * - `alarm`       the root gave up; a human must act.
- * - `manual`      a technician's action via API/CLI: data {action, role}.
+ * - `manual`      a technician's action via API/CLI/dashboard: data {action, role, via}.
+ *
+ * Events of an app's inner tree (runtime/inner-tree.ts) are recorded with child `<child>/<innerId>`
+ * and `data.inner: true`.
  */
 export type EventType = 'transition' | 'probe' | 'restart' | 'exit' | 'escalation' | 'alarm' | 'manual';
 

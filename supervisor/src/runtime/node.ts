@@ -58,6 +58,9 @@ export abstract class TreeNode {
   upSince: number | null = null;
   restarts = 0;
   lastReason: string | null = null;
+  /** Why it was last restarted, in a technician's words (core/reason-words.ts); set by the tree when a restart is decided. */
+  lastRestartReason: string | null = null;
+  lastRestartAt: number | null = null;
   /** A technician stopped it: nothing but a manual start brings it back. */
   manuallyStopped = false;
   /** False after an end its restart type does not restart (transient clean exit, temporary crash). */
@@ -152,6 +155,8 @@ export abstract class TreeNode {
       startedAt: this.startedAt,
       restarts: this.restarts,
       lastReason: this.lastReason,
+      lastRestartReason: this.lastRestartReason,
+      lastRestartAt: this.lastRestartAt,
       manuallyStopped: this.manuallyStopped,
     };
   }

@@ -206,7 +206,14 @@ export class SupervisorNode extends TreeNode implements ParentLink {
     if (this.parent) {
       this.pendingFailure = true;
       this.setState('failed', reason);
-      this.parent.childFailed(this, { cause: 'escalation', ranForMs, generation: this.generation, normal: false, reason: `supervisor ${this.id} gave up: ${reason}` });
+      this.parent.childFailed(this, {
+        cause: 'escalation',
+        ranForMs,
+        generation: this.generation,
+        normal: false,
+        reason: `supervisor ${this.id} gave up: ${reason}`,
+        data: { intensity: this.spec.intensity, periodMs: this.spec.periodMs, failedChild: child.id },
+      });
     } else {
       this.setState('gave_up', reason);
       this.host.emit({ type: 'alarm', child: this.id, reason: `the tree gave up: ${reason}. Every child is stopped; the API keeps serving. Start ${this.id} again once the cause is fixed.` });

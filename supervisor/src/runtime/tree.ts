@@ -1,5 +1,6 @@
 import { EdgevisorError, codes } from '../errors.ts';
 import type { EventDraft, TreeEvent } from '../core/events.ts';
+import { restartFacts, restartReasonWords } from '../core/reason-words.ts';
 import type { BackendRegistry } from '../backends/types.ts';
 import type { ProbeCheck, TreeSpec } from '../spec/types.ts';
 import type { ProbeResult, ProbeTarget } from '../probes/types.ts';
@@ -23,6 +24,19 @@ export interface TreeDeps {
   onInternalError?: (err: unknown) => void;
 }
 
+/** A restart decided by the supervisor, or a technician's manual restart. */
+function isRestartDecision(e: Pick<TreeEvent, 'type' | 'data'>): boolean {
+  return e.type === 'restart' || (e.type === 'manual' && e.data?.['action'] === 'restart');
+}
+
+/** Adds `data.words` (a technician's words for why, core/reason-words.ts) to restart decisions. */
+function withRestartWords(draft: EventDraft): EventDraft {
+  if (!isRestartDecision(draft) || typeof draft.data?.['words'] === 'string') return draft;
+  const facts = restartFacts(draft.data);
+  if (draft.type === 'manual') facts.cause = 'manual';
+  return { ...draft, data: { ...draft.data, words: restartReasonWords(facts, draft.reason) } };
+}
+
 function memorySink(): EventSink {
   let seq = 0;
   return { append: (d) => ({ ...d, seq: ++seq, ts: d.ts ?? Date.now() }) };
@@ -35,6 +49,7 @@ function memorySink(): EventSink {
  */
 export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
   const listeners = new Set<(e: TreeEvent) => void>();
+  const byId = new Map<string, TreeNode>();
   const sink = deps.sink ?? memorySink();
   const onInternalError = deps.onInternalError ?? ((err: unknown) => console.error('edgevisor: internal error:', err));
   const host: NodeHost = {
@@ -44,7 +59,8 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
     runProbe: deps.runProbe ?? defaultRunProbe,
     onInternalError,
     emit(draft: EventDraft): TreeEvent {
-      const event = sink.append({ ...draft, ts: draft.ts ?? host.now() });
+      const event = sink.append(withRestartWords({ ...draft, ts: draft.ts ?? host.now() }));
+      noteRestart(event);
       for (const l of listeners) {
         try {
           l(event);
@@ -55,9 +71,18 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
       return event;
     },
   };
+  // The node's "last restart reason" is set where the decision becomes an event, whoever made
+  // it (failure handling, a sibling restart, a technician), and no later transition overwrites it.
+  const noteRestart = (event: TreeEvent) => {
+    const words = event.data?.['words'];
+    if (typeof words !== 'string' || !isRestartDecision(event)) return;
+    const node = byId.get(event.child);
+    if (!node) return;
+    node.lastRestartReason = words;
+    node.lastRestartAt = event.ts;
+  };
   const root = new SupervisorNode(spec.root, null, host);
   const rootQueue = new SerialQueue();
-  const byId = new Map<string, TreeNode>();
   const walk = (n: TreeNode) => {
     byId.set(n.id, n);
     if (n instanceof SupervisorNode) n.children.forEach(walk);

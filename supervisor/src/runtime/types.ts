@@ -33,14 +33,43 @@ export interface ChildSnapshot {
   startedAt: number | null;
   /** Restarts decided by the supervisor since the tree started (manual ones included). */
   restarts: number;
+  /** Why the last transition happened (e.g. "startup probes passed"). */
   lastReason: string | null;
+  /**
+   * Why it was last restarted, in words a technician understands ("crashed: exit code 137, killed
+   * by the OOM killer", "restarted by a technician (dashboard)"); null if never restarted. Set when
+   * the restart is decided and kept through the transitions that follow.
+   */
+  lastRestartReason: string | null;
+  /** Unix ms of that restart decision. */
+  lastRestartAt: number | null;
   /** True after a manual stop: no probe, exit or strategy restarts it until started again. */
   manuallyStopped: boolean;
   backend?: BackendKind;
   probes: ProbeStatus[];
   info?: UnitInfo;
-  /** Child ids, in start order (supervisors only). */
+  /** Child ids, in start order (supervisors; for a worker with `inner_tree`, its app's top-level inner nodes). */
   children?: string[];
+  /** Set on the nodes of an app's inner tree, merged under their child (runtime/inner-tree.ts); ids are `<child>/<innerId>`. */
+  inner?: true;
+  /** Inner nodes: true when the app's tree has not been fetched lately; state and counters are then the last known. */
+  stale?: boolean;
+  /** Inner nodes: unix ms of the app's answer the values come from. */
+  fetchedAt?: number;
+  /** On a worker with `inner_tree`: how fetching its app's tree goes. */
+  innerTree?: InnerTreeStatus;
+}
+
+/** The polling of one child's inner tree, as its snapshot shows it. */
+export interface InnerTreeStatus {
+  /** The inner tree's root state as the app last reported it; null before the first answer. */
+  state: ChildState | null;
+  /** Unix ms of the last good answer; null if none yet. */
+  fetchedAt: number | null;
+  /** No good answer within 3 polling periods (or the last poll failed): inner nodes are marked stale. */
+  stale: boolean;
+  /** Why the last poll failed (no URL credentials in it), null after a good one. */
+  error: string | null;
 }
 
 export interface TreeSnapshot {

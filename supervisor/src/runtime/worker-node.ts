@@ -199,6 +199,10 @@ export class WorkerNode extends TreeNode {
             probe: spec.name,
             error: result.error,
             code: result.code,
+            // For the technician's words (core/reason-words.ts): "timed out 3 times in 3 s".
+            probeKind: spec.check.kind,
+            failures: counter.consecutiveFailures,
+            everyMs: spec.everyMs,
           });
           return;
         }
