@@ -10,7 +10,8 @@ import type { CameraConfig, Failpoint } from './config.ts';
 import type { Frame } from './frame-store.ts';
 import { createCameraMetrics, type CameraMetrics } from './metrics.ts';
 import { cameraErrors } from './sources/types.ts';
-import { createCameraTree } from './supervision.ts';
+import { createCameraTree, workerId } from './supervision.ts';
+import { registerInnerTreeRoutes } from '../../../supervisor/src/api/inner-routes.ts';
 
 /** A camera controller, built but not listening. main.ts (or a test) listens and starts it. */
 export interface CameraApp extends AppServer {
@@ -52,6 +53,23 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
     heartbeatTimeoutMs: cam.config.heartbeatTimeoutMs,
     run: createCameraWorker(cam, metrics, { failpoint: opts.failpoint, ...(ring ? { ring } : {}) }),
   })));
+  // Restarts of a camera's worker, by cause: a heartbeat verdict is a stall (the worker neither
+  // delivered nor retried), like Frigate's watchdog restarts of a stalled ffmpeg.
+  tree.onEvent((e) => {
+    const restart = e.type === 'restart' || (e.type === 'manual' && e.data?.['action'] === 'restart');
+    const cam = restart ? cameras.get(e.child) : undefined;
+    if (!cam) return;
+    cam.restarts.add(e.ts);
+    if (e.data?.['cause'] === 'heartbeat') cam.stalls.add(e.ts);
+  });
+  // The supervisor merges this tree under the camera child (inner_tree): GET /v1/tree, /v1/events,
+  // POST /v1/children/:id/restart|stop|start, with each worker's camera state as info.workerState.
+  const innerRoutes = registerInnerTreeRoutes(app, tree, {
+    decorate: (node) => {
+      const cam = node.parent !== null ? cameras.get(node.id) : undefined;
+      return cam ? { ...node, info: { ...node.info, workerState: cam.state() } } : node;
+    },
+  });
   // One camera down is the camera's problem (shown in /cameras and metrics), not the process's:
   // failing /healthz for it would get every camera restarted by the outer supervisor.
   server.addHealthCheck('workers', () => {
@@ -64,6 +82,9 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
   app.get('/cameras', async () => ({
     cameras: [...cameras.values()].map((cam) => {
       const f = cam.frames.latest();
+      const now = Date.now();
+      const hourAgo = now - 3_600_000;
+      const worker = tree.child(workerId(cam.config.id));
       return {
         id: cam.config.id,
         source: cam.config.source.kind,
@@ -79,6 +100,18 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
         seq: f?.seq ?? 0,
         lastFrameAt: f ? new Date(f.ts).toISOString() : null,
         workerRuns: cam.runs,
+        // Per-camera stats for the dashboard (Frigate's camera stats): configured and measured fps,
+        // counts over the last hour (bounded rings: at most 1024 each), the frame's age.
+        expectedFps: cam.config.fps,
+        cameraFps: cam.measuredFps(now),
+        framesTotal: cam.framesTotal,
+        lastFrameAgeMs: f ? now - f.ts : null,
+        reconnectsLastHour: cam.reconnects.countSince(hourAgo),
+        stallsLastHour: cam.stalls.countSince(hourAgo),
+        restartsLastHour: cam.restarts.countSince(hourAgo),
+        worker: worker
+          ? { id: worker.id, state: worker.state, since: worker.since, restarts: worker.restarts, lastRestartReason: worker.lastRestartReason, lastRestartAt: worker.lastRestartAt }
+          : null,
         lastError: cam.lastError ? { code: cam.lastError.code, message: cam.lastError.message, at: new Date(cam.lastError.at).toISOString() } : null,
       };
     }),
@@ -176,6 +209,7 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
     },
     async stop() {
       stopping.abort();
+      innerRoutes.close();
       await app.close();
       await tree.stop();
       if (opts.frames?.perRun) removeFramesDir(opts.frames.dir);

@@ -7,6 +7,7 @@ import { LatestFrame } from './frame-store.ts';
 import type { CameraMetrics } from './metrics.ts';
 import { sourceFor } from './sources/index.ts';
 import type { FrameSource } from './sources/types.ts';
+import { TimeRing } from './time-ring.ts';
 
 /** How many frame arrival times the fps meter keeps. */
 const RECENT = 64;
@@ -29,6 +30,14 @@ export type CameraState =
 export class CameraRuntime {
   readonly frames = new LatestFrame();
   runs = 0;
+  /** Frames delivered since the controller started (all runs). */
+  framesTotal = 0;
+  /** When the source failed and retried (a reconnect). */
+  readonly reconnects = new TimeRing();
+  /** When the supervisor restarted the worker because it stopped heartbeating (neither frames nor retries). */
+  readonly stalls = new TimeRing();
+  /** When the worker was restarted, for any reason. */
+  readonly restarts = new TimeRing();
   lastError: { code: string; message: string; at: number } | undefined;
   /** Arrival times of the last RECENT frames, a ring (no allocation or shifting per frame). */
   private readonly recent = new Float64Array(RECENT);
@@ -37,6 +46,7 @@ export class CameraRuntime {
   constructor(readonly config: CameraConfig) {}
 
   recordFrame(ts: number): void {
+    this.framesTotal++;
     this.recent[this.recentCount++ % RECENT] = ts;
   }
 
@@ -142,6 +152,7 @@ export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, o
         },
         reconnecting(err: AppError, delayMs: number) {
           cam.lastError = { code: err.code, message: `${err.message} (retry in ${delayMs}ms)`, at: Date.now() };
+          cam.reconnects.add(cam.lastError.at);
           metrics.reconnects.inc(labels);
           metrics.sourceErrors.inc({ camera: id, code: err.code });
           heartbeat();

@@ -4,8 +4,11 @@ import type { Tree } from '../../../supervisor/src/runtime/types.ts';
 import { parseTreeObject } from '../../../supervisor/src/spec/load.ts';
 import type { InprocWorker } from '../../../supervisor/src/spec/types.ts';
 
-/** The child id of a camera's worker in the controller's tree. */
-export const workerId = (cameraId: string) => `camera-${cameraId}`;
+/**
+ * The child id of a camera's worker in the controller's tree: the camera id itself, so the
+ * supervisor's merged tree names it `camera/<cameraId>` (e.g. `camera/dock`).
+ */
+export const workerId = (cameraId: string) => cameraId;
 
 /**
  * The controller's own supervision tree: one in-process worker per camera under one_for_one, so

@@ -145,8 +145,11 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
 
   for (const action of Object.keys(actions) as Action[]) {
     app.post<{ Params: { id: string } }>(`/v1/children/:id/${action}`, { preHandler: technician }, async (req, reply) => {
+      const actor = { role: req.role ?? ('technician' as const), via: parseVia(req.headers['x-edgevisor-via']) };
       const node = knownChild(req.params.id);
-      tree[actions[action]](node.id, { role: req.role ?? 'technician', via: parseVia(req.headers['x-edgevisor-via']) });
+      // An app's inner node (`camera/dock`, sent as camera%2Fdock): passed to its app, which answers for it.
+      if (node.inner) await tree.innerAction(node.id, action, actor);
+      else tree[actions[action]](node.id, actor);
       const body: ActionAccepted = { accepted: true, action, child: node.id };
       return reply.code(202).send(body);
     });

@@ -31,6 +31,7 @@ const statusByCode: Partial<Record<ApiCode, number>> = {
   [codes.UNKNOWN_CHILD]: 404,
   [apiCodes.ROUTE_NOT_FOUND]: 404,
   [codes.STATE_CONFLICT]: 409,
+  [codes.INNER_UNAVAILABLE]: 502,
 };
 
 export function statusFor(code: ApiCode): number {

@@ -9,6 +9,7 @@ import { SerialQueue } from './serial-queue.ts';
 import type { NodeHost, TreeNode } from './node.ts';
 import { SupervisorNode } from './supervisor-node.ts';
 import { WorkerNode } from './worker-node.ts';
+import { createInnerTree, type InnerTree } from './inner-tree.ts';
 import type { Actor, ChildSnapshot, EventSink, Tree, TreeSnapshot } from './types.ts';
 
 export interface TreeDeps {
@@ -88,6 +89,22 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
     if (n instanceof SupervisorNode) n.children.forEach(walk);
   };
   walk(root);
+  // Apps that publish their own tree (inner_tree): merged under their child, polled on their own timers.
+  const inner = new Map<string, InnerTree>();
+  for (const n of byId.values()) {
+    if (!(n instanceof WorkerNode) || !n.spec.innerTree) continue;
+    const outer = n;
+    inner.set(n.id, createInnerTree(n.id, n.spec.innerTree, { now: host.now, emit: host.emit, onInternalError, outer: () => ({ state: outer.state, startedAt: outer.startedAt }) }));
+  }
+  /** The inner tree an id like `camera/dock` belongs to. */
+  const innerOf = (id: string): InnerTree | undefined => {
+    const cut = id.indexOf('/');
+    return cut > 0 ? inner.get(id.slice(0, cut)) : undefined;
+  };
+  const withInner = (s: ChildSnapshot): ChildSnapshot => {
+    const t = inner.get(s.id);
+    return t ? { ...s, children: t.topLevelIds(), innerTree: t.status() } : s;
+  };
 
   const find = (id: string): TreeNode => {
     const n = byId.get(id);
@@ -102,7 +119,12 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
   };
   const background = (p: Promise<unknown>) => p.catch(onInternalError);
   const manual = (n: TreeNode, action: string, actor: Actor) =>
-    host.emit({ type: 'manual', child: n.id, reason: `${action} requested by ${actor.role}${actor.via ? ` via ${actor.via}` : ''}`, data: { action, role: actor.role, via: actor.via } });
+    host.emit({
+      type: 'manual',
+      child: n.id,
+      reason: `${action} requested by ${actor.role}${actor.via ? ` via ${actor.via}` : ''}`,
+      data: { action, role: actor.role, via: actor.via, ...(actor.forwardedBy ? { forwardedBy: actor.forwardedBy } : {}) },
+    });
 
   let started: Promise<void> | null = null;
   let stopped: Promise<void> | null = null;
@@ -110,6 +132,7 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
   return {
     name: spec.name,
     start() {
+      for (const t of inner.values()) t.start();
       started ??= rootQueue.run(async () => {
         await root.start('tree start');
       });
@@ -119,6 +142,7 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
       stopped ??= (async () => {
         if (opts.leaveRunning) for (const n of byId.values()) if (n instanceof WorkerNode) n.letGo('supervisor exiting');
         // Not on rootQueue: a start still in progress must be interrupted, not waited out.
+        for (const t of inner.values()) t.stop();
         await root.stop('supervisor shutting down', 'stopped');
         if (started) await started.catch(() => undefined);
         await root.close();
@@ -128,14 +152,23 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
     snapshot(): TreeSnapshot {
       const nodes: ChildSnapshot[] = [];
       const visit = (n: TreeNode) => {
-        nodes.push(n.snapshot());
+        nodes.push(withInner(n.snapshot()));
+        const t = inner.get(n.id);
+        if (t) nodes.push(...t.nodes());
         if (n instanceof SupervisorNode) n.children.forEach(visit);
       };
       visit(root);
       return { name: spec.name, state: root.state, nodes };
     },
     child(id) {
-      return byId.get(id)?.snapshot();
+      const n = byId.get(id);
+      if (n) return withInner(n.snapshot());
+      return innerOf(id)?.nodes().find((x) => x.id === id);
+    },
+    async innerAction(id, action, actor) {
+      const t = innerOf(id);
+      if (!t || !t.nodes().some((x) => x.id === id)) find(id); // throws UNKNOWN_CHILD with the known ids
+      await t!.action(id, action, actor);
     },
     stopChild(id, actor) {
       const n = find(id);
@@ -179,6 +212,7 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
       );
     },
     logs(id, n) {
+      if (!byId.has(id) && innerOf(id)?.nodes().some((x) => x.id === id)) return []; // an app's inner node: its app keeps its logs
       const node = find(id);
       return node instanceof WorkerNode ? node.logs(n) : [];
     },

@@ -8,6 +8,8 @@ export interface Actor {
   role: Role;
   /** Where it came from: 'api', 'cli', 'dashboard'... */
   via?: string;
+  /** Set when another process passed the action on (an app's inner tree: 'supervisor'). */
+  forwardedBy?: string;
 }
 
 export interface ProbeStatus {
@@ -108,6 +110,12 @@ export interface Tree {
   restartChild(id: string, actor: Actor): void;
   stopChild(id: string, actor: Actor): void;
   startChild(id: string, actor: Actor): void;
+  /**
+   * A manual action on an inner node (`camera/dock`, see runtime/inner-tree.ts): passed to the
+   * child's app and recorded once the app accepted it. Throws UNKNOWN_CHILD, STATE_CONFLICT
+   * (the app's 404/409) or INNER_UNAVAILABLE.
+   */
+  innerAction(id: string, action: 'restart' | 'stop' | 'start', actor: Actor): Promise<void>;
   /** Last lines of a worker's output. */
   logs(id: string, n?: number): string[];
   /** Live events (already numbered and persisted). Returns an unsubscribe function. */

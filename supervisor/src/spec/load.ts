@@ -28,6 +28,7 @@ export const TREE_DEFAULTS = Object.freeze({
   dockerTimeoutMs: 10_000,
   logLines: 1_000,
   inprocExport: 'default',
+  innerTree: Object.freeze({ everyMs: 1_000, timeoutMs: 500 }),
 } as const);
 
 type Path = readonly PropertyKey[];
@@ -165,6 +166,13 @@ function resolveChild(raw: RawChild, path: Path, parentBackoff: BackoffSpec, bas
     backend: resolveBackend(raw, baseDir),
     probes: (raw.probes ?? []).map(resolveProbe),
   };
+  if (raw.inner_tree) {
+    worker.innerTree = {
+      url: raw.inner_tree.url.replace(/\/+$/, ''),
+      everyMs: raw.inner_tree.every ?? TREE_DEFAULTS.innerTree.everyMs,
+      timeoutMs: raw.inner_tree.timeout ?? Math.min(TREE_DEFAULTS.innerTree.timeoutMs, raw.inner_tree.every ?? Infinity),
+    };
+  }
   return worker;
 }
 

@@ -160,6 +160,39 @@ const dockerBackend = z.strictObject({
   service: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, { error: expected('a compose service name') }),
 });
 
+/**
+ * `inner_tree`: where a worker's app publishes its own supervision tree (runtime/inner-tree.ts).
+ * Ranges: polling faster than 100 ms buys nothing a technician sees; a timeout must end before
+ * the next poll is due, so polls never pile up.
+ */
+export const INNER_TREE_LIMITS = Object.freeze({ minEveryMs: 100, maxEveryMs: 3_600_000, minTimeoutMs: 10 });
+const innerTree = z
+  .strictObject({
+    url: httpUrl.refine((s) => {
+      try {
+        const u = new URL(s);
+        return !u.username && !u.password && !u.search && !u.hash;
+      } catch {
+        return true; // reported by httpUrl
+      }
+    }, { error: expected('a base URL like "http://127.0.0.1:8081" without credentials, query or fragment') }),
+    every: duration({ positive: true }).optional(),
+    timeout: duration({ positive: true }).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (!isMapping(v)) return;
+    const { minEveryMs, maxEveryMs, minTimeoutMs } = INNER_TREE_LIMITS;
+    const every = typeof v.every === 'number' ? v.every : undefined;
+    const timeout = typeof v.timeout === 'number' ? v.timeout : undefined;
+    if (every !== undefined && (every < minEveryMs || every > maxEveryMs)) {
+      ctx.addIssue({ code: 'custom', path: ['every'], message: `expected a duration from 100ms to 1h, got ${every}ms` });
+    }
+    if (timeout !== undefined && timeout < minTimeoutMs) ctx.addIssue({ code: 'custom', path: ['timeout'], message: `expected a duration of at least 10ms, got ${timeout}ms` });
+    if (timeout !== undefined && timeout > (every ?? 1000)) {
+      ctx.addIssue({ code: 'custom', path: ['timeout'], message: `expected a timeout no longer than every (${every ?? 1000}ms), got ${timeout}ms` });
+    }
+  }, { when: () => true });
+
 const strategy = z.enum(['one_for_one', 'one_for_all', 'rest_for_one']);
 const backoff = z.strictObject({
   initial: duration({ positive: true }).optional(),
@@ -183,6 +216,7 @@ export interface RawChild {
   inproc?: { module?: string; export?: string; heartbeat_timeout?: number; run?: InprocWorker };
   docker?: z.output<typeof dockerBackend>;
   probes?: RawProbe[];
+  inner_tree?: { url: string; every?: number; timeout?: number };
   strategy?: Strategy;
   intensity?: number;
   period?: number;
@@ -201,6 +235,7 @@ function childSchema(allowRun: boolean): z.ZodType<RawChild> {
       inproc: inprocBackend(allowRun).optional(),
       docker: dockerBackend.optional(),
       probes: z.array(probe).optional(),
+      inner_tree: innerTree.optional(),
       ...supervision,
       children: z.lazy(() => z.array(child)).optional(),
     })
@@ -221,6 +256,7 @@ function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
   if (kinds[0] === 'children') {
     if (c.probes !== undefined) ctx.addIssue({ code: 'custom', path: ['probes'], message: 'a nested supervisor takes no probes; put them on its workers' });
     if (c.hung_shutdown !== undefined) ctx.addIssue({ code: 'custom', path: ['hung_shutdown'], message: 'a nested supervisor takes no hung_shutdown; put it on its workers' });
+    if (c.inner_tree !== undefined) ctx.addIssue({ code: 'custom', path: ['inner_tree'], message: 'a nested supervisor takes no inner_tree; put it on the worker whose app serves /v1/tree' });
     return;
   }
   for (const k of present(v, SUPERVISOR_ONLY)) {

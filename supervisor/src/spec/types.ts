@@ -87,6 +87,18 @@ export interface WorkerSpec extends NodeCommon {
    */
   hungShutdown: Shutdown;
   probes: readonly ProbeSpec[];
+  /** Where its app publishes its own supervision tree, merged under this child (runtime/inner-tree.ts). */
+  innerTree?: InnerTreeSpec;
+}
+
+/** `inner_tree` of a worker: the app serves GET /v1/tree, /v1/events and POST /v1/children/:id/<action> at `url`. */
+export interface InnerTreeSpec {
+  /** Base URL, no trailing slash (e.g. http://127.0.0.1:8081). */
+  url: string;
+  /** Polling period (default 1 s). */
+  everyMs: number;
+  /** Per request (default 500 ms, at most everyMs). */
+  timeoutMs: number;
 }
 
 export interface SupervisorSpec extends NodeCommon {
