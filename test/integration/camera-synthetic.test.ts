@@ -35,7 +35,7 @@ describe('three synthetic cameras, one hangs (failpoint)', () => {
     }
     assert.ok(metric(m1, 'camera_worker_restarts_total', 'b') >= 1, 'hung camera b restarted by its heartbeat timeout');
     const restartEvents = cam.tree.snapshot().nodes.filter((n) => n.type === 'worker').map((n) => [n.id, n.restarts]);
-    assert.deepEqual(restartEvents.filter(([, r]) => (r as number) > 0).map(([id]) => id), ['camera-b']);
+    assert.deepEqual(restartEvents.filter(([, r]) => (r as number) > 0).map(([id]) => id), ['b']);
   });
 
   test('frame.jpg long-poll returns the next frame; a slow MJPEG client skips frames and does not slow a fast one', async () => {

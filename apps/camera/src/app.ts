@@ -11,7 +11,7 @@ import type { Frame } from './frame-store.ts';
 import { createCameraMetrics, type CameraMetrics } from './metrics.ts';
 import { cameraErrors } from './sources/types.ts';
 import { createCameraTree, workerId } from './supervision.ts';
-import { registerInnerTreeRoutes } from '../../../supervisor/src/api/inner-routes.ts';
+import { registerInnerTreeRoutes } from '../../../supervisor/src/inner/routes.ts';
 
 /** A camera controller, built but not listening. main.ts (or a test) listens and starts it. */
 export interface CameraApp extends AppServer {

@@ -13,7 +13,7 @@ import type { ChildState } from './lifecycle.ts';
  * - `alarm`       the root gave up; a human must act.
  * - `manual`      a technician's action via API/CLI/dashboard: data {action, role, via}.
  *
- * Events of an app's inner tree (runtime/inner-tree.ts) are recorded with child `<child>/<innerId>`
+ * Events of an app's inner tree (inner/inner-tree.ts) are recorded with child `<child>/<innerId>`
  * and `data.inner: true`.
  */
 export type EventType = 'transition' | 'probe' | 'restart' | 'exit' | 'escalation' | 'alarm' | 'manual';

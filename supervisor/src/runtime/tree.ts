@@ -9,7 +9,7 @@ import { SerialQueue } from './serial-queue.ts';
 import type { NodeHost, TreeNode } from './node.ts';
 import { SupervisorNode } from './supervisor-node.ts';
 import { WorkerNode } from './worker-node.ts';
-import { createInnerTree, type InnerTree } from './inner-tree.ts';
+import { createInnerTree, type InnerTree } from '../inner/inner-tree.ts';
 import type { Actor, ChildSnapshot, EventSink, Tree, TreeSnapshot } from './types.ts';
 
 export interface TreeDeps {

@@ -52,7 +52,7 @@ export interface ChildSnapshot {
   info?: UnitInfo;
   /** Child ids, in start order (supervisors; for a worker with `inner_tree`, its app's top-level inner nodes). */
   children?: string[];
-  /** Set on the nodes of an app's inner tree, merged under their child (runtime/inner-tree.ts); ids are `<child>/<innerId>`. */
+  /** Set on the nodes of an app's inner tree, merged under their child (inner/inner-tree.ts); ids are `<child>/<innerId>`. */
   inner?: true;
   /** Inner nodes: true when the app's tree has not been fetched lately; state and counters are then the last known. */
   stale?: boolean;
@@ -111,7 +111,7 @@ export interface Tree {
   stopChild(id: string, actor: Actor): void;
   startChild(id: string, actor: Actor): void;
   /**
-   * A manual action on an inner node (`camera/dock`, see runtime/inner-tree.ts): passed to the
+   * A manual action on an inner node (`camera/dock`, see inner/inner-tree.ts): passed to the
    * child's app and recorded once the app accepted it. Throws UNKNOWN_CHILD, STATE_CONFLICT
    * (the app's 404/409) or INNER_UNAVAILABLE.
    */

@@ -161,7 +161,7 @@ const dockerBackend = z.strictObject({
 });
 
 /**
- * `inner_tree`: where a worker's app publishes its own supervision tree (runtime/inner-tree.ts).
+ * `inner_tree`: where a worker's app publishes its own supervision tree (inner/inner-tree.ts).
  * Ranges: polling faster than 100 ms buys nothing a technician sees; a timeout must end before
  * the next poll is due, so polls never pile up.
  */

@@ -87,7 +87,7 @@ export interface WorkerSpec extends NodeCommon {
    */
   hungShutdown: Shutdown;
   probes: readonly ProbeSpec[];
-  /** Where its app publishes its own supervision tree, merged under this child (runtime/inner-tree.ts). */
+  /** Where its app publishes its own supervision tree, merged under this child (inner/inner-tree.ts). */
   innerTree?: InnerTreeSpec;
 }
 

@@ -3,11 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import type { TreeEvent } from '../core/events.ts';
 import { EdgevisorError, codes } from '../errors.ts';
 import type { Actor, ChildSnapshot, Tree, TreeSnapshot } from '../runtime/types.ts';
-import { toErrorAnswer } from './errors.ts';
+import { toErrorAnswer } from '../api/errors.ts';
 
 /**
  * How an app joins the box's tree: it runs its own supervision tree with this library and serves
- * it on its own port with these routes; the supervisor (runtime/inner-tree.ts, `inner_tree:` on
+ * it on its own port with these routes; the supervisor (inner/inner-tree.ts, `inner_tree:` on
  * the app's child) polls them and merges the nodes under the app's child as `<child>/<id>`.
  *
  * - `GET /v1/tree` the app's TreeSnapshot plus `instance` (random per app start);

@@ -2,7 +2,7 @@
  * One tree across the box: a child whose app supervises work of its own (the camera controller's
  * per-camera workers) publishes that inner tree, and the supervisor merges it under the child.
  *
- * The contract an app serves on its own port (api/inner-routes.ts implements it for any app that
+ * The contract an app serves on its own port (inner/routes.ts implements it for any app that
  * runs this library's runtime):
  * - `GET /v1/tree` a TreeSnapshot (runtime/types.ts) plus `instance` (an id per app start);
  * - `GET /v1/events?since=SEQ&limit=N` `{ events, lastSeq, instance }`, its tree's events after SEQ;
@@ -25,7 +25,7 @@ import { childStates, type ChildState } from '../core/lifecycle.ts';
 import type { EventDraft, EventType, TreeEvent } from '../core/events.ts';
 import { EdgevisorError, codes } from '../errors.ts';
 import type { InnerTreeSpec } from '../spec/types.ts';
-import type { Actor, ChildSnapshot, InnerTreeStatus, ProbeStatus } from './types.ts';
+import type { Actor, ChildSnapshot, InnerTreeStatus, ProbeStatus } from '../runtime/types.ts';
 
 /** Answers larger than this are refused: a tree of a few hundred nodes is far below it. */
 const MAX_BODY = 2 * 1024 * 1024;
