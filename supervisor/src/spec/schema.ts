@@ -175,7 +175,8 @@ const innerTree = z
       } catch {
         return true; // reported by httpUrl
       }
-    }, { error: expected('a base URL like "http://127.0.0.1:8081" without credentials, query or fragment') }),
+      // Not echoed: the value may hold a password.
+    }, { error: 'expected a base URL like "http://127.0.0.1:8081" without credentials, query or fragment' }),
     every: duration({ positive: true }).optional(),
     timeout: duration({ positive: true }).optional(),
   })
