@@ -49,6 +49,7 @@ describe('hung children are not waited for', () => {
     assert.equal(unhealthy?.data?.hung, true, 'a probe timeout marks the child hung');
     assert.equal(stoppingOf(h)?.data?.shutdown, 'brutal_kill');
     assert.equal(stoppingOf(h)?.data?.hung, true);
+    assert.equal(h.tree.child('web')!.lastRestartReason, 'hung: probe live (http) timed out 3 times in 900 ms', 'in words, kept after the restart');
   });
 
   test('hung_shutdown: 1500ms gives a hung child that grace first', async () => {
@@ -83,6 +84,7 @@ children:
     await waitFor('web restarted', () => h!.state('web') === 'running' && h!.pid('web') !== before, 15_000);
     const unhealthy = h.events.find((e) => e.type === 'transition' && e.child === 'web' && e.to === 'unhealthy');
     assert.equal(unhealthy?.data?.hung, false);
+    assert.match(h.tree.child('web')!.lastRestartReason!, /^stalled: probe frames \(throughput\) failed 3 times: frames_total rate [\d.]+\/s over .* < min 5\/s$/);
     assert.equal(stoppingOf(h)?.data?.shutdown, '1000ms');
     const waited = tsOf(h, 'backoff') - tsOf(h, 'stopping');
     assert.ok(waited >= 900, `SIGTERM was ignored, so the 1 s grace ran out before the kill (${waited}ms)`);

@@ -40,6 +40,7 @@ describe('restart reason words (one per cause)', () => {
     assert.equal(words({ cause: 'heartbeat', ageMs: 2049, heartbeatTimeoutMs: 2000 }), 'heartbeat stopped for 2.0 s');
     assert.equal(words({ cause: 'heartbeat' }), 'heartbeat stopped');
     assert.equal(words({ cause: 'start_failed', error: 'spawn nodex ENOENT' }), 'failed to start: spawn nodex ENOENT');
+    assert.equal(words({ cause: 'start_failed', error: 'cannot start command "/opt/x/bin/cam" in /srv/box: not found' }), 'failed to start: cannot start command "cam" in box: not found');
     assert.equal(words({ cause: 'sibling', sibling: 'camera', strategy: 'rest_for_one' }), 'restarted with its sibling camera (rest_for_one)');
     assert.equal(words({ cause: 'escalation', intensity: 4, periodMs: 60_000, failedChild: 'camera' }), 'its supervisor gave up after more than 4 restarts in 60 s (last: camera)');
     assert.equal(words({ cause: 'manual', role: 'technician', via: 'dashboard' }), 'restarted by a technician (dashboard)');

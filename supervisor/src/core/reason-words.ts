@@ -58,8 +58,16 @@ function signalOfCode(code: number): string | undefined {
   return Object.entries(constants.signals).find(([, v]) => v === n)?.[0];
 }
 
-/** The first line of an error: an in-process worker's error text may carry its stack (and file paths). */
-const firstLine = (s: string) => s.split('\n', 1)[0]!.trim();
+/**
+ * An error as a technician reads it: its first line (an in-process worker's error text may carry
+ * its stack), with absolute paths cut to their last part ("/opt/app/bin/cam" -> "cam"): the words
+ * go to the dashboard, and server-side paths stay on the server.
+ */
+const firstLine = (s: string) =>
+  s
+    .split('\n', 1)[0]!
+    .trim()
+    .replace(/(^|[\s"'(=:])\/(?:[^\s"'/()]+\/)*([^\s"'/()]+)/g, '$1$2');
 
 function exitWords(f: RestartFacts): string {
   if (f.oom) return `crashed: exit code ${f.exitCode ?? 137}, killed by the OOM killer`;
