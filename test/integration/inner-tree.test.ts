@@ -194,6 +194,14 @@ describe('inner tree: the camera controller\'s workers in the supervisor\'s tree
     const start = await call(`${svc.url}/v1/children/camera%2Fgate/start`, { method: 'POST', token: TECH });
     assert.equal(start.status, 202);
     await waitFor('camera/gate running again', () => node('camera/gate')?.state === 'running', 10_000);
+
+    const before = svc.store.lastSeq();
+    const viaCli = await cli(['restart', 'camera/gate'], { EDGEVISOR_API: svc.url, EDGEVISOR_TOKEN: TECH });
+    assert.equal(viaCli.code, 0, viaCli.stderr);
+    assert.equal(viaCli.stdout.trim(), 'restart requested: camera/gate');
+    await waitFor('camera/gate restarted from the CLI', () => node('camera/gate')?.lastRestartReason === 'restarted by a technician (cli)' && node('camera/gate')?.state === 'running', 10_000);
+    const manual = (await events(before)).filter((e) => e.type === 'manual' && e.child === 'camera/gate');
+    assert.deepEqual(manual.map((e) => e.data?.['via']), ['cli']);
   });
 
   test('/cameras gives the per-camera stats the dashboard needs', async () => {
