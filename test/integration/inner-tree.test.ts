@@ -217,6 +217,7 @@ describe('inner tree: the camera controller\'s workers in the supervisor\'s tree
 
   test('the app frozen (SIGSTOP): inner nodes go stale, the supervisor keeps answering; back fresh after the restart', async () => {
     const pid = node('camera')!.info!.pid as number;
+    const seq0 = svc.store.lastSeq();
     process.kill(pid, 'SIGSTOP');
     try {
       await waitFor('inner nodes stale', () => node('camera/dock')?.stale === true && node('camera')?.innerTree?.stale === true, 10_000);
@@ -231,15 +232,21 @@ describe('inner tree: the camera controller\'s workers in the supervisor\'s tree
       assert.equal(forward.body.error.code, 'EDGEVISOR_ERR_INNER_UNAVAILABLE');
       const health = await call(`${svc.url}/healthz`);
       assert.equal(health.status, 200);
+      // The camera's own probe finds it hung: the supervisor kills and replaces it.
+      await waitFor('the frozen camera app replaced', () => node('camera')?.info?.pid !== pid, 30_000);
     } finally {
-      // The camera's own probe finds it hung and kills it; if not yet, let it go on.
       try {
         process.kill(pid, 'SIGCONT');
       } catch {
         // already killed
       }
     }
-    await waitFor('camera restarted by its probe or resumed, inner tree fresh again', () => node('camera')?.state === 'running' && node('camera/gate')?.stale === false, 40_000);
+    await waitFor('camera restarted by its probe, inner tree fresh again', () => node('camera')?.state === 'running' && node('camera/gate')?.stale === false, 40_000);
+    assert.notEqual(node('camera')!.info?.pid, pid, 'the frozen app was killed (hung) and replaced');
+    assert.match(node('camera')!.lastRestartReason!, /^hung: probe live \(http\) timed out 3 times in /);
+    // The new app run numbers its events from 1 again: the supervisor follows the new instance.
+    const evs = await events(seq0);
+    assert.ok(evs.some((e) => e.child === 'camera/gate' && e.type === 'transition' && e.from === 'stopped' && e.to === 'starting'), 'the new run\'s events are replayed');
   });
 
   test('the app stopped: inner nodes stay listed as stale with their last known values', async () => {
