@@ -10,7 +10,7 @@ import { toErrorAnswer } from '../api/errors.ts';
  * it on its own port with these routes; the supervisor (inner/inner-tree.ts, `inner_tree:` on
  * the app's child) polls them and merges the nodes under the app's child as `<child>/<id>`.
  *
- * - `GET /v1/tree` the app's TreeSnapshot plus `instance` (random per app start);
+ * - `GET /v1/tree` the app's TreeSnapshot plus `instance` (random per app start) and `lastSeq`;
  * - `GET /v1/events?since=SEQ&limit=N` `{ events, lastSeq, instance }`: the app tree's events
  *   after SEQ, oldest first, from a bounded ring (the last `ringSize`);
  * - `POST /v1/children/:id/restart|stop|start` 202 `{ accepted, action, child }`, 404
@@ -29,6 +29,8 @@ export interface InnerRoutesOptions {
 /** What an app's GET /v1/tree answers: a TreeSnapshot plus the app run's id. */
 export interface PublishedTree extends TreeSnapshot {
   instance: string;
+  /** The last event's seq (0 before any): the supervisor asks /v1/events only when it moved. */
+  lastSeq: number;
 }
 
 const actionNames = ['restart', 'stop', 'start'] as const;
@@ -53,7 +55,7 @@ export function registerInnerTreeRoutes(app: FastifyInstance, tree: Tree, opts: 
 
   app.get('/v1/tree', async (): Promise<PublishedTree> => {
     const snap = tree.snapshot();
-    return { ...snap, nodes: snap.nodes.map(decorate), instance };
+    return { ...snap, nodes: snap.nodes.map(decorate), instance, lastSeq: ring.at(-1)?.seq ?? 0 };
   });
 
   app.get<{ Querystring: Record<string, unknown> }>('/v1/events', async (req, reply) => {
