@@ -263,3 +263,62 @@ describe('inner tree: the camera controller\'s workers in the supervisor\'s tree
     assert.equal(refused.status, 409);
   });
 });
+
+describe('inner tree: an app without /v1/events', () => {
+  test('events are derived from snapshot diffs: a restart of an inner worker is recorded with its words', async () => {
+    // The "app": a library tree of one in-process worker that crashes on demand, served on a real
+    // port with GET /v1/tree only. The outer child is a real process (http-child) so it is up.
+    const { default: Fastify } = await import('fastify');
+    const { createTree } = await import('../../supervisor/src/runtime/tree.ts');
+    const { parseTreeObject } = await import('../../supervisor/src/spec/load.ts');
+    const { defaultBackends } = await import('../../supervisor/src/backends/index.ts');
+    let crash: (() => void) | undefined;
+    const appTree = createTree(
+      parseTreeObject({
+        name: 'app',
+        backoff: { initial: '50ms', max: '100ms', reset_after: '10s' },
+        children: [{ id: 'job', inproc: { run: async ({ signal }: { signal: AbortSignal }) => new Promise<void>((ok, fail) => {
+          crash = () => fail(new Error('job fell over'));
+          signal.addEventListener('abort', () => ok(), { once: true });
+        }) } }],
+      }),
+      { backends: defaultBackends() },
+    );
+    const app = Fastify();
+    app.get('/v1/tree', async () => appTree.snapshot());
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const appUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    await appTree.start();
+    const tmp = tempDir();
+    const port = await freePort();
+    const svc = await startService(
+      {
+        version: 1,
+        name: 'box',
+        children: [
+          {
+            id: 'svc',
+            process: { command: [process.execPath, resolve('test/fixtures/http-child.js')], env: { PORT: String(port) } },
+            probes: [{ name: 'live', http: { url: `http://127.0.0.1:${port}/healthz` }, every: '250ms', timeout: '1s', startup_grace: '10s' }],
+            inner_tree: { url: appUrl, every: '100ms', timeout: '100ms' },
+          },
+        ],
+      },
+      join(tmp.dir, 'events.db'),
+    );
+    try {
+      await waitFor('svc/job merged', () => svc.tree.child('svc/job')?.stale === false, 15_000);
+      crash!();
+      const ev = await waitFor('a derived restart event for svc/job', () => svc.store.since(0, 1000).find((e) => e.type === 'restart' && e.child === 'svc/job'), 10_000);
+      assert.equal(ev.data?.['derived'], true);
+      assert.equal(ev.data?.['words'], 'crashed: job fell over');
+      await waitFor('svc/job running again', () => svc.tree.child('svc/job')?.state === 'running' && svc.tree.child('svc/job')?.restarts === 1, 10_000);
+      assert.equal(svc.tree.child('svc/job')!.lastRestartReason, 'crashed: job fell over');
+    } finally {
+      await svc.close();
+      await appTree.stop();
+      await app.close();
+      tmp.remove();
+    }
+  });
+});
