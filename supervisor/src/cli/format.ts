@@ -49,7 +49,7 @@ export function formatStatus(tree: TreeSnapshot, now = Date.now()): string {
   const byId = new Map(tree.nodes.map((n) => [n.id, n]));
   const rows: string[][] = [['ID', 'STATE', 'UPTIME', 'RESTARTS', 'LAST-REASON']];
   for (const node of tree.nodes) {
-    const up = node.startedAt !== null && (node.state === 'running' || node.state === 'starting' || node.state === 'unhealthy');
+    const up = !node.stale && node.startedAt !== null && (node.state === 'running' || node.state === 'starting' || node.state === 'unhealthy');
     let state: string = node.manuallyStopped && node.state === 'stopped' ? 'stopped (manual)' : node.state;
     if (node.inner && node.stale) state += ' (stale)';
     rows.push([
