@@ -5,6 +5,7 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { buildTree, explain, procChild, tech, waitFor, type Harness } from '../unit/runtime-harness.ts';
 import { freePort } from '../helpers/net.ts';
@@ -34,6 +35,13 @@ async function pipelineTree() {
       { id: 'pipeline', strategy: 'rest_for_one', intensity: 1, period: '60s', children: [procChild('camera', p.camera), procChild('inference', p.inference), procChild('recorder', p.recorder)] },
     ],
   };
+}
+
+/** A TCP listener the test opens and closes, as the target of a child's startup probe. */
+async function listenGate(port: number): Promise<Server> {
+  const s = createServer((sock) => sock.destroy());
+  await new Promise<void>((r) => s.listen(port, '127.0.0.1', () => r()));
+  return s;
 }
 
 const pids = (h: Harness, ids: string[]) => Object.fromEntries(ids.map((id) => [id, h.pid(id)]));
@@ -100,6 +108,27 @@ describe('manual restart of a child with dependents (real processes)', () => {
     assert.deepEqual(h.tree.restartChild('b', tech).restarting, ['a', 'b', 'c']);
     await explain(h, () => waitFor('all back', () => allRunning(h, ['a', 'b', 'c']) && ['a', 'b', 'c'].every((id) => h.pid(id) !== before[id]), 30_000));
     assert.ok(h.seqOf('a', 'running', mark) < h.seqOf('b', 'starting', mark) && h.seqOf('b', 'running', mark) < h.seqOf('c', 'starting', mark), h.dump());
+  });
+});
+
+describe('a manual restart does not hold its supervisor while the children start', () => {
+  test('a sibling that crashes while the restarted child sits in its startup is handled at once', async () => {
+    const [pSlow, pOther, pGate] = [await freePort(), await freePort(), await freePort()];
+    let gate = await listenGate(pGate);
+    const slow = { ...procChild('slow', pSlow, { probe: false }), probes: [{ name: 'gate', tcp: { host: '127.0.0.1', port: pGate }, every: '100ms', timeout: '100ms', failures: 2, startup_grace: '20s' }] };
+    const h = await tree({ name: 'box', children: [slow, procChild('other', pOther)] });
+    await new Promise((r) => gate.close(r));
+    h.tree.restartChild('slow', tech);
+    await explain(h, () => waitFor('slow in its startup again', () => h.state('slow') === 'starting' && h.restarts('slow') === 1));
+    const other = h.pid('other');
+    await fetch(`http://127.0.0.1:${pOther}/fail/crash?code=1`, { method: 'POST', signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    // The crash is decided on at once (not queued behind the startup); other starts again after
+    // slow is past its startup, as ordered start has it after a failure too.
+    await explain(h, () => waitFor('the restart of other decided', () => h.restartEvents('other').length === 1, 15_000));
+    assert.equal(h.state('slow'), 'starting', 'still in its startup: the crash was not queued behind it');
+    gate = await listenGate(pGate);
+    await explain(h, () => waitFor('both running', () => h.state('slow') === 'running' && h.state('other') === 'running' && h.pid('other') !== other, 15_000));
+    await new Promise((r) => gate.close(r));
   });
 });
 

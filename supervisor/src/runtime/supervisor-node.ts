@@ -117,7 +117,9 @@ export class SupervisorNode extends TreeNode implements ParentLink {
         outcome = 'blocked';
         continue;
       }
-      await c.launch(c.state === 'backoff' ? 'restart' : 'start');
+      const why = c.startReason ?? (c.state === 'backoff' ? 'restart' : 'start');
+      c.startReason = null;
+      await c.launch(why);
       if (c.current() === 'starting') {
         this.watchStartup(c);
         return 'waiting';
@@ -201,42 +203,36 @@ export class SupervisorNode extends TreeNode implements ParentLink {
   }
 
   /**
-   * Carries out a manual restart plan on the queue: the affected children stop in reverse start
-   * order, then start in order, each after the one before is past its startup probes (as after a
-   * failure, but with no intensity, backoff or delay). A sibling that went down meanwhile is left
-   * to its own restart; one that fails to come back holds the ones after it under a dependent
-   * strategy until its failure is handled, and the reconcile at the end starts whatever is left.
+   * Carries out a manual restart plan: on the queue, the affected children stop in reverse start
+   * order; then a reconcile pass starts them in order, each after the one before is past its
+   * startup probes, as after a failure but with no intensity, backoff or delay. The queue is not
+   * held while they start (a crash elsewhere is handled meanwhile). A sibling that went down
+   * meanwhile is left to its own restart.
    */
   async restartManually(plan: ManualRestartPlan, by: string): Promise<void> {
     const named = this.children.find((c) => c.id === plan.child)!;
     const inOrder = this.children.filter((c) => plan.restarting.includes(c.id) || plan.stopping.includes(c.id));
     await this.queue.run(async () => {
       if (this.state !== 'running' && this.state !== 'starting') return;
-      const stopped: TreeNode[] = [];
       for (const c of [...inOrder].reverse()) {
-        if (c === named) {
-          await c.stop(`restart requested by ${by}`, 'stopped');
-          stopped.unshift(c);
-          continue;
-        }
-        if (c.manuallyStopped || !c.desiredUp || !isUp(c.state)) continue;
-        const why = `${this.spec.strategy}: ${named.id} restarted by ${by}`;
+        if (c !== named && (c.manuallyStopped || !c.desiredUp || !isUp(c.state))) continue;
+        const why = c === named ? `restart requested by ${by}` : `${this.spec.strategy}: ${named.id} restarted by ${by}`;
         if (plan.stopping.includes(c.id)) {
           c.desiredUp = false; // temporary: never started again, as on a failure
           await c.stop(why, 'stopped');
           continue;
         }
-        c.restarts++;
-        this.host.emit({ type: 'restart', child: c.id, reason: why, data: { cause: 'manual', sibling: named.id, strategy: this.spec.strategy, supervisor: this.id, delayMs: 0 } });
+        if (c !== named) {
+          c.restarts++;
+          this.host.emit({ type: 'restart', child: c.id, reason: why, data: { cause: 'manual', sibling: named.id, strategy: this.spec.strategy, supervisor: this.id, delayMs: 0 } });
+        }
         await c.stop(why, 'stopped');
-        stopped.unshift(c);
-      }
-      for (const c of stopped) {
-        if (this.state !== 'running' && this.state !== 'starting') break;
-        if (c.manuallyStopped) continue; // stopped by a technician meanwhile
+        if (c.manuallyStopped) continue; // a technician stopped it meanwhile
+        // This run replaces any failure still reported for the old one (stale by generation now).
+        c.pendingFailure = false;
         c.desiredUp = true;
-        const reason = c === named ? `restarted by ${by}` : `restarted after ${named.id} (${this.spec.strategy}, by ${by})`;
-        if ((await c.start(reason)) !== 'running' && this.spec.strategy !== 'one_for_one') break;
+        c.dueAt = 0;
+        c.startReason = c === named ? `restarted by ${by}` : `restarted after ${named.id} (${this.spec.strategy}, by ${by})`;
       }
     });
     this.scheduleReconcile(0);
