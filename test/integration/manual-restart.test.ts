@@ -69,6 +69,7 @@ describe('manual restart of a child with dependents (real processes)', () => {
     assert.deepEqual(dependents.map((e) => [e.child, e.data?.cause, e.data?.sibling]), [['recorder', 'manual', 'camera'], ['inference', 'manual', 'camera']]);
     const manual = h.events.find((e) => e.seq > mark && e.type === 'manual');
     assert.deepEqual(manual?.data?.restarting, ['camera', 'inference', 'recorder']);
+    assert.equal(manual?.reason, 'restart requested by technician via test: restarting camera, then inference, then recorder (rest_for_one)');
 
     // Twice more with intensity 1: manual restarts are not failures.
     for (const id of ['inference', 'camera']) {

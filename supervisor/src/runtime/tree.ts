@@ -4,7 +4,7 @@ import type { BackendRegistry } from '../backends/types.ts';
 import type { ProbeCheck, TreeSpec } from '../spec/types.ts';
 import type { ProbeResult, ProbeTarget } from '../probes/types.ts';
 import { runProbe as defaultRunProbe } from '../probes/index.ts';
-import { planManualRestart } from '../core/manual-restart.ts';
+import { describeManualRestart, planManualRestart } from '../core/manual-restart.ts';
 import { SerialQueue } from './serial-queue.ts';
 import type { NodeHost, TreeNode } from './node.ts';
 import { SupervisorNode } from './supervisor-node.ts';
@@ -77,8 +77,8 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
     return p instanceof SupervisorNode && p.state !== 'running' && p.state !== 'starting' ? p.id : null;
   };
   const background = (p: Promise<unknown>) => p.catch(onInternalError);
-  const manual = (n: TreeNode, action: string, actor: Actor, extra: Record<string, unknown> = {}) =>
-    host.emit({ type: 'manual', child: n.id, reason: `${action} requested by ${actor.role}${actor.via ? ` via ${actor.via}` : ''}`, data: { action, role: actor.role, via: actor.via, ...extra } });
+  const manual = (n: TreeNode, action: string, actor: Actor, extra: Record<string, unknown> = {}, detail = '') =>
+    host.emit({ type: 'manual', child: n.id, reason: `${action} requested by ${actor.role}${actor.via ? ` via ${actor.via}` : ''}${detail}`, data: { action, role: actor.role, via: actor.via, ...extra } });
 
   let started: Promise<void> | null = null;
   let stopped: Promise<void> | null = null;
@@ -146,7 +146,7 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
       // What the parent's strategy would restart on a failure of n (core/manual-restart.ts).
       const parent = n.parent instanceof SupervisorNode ? n.parent : null;
       const plan = parent ? parent.planManualRestart(n, opts.only === true) : planManualRestart(null, [], n.id, opts.only === true);
-      manual(n, 'restart', actor, { restarting: plan.restarting, stopping: plan.stopping, only: plan.only, strategy: plan.strategy });
+      manual(n, 'restart', actor, { restarting: plan.restarting, stopping: plan.stopping, only: plan.only, strategy: plan.strategy }, `: ${describeManualRestart(plan)}`);
       n.restarts++;
       if (parent) {
         void background(parent.restartManually(plan, actor.role));
