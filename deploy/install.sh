@@ -11,6 +11,7 @@
 set -eu
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 t0=$(date +%s)
+need_docker
 
 usage="usage: install.sh [--home DIR] [-p PROJECT] BUNDLE"
 bundle=''

@@ -43,6 +43,12 @@ meter() {
   } 3>&1
 }
 
+# Docker must answer before anything is unpacked or stopped.
+need_docker() {
+  timeout 20 docker version --format '{{.Server.Version}}' >/dev/null 2>&1 \
+    || die "Docker does not answer (is it running? systemctl start docker), then run this command again"
+}
+
 # Compose v2 plugin if the box has it, else v1. Both read .env from the release directory.
 compose_cmd() {
   if [ -n "${EDGEVISOR_COMPOSE:-}" ]; then echo "$EDGEVISOR_COMPOSE"
@@ -207,7 +213,12 @@ wait_stack() {
   _t0=$(date +%s)
   _deadline=$(( _t0 + wait_s ))
   say "waiting for the supervisor to answer (up to ${wait_s} s)"
+  _shown=$_t0
   until compose_in "$_dir" exec -T supervisor node docker/healthcheck.mjs http://127.0.0.1:7070/healthz >/dev/null 2>&1; do
+    if [ $(( $(date +%s) - _shown )) -ge 10 ]; then
+      _shown=$(date +%s)
+      say "  waiting for: the supervisor's API (container $(docker inspect -f '{{.State.Status}}' "$(compose_in "$_dir" ps -q supervisor 2>/dev/null)" 2>/dev/null || echo missing)) [$(since "$_t0")]"
+    fi
     if [ "$(date +%s)" -ge "$_deadline" ]; then
       echo "edgevisor: the supervisor did not answer within ${wait_s} s; its last log lines:" >&2
       compose_in "$_dir" logs --tail 30 supervisor >&2 || true

@@ -9,6 +9,7 @@
 set -eu
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 t0=$(date +%s)
+need_docker
 
 prev=$(readlink "$home/previous" 2>/dev/null) || die "no previous release under $home to roll back to"
 [ -d "$prev" ] || die "previous release $prev is missing"

@@ -9,6 +9,7 @@
 set -eu
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
 t0=$(date +%s)
+need_docker
 
 [ $# -eq 1 ] || die "usage: upgrade.sh BUNDLE"
 old=$(readlink "$home/current" 2>/dev/null) || die "nothing installed under $home: use install.sh first"
