@@ -36,8 +36,8 @@ esac
 tag="edgevisor-app:$version"
 
 if [ -n "$image" ]; then
-  docker image inspect "$image" >/dev/null 2>&1 || { echo "bundle: image $image not found" >&2; exit 1; }
-  docker tag "$image" "$tag"
+  timeout 20 docker image inspect "$image" >/dev/null 2>&1 || { echo "bundle: image $image not found" >&2; exit 1; }
+  timeout 20 docker tag "$image" "$tag"
 else
   "$root/docker/build-images.sh" --tag "$version"
 fi
@@ -58,11 +58,11 @@ echo "$tag" > "$stage/IMAGE"
 # The same meter and step lines as install.sh prints on the box.
 . "$root/deploy/lib.sh"
 me=bundle
-size=$(docker image inspect -f '{{.Size}}' "$tag")
+size=$(timeout 20 docker image inspect -f '{{.Size}}' "$tag")
 t0=$(date +%s)
 echo "bundle: saving $tag ($(mb "$size") uncompressed, gzip -$level)" >&2
 # No pipefail in POSIX sh: a failed save leaves a mark instead of a short, valid-looking gzip.
-{ docker save "$tag" || touch "$stage/.save-failed"; } | meter saving "$size" | gzip "-$level" > "$stage/images.tar.gz"
+{ timeout 1800 docker save "$tag" || touch "$stage/.save-failed"; } | meter saving "$size" | gzip "-$level" > "$stage/images.tar.gz"
 [ ! -e "$stage/.save-failed" ] || { echo "bundle: docker save $tag failed" >&2; exit 1; }
 zsize=$(wc -c < "$stage/images.tar.gz")
 echo "bundle: saved $tag: $(mb "$zsize") compressed from $(mb "$size") in $(since "$t0")" >&2

@@ -52,7 +52,7 @@ need_docker() {
 # Compose v2 plugin if the box has it, else v1. Both read .env from the release directory.
 compose_cmd() {
   if [ -n "${EDGEVISOR_COMPOSE:-}" ]; then echo "$EDGEVISOR_COMPOSE"
-  elif docker compose version >/dev/null 2>&1; then echo "docker compose"
+  elif timeout 10 docker compose version >/dev/null 2>&1; then echo "docker compose"
   elif command -v docker-compose >/dev/null 2>&1; then echo "docker-compose"
   else die "neither 'docker compose' nor 'docker-compose' is installed"
   fi
@@ -62,17 +62,30 @@ project_name() {
   if [ -f "$home/project" ]; then cat "$home/project"; else echo edgevisor; fi
 }
 
-# compose_in DIR ARGS...: compose for the release in DIR, under the box's project name.
+# compose_in DIR ARGS...: compose for the release in DIR, under the box's project name. No time
+# limit: what a technician runs by hand (events --follow, logs) ends when they say so.
 compose_in() {
   _cdir=$1; shift
   # shellcheck disable=SC2046 # the command is one or two words on purpose
   (cd "$_cdir" && $(compose_cmd) -p "$(project_name)" -f compose.yaml "$@")
 }
 
+# compose_within SECONDS DIR ARGS...: the same, killed after SECONDS (what the scripts run
+# themselves, so a hung engine or exec never hangs an install).
+compose_within() {
+  _secs=$1 _cdir=$2; shift 2
+  # shellcheck disable=SC2046
+  (cd "$_cdir" && timeout "$_secs" $(compose_cmd) -p "$(project_name)" -f compose.yaml "$@")
+}
+
 # The supervisor's own CLI inside its container (its environment carries the technician token).
 ctl_in() {
   _cdir=$1; shift
   compose_in "$_cdir" exec -T supervisor node bin/edgevisor.mjs "$@"
+}
+ctl_within() {
+  _csecs=$1 _cdir=$2; shift 2
+  compose_within "$_csecs" "$_cdir" exec -T supervisor node bin/edgevisor.mjs "$@"
 }
 
 # A random token for the env template (no openssl needed on the box).
@@ -100,7 +113,7 @@ unpack_bundle() {
   _size=$(tar -tvf "$_bundle" "$_img" | awk '{ print $3; exit }')
   _t0=$(date +%s)
   say "loading the images of $_version ($(mb "$_size"))" >&2
-  tar -xOf "$_bundle" "$_img" | meter loading "$_size" | docker load -q >&2 \
+  tar -xOf "$_bundle" "$_img" | meter loading "$_size" | timeout 1800 docker load -q >&2 \
     || { rm -rf "$_tmp"; die "docker load failed for $_bundle (a damaged copy? compare its size with the original)"; }
   say "loaded the images of $_version in $(since "$_t0")" >&2
   if [ -d "$home/releases/$_version" ]; then
@@ -150,7 +163,7 @@ port_taken() {
 
 # Who holds host PORT, other than this stack: a container of another project, a program, or nobody.
 port_owner() {
-  _c=$(docker ps --filter "publish=$1" --format '{{.Label "com.docker.compose.project"}} {{.Names}}' 2>/dev/null | head -n 1)
+  _c=$(timeout 20 docker ps --filter "publish=$1" --format '{{.Label "com.docker.compose.project"}} {{.Names}}' 2>/dev/null | head -n 1)
   if [ -n "$_c" ]; then
     [ "${_c%% *}" = "$(project_name)" ] || echo "container ${_c#* } of another stack"
     return 0
@@ -188,9 +201,9 @@ activate() {
   # Stop the supervisor first (it stops its apps cleanly on SIGTERM). Left running while compose
   # replaces containers, it would see them die and restart the old ones, which carry the same
   # labels, and race compose for their ports. The new supervisor starts them again.
-  compose_in "$_dir" stop supervisor || return 1
+  compose_within 120 "$_dir" stop supervisor || return 1
   _log=$(mktemp)
-  if ! compose_in "$_dir" up -d --remove-orphans >"$_log" 2>&1; then
+  if ! compose_within 600 "$_dir" up -d --remove-orphans >"$_log" 2>&1; then
     cat "$_log" >&2
     _port=$(port_in_error <"$_log")
     rm -f "$_log"
@@ -214,14 +227,14 @@ wait_stack() {
   _deadline=$(( _t0 + wait_s ))
   say "waiting for the supervisor to answer (up to ${wait_s} s)"
   _shown=$_t0
-  until compose_in "$_dir" exec -T supervisor node docker/healthcheck.mjs http://127.0.0.1:7070/healthz >/dev/null 2>&1; do
+  until compose_within 30 "$_dir" exec -T supervisor node docker/healthcheck.mjs http://127.0.0.1:7070/healthz >/dev/null 2>&1; do
     if [ $(( $(date +%s) - _shown )) -ge 10 ]; then
       _shown=$(date +%s)
-      say "  waiting for: the supervisor's API (container $(docker inspect -f '{{.State.Status}}' "$(compose_in "$_dir" ps -q supervisor 2>/dev/null)" 2>/dev/null || echo missing)) [$(since "$_t0")]"
+      say "  waiting for: the supervisor's API (container $(timeout 20 docker inspect -f '{{.State.Status}}' "$(compose_within 20 "$_dir" ps -q supervisor 2>/dev/null)" 2>/dev/null || echo missing)) [$(since "$_t0")]"
     fi
     if [ "$(date +%s)" -ge "$_deadline" ]; then
       echo "edgevisor: the supervisor did not answer within ${wait_s} s; its last log lines:" >&2
-      compose_in "$_dir" logs --tail 30 supervisor >&2 || true
+      compose_within 30 "$_dir" logs --tail 30 supervisor >&2 || true
       return 1
     fi
     sleep 2
@@ -232,7 +245,7 @@ wait_stack() {
   while :; do
     # Rows of `status`: a header, the root, then ID STATE ...; a manual stop ("stopped (manual)")
     # is not waited for, a child that failed for good (restart: temporary) cannot be.
-    if _table=$(ctl_in "$_dir" status 2>/dev/null); then
+    if _table=$(ctl_within 30 "$_dir" status 2>/dev/null); then
       _waiting=$(echo "$_table" | awk 'NR > 2 && $2 != "running" && $2 != "failed" && $3 != "(manual)" { printf "%s%s (%s)", sep, $1, $2; sep = ", " }')
       if echo "$_table" | awk 'NR == 2 && $2 == "gave_up" { found = 1 } END { exit !found }'; then
         echo "edgevisor: the supervision tree gave up (too many restarts). See why with: $home/current/edgevisorctl events" >&2
@@ -259,7 +272,7 @@ wait_stack() {
 # What a technician needs after every command: the status table, the dashboard, the tokens.
 summary() {
   _dir=$1
-  ctl_in "$_dir" status || true
+  ctl_within 30 "$_dir" status || true
   _bind=$(env_get EDGEVISOR_BIND 127.0.0.1)
   _web=$(env_get EDGEVISOR_WEB_PORT 8080)
   case "$_bind" in

@@ -209,7 +209,7 @@ describe('deploy: the README commands on real Docker (bundle, install, restart, 
     for (const d of [home, out, unpack]) rmSync(d, { recursive: true, force: true });
   });
 
-  test('the bundle is compressed and installs offline into a non-default home; status from the home it is in', async () => {
+  test('the bundle is compressed and installs offline into a non-default home; status from the home it is in', async (t) => {
     const image = Number(await docker(['image', 'inspect', '-f', '{{.Size}}', APP_IMAGE]));
     assert.ok(statSync(bundles[0]!).size < 0.6 * image, `bundle ${statSync(bundles[0]!).size} B for a ${image} B image`);
     // A plain tar holding gzip (magic 1f 8b): tar and gzip are all a box needs.
@@ -222,6 +222,8 @@ describe('deploy: the README commands on real Docker (bundle, install, restart, 
     assert.match(all(output), /^edgevisor: loading the images of \S+ \(\d+ MB\)$/m);
     assert.match(all(output), /^edgevisor: loaded the images of \S+ in \d+ s$/m);
     assert.match(all(output), /^edgevisor: the supervisor answers \(after \d+ s\); waiting for its children$/m);
+    assert.match(all(output), /^edgevisor: every child is running \(after \d+ s\)$/m);
+    t.diagnostic(`install printed:\n${all(output)}`);
     assertSummary(output, new RegExp(`^edgevisor: installed ${versions[0].replace(/\./g, '\\.')} in \\d+ s; check it any time with: ${home}/current/edgevisorctl status$`));
     await assertServing(versions[0]);
 
@@ -250,10 +252,11 @@ describe('deploy: the README commands on real Docker (bundle, install, restart, 
     await restartAsDocumented(readmeCommand(readme, /edgevisorctl restart camera --only$/), ['camera']);
   });
 
-  test('upgrade runs the new version, keeps the old one as previous and the event log', async () => {
+  test('upgrade runs the new version, keeps the old one as previous and the event log', async (t) => {
     bundles[1] = await made[1]!;
     const first = JSON.parse((await get(ports.api, '/v1/events?since=0&limit=1', viewer)).body).events[0];
     const output = await ok(readmeCommand(readme, /upgrade\.sh /));
+    t.diagnostic(`upgrade printed:\n${all(output)}`);
     assertSummary(output, new RegExp(`^edgevisor: upgraded to ${versions[1].replace(/\./g, '\\.')} in \\d+ s; roll back with: ${home}/current/rollback\\.sh$`));
     await assertServing(versions[1]);
     assert.equal(basename(readlinkSync(join(home, 'previous'))), versions[0]);
