@@ -223,7 +223,7 @@ describe('deploy: the README commands on real Docker (bundle, install, restart, 
     assert.match(all(output), /^edgevisor: loaded the images of \S+ in \d+ s$/m);
     assert.match(all(output), /^edgevisor: the supervisor answers \(after \d+ s\); waiting for its children$/m);
     assert.match(all(output), /^edgevisor: every child is running \(after \d+ s\)$/m);
-    t.diagnostic(`install printed:\n${all(output)}`);
+    for (const line of all(output).trimEnd().split('\n')) t.diagnostic(`install: ${line}`);
     assertSummary(output, new RegExp(`^edgevisor: installed ${versions[0].replace(/\./g, '\\.')} in \\d+ s; check it any time with: ${home}/current/edgevisorctl status$`));
     await assertServing(versions[0]);
 
@@ -256,7 +256,7 @@ describe('deploy: the README commands on real Docker (bundle, install, restart, 
     bundles[1] = await made[1]!;
     const first = JSON.parse((await get(ports.api, '/v1/events?since=0&limit=1', viewer)).body).events[0];
     const output = await ok(readmeCommand(readme, /upgrade\.sh /));
-    t.diagnostic(`upgrade printed:\n${all(output)}`);
+    for (const line of all(output).trimEnd().split('\n')) t.diagnostic(`upgrade: ${line}`);
     assertSummary(output, new RegExp(`^edgevisor: upgraded to ${versions[1].replace(/\./g, '\\.')} in \\d+ s; roll back with: ${home}/current/rollback\\.sh$`));
     await assertServing(versions[1]);
     assert.equal(basename(readlinkSync(join(home, 'previous'))), versions[0]);
@@ -273,7 +273,7 @@ describe('deploy: the README commands on real Docker (bundle, install, restart, 
     assert.equal((await containersOfProject()).length, 6);
   });
 
-  test('a taken web port: apply refuses with the one line the README shows, and the stack keeps running', async () => {
+  test('a taken web port: apply refuses with the one line the README shows, the stack keeps running; once free, apply moves web there', async () => {
     const squatter = createServer();
     await new Promise<void>((res) => squatter.listen(0, '127.0.0.1', res));
     const taken = (squatter.address() as { port: number }).port;
@@ -288,10 +288,17 @@ describe('deploy: the README commands on real Docker (bundle, install, restart, 
       const expected = local(documented).replaceAll('8080', String(taken)).replace('(nginx, pid 812)', `(node, pid ${process.pid})`);
       assert.equal(r.stderr.trim(), expected);
       assert.equal(r.stdout, '');
-    } finally {
+      await assertServing(versions[0]);
+    } catch (err) {
       writeFileSync(envFile, site);
+      throw err;
+    } finally {
       await new Promise((res) => squatter.close(res));
     }
+    // The program is gone: the README's apply command now takes the port.
+    ports.web = taken;
+    const applied = await ok(readmeCommand(readme, /edgevisorctl apply$/));
+    assertSummary(applied, new RegExp(`^edgevisor: applied ${home}/edgevisor\\.env to ${versions[0].replace(/\./g, '\\.')} in \\d+ s$`));
     await assertServing(versions[0]);
   });
 
