@@ -163,9 +163,12 @@ port_taken() {
 
 # Who holds host PORT, other than this stack: a container of another project, a program, or nobody.
 port_owner() {
-  _c=$(timeout 20 docker ps --filter "publish=$1" --format '{{.Label "com.docker.compose.project"}} {{.Names}}' 2>/dev/null | head -n 1)
+  # Host ports from the mappings ("127.0.0.1:8080->8080/tcp"): `docker ps --filter publish=`
+  # matches the container's port, not the host's.
+  _c=$(timeout 20 docker ps --format '{{.Names}}|{{.Label "com.docker.compose.project"}}|{{.Ports}}' 2>/dev/null \
+    | grep -E ":$1->" | head -n 1 | cut -d'|' -f1,2)
   if [ -n "$_c" ]; then
-    [ "${_c%% *}" = "$(project_name)" ] || echo "container ${_c#* } of another stack"
+    [ "${_c#*|}" = "$(project_name)" ] || echo "container ${_c%%|*}, not of this stack"
     return 0
   fi
   command -v ss >/dev/null 2>&1 || return 0
