@@ -1,23 +1,35 @@
 #!/bin/sh
 # Upgrades the running stack to BUNDLE, keeping the running release as `previous` for rollback.sh.
 # If the new supervisor does not answer in time, it goes back to the previous release by itself.
+# Ends with the status, the dashboard URL and where the tokens are.
 #
 # Usage: upgrade.sh BUNDLE
-# Env: EDGEVISOR_HOME (default /opt/edgevisor), EDGEVISOR_COMPOSE, EDGEVISOR_WAIT (see lib.sh)
+# Env: EDGEVISOR_HOME (default: the home this script is installed in), EDGEVISOR_COMPOSE,
+#      EDGEVISOR_WAIT (see lib.sh)
 set -eu
-. "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+. "$(dirname "$(readlink -f "$0")")/lib.sh"
+t0=$(date +%s)
+need_docker
 
 [ $# -eq 1 ] || die "usage: upgrade.sh BUNDLE"
 old=$(readlink "$home/current" 2>/dev/null) || die "nothing installed under $home: use install.sh first"
+retry="$home/current/upgrade.sh $1"
 
 dir=$(unpack_bundle "$1")
 [ "$dir" != "$old" ] || die "$(cat "$dir/VERSION") is already running; nothing to upgrade"
 write_env "$dir"
 say "upgrading $(cat "$old/VERSION") -> $(cat "$dir/VERSION")"
-if activate "$dir" && wait_supervisor "$dir"; then
-  say "upgraded to $(cat "$dir/VERSION"); roll back with: $home/current/rollback.sh"
+rc=0
+activate "$dir" || rc=1
+[ "$rc" -ne 0 ] || wait_stack "$dir" || rc=$?
+if [ "$rc" -ne 1 ]; then
+  finish "$dir" "$rc" "upgraded to $(cat "$dir/VERSION") in $(since "$t0"); roll back with: $home/current/rollback.sh"
   exit 0
 fi
 say "upgrade failed: going back to $(cat "$old/VERSION")" >&2
-activate "$old" && wait_supervisor "$old" || die "rollback to $(cat "$old/VERSION") failed too: see edgevisorctl ps"
-die "upgrade to $(cat "$dir/VERSION") failed; $(cat "$old/VERSION") runs again"
+back=0
+activate "$old" || back=1
+[ "$back" -ne 0 ] || wait_stack "$old" || back=$?
+[ "$back" -ne 1 ] || die "going back to $(cat "$old/VERSION") failed too: see $home/current/edgevisorctl ps"
+summary "$old"
+die "upgrade to $(cat "$dir/VERSION") failed (see the lines above); $(cat "$old/VERSION") runs again"

@@ -51,12 +51,25 @@ if [ ! -d node_modules/tsx ]; then
   npm ci
 fi
 
+# A git worktree may share another checkout's packages through a node_modules symlink, which a
+# build context does not follow (COPY fails with "stat node_modules: file does not exist"): build
+# from a staging copy of the context with node_modules hard-linked in (same filesystem: no copy).
+ctx=.
+if [ -L node_modules ]; then
+  mkdir -p .tmp
+  ctx=$(mktemp -d "$root/.tmp/context.XXXXXX")
+  trap 'rm -rf "$ctx"' EXIT
+  tar -C "$root" --exclude=./node_modules --exclude=./.git --exclude=./.tmp --exclude=./var \
+    --exclude=./docker/.base --exclude=./deploy/out --exclude=./test -cf - . | tar -C "$ctx" -xf -
+  cp -al "$(readlink -f node_modules)" "$ctx/node_modules" 2>/dev/null || cp -a "$(readlink -f node_modules)" "$ctx/node_modules"
+fi
+
 version=$(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown)
 echo "build-images: building $image on $base ($version)"
-docker build -q -f docker/Dockerfile \
+docker build -q -f "$ctx/docker/Dockerfile" \
   --build-arg BASE="$base" \
   --label org.opencontainers.image.title=edgevisor-app \
   --label org.opencontainers.image.revision="$version" \
   --label edgevisor.source-hash="$source_hash" \
-  -t "$image" . >/dev/null
+  -t "$image" "$ctx" >/dev/null
 echo "build-images: $image ready"

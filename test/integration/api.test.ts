@@ -114,7 +114,7 @@ describe('control API on a real tree', () => {
     const pidBefore = svc.tree.child('web')!.info?.pid;
     const r = await call(`${svc.url}/v1/children/web/restart`, { method: 'POST', token: TECH });
     assert.equal(r.status, 202);
-    assert.deepEqual(r.body, { accepted: true, action: 'restart', child: 'web' });
+    assert.deepEqual(r.body, { accepted: true, action: 'restart', child: 'web', restarting: ['web'], stopping: [], strategy: 'one_for_one', only: false, message: 'restarting web (one_for_one)' });
 
     await waitFor('web running again with a new pid', () => {
       const web = svc.tree.child('web')!;

@@ -85,7 +85,7 @@ describe('edgevisor CLI (real bin)', () => {
   test('restart / stop / start, refusals and unknown ids give one line and exit 2', async () => {
     const restart = await edgevisor(['restart', 'cam'], env);
     assert.equal(restart.code, 0, restart.stderr);
-    assert.equal(restart.stdout.trim(), 'restart requested: cam');
+    assert.equal(restart.stdout.trim(), 'restarting cam (one_for_one)');
     await waitFor('cam restarted', () => svc.tree.child('cam')!.restarts === 1 && svc.tree.child('cam')!.state === 'running', 15_000);
 
     const unknown = await edgevisor(['stop', 'foo'], env);

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { EdgevisorError, codes } from '../errors.ts';
+import { describeManualRestart } from '../core/manual-restart.ts';
 import type { EventStore } from '../store/types.ts';
 import type { Role, Tree } from '../runtime/types.ts';
 import { createAuthenticator, type ApiTokens } from './auth.ts';
@@ -31,6 +32,20 @@ export interface ActionAccepted {
   accepted: true;
   action: Action;
   child: string;
+  /** restart only: what is restarted, in start order, and in words (core/manual-restart.ts). */
+  restarting?: string[];
+  stopping?: string[];
+  strategy?: string | null;
+  only?: boolean;
+  message?: string;
+}
+
+/** `?only=1|0|true|false` (a flag: absent means false), or a 400 naming the field. */
+function parseFlag(raw: unknown, field: string): boolean {
+  if (raw === undefined) return false;
+  if (raw === '1' || raw === 'true' || raw === '') return true;
+  if (raw === '0' || raw === 'false') return false;
+  throw badRequest(`${field}: expected 1 or 0 (true or false), got ${JSON.stringify(raw)}`);
 }
 
 /**
@@ -144,12 +159,18 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
   });
 
   for (const action of Object.keys(actions) as Action[]) {
-    app.post<{ Params: { id: string } }>(`/v1/children/:id/${action}`, { preHandler: technician }, async (req, reply) => {
+    app.post<{ Params: { id: string }; Querystring: Record<string, unknown> }>(`/v1/children/:id/${action}`, { preHandler: technician }, async (req, reply) => {
       const actor = { role: req.role ?? ('technician' as const), via: parseVia(req.headers['x-edgevisor-via']) };
       const node = knownChild(req.params.id);
       // An app's inner node (`camera/dock`, sent as camera%2Fdock): passed to its app, which answers for it.
       if (node.inner) await tree.innerAction(node.id, action, actor);
-      else tree[actions[action]](node.id, actor);
+      else if (action === 'restart') {
+        // The answer says what restarts (dependents under rest_for_one / one_for_all), in order.
+        const plan = tree.restartChild(node.id, actor, { only: parseFlag(req.query['only'], 'only') });
+        const { restarting, stopping, strategy, only } = plan;
+        const body: ActionAccepted = { accepted: true, action, child: node.id, restarting, stopping, strategy, only, message: describeManualRestart(plan) };
+        return reply.code(202).send(body);
+      } else tree[actions[action]](node.id, actor);
       const body: ActionAccepted = { accepted: true, action, child: node.id };
       return reply.code(202).send(body);
     });

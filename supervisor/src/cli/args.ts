@@ -7,7 +7,8 @@ export type Command =
   | { cmd: 'run'; file: string }
   | { cmd: 'validate'; file: string }
   | { cmd: 'status'; json: boolean }
-  | { cmd: 'restart' | 'stop' | 'start'; id: string }
+  | { cmd: 'restart'; id: string; only: boolean }
+  | { cmd: 'stop' | 'start'; id: string }
   | { cmd: 'events'; follow: boolean; since?: number; json: boolean }
   | { cmd: 'logs'; id: string };
 
@@ -17,7 +18,9 @@ commands:
   run TREE.yaml                 supervise the tree and serve the control API
   validate TREE.yaml            check a tree file (exit 0 if valid, 1 with one message per problem)
   status [--json]               the state of every child
-  restart|stop|start ID         a manual action (needs a technician token)
+  restart ID [--only]           restart a child and what depends on it (its supervisor's strategy:
+                                rest_for_one also restarts the children after it); --only: it alone
+  stop|start ID                 a manual action (restart, stop and start need a technician token)
   events [--follow] [--since SEQ] [--json]
                                 the event log (the last 20 unless --since), then live with --follow
   logs ID                       the last 50 lines of a child's output
@@ -61,7 +64,10 @@ export function parseCommand(argv: readonly string[]): Command {
       const p = parse({ json: { type: 'boolean' } }, 0, '');
       return { cmd, json: p.values.json === true };
     }
-    case 'restart':
+    case 'restart': {
+      const p = parse({ only: { type: 'boolean' } }, 1, 'one child id');
+      return { cmd, id: p.positionals[0]!, only: p.values.only === true };
+    }
     case 'stop':
     case 'start':
     case 'logs': {

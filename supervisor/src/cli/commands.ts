@@ -20,9 +20,15 @@ export async function statusCommand(api: ApiClient, io: Output, json: boolean): 
   io.out(json ? JSON.stringify(tree, null, 2) : formatStatus(tree));
 }
 
-export async function actionCommand(api: ApiClient, io: Output, action: 'restart' | 'stop' | 'start', id: string): Promise<void> {
-  const res = await api.post<{ child: string }>(`/v1/children/${encodeURIComponent(id)}/${action}`);
-  io.out(`${action} requested: ${res.child}`);
+/**
+ * restart|stop|start. A restart prints what the supervisor restarts, in order ("restarting
+ * camera, then inference (rest_for_one)"); `only` restarts the named child alone.
+ */
+export async function actionCommand(api: ApiClient, io: Output, action: 'restart' | 'stop' | 'start', id: string, opts: { only?: boolean } = {}): Promise<void> {
+  const query = action === 'restart' && opts.only ? '?only=1' : '';
+  const res = await api.post<{ child: string; message?: string }>(`/v1/children/${encodeURIComponent(id)}/${action}${query}`);
+  // A supervisor from before plans were answered says only which child it took.
+  io.out(res.message ?? `${action} requested: ${res.child}`);
 }
 
 export async function logsCommand(api: ApiClient, io: Output, id: string): Promise<void> {

@@ -26,6 +26,7 @@ async function dispatch(command: Command, config: () => Config): Promise<void> {
     case 'status':
       return statusCommand(api(), io, command.json);
     case 'restart':
+      return actionCommand(api(), io, command.cmd, command.id, { only: command.only });
     case 'stop':
     case 'start':
       return actionCommand(api(), io, command.cmd, command.id);

@@ -80,8 +80,9 @@ export function registerInnerTreeRoutes(app: FastifyInstance, tree: Tree, opts: 
       // Anyone who can reach this port may act (see above); the supervisor says when it passed a technician's action on.
       const actor: Actor = { role: 'technician', via };
       if (req.headers['x-edgevisor-forwarded-by'] === 'supervisor') actor.forwardedBy = 'supervisor';
-      const fn = { restart: tree.restartChild, stop: tree.stopChild, start: tree.startChild }[action];
-      fn.call(tree, req.params.id, actor);
+      if (action === 'restart') tree.restartChild(req.params.id, actor);
+      else if (action === 'stop') tree.stopChild(req.params.id, actor);
+      else tree.startChild(req.params.id, actor);
       return reply.code(202).send({ accepted: true, action, child: req.params.id });
     } catch (err) {
       const { status, body } = toErrorAnswer(err);

@@ -75,6 +75,8 @@ export abstract class TreeNode {
   handledGeneration = -1;
   /** The generation a parent is already watching for the end of its startup. */
   watchedGeneration = -1;
+  /** Why the next start happens, when it was decided outside reconcile (a manual restart). */
+  startReason: string | null = null;
   private waiters = new Set<() => void>();
 
   constructor(

@@ -2,6 +2,7 @@ import { isUp } from '../core/lifecycle.ts';
 import { onFailure, initialBackoff } from '../core/backoff.ts';
 import { emptyWindow, recordRestart, type IntensityWindow } from '../core/intensity.ts';
 import { affectedByFailure, shouldRestart } from '../core/strategy.ts';
+import { planManualRestart, type ManualRestartPlan } from '../core/manual-restart.ts';
 import type { BackoffSpec, SupervisorSpec } from '../spec/types.ts';
 import type { ChildSnapshot } from './types.ts';
 import { SerialQueue } from './serial-queue.ts';
@@ -116,7 +117,9 @@ export class SupervisorNode extends TreeNode implements ParentLink {
         outcome = 'blocked';
         continue;
       }
-      await c.launch(c.state === 'backoff' ? 'restart' : 'start');
+      const why = c.startReason ?? (c.state === 'backoff' ? 'restart' : 'start');
+      c.startReason = null;
+      await c.launch(why);
       if (c.current() === 'starting') {
         this.watchStartup(c);
         return 'waiting';
@@ -191,6 +194,48 @@ export class SupervisorNode extends TreeNode implements ParentLink {
       await c.stop(why, 'backoff');
     }
     this.scheduleReconcile(dueAt);
+  }
+
+  /** What a technician's restart of `child` takes down (core/manual-restart.ts), as of now. */
+  planManualRestart(child: TreeNode, only: boolean): ManualRestartPlan {
+    const view = this.children.map((c) => ({ id: c.id, up: isUp(c.state), manuallyStopped: c.manuallyStopped, restart: c.spec.restart }));
+    return planManualRestart(this.spec.strategy, view, child.id, only);
+  }
+
+  /**
+   * Carries out a manual restart plan: on the queue, the affected children stop in reverse start
+   * order; then a reconcile pass starts them in order, each after the one before is past its
+   * startup probes, as after a failure but with no intensity, backoff or delay. The queue is not
+   * held while they start (a crash elsewhere is handled meanwhile). A sibling that went down
+   * meanwhile is left to its own restart.
+   */
+  async restartManually(plan: ManualRestartPlan, by: string): Promise<void> {
+    const named = this.children.find((c) => c.id === plan.child)!;
+    const inOrder = this.children.filter((c) => plan.restarting.includes(c.id) || plan.stopping.includes(c.id));
+    await this.queue.run(async () => {
+      if (this.state !== 'running' && this.state !== 'starting') return;
+      for (const c of [...inOrder].reverse()) {
+        if (c !== named && (c.manuallyStopped || !c.desiredUp || !isUp(c.state))) continue;
+        const why = c === named ? `restart requested by ${by}` : `${this.spec.strategy}: ${named.id} restarted by ${by}`;
+        if (plan.stopping.includes(c.id)) {
+          c.desiredUp = false; // temporary: never started again, as on a failure
+          await c.stop(why, 'stopped');
+          continue;
+        }
+        if (c !== named) {
+          c.restarts++;
+          this.host.emit({ type: 'restart', child: c.id, reason: why, data: { cause: 'manual', sibling: named.id, strategy: this.spec.strategy, supervisor: this.id, delayMs: 0 } });
+        }
+        await c.stop(why, 'stopped');
+        if (c.manuallyStopped) continue; // a technician stopped it meanwhile
+        // This run replaces any failure still reported for the old one (stale by generation now).
+        c.pendingFailure = false;
+        c.desiredUp = true;
+        c.dueAt = 0;
+        c.startReason = c === named ? `restarted by ${by}` : `restarted after ${named.id} (${this.spec.strategy}, by ${by})`;
+      }
+    });
+    this.scheduleReconcile(0);
   }
 
   /** More than `intensity` restarts in `period`: stop everything, then fail upwards. */

@@ -5,6 +5,7 @@ import type { BackendRegistry } from '../backends/types.ts';
 import type { ProbeCheck, TreeSpec } from '../spec/types.ts';
 import type { ProbeResult, ProbeTarget } from '../probes/types.ts';
 import { runProbe as defaultRunProbe } from '../probes/index.ts';
+import { describeManualRestart, planManualRestart } from '../core/manual-restart.ts';
 import { SerialQueue } from './serial-queue.ts';
 import type { NodeHost, TreeNode } from './node.ts';
 import { SupervisorNode } from './supervisor-node.ts';
@@ -118,12 +119,12 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
     return p instanceof SupervisorNode && p.state !== 'running' && p.state !== 'starting' ? p.id : null;
   };
   const background = (p: Promise<unknown>) => p.catch(onInternalError);
-  const manual = (n: TreeNode, action: string, actor: Actor) =>
+  const manual = (n: TreeNode, action: string, actor: Actor, extra: Record<string, unknown> = {}, detail = '') =>
     host.emit({
       type: 'manual',
       child: n.id,
-      reason: `${action} requested by ${actor.role}${actor.via ? ` via ${actor.via}` : ''}`,
-      data: { action, role: actor.role, via: actor.via, ...(actor.forwardedBy ? { forwardedBy: actor.forwardedBy } : {}) },
+      reason: `${action} requested by ${actor.role}${actor.via ? ` via ${actor.via}` : ''}${detail}`,
+      data: { action, role: actor.role, via: actor.via, ...(actor.forwardedBy ? { forwardedBy: actor.forwardedBy } : {}), ...extra },
     });
 
   let started: Promise<void> | null = null;
@@ -194,14 +195,21 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
         }),
       );
     },
-    restartChild(id, actor) {
+    restartChild(id, actor, opts = {}) {
       const n = find(id);
       if (n.manuallyStopped || n.state === 'stopped' || n.state === 'gave_up') throw conflict(n, `it is not running; use start`);
       if (n.state === 'stopping') throw conflict(n, 'it is being stopped');
       const down = parentDown(n);
       if (down) throw conflict(n, `its supervisor ${down} is not running; start ${down} first`);
-      manual(n, 'restart', actor);
+      // What the parent's strategy would restart on a failure of n (core/manual-restart.ts).
+      const parent = n.parent instanceof SupervisorNode ? n.parent : null;
+      const plan = parent ? parent.planManualRestart(n, opts.only === true) : planManualRestart(null, [], n.id, opts.only === true);
+      manual(n, 'restart', actor, { restarting: plan.restarting, stopping: plan.stopping, only: plan.only, strategy: plan.strategy }, `: ${describeManualRestart(plan)}`);
       n.restarts++;
+      if (parent) {
+        void background(parent.restartManually(plan, actor.role));
+        return plan;
+      }
       void background(
         queueOf(n).run(async () => {
           await n.stop(`restart requested by ${actor.role}`, 'stopped');
@@ -210,6 +218,7 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
           await n.start(`restarted by ${actor.role}`);
         }),
       );
+      return plan;
     },
     logs(id, n) {
       if (!byId.has(id) && innerOf(id)?.nodes().some((x) => x.id === id)) return []; // an app's inner node: its app keeps its logs

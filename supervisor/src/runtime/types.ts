@@ -1,6 +1,7 @@
 import type { ChildState } from '../core/lifecycle.ts';
 import type { EventDraft, TreeEvent } from '../core/events.ts';
 import type { BackendKind, UnitInfo } from '../backends/types.ts';
+import type { ManualRestartPlan } from '../core/manual-restart.ts';
 
 /** Who asked for a manual action (recorded in the event log). */
 export type Role = 'viewer' | 'technician';
@@ -107,7 +108,12 @@ export interface Tree {
    * UNKNOWN_CHILD or STATE_CONFLICT; the work itself then proceeds in the background
    * (the API answers 202).
    */
-  restartChild(id: string, actor: Actor): void;
+  /**
+   * Restarts what the parent's strategy would restart if the child failed (rest_for_one: it and
+   * the children after it; one_for_all: every sibling), or the child alone with `only`; not
+   * counted toward restart intensity. Returns the plan, in start order (core/manual-restart.ts).
+   */
+  restartChild(id: string, actor: Actor, opts?: { only?: boolean }): ManualRestartPlan;
   stopChild(id: string, actor: Actor): void;
   startChild(id: string, actor: Actor): void;
   /**
