@@ -288,7 +288,9 @@ export class CameraRegistry {
 
   private schedule(e: Entry): void {
     if (e.removed || this.stopping.signal.aborted) return;
-    const delay = e.status === 'ok' ? this.cfg.refreshIntervalMs : Math.min(this.cfg.maxBackoffMs, this.cfg.backoffMs * 2 ** Math.max(0, e.failures - 1));
+    const base = e.status === 'ok' ? this.cfg.refreshIntervalMs : Math.min(this.cfg.maxBackoffMs, this.cfg.backoffMs * 2 ** Math.max(0, e.failures - 1));
+    // +-10 %: cameras found by one discovery run would otherwise refresh in one burst forever.
+    const delay = Math.round(base * (0.9 + Math.random() * 0.2));
     e.nextRefreshAt = Date.now() + delay;
     e.timer = setTimeout(() => { void this.refresh(e.id).catch(() => {}); }, delay).unref();
   }

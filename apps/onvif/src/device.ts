@@ -174,6 +174,7 @@ export async function describe(o: DescribeOptions): Promise<Description> {
   const device: DeviceInfo = { manufacturer: s('Manufacturer'), model: s('Model'), firmwareVersion: s('FirmwareVersion'), serialNumber: s('SerialNumber'), hardwareId: s('HardwareId') };
   const profiles = list(at(await call(o, media.url, NS.trt, 'GetProfiles', '<trt:GetProfiles/>', true), 'GetProfilesResponse', 'Profiles')).map(parseProfile);
   const videoSources = list(at(await call(o, media.url, NS.trt, 'GetVideoSources', '<trt:GetVideoSources/>', true), 'GetVideoSourcesResponse', 'VideoSources')).length;
+  // One profile after the other: some cameras serve one SOAP request at a time.
   for (const p of profiles) {
     p.streamUri = await getStreamUri(o, media.url, p.token, rewrites, p.name);
     p.snapshotUri = await getSnapshotUri(o, media.url, p.token, rewrites, p.name);
