@@ -109,6 +109,8 @@ describe('ONVIF service against simulated cameras', () => {
     const v = await waitFor('hung camera unreachable', async () => { const c = await h.camera(ids[2]!); return c.status === 'unreachable' ? c : undefined; }, 15_000, 100);
     const took = Date.now() - t0;
     assert.equal(v.lastError?.code, 'ONVIF_ERR_TIMEOUT');
+    // It backs off (10 s +-10 %) instead of keeping the 500 ms schedule.
+    assert.ok(Date.parse(v.nextRefreshAt!) - Date.parse(v.lastError!.at) >= 8500, `next try ${v.nextRefreshAt} after failing at ${v.lastError!.at}`);
     assert.ok(took < 3000 + 500 + 3000 + 2000, `unreachable after ${took} ms (timeout 3000 ms, refresh every 500 ms)`);
     // While the hung camera's request was pending (3 s), the others kept their 500 ms schedule.
     const afterCounts = [a, b].map((s) => s.requests.filter((r) => r === 'GetSystemDateAndTime').length);
