@@ -13,6 +13,11 @@ export interface NetnsPair {
   plantIf: string;
   boxAddr: string;
   plantAddr: string;
+  /**
+   * A second plant network on its own box interface (10.78.0.0/24), with no multicast route in the
+   * box: only a probe sent on that interface itself reaches it.
+   */
+  addPlant(): { ns: string; boxIf: string; boxAddr: string; plantAddr: string };
   /** Runs a command inside a namespace, waits for it (with a timeout). */
   exec(ns: string, cmd: string[], timeoutMs?: number): string;
   /** Starts a long-running process inside a namespace. */
@@ -33,8 +38,9 @@ export function createNetnsPair(tag: string): NetnsPair {
   const plantIf = `vp${process.pid}`.slice(0, 15);
   const boxAddr = '10.77.0.1';
   const plantAddr = '10.77.0.2';
+  const plant2 = `ev-${id}-plant2`;
   const destroy = () => {
-    for (const ns of [box, plant]) { try { ip('netns', 'del', ns); } catch { /* already gone */ } }
+    for (const ns of [box, plant, plant2]) { try { ip('netns', 'del', ns); } catch { /* already gone */ } }
   };
   destroy();
   try {
@@ -54,8 +60,21 @@ export function createNetnsPair(tag: string): NetnsPair {
   }
   const exec = (ns: string, cmd: string[], timeoutMs = 15_000) =>
     execFileSync('ip', ['netns', 'exec', ns, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs }).toString();
+  const addPlant = () => {
+    const b2 = `wb${process.pid}`.slice(0, 15);
+    const p2 = `wp${process.pid}`.slice(0, 15);
+    ip('netns', 'add', plant2);
+    ip('-n', box, 'link', 'add', b2, 'type', 'veth', 'peer', 'name', p2, 'netns', plant2);
+    ip('-n', box, 'addr', 'add', '10.78.0.1/24', 'dev', b2);
+    ip('-n', box, 'link', 'set', b2, 'up');
+    ip('-n', plant2, 'link', 'set', 'lo', 'up');
+    ip('-n', plant2, 'addr', 'add', '10.78.0.2/24', 'dev', p2);
+    ip('-n', plant2, 'link', 'set', p2, 'up');
+    ip('-n', plant2, 'route', 'add', '224.0.0.0/4', 'dev', p2);
+    return { ns: plant2, boxIf: b2, boxAddr: '10.78.0.1', plantAddr: '10.78.0.2' };
+  };
   return {
-    box, plant, boxIf, plantIf, boxAddr, plantAddr, exec, destroy,
+    box, plant, boxIf, plantIf, boxAddr, plantAddr, exec, destroy, addPlant,
     spawn: (ns, cmd, opts = {}) => spawn('ip', ['netns', 'exec', ns, ...cmd], { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd }),
     http: <T>(ns: string, method: string, url: string, body?: unknown, timeoutS = 20) => {
       const args = ['curl', '-s', '-m', String(timeoutS), '-X', method, '-w', '\n%{http_code}', url];

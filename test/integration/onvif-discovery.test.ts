@@ -33,6 +33,7 @@ describe('ONVIF discovery in a network namespace', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgevisor-onvif-disc-'));
   const svc = 'http://127.0.0.1:8082';
   let sim: { rtsp: string; cameras: { port: number }[] };
+  let second: ReturnType<NetnsPair['addPlant']>;
 
   before(async () => {
     net = createNetnsPair('od');
@@ -42,6 +43,14 @@ describe('ONVIF discovery in a network namespace', () => {
     })], { cwd: root });
     children.push(plant);
     sim = await readyLine(plant);
+    // A second network on a second interface: camera 3, and camera 1 again (same endpoint
+    // reference: one camera with two NICs) which must count once.
+    second = net.addPlant();
+    const plant2 = net.spawn(second.ns, [process.execPath, '--import', 'tsx', 'test/sim/onvif-sim-main.ts', JSON.stringify({
+      host: second.plantAddr, discovery: true, cameras: [{ endpointReference: epr(3), serialNumber: '000103', model: 'SV-3' }, { endpointReference: epr(1), serialNumber: '000101', model: 'SV-1' }],
+    })], { cwd: root });
+    children.push(plant2);
+    await readyLine(plant2);
     // Default credentials for discovered cameras, in the store the service loads at start.
     writeFileSync(join(dir, 'onvif-cameras.json'), JSON.stringify({ version: 1, default: { username: 'admin', password: 'sim-password' }, cameras: [] }), { mode: 0o600 });
     const onvif = net.spawn(net.box, [process.execPath, '--import', 'tsx', 'apps/onvif/src/main.ts'], { cwd: root, env: {
@@ -60,28 +69,32 @@ describe('ONVIF discovery in a network namespace', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('finds the 3 cameras (at start and on demand), reads their facts, profiles and URIs; the controller streams from the URI at the expected fps', async () => {
+  test('finds the cameras on both interfaces (at start and on demand, once each), reads their facts, profiles and URIs; the controller streams from the URI at the expected fps', async () => {
     // The run at start (joined by any request made while it listens), then one on demand.
     await waitFor('discovery at start', () => /onvif_discovery_runs_total\{trigger="start",app="onvif"\} 1/.test(net.http<string>(net.box, 'GET', `${svc}/metrics`).text), 20_000, 200);
     const run = net.http<{ interfaces: string[]; devices: { endpointReference: string; answeredFrom: string }[] }>(net.box, 'POST', `${svc}/discovery`);
     assert.equal(run.status, 200, run.text);
-    assert.deepEqual(run.body.interfaces, [net.boxIf], 'lo has no multicast: only the veth is probed');
-    assert.deepEqual(run.body.devices.map((d) => d.endpointReference).sort(), [0, 1, 2].map(epr));
-    assert.ok(run.body.devices.every((d) => d.answeredFrom === net.plantAddr));
+    assert.deepEqual(run.body.interfaces, [net.boxIf, second.boxIf].sort(), 'lo has no multicast: only the two veths are probed');
+    assert.deepEqual(run.body.devices.map((d) => d.endpointReference).sort(), [0, 1, 2, 3].map(epr), 'one entry per endpoint reference');
+    assert.equal(run.body.devices.find((d) => d.endpointReference === epr(3))!.answeredFrom, second.plantAddr, 'found through the interface without a multicast route');
+    assert.ok(run.body.devices.filter((d) => d.endpointReference !== epr(3) && d.endpointReference !== epr(1)).every((d) => d.answeredFrom === net.plantAddr));
 
-    const cams = await waitFor('3 cameras ok', () => {
+    const cams = await waitFor('4 cameras ok', () => {
       const list = net.http<{ cameras: CameraView[] }>(net.box, 'GET', `${svc}/cameras`).body.cameras;
-      return list.length === 3 && list.every((c) => c.status === 'ok') ? list : undefined;
+      return list.length === 4 && list.every((c) => c.status === 'ok') ? list : undefined;
     }, 30_000, 300);
+    assert.equal(cams.find((c) => c.id === idOf(3))!.device!.serialNumber, '000103');
     for (const i of [0, 1, 2]) {
       const c = cams.find((x) => x.endpointReference === epr(i))!;
       assert.equal(c.id, idOf(i));
       assert.equal(c.source, 'discovery');
-      assert.equal(c.address, `${net.plantAddr}:${sim.cameras[i]!.port}`);
+      // Camera 1 answered on both networks: kept at whichever address answered first.
+      if (i !== 1) assert.equal(c.address, `${net.plantAddr}:${sim.cameras[i]!.port}`);
       assert.deepEqual(c.device, { manufacturer: 'SimVision', model: `SV-${i}`, firmwareVersion: '1.2.3', serialNumber: `00010${i}`, hardwareId: 'HW-1' });
       assert.ok(c.scopes.includes('onvif://www.onvif.org/type/video_encoder'));
       assert.deepEqual(c.profiles.map((p) => [p.token, p.width, p.height, p.fps]), [['main', 1280, 720, 10], ['sub', 640, 360, 5]]);
       for (const p of c.profiles) {
+        if (i === 1 && c.address.startsWith(second.plantAddr)) continue; // the second network has no RTSP sim
         assert.equal(p.streamUri, sim.rtsp);
         assert.equal(p.snapshotUri, `http://${net.plantAddr}:${sim.cameras[i]!.port}/onvif/snapshot?profile=${p.token}`);
       }
@@ -94,8 +107,8 @@ describe('ONVIF discovery in a network namespace', () => {
     const metrics = net.http<string>(net.box, 'GET', `${svc}/metrics`).text;
     assert.match(metrics, /onvif_discovery_runs_total\{trigger="start",app="onvif"\} 1/);
     assert.match(metrics, /onvif_discovery_runs_total\{trigger="api",app="onvif"\} 1/);
-    assert.match(metrics, /onvif_discovery_devices_found\{app="onvif"\} 3/);
-    assert.match(metrics, /onvif_cameras_reachable\{app="onvif"\} 3/);
+    assert.match(metrics, /onvif_discovery_devices_found\{app="onvif"\} 4/);
+    assert.match(metrics, /onvif_cameras_reachable\{app="onvif"\} 4/);
 
     // The camera controller, in the box too, takes camera 0's sub stream from the service.
     const camerasFile = join(dir, 'cameras.yaml');
