@@ -4,7 +4,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimCamera, type SimCamera } from '../sim/onvif-camera.ts';
@@ -98,12 +98,13 @@ describe('ONVIF service against simulated cameras', () => {
     assert.equal((await add(h, bad, 'wrong')).body.lastError?.code, 'ONVIF_ERR_AUTH');
   });
 
-  test('a hung camera is unreachable within its timeout while the two others are refreshed on time', async () => {
-    const [a, b, hung] = [await sim({}), await sim({}), await sim({})];
+  test('a hung camera is unreachable within its timeout while the two others are refreshed on time (and one that stops mid-answer too)', async () => {
+    const [a, b, hung, midway] = [await sim({}), await sim({}), await sim({}), await sim({})];
     const h = await service({ refreshIntervalMs: 500, requestTimeoutMs: 3000, backoffMs: 10_000 });
     const ids: string[] = [];
-    for (const s of [a, b, hung]) ids.push((await add(h, s)).body.id);
+    for (const s of [a, b, hung, midway]) ids.push((await add(h, s)).body.id);
     hung.set({ hang: true });
+    midway.set({ stallMidAnswer: true });
     const before = [a, b].map((s) => s.requests.filter((r) => r === 'GetSystemDateAndTime').length);
     const t0 = Date.now();
     const v = await waitFor('hung camera unreachable', async () => { const c = await h.camera(ids[2]!); return c.status === 'unreachable' ? c : undefined; }, 15_000, 100);
@@ -116,6 +117,8 @@ describe('ONVIF service against simulated cameras', () => {
     const afterCounts = [a, b].map((s) => s.requests.filter((r) => r === 'GetSystemDateAndTime').length);
     for (let i = 0; i < 2; i++) assert.ok(afterCounts[i]! - before[i]! >= 2, `camera ${i} refreshed ${afterCounts[i]! - before[i]!} times during the hang`);
     for (const id of ids.slice(0, 2)) assert.equal((await h.camera(id)).status, 'ok');
+    const mid = await waitFor('mid-answer camera unreachable', async () => { const c = await h.camera(ids[3]!); return c.status === 'unreachable' ? c : undefined; }, 15_000, 100);
+    assert.equal(mid.lastError?.code, 'ONVIF_ERR_TIMEOUT');
     const metrics = await (await fetch(`${h.base}/metrics`)).text();
     assert.match(metrics, /onvif_request_errors_total\{operation="GetSystemDateAndTime",code="ONVIF_ERR_TIMEOUT",app="onvif"\} [1-9]/);
     assert.match(metrics, /onvif_cameras_reachable\{app="onvif"\} 2/);
@@ -166,11 +169,19 @@ describe('ONVIF service against simulated cameras', () => {
     assert.ok(h.answers.length >= 12 && h.logs.length >= 3);
     for (const needle of [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64')]) assert.ok(!everything.includes(needle), `found ${needle}`);
     await h.stop();
-    // A new service on the same DATA_DIR knows the cameras and their credentials.
+    // A new service on the same DATA_DIR knows the cameras and their credentials; a store left
+    // readable by others is set back to 0600 and reported.
+    chmodSync(storeFile, 0o644);
     const h2 = await service({ dataDir: dir, storeFile });
+    assert.equal(statSync(storeFile).mode & 0o777, 0o600);
+    assert.ok(h2.svc.events.since(0).some((e) => e.type === 'store_permissions'));
     const v = await waitFor('stored camera refreshed', async () => { const c = await h2.camera(id); return c.status === 'ok' ? c : undefined; }, 10_000);
     assert.equal(v.credentials, 'camera');
     assert.equal((await h2.api<{ cameras: unknown[] }>('GET', '/cameras')).body.cameras.length, 2);
     assert.ok(![...h2.answers, ...h2.logs].join('\n').includes(secret));
+    // Removed by address: gone from the list and from the store.
+    assert.equal((await h2.api('DELETE', `/cameras?address=127.0.0.1:${digestCam.port}`)).status, 204);
+    assert.equal((await h2.api<{ cameras: unknown[] }>('GET', '/cameras')).body.cameras.length, 1);
+    assert.ok(!readFileSync(storeFile, 'utf8').includes(String(digestCam.port)));
   });
 });

@@ -36,6 +36,8 @@ export interface SimCameraOptions {
   rtspUri?: string;
   /** Accept connections, never answer (a hung camera). */
   hang?: boolean;
+  /** Send the status line, headers and half of each answer, then stop (a camera that dies mid-answer). */
+  stallMidAnswer?: boolean;
   /** XAddrs and URIs carry 192.0.2.1 (TEST-NET-1: unreachable) instead of the camera's address. */
   unreachableXAddr?: boolean;
   /** Answer GetServices with ter:ActionNotSupported (a pre-2.0 device): clients use GetCapabilities. */
@@ -69,7 +71,7 @@ export async function startSimCamera(opts: SimCameraOptions = {}): Promise<SimCa
   const o = {
     host: '127.0.0.1', username: 'admin', password: 'sim-password', auth: 'ws-security' as const, clockOffsetMs: 0,
     manufacturer: 'SimVision', model: 'SV-100', firmwareVersion: '1.2.3', serialNumber: `00${1000 + n}`, hardwareId: 'HW-1',
-    endpointReference: `urn:uuid:${randomUuid()}`, hang: false, unreachableXAddr: false, noGetServices: false,
+    endpointReference: `urn:uuid:${randomUuid()}`, hang: false, stallMidAnswer: false, unreachableXAddr: false, noGetServices: false,
     profiles: [{ token: 'main', name: 'mainStream', width: 1280, height: 720, fps: 10 }, { token: 'sub', name: 'subStream', width: 640, height: 360, fps: 5 }],
     ...opts,
   };
@@ -114,7 +116,12 @@ export async function startSimCamera(opts: SimCameraOptions = {}): Promise<SimCa
   };
 
   const reply = (res: ServerResponse, status: number, xml: string, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'content-type': 'application/soap+xml; charset=utf-8', ...headers });
+    res.writeHead(status, { 'content-type': 'application/soap+xml; charset=utf-8', 'content-length': String(Buffer.byteLength(xml)), ...headers });
+    if (o.stallMidAnswer) {
+      res.write(xml.slice(0, xml.length >> 1));
+      hung.add(res.socket!);
+      return;
+    }
     res.end(xml);
   };
 
@@ -216,7 +223,7 @@ export async function startSimCamera(opts: SimCameraOptions = {}): Promise<SimCa
     authFailures: () => authFailures,
     set: (patch) => {
       Object.assign(o, patch);
-      if (patch.hang === false) for (const s of hung) s.destroy();
+      if (patch.hang === false || patch.stallMidAnswer === false) for (const s of hung) s.destroy();
     },
     xaddr: () => `${base()}/onvif/device_service`,
     stop: () => new Promise<void>((resolve) => {

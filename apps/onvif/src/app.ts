@@ -97,6 +97,11 @@ function routes(app: FastifyInstance, reg: CameraRegistry, events: EventLog, log
     reg.remove(req.params.id);
     return reply.code(204).send();
   });
+  app.delete('/cameras', async (req, reply) => {
+    const q = parseOr400(z.object({ address: z.string().min(1).max(300) }).strict(), req.query, 'query');
+    reg.remove(reg.resolve({ address: q.address }).id);
+    return reply.code(204).send();
+  });
   app.post<{ Params: { id: string } }>('/cameras/:id/refresh', async (req) => {
     reg.get(req.params.id);
     await reg.refresh(req.params.id);
