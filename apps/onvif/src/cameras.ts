@@ -184,7 +184,7 @@ export class CameraRegistry {
       try {
         const rewrites: Rewrite[] = [];
         const uri = await getStreamUri(this.describeOptions(e), d.mediaUrl, p.token, rewrites, p.name);
-        if (uri !== p.streamUri) this.events.emit('address_rewritten', `camera ${id}: stream URI of profile ${p.name} changed`, id);
+        if (uri !== p.streamUri) this.events.emit('stream_uri_changed', `camera ${id}: stream URI of profile ${p.name} changed (the camera rebooted?)`, id);
         p.streamUri = uri;
         return { uri, profile: { token: p.token, name: p.name }, fresh: true };
       } catch { /* the cached URI below */ }
@@ -230,12 +230,13 @@ export class CameraRegistry {
     return own ?? def;
   }
 
-  private describeOptions(e: Entry) {
+  /** `capMs`: a deadline for the whole exchange too (a camera slow on each of its 9 calls). */
+  private describeOptions(e: Entry, capMs?: number) {
     return {
       deviceUrl: e.deviceUrl.toString(),
       auth: e.auth,
       timeoutMs: this.cfg.requestTimeoutMs,
-      signal: this.stopping.signal,
+      signal: capMs ? AbortSignal.any([this.stopping.signal, AbortSignal.timeout(capMs)]) : this.stopping.signal,
       observe: (op: string, s: number, code?: string) => {
         this.metrics.requestSeconds.observe({ operation: op }, s);
         if (code) this.metrics.requestErrors.inc({ operation: op, code });
@@ -249,7 +250,7 @@ export class CameraRegistry {
     const before = { status: e.status, method: e.auth.method, rewrites: JSON.stringify(e.description?.rewrites ?? []), warn: this.driftWarning(e) };
     e.lastAttemptAt = new Date().toISOString();
     try {
-      const d = await describe(this.describeOptions(e));
+      const d = await describe(this.describeOptions(e, this.cfg.requestTimeoutMs * REFRESH_CAP_REQUESTS));
       if (e.removed) return;
       e.description = d;
       e.status = 'ok';
@@ -320,5 +321,8 @@ export class CameraRegistry {
     };
   }
 }
+
+/** A whole refresh may take as long as this many requests at their timeout. */
+const REFRESH_CAP_REQUESTS = 4;
 
 const isReachable = (s: CameraStatus) => s === 'ok' || s === 'auth_failed' || s === 'error';

@@ -2,7 +2,7 @@
 export interface OnvifEvent {
   seq: number;
   ts: string;
-  type: 'camera_added' | 'camera_removed' | 'discovered' | 'discovery_run' | 'reachable' | 'unreachable' | 'auth_failed' | 'auth_method' | 'clock_drift' | 'address_rewritten' | 'store_permissions';
+  type: 'camera_added' | 'camera_removed' | 'discovered' | 'discovery_run' | 'reachable' | 'unreachable' | 'auth_failed' | 'auth_method' | 'clock_drift' | 'address_rewritten' | 'stream_uri_changed' | 'store_permissions';
   camera?: string;
   message: string;
 }

@@ -94,10 +94,13 @@ async function post(req: SoapRequest, xml: string, authorization?: string): Prom
     return { status: res.status, text: body, challenge: parseDigestChallenge(res.headers.get('www-authenticate')) };
   } catch (err) {
     const e = err as { name?: string; cause?: { code?: string; message?: string }; message?: string };
-    if (e.name === 'TimeoutError' || (e.name === 'AbortError' && !req.signal?.aborted)) {
+    if (e.name === 'TimeoutError' && !req.signal?.aborted) {
       throw new OnvifError(onvifErrors.TIMEOUT, req.operation, `${req.operation}: no answer within ${req.timeoutMs} ms`, { cause: err });
     }
-    if (req.signal?.aborted) throw new OnvifError(onvifErrors.TIMEOUT, req.operation, `${req.operation}: cancelled`, { cause: err });
+    if (req.signal?.aborted) {
+      const why = (req.signal.reason as Error | undefined)?.name === 'TimeoutError' ? 'the refresh ran out of time' : 'cancelled (stopping)';
+      throw new OnvifError(onvifErrors.TIMEOUT, req.operation, `${req.operation}: ${why}`, { cause: err });
+    }
     const why = e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
     throw new OnvifError(onvifErrors.CONNECT, req.operation, `${req.operation}: cannot connect: ${why}`, { cause: err });
   }
