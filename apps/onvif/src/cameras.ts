@@ -1,6 +1,7 @@
 import { AppError } from '../../common/src/index.ts';
 import { addressId, deviceUrlFromDiscovery, endpointId, hostPort, parseAddress } from './address.ts';
 import { CameraStore } from './credentials.ts';
+import { deadline } from './deadline.ts';
 import { describe, getStreamUri, type Description, type Profile, type Rewrite } from './device.ts';
 import { discover, type DiscoveryRun } from './discovery.ts';
 import { OnvifError, onvifErrors } from './errors.ts';
@@ -230,13 +231,12 @@ export class CameraRegistry {
     return own ?? def;
   }
 
-  /** `capMs`: a deadline for the whole exchange too (a camera slow on each of its 9 calls). */
-  private describeOptions(e: Entry, capMs?: number) {
+  private describeOptions(e: Entry, signal: AbortSignal = this.stopping.signal) {
     return {
       deviceUrl: e.deviceUrl.toString(),
       auth: e.auth,
       timeoutMs: this.cfg.requestTimeoutMs,
-      signal: capMs ? AbortSignal.any([this.stopping.signal, AbortSignal.timeout(capMs)]) : this.stopping.signal,
+      signal,
       observe: (op: string, s: number, code?: string) => {
         this.metrics.requestSeconds.observe({ operation: op }, s);
         if (code) this.metrics.requestErrors.inc({ operation: op, code });
@@ -249,8 +249,10 @@ export class CameraRegistry {
     if (e.auth.credentials !== creds) e.auth = { clockOffsetMs: e.auth.clockOffsetMs, credentials: creds };
     const before = { status: e.status, method: e.auth.method, rewrites: JSON.stringify(e.description?.rewrites ?? []), warn: this.driftWarning(e) };
     e.lastAttemptAt = new Date().toISOString();
+    // The whole refresh has a deadline too (a camera slow on each of its 9 calls).
+    const cap = deadline(this.cfg.requestTimeoutMs * REFRESH_CAP_REQUESTS, this.stopping.signal);
     try {
-      const d = await describe(this.describeOptions(e, this.cfg.requestTimeoutMs * REFRESH_CAP_REQUESTS));
+      const d = await describe(this.describeOptions(e, cap.signal));
       if (e.removed) return;
       e.description = d;
       e.status = 'ok';
@@ -265,6 +267,8 @@ export class CameraRegistry {
       e.status = oe.code === onvifErrors.AUTH || oe.code === onvifErrors.NO_CREDENTIALS ? 'auth_failed'
         : oe.code === onvifErrors.TIMEOUT || oe.code === onvifErrors.CONNECT ? 'unreachable' : 'error';
       e.lastError = { code: oe.code, operation: oe.operation, message: oe.message, at: new Date().toISOString() };
+    } finally {
+      cap.clear();
     }
     this.report(e, before);
   }

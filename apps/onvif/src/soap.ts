@@ -15,6 +15,7 @@
 //  - values: Cam turns numeric-looking strings into numbers (a serial "012345" becomes 12345).
 // Discovery still uses the package (discovery.ts).
 import { createHash, randomBytes } from 'node:crypto';
+import { deadline } from './deadline.ts';
 import { DigestSession, parseDigestChallenge } from './http-digest.ts';
 import { OnvifError, onvifErrors } from './errors.ts';
 import { at, esc, list, parseXml, text, type XmlNode } from './xml.ts';
@@ -79,30 +80,29 @@ function envelope(body: string, header = ''): string {
 interface RawAnswer { status: number; text: string; challenge: ReturnType<typeof parseDigestChallenge> }
 
 async function post(req: SoapRequest, xml: string, authorization?: string): Promise<RawAnswer> {
-  const signals = [AbortSignal.timeout(req.timeoutMs), ...(req.signal ? [req.signal] : [])];
-  let res: Response;
+  const d = deadline(req.timeoutMs, req.signal);
   try {
-    res = await fetch(req.url, {
+    const res = await fetch(req.url, {
       method: 'POST',
       body: xml,
       headers: { 'content-type': `application/soap+xml; charset=utf-8; action="${req.action}"`, ...(authorization ? { authorization } : {}) },
-      signal: AbortSignal.any(signals),
+      signal: d.signal,
       redirect: 'error',
     });
     // The body read is inside the same deadline: a camera that sends headers then stalls is hung too.
     const body = await res.text();
     return { status: res.status, text: body, challenge: parseDigestChallenge(res.headers.get('www-authenticate')) };
   } catch (err) {
-    const e = err as { name?: string; cause?: { code?: string; message?: string }; message?: string };
-    if (e.name === 'TimeoutError' && !req.signal?.aborted) {
-      throw new OnvifError(onvifErrors.TIMEOUT, req.operation, `${req.operation}: no answer within ${req.timeoutMs} ms`, { cause: err });
-    }
+    if (d.expired()) throw new OnvifError(onvifErrors.TIMEOUT, req.operation, `${req.operation}: no answer within ${req.timeoutMs} ms`, { cause: err });
     if (req.signal?.aborted) {
       const why = (req.signal.reason as Error | undefined)?.name === 'TimeoutError' ? 'the refresh ran out of time' : 'cancelled (stopping)';
       throw new OnvifError(onvifErrors.TIMEOUT, req.operation, `${req.operation}: ${why}`, { cause: err });
     }
+    const e = err as { cause?: { code?: string; message?: string }; message?: string };
     const why = e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
     throw new OnvifError(onvifErrors.CONNECT, req.operation, `${req.operation}: cannot connect: ${why}`, { cause: err });
+  } finally {
+    d.clear();
   }
 }
 
