@@ -138,6 +138,17 @@ describe('ONVIF service against simulated cameras', () => {
     assert.match(ev!.message, /192\.0\.2\.1.*-> .*127\.0\.0\.1/);
   });
 
+  test('with ONVIF_API_TOKEN, changes need the token (reads stay open)', async () => {
+    const cam = await sim({});
+    const h = await service({ apiToken: 'tok-12345678' });
+    const body = JSON.stringify({ address: `127.0.0.1:${cam.port}`, username: 'admin', password: cam.options.password });
+    const post = (auth?: string) => fetch(`${h.base}/cameras`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) } });
+    assert.equal((await post()).status, 401);
+    assert.equal((await post('Bearer tok-1234567')).status, 401);
+    assert.equal((await post('Bearer tok-12345678')).status, 201);
+    assert.equal((await h.api<{ cameras: unknown[] }>('GET', '/cameras')).body.cameras.length, 1);
+  });
+
   test('credentials: a 0600 file under DATA_DIR, loaded at start; never in an answer, a log line, an event or a metric', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgevisor-onvif-'));
     dirs.push(dir);

@@ -1,6 +1,7 @@
 // The ONVIF service's HTTP API, for the camera controller and the dashboard. Buildable in a test
 // (buildApp + start), listened on by main.ts. No answer carries a credential: cameras are shown
 // through CameraRegistry.view(), which builds every field itself.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { AppError, createAppServer, dataDirCheck, errorToHttp, sendError } from '../../common/src/index.ts';
@@ -61,11 +62,20 @@ export function buildApp(opts: OnvifAppOptions = {}): OnvifApp {
 
   // Routes live in their own scope so their error handler (app codes -> HTTP status) does not
   // override the common one that /healthz and /metrics use.
-  void app.register(async (api) => routes(api, reg, events, log));
+  void app.register(async (api) => routes(api, reg, events, log, cfg.apiToken));
   return { app, cameras: reg, events, start: () => reg.start(), stop: async () => { await app.close(); await reg.stop(); } };
 }
 
-function routes(app: FastifyInstance, reg: CameraRegistry, events: EventLog, log: LogLine): void {
+function routes(app: FastifyInstance, reg: CameraRegistry, events: EventLog, log: LogLine, token?: string): void {
+  if (token) {
+    const want = createHash('sha256').update(token).digest();
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.method === 'GET' || req.method === 'HEAD') return;
+      const got = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+      // Hashes compared: constant time whatever the length of what was sent.
+      if (!timingSafeEqual(createHash('sha256').update(got).digest(), want)) return sendError(reply, 401, 'ONVIF_ERR_UNAUTHORIZED', 'changes need Authorization: Bearer <ONVIF_API_TOKEN>');
+    });
+  }
   app.setErrorHandler((err, req, reply) => {
     const code = (err as AppError).code;
     if (err instanceof AppError && code in statusOf) return sendError(reply, statusOf[code]!, code, err.message, err.details);

@@ -31,6 +31,8 @@ export interface OnvifConfig {
   requestTimeoutMs: number;
   /** Drift (s) above which a camera's clock is reported as a warning. */
   driftWarnS: number;
+  /** When set, POST/PUT/DELETE need `Authorization: Bearer <token>` (reads stay open: the camera controller and the dashboard read). */
+  apiToken?: string;
 }
 
 const bool = (def: boolean) => z.enum(['true', 'false', '1', '0', 'on', 'off'], { message: 'expected true or false' }).default(def ? 'true' : 'false').transform((v) => v === 'true' || v === '1' || v === 'on');
@@ -50,6 +52,7 @@ const envSchema = z.object({
   ONVIF_BACKOFF_MS: positiveMs(5000),
   ONVIF_MAX_BACKOFF_MS: positiveMs(300_000),
   ONVIF_REQUEST_TIMEOUT_MS: positiveMs(5000),
+  ONVIF_API_TOKEN: z.string().regex(/^\S{8,200}$/, 'expected at least 8 characters, no spaces').optional(),
   ONVIF_DRIFT_WARN_S: z.coerce.number({ message: 'expected seconds' }).positive('expected seconds > 0').max(86_400, 'expected seconds <= 86400').default(5),
 });
 
@@ -77,5 +80,6 @@ function fromEnv(env: Env): OnvifConfig {
     maxBackoffMs: e.ONVIF_MAX_BACKOFF_MS,
     requestTimeoutMs: e.ONVIF_REQUEST_TIMEOUT_MS,
     driftWarnS: e.ONVIF_DRIFT_WARN_S,
+    apiToken: e.ONVIF_API_TOKEN,
   };
 }
