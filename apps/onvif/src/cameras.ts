@@ -117,7 +117,9 @@ export class CameraRegistry {
     this.store.put({ id, address: url.toString(), ...(credentials ? { credentials } : {}) });
     const e = existing ?? this.addEntry(id, url, { configured: true });
     e.configured = true;
-    // New credentials reach the auth state in refreshOnce (it compares them by identity).
+    // New credentials reach the auth state in refreshOnce (it compares them by identity); a
+    // refresh already running started with the old ones, so wait for it and refresh again.
+    if (e.running) await e.running;
     await this.refresh(e.id);
     return this.view(e);
   }
