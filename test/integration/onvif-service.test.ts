@@ -63,6 +63,9 @@ describe('ONVIF service against simulated cameras', () => {
     assert.match(v.lastError!.message, /ter:NotAuthorized/);
     assert.ok(cam.authFailures() >= 1);
     assert.ok((await h.api<{ events: { type: string }[] }>('GET', '/events')).body.events.some((e) => e.type === 'auth_failed'));
+    // No credentials at all is said as such.
+    const none = (await h.api<CameraView>('POST', '/cameras', { address: `127.0.0.1:${(await sim({})).port}` })).body;
+    assert.deepEqual([none.status, none.credentials, none.lastError?.code], ['auth_failed', 'none', 'ONVIF_ERR_NO_CREDENTIALS']);
   });
 
   test('a camera clock 2 minutes off still authenticates (signed with its time) and the drift is reported', async () => {

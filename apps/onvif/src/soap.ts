@@ -144,8 +144,13 @@ export async function soapCall(req: SoapRequest): Promise<XmlNode> {
   if (!a) return parseAnswer(req, await post(req, envelope(req.body)));
   if (!a.credentials) {
     const raw = await post(req, envelope(req.body));
-    if (raw.status === 401) throw new OnvifError(onvifErrors.NO_CREDENTIALS, req.operation, `${req.operation}: the camera asks for credentials and none are configured`);
-    return parseAnswer(req, raw);
+    const noCreds = () => new OnvifError(onvifErrors.NO_CREDENTIALS, req.operation, `${req.operation}: the camera asks for credentials and none are configured (PUT /credentials/default, or POST /cameras with username and password)`);
+    if (raw.status === 401) throw noCreds();
+    try {
+      return await parseAnswer(req, raw);
+    } catch (err) {
+      throw (err as OnvifError).code === onvifErrors.AUTH ? noCreds() : err;
+    }
   }
   const creds = a.credentials;
   const path = new URL(req.url).pathname;
