@@ -10,6 +10,8 @@ command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v chromium >/dev/null || need+=(chromium)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v ip >/dev/null || need+=(iproute2)
+# curl: the ONVIF discovery tests talk to services inside network namespaces through it.
+command -v curl >/dev/null || need+=(curl)
 # The C compiler for the frame ring's mmap helper (scripts/build-native.mjs, run by npm ci).
 command -v cc >/dev/null || need+=(gcc libc6-dev)
 [ -e /usr/lib/x86_64-linux-gnu/girepository-1.0/GstRtspServer-1.0.typelib ] || need+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav)

@@ -19,7 +19,7 @@ import { freePort, waitFor } from '../helpers/net.ts';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const apps: { name: string; build: (dataDir?: string) => FastifyInstance; metric: string }[] = [
   { name: 'web', build: (dataDir) => buildWeb({ version: '9.9.9', dataDir, inferenceUrl: 'http://127.0.0.1:9' }), metric: 'web_http_requests_total' },
-  { name: 'onvif', build: (dataDir) => buildOnvif({ dataDir }), metric: 'onvif_devices_known' },
+  { name: 'onvif', build: (dataDir) => buildOnvif({ config: { dataDir } }).app, metric: 'onvif_cameras_known' },
   { name: 'vacuum', build: (dataDir) => buildVacuum({ dataDir }), metric: 'vacuum_runs_total' },
 ];
 

@@ -23,11 +23,12 @@ def main() -> None:
     p.add_argument("--width", type=int, default=640)
     p.add_argument("--height", type=int, default=360)
     p.add_argument("--fps", type=int, default=10)
+    p.add_argument("--address", default="127.0.0.1")  # another address: inside a test's network namespace
     a = p.parse_args()
 
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
-    server.set_address("127.0.0.1")
+    server.set_address(a.address)
     server.set_service(str(a.port))
     factory = GstRtspServer.RTSPMediaFactory()
     # is-live keeps the source at real time; key-int = fps gives a keyframe every second so a
@@ -42,13 +43,13 @@ def main() -> None:
     factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP)
     server.get_mount_points().add_factory("/test", factory)
     if server.attach(None) == 0:
-        print(f"cannot listen on 127.0.0.1:{a.port}", file=sys.stderr)
+        print(f"cannot listen on {a.address}:{a.port}", file=sys.stderr)
         sys.exit(2)
 
     loop = GLib.MainLoop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, loop.quit)
-    print(f"READY rtsp://127.0.0.1:{a.port}/test", flush=True)
+    print(f"READY rtsp://{a.address}:{a.port}/test", flush=True)
     loop.run()
 
 

@@ -18,9 +18,10 @@ const script = fileURLToPath(new URL('./rtsp-server.py', import.meta.url));
  * Starts the RTSP sim and waits until it answers an RTSP OPTIONS request.
  * Pass `port` to restart on the same address (to test reconnects).
  */
-export async function startRtspSim(opts: { port?: number; width?: number; height?: number; fps?: number } = {}): Promise<RtspSim> {
+export async function startRtspSim(opts: { port?: number; width?: number; height?: number; fps?: number; address?: string } = {}): Promise<RtspSim> {
   const port = opts.port ?? (await freePort());
-  const args = [script, '--port', String(port), '--width', String(opts.width ?? 640), '--height', String(opts.height ?? 360), '--fps', String(opts.fps ?? 10)];
+  const host = opts.address ?? '127.0.0.1';
+  const args = [script, '--port', String(port), '--width', String(opts.width ?? 640), '--height', String(opts.height ?? 360), '--fps', String(opts.fps ?? 10), '--address', host];
   const child = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
@@ -28,13 +29,13 @@ export async function startRtspSim(opts: { port?: number; width?: number; height
   let exited = false;
   child.once('exit', () => { exited = true; });
   try {
-    await waitFor(`RTSP sim on port ${port}`, async () => exited || rtspOptions(port), 15_000, 100);
+    await waitFor(`RTSP sim on port ${port}`, async () => exited || rtspOptions(host, port), 15_000, 100);
     if (exited) throw new Error(`rtsp-server.py exited early: ${stderr}`);
   } catch (err) {
     await kill(child);
     throw err;
   }
-  return { url: `rtsp://127.0.0.1:${port}/test`, port, pid: child.pid!, stop: () => kill(child) };
+  return { url: `rtsp://${host}:${port}/test`, port, pid: child.pid!, stop: () => kill(child) };
 }
 
 function kill(child: ChildProcess): Promise<void> {
@@ -47,14 +48,14 @@ function kill(child: ChildProcess): Promise<void> {
 }
 
 /** True when the server answers `OPTIONS` with RTSP/1.0 200 within 1 s. */
-function rtspOptions(port: number): Promise<boolean> {
+function rtspOptions(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = createConnection({ host: '127.0.0.1', port });
+    const sock = createConnection({ host, port });
     let buf = '';
     const done = (ok: boolean) => { sock.destroy(); resolve(ok); };
     sock.setTimeout(1000, () => done(false));
     sock.on('error', () => done(false));
-    sock.on('connect', () => sock.write(`OPTIONS rtsp://127.0.0.1:${port}/test RTSP/1.0\r\nCSeq: 1\r\n\r\n`));
+    sock.on('connect', () => sock.write(`OPTIONS rtsp://${host}:${port}/test RTSP/1.0\r\nCSeq: 1\r\n\r\n`));
     sock.on('data', (d) => { buf += d.toString(); if (buf.includes('\r\n\r\n')) done(buf.startsWith('RTSP/1.0 200')); });
   });
 }

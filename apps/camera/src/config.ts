@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { envVars, loadYamlConfig, parseEnv, type Env } from '../../common/src/index.ts';
+import { codes, EdgevisorError } from '../../../supervisor/src/errors.ts';
 
 /**
  * Camera controller configuration. This module is the only one in apps/camera that reads
@@ -17,10 +18,18 @@ const sourceSchema = z.union([
   z.object({ rtsp: z.object({ url: z.string().regex(/^rtsps?:\/\//, 'expected an rtsp:// URL') }).strict() }).strict(),
   z.object({ mjpeg: z.object({ url: httpUrl, ...credentials }).strict() }).strict(),
   z.object({ snapshot: z.object({ url: httpUrl, ...credentials }).strict() }).strict(),
-  // Static stream URI until the onvif app answers GetStreamUri; decoded like rtsp.
-  z.object({ onvif: z.object({ stream_uri: z.string().regex(/^rtsps?:\/\//, 'expected an rtsp:// URL') }).strict() }).strict(),
+  // ONVIF: the stream URI comes from the onvif service (ONVIF_URL) for `device` (id or endpoint
+  // reference) or `address`, with `profile` (token or name); `stream_uri` alone is a static URI
+  // (decoded like rtsp), and with device/address the URI to use until the service first answers.
+  z.object({ onvif: z.object({
+    stream_uri: z.string().regex(/^rtsps?:\/\//, 'expected an rtsp:// URL').optional(),
+    device: z.string().min(1).max(200).optional(),
+    address: z.string().min(1).max(300).optional(),
+    profile: z.string().min(1).max(100).optional(),
+    ...credentials,
+  }).strict().refine((o) => !(o.device && o.address) && !!(o.stream_uri || o.device || o.address), 'expected stream_uri, or one of device / address (with profile)') }).strict(),
   z.object({ synthetic: z.object({ period_s: z.number().positive().default(12) }).strict() }).strict(),
-], { message: 'expected exactly one of rtsp: {url}, mjpeg: {url, username?, password?}, snapshot: {url, username?, password?}, onvif: {stream_uri}, synthetic: {}' });
+], { message: 'expected exactly one of rtsp: {url}, mjpeg: {url, username?, password?}, snapshot: {url, username?, password?}, onvif: {stream_uri} or {device | address, profile?}, synthetic: {}' });
 
 const cameraSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected an id of letters, digits, _ or - (max 63)'),
@@ -53,8 +62,24 @@ export const camerasFileSchema = z.object({
 /** The source of one camera, normalised: onvif becomes rtsp with its static URI. */
 export type SourceConfig =
   | { kind: 'rtsp'; url: string }
+  | OnvifSourceConfig
   | { kind: 'mjpeg' | 'snapshot'; url: string; username?: string; password?: string }
   | { kind: 'synthetic'; periodS: number };
+
+/** An ONVIF camera whose RTSP URI is asked of the onvif service (sources/onvif.ts). */
+export interface OnvifSourceConfig {
+  kind: 'onvif';
+  /** The onvif service (ONVIF_URL). */
+  serviceUrl?: string;
+  device?: string;
+  address?: string;
+  profile?: string;
+  /** Used until the service first answers. */
+  streamUri?: string;
+  /** RTSP credentials, added to the URI here (the service never hands any out). */
+  username?: string;
+  password?: string;
+}
 
 /** One camera, validated and defaulted. */
 export interface CameraConfig {
@@ -88,6 +113,8 @@ export interface CameraEnvConfig {
   framesDir: string;
   /** True when framesDir is this process's own per-run directory (removed at stop). */
   framesDirPerRun: boolean;
+  /** The onvif service, for `onvif: {device | address}` sources (ONVIF_URL). */
+  onvifUrl?: string;
 }
 
 /**
@@ -106,6 +133,7 @@ const envSchema = z.object({
   HOST: envVars.host('127.0.0.1'),
   CAMERAS_FILE: envVars.optionalString(),
   FRAMES_DIR: envVars.optionalString(),
+  ONVIF_URL: z.string().regex(/^https?:\/\/[^@/]+(\/.*)?$/, 'expected the onvif service URL, http://host:port').optional(),
   CAMERA_FAILPOINT: z.string().regex(/^hang:[A-Za-z0-9_-]+(:\d+)?$/, 'expected hang:<cameraId>[:<afterFrames>]').optional(),
 });
 
@@ -117,7 +145,7 @@ export function loadEnvConfig(env: Env): Readonly<CameraEnvConfig> {
     failpoint = { kind: 'hang', camera: camera!, afterFrames: after ? Number(after) : 3 };
   }
   const framesDir = e.FRAMES_DIR ?? defaultFramesDir();
-  return Object.freeze({ port: e.PORT, host: e.HOST, camerasFile: e.CAMERAS_FILE, failpoint, framesDir, framesDirPerRun: !e.FRAMES_DIR });
+  return Object.freeze({ port: e.PORT, host: e.HOST, camerasFile: e.CAMERAS_FILE, failpoint, framesDir, framesDirPerRun: !e.FRAMES_DIR, onvifUrl: e.ONVIF_URL });
 }
 
 /** The shipped motion model's input (models/motion.onnx): the default camera's detect size. */
@@ -129,21 +157,26 @@ export const defaultCameras: readonly CameraConfig[] = Object.freeze([
 ]);
 
 /** Loads and validates a cameras file (errors: SPEC_INVALID, `cameras.yaml:LINE field: ...`). */
-export async function loadCameras(path: string): Promise<readonly CameraConfig[]> {
+export async function loadCameras(path: string, opts: { onvifUrl?: string } = {}): Promise<readonly CameraConfig[]> {
   const file = await loadYamlConfig(path, camerasFileSchema);
-  return Object.freeze(file.cameras.map(normaliseCamera));
+  return Object.freeze(file.cameras.map((c, i) => normaliseCamera(c, opts.onvifUrl, `${path} cameras.${i}.source.onvif`)));
 }
 
 /** Validates cameras given as data (tests, library use). */
-export function parseCameras(value: unknown): readonly CameraConfig[] {
-  return Object.freeze(camerasFileSchema.parse(value).cameras.map(normaliseCamera));
+export function parseCameras(value: unknown, opts: { onvifUrl?: string } = {}): readonly CameraConfig[] {
+  return Object.freeze(camerasFileSchema.parse(value).cameras.map((c, i) => normaliseCamera(c, opts.onvifUrl, `cameras.${i}.source.onvif`)));
 }
 
-function normaliseCamera(c: z.infer<typeof cameraSchema>): CameraConfig {
+function normaliseCamera(c: z.infer<typeof cameraSchema>, onvifUrl?: string, where = 'source.onvif'): CameraConfig {
   const s = c.source;
   let source: SourceConfig;
   if ('rtsp' in s) source = { kind: 'rtsp', url: s.rtsp.url };
-  else if ('onvif' in s) source = { kind: 'rtsp', url: s.onvif.stream_uri };
+  else if ('onvif' in s && !s.onvif.device && !s.onvif.address) source = { kind: 'rtsp', url: s.onvif.stream_uri! };
+  else if ('onvif' in s) {
+    if (!onvifUrl) throw new EdgevisorError(codes.SPEC_INVALID, `${where}: device/address needs the onvif service: set ONVIF_URL in the camera app's environment`);
+    const o = s.onvif;
+    source = { kind: 'onvif', serviceUrl: onvifUrl, device: o.device, address: o.address, profile: o.profile, streamUri: o.stream_uri, username: o.username, password: o.password };
+  }
   else if ('mjpeg' in s) source = { kind: 'mjpeg', ...s.mjpeg };
   else if ('snapshot' in s) source = { kind: 'snapshot', ...s.snapshot };
   else source = { kind: 'synthetic', periodS: s.synthetic.period_s };

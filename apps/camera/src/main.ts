@@ -4,7 +4,7 @@ import { defaultCameras, loadCameras, loadEnvConfig } from './config.ts';
 
 runMain(async () => {
   const env = loadEnvConfig(process.env);
-  const cameras = env.camerasFile ? await loadCameras(env.camerasFile) : defaultCameras;
+  const cameras = env.camerasFile ? await loadCameras(env.camerasFile, { onvifUrl: env.onvifUrl }) : defaultCameras;
   if (env.failpoint) console.error(`camera: FAILPOINT active: hang ${env.failpoint.camera} after ${env.failpoint.afterFrames} frames per run`);
   const cam = buildCameraApp({ cameras, failpoint: env.failpoint, frames: { dir: env.framesDir, perRun: env.framesDirPerRun } });
   await cam.start();

@@ -1,13 +1,15 @@
 // The onvif process: reads env, installs the two-phase SIGTERM/SIGINT handling (runMain), listens.
-import { z } from 'zod';
-import { envVars, parseEnv, runMain } from '../../common/src/index.ts';
+import { runMain } from '../../common/src/index.ts';
 import { buildApp } from './app.ts';
+import { loadConfig } from './config.ts';
 
-// Env is parsed inside start() so a bad value prints as one clear line, not a stack trace.
+// Config is parsed inside start() so a bad value prints as one clear line, not a stack trace.
 // Docker's stop timeout is 10 s: drain within 5 s so a stop never ends in SIGKILL.
 runMain(async () => {
-  const env = parseEnv(z.object({ PORT: envVars.port(8082), HOST: envVars.host('127.0.0.1'), DATA_DIR: envVars.optionalString() }), process.env);
-  const app = buildApp({ dataDir: env.DATA_DIR });
-  await app.listen({ port: env.PORT, host: env.HOST });
-  return { stop: () => app.close() };
+  const config = loadConfig(process.env);
+  const svc = buildApp({ config });
+  svc.start();
+  await svc.app.listen({ port: config.port, host: config.host });
+  console.error(JSON.stringify({ time: new Date().toISOString(), level: 'info', app: 'onvif', msg: `listening on http://${config.host}:${config.port}`, discovery: config.discoveryEnabled }));
+  return { stop: () => svc.stop() };
 }, { graceMs: 5_000 });
