@@ -19,7 +19,9 @@ const sourceSchema = z.union([
   z.object({ snapshot: z.object({ url: httpUrl, ...credentials }).strict() }).strict(),
   // Static stream URI until the onvif app answers GetStreamUri; decoded like rtsp.
   z.object({ onvif: z.object({ stream_uri: z.string().regex(/^rtsps?:\/\//, 'expected an rtsp:// URL') }).strict() }).strict(),
-  z.object({ synthetic: z.object({ period_s: z.number().positive().default(12) }).strict() }).strict(),
+  // clip: a video file played in a loop instead of the drawn figure (real footage for the person
+  // detector); if the file is missing the figure is drawn, and the camera says so once.
+  z.object({ synthetic: z.object({ period_s: z.number().positive().default(12), clip: z.string().min(1, 'expected a video file path').optional() }).strict() }).strict(),
 ], { message: 'expected exactly one of rtsp: {url}, mjpeg: {url, username?, password?}, snapshot: {url, username?, password?}, onvif: {stream_uri}, synthetic: {}' });
 
 const cameraSchema = z.object({
@@ -54,7 +56,7 @@ export const camerasFileSchema = z.object({
 export type SourceConfig =
   | { kind: 'rtsp'; url: string }
   | { kind: 'mjpeg' | 'snapshot'; url: string; username?: string; password?: string }
-  | { kind: 'synthetic'; periodS: number };
+  | { kind: 'synthetic'; periodS: number; clip?: string };
 
 /** One camera, validated and defaulted. */
 export interface CameraConfig {
@@ -146,7 +148,7 @@ function normaliseCamera(c: z.infer<typeof cameraSchema>): CameraConfig {
   else if ('onvif' in s) source = { kind: 'rtsp', url: s.onvif.stream_uri };
   else if ('mjpeg' in s) source = { kind: 'mjpeg', ...s.mjpeg };
   else if ('snapshot' in s) source = { kind: 'snapshot', ...s.snapshot };
-  else source = { kind: 'synthetic', periodS: s.synthetic.period_s };
+  else source = { kind: 'synthetic', periodS: s.synthetic.period_s, ...(s.synthetic.clip ? { clip: s.synthetic.clip } : {}) };
   // Network sources need time to connect (RTSP: DESCRIBE/SETUP/PLAY, probing, first keyframe:
   // 2-3 s); a synthetic camera has no excuse to be slow.
   const floorMs = source.kind === 'synthetic' ? 3000 : 10_000;

@@ -34,7 +34,9 @@ export function decideGate(p: GatePolicy, s: GateState, motion: boolean, now: nu
   const since = now - s.lastDetectAt;
   // A clock that went backwards (a camera restart's timestamps): start over rather than stall.
   if (since < 0) return 'detect';
-  if (since < p.minIntervalMs) return motion || s.motionPending ? 'budget' : 'no_motion';
+  // 10 % slack: frames of a 5 fps camera arrive 200 ms apart give or take a few ms; a 5 fps budget
+  // must take each of them, not every other one.
+  if (since < p.minIntervalMs * 0.9) return motion || s.motionPending ? 'budget' : 'no_motion';
   if (motion || s.motionPending || since >= p.maxIntervalMs) return 'detect';
   return 'no_motion';
 }
