@@ -95,7 +95,7 @@ export async function convertTfjsGraph(g: TfjsGraph, o: ConvertOptions): Promise
     if (n.op === 'Const' || (n.op !== 'Placeholder' && (n.input ?? []).every((i) => constant.has(baseName(i))))) constant.add(n.name);
   }
   const shape = g.inputShape.length === 4 ? g.inputShape : [1, 512, 512, 3];
-  const probe = o.probe ?? tf.zeros(shape) as tf.Tensor4D;
+  const probe = o.probe ?? tf.zeros(shape as [number, number, number, number]);
   const names = order.filter((n) => n.op !== 'Placeholder').map((n) => n.name);
   const values = g.model.execute({ [g.inputName]: probe }, names) as tf.Tensor[];
   const shapes = new Map<string, number[]>(names.map((n, i) => [n, values[i]!.shape]));
