@@ -18,14 +18,18 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { Registry } from 'prom-client';
 import { loadDetector } from '../../apps/inference/src/model/load.ts';
-import { CENTERNET_MODEL } from '../../apps/inference/src/config.ts';
 import { createPipeline } from '../../apps/inference/src/pipeline.ts';
 import { createMetrics } from '../../apps/inference/src/metrics.ts';
 import { openEventStore } from '../../apps/inference/src/events/store.ts';
 import { loadZones } from '../../apps/inference/src/zones/zones-file.ts';
 import { pointInPolygon } from '../../apps/inference/src/zones/dwell.ts';
 import type { Detector } from '../../apps/inference/src/model/types.ts';
-import { asRawFrame, matchPeople, vtestLabels, vtestRange, vtestRgb, VTEST_H, VTEST_W } from '../helpers/vtest.ts';
+import { buildCameraApp } from '../../apps/camera/src/app.ts';
+import { parseCameras } from '../../apps/camera/src/config.ts';
+import { buildInferenceApp } from '../../apps/inference/src/app.ts';
+import { CENTERNET_MODEL, loadConfig } from '../../apps/inference/src/config.ts';
+import { waitFor } from '../helpers/net.ts';
+import { asRawFrame, matchPeople, requireVtest, vtestLabels, vtestRange, vtestRgb, VTEST_H, VTEST_W } from '../helpers/vtest.ts';
 
 const THRESHOLD = 0.4;
 const WALKWAY: [number, number][] = [[0.55, 0.35], [1, 0.35], [1, 0.75], [0.55, 0.75]];
@@ -138,5 +142,56 @@ describe('motion gating on real frames', () => {
     assert.ok(moving.filter((m) => m.decision === 'detect').length >= 18, `detector on most frames: ${JSON.stringify(moving)}`);
     assert.ok(moving.every((m) => m.people >= 2), 'people on every frame (fresh or held)');
     await gated.close();
+  });
+});
+
+describe('the demo camera (synthetic, playing the clip) through the inference app', () => {
+  const stops: (() => Promise<void>)[] = [];
+  after(async () => { for (const s of stops.reverse()) await s().catch(() => {}); });
+
+  test('a detector slower than its budget drops frames (counted) instead of queueing them; a missing clip falls back to the figure', async () => {
+    const errors: string[] = [];
+    const origError = console.error;
+    console.error = (...a: unknown[]) => { errors.push(a.join(' ')); };
+    let cam;
+    try {
+      cam = buildCameraApp({ cameras: parseCameras({ cameras: [
+        { id: 'demo', source: { synthetic: { period_s: 12, clip: requireVtest() } }, fps: 10, width: 640, height: 480, detect: { width: 512, height: 512 } },
+        { id: 'noclip', source: { synthetic: { period_s: 12, clip: '/nonexistent/clip.avi' } }, fps: 2, width: 320, height: 240 },
+      ] }) });
+      await cam.app.listen({ port: 0, host: '127.0.0.1' });
+      await cam.start();
+    } finally {
+      console.error = origError;
+    }
+    stops.push(() => cam!.stop());
+    assert.ok(errors.some((l) => /synthetic clip \/nonexistent\/clip\.avi not found: drawing the synthetic figure instead/.test(l)), errors.join('\n'));
+    const cameraUrl = `http://127.0.0.1:${(cam!.app.server.address() as { port: number }).port}`;
+    const dir = mkdtempSync(join(tmpdir(), 'detector-demo-'));
+    // The detector got slow (failpoint slow: 400 ms more per frame) on a 10 fps camera: the loop
+    // must take the newest frame and count the ones it skipped, not queue them.
+    const cfg = loadConfig({ CAMERA_URL: cameraUrl, DATA_DIR: dir, PORT: '0', MODEL: CENTERNET_MODEL, SCORE_THRESHOLD: '0.4', CLASSES: 'person', CAMERAS: 'demo', INFERENCE_FAILPOINT: 'slow' });
+    const inf = await buildInferenceApp(cfg, { log: () => {} });
+    await inf.app.listen({ port: 0, host: '127.0.0.1' });
+    stops.push(() => inf.close());
+    inf.startLoops();
+    const base = `http://127.0.0.1:${(inf.app.server.address() as { port: number }).port}`;
+    const scrape = async () => (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+    const value = (t: string, name: string) => Number(t.split('\n').find((l) => l.startsWith(`${name}{camera="demo"`))?.split(' ').at(-1) ?? 0);
+    const m = await waitFor('dropped frames counted', async () => {
+      const t = await scrape();
+      return value(t, 'inference_dropped_frames_total') >= 10 && value(t, 'inference_detect_frames_total') >= 3 ? t : undefined;
+    }, 60_000, 500);
+    // Not queued: what finished last is a frame of the last moment, not one from seconds ago.
+    assert.ok(Date.now() / 1000 - value(m, 'inference_last_frame_timestamp_seconds') < 3, 'the last frame is fresh');
+    // At most ~2 frames a second get through a 400+ ms frame: the rest of the 10 were dropped.
+    assert.ok(value(m, 'inference_dropped_frames_total') > value(m, 'inference_frames_total'), 'most frames dropped, counted');
+    // The clip's people are seen (real footage through the synthetic source).
+    const people = await waitFor('people in the demo clip', async () => {
+      const [f] = await Promise.all([fetch(`${cameraUrl}/cameras/demo/frame.jpg`, { signal: AbortSignal.timeout(3000) }).then((r) => r.arrayBuffer())]);
+      const d = (await detector.detect('demo-check', Buffer.from(f!))).detections;
+      return d.length >= 1 ? d : undefined;
+    }, 30_000, 500);
+    assert.ok(people.every((d) => d.cls === 'person'));
   });
 });
