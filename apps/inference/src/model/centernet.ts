@@ -64,6 +64,7 @@ function isPeak(heat: Float32Array, base: number, gw: number, gh: number, x: num
   return true;
 }
 
+/** How to build a CenterNet detector from its loaded session and the file's metadata. */
 export interface CenternetOptions {
   session: ort.InferenceSession;
   names: readonly string[];
@@ -77,6 +78,7 @@ export interface CenternetOptions {
 
 interface CameraBuffers { rgb: Uint8Array; rgbTensor: ort.Tensor; heat: ort.Tensor; wh: ort.Tensor }
 
+/** The CenterNet detector over one shared session (per-camera buffers, see INVARIANTS above). */
 export function createCenternetDetector(o: CenternetOptions): Detector {
   const { session } = o;
   const meta = session.inputMetadata[0];

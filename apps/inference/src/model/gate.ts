@@ -41,6 +41,7 @@ export function decideGate(p: GatePolicy, s: GateState, motion: boolean, now: nu
   return 'no_motion';
 }
 
+/** The two models and the policy of one gated detector. */
 export interface GatedOptions {
   motion: Detector;
   detector: Detector;

@@ -1,6 +1,7 @@
 /** Opens a model file and picks the detector for it (motion graph, CenterNet or YOLO export). */
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
+import { AppError } from '../../../common/src/index.ts';
 import { createCenternetDetector } from './centernet.ts';
 import { createGatedDetector, type GatePolicy } from './gate.ts';
 import { createMotionDetector } from './motion.ts';
@@ -31,7 +32,7 @@ const sessionOptions = (threads: number): ort.InferenceSession.SessionOptions =>
 
 export async function loadDetector(o: LoadOptions): Promise<Detector> {
   if (!existsSync(o.path)) {
-    throw new Error(`MODEL ${o.path} does not exist${/centernet\.onnx$/.test(o.path) ? ': it is built at install (npm ci runs scripts/build-models.mjs; or run node --import tsx apps/inference/scripts/build-centernet.ts)' : ''}`);
+    throw new AppError('INFERENCE_ERR_NO_MODEL', `MODEL ${o.path} does not exist${/centernet\.onnx$/.test(o.path) ? ': it is built at install (npm ci runs scripts/build-models.mjs; or run node --import tsx apps/inference/scripts/build-centernet.ts)' : ''}`);
   }
   const meta = readModelMetadata(o.path);
   const session = await ort.InferenceSession.create(o.path, sessionOptions(o.threads));

@@ -6,7 +6,7 @@ export interface Box { x1: number; y1: number; x2: number; y2: number }
 
 /** One detection on one frame. */
 export interface Detection extends Box {
-  /** Class name: 'motion' for the default model, the model's own names for YOLO files. */
+  /** Class name: 'motion' for the motion model, COCO names (e.g. 'person') for CenterNet, the model's own names for YOLO files. */
   cls: string;
   /** 0..1. For YOLO the class confidence; for motion see apps/inference/README.md. */
   score: number;
