@@ -14,6 +14,8 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v curl >/dev/null || need+=(curl)
 # The C compiler for the frame ring's mmap helper (scripts/build-native.mjs, run by npm ci).
 command -v cc >/dev/null || need+=(gcc libc6-dev)
+# Real pedestrian footage for the detector tests and the demo cameras (vtest.avi, ~96 MB package).
+[ -e /usr/share/doc/opencv-doc/examples/data/vtest.avi ] || need+=(opencv-doc)
 [ -e /usr/lib/x86_64-linux-gnu/girepository-1.0/GstRtspServer-1.0.typelib ] || need+=(python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav)
 if [ ${#need[@]} -gt 0 ]; then
   echo "provision: installing ${need[*]}"

@@ -16,7 +16,7 @@ afterEach(async () => {
 
 const CAM = 'synthetic-1'; // the camera controller's built-in synthetic camera (5 fps)
 
-function treeYaml(p: { camera: number; inference: number }, env: { camera?: string; inference?: string }): string {
+function treeYaml(p: { camera: number; inference: number }, env: { camera?: string; inference?: string; model?: string }): string {
   const node = JSON.stringify(process.execPath);
   return `
 version: 1
@@ -44,7 +44,7 @@ children:
         shutdown: 3s
         process:
           command: [${node}, --import, tsx, apps/inference/src/main.ts]
-          env: { PORT: "${p.inference}", HOST: 127.0.0.1, CAMERA_URL: "http://127.0.0.1:${p.camera}", DATA_DIR: "${mkdtempSync(join(tmpdir(), 'e2e-inference-'))}"${env.inference ? `, INFERENCE_FAILPOINT: "${env.inference}"` : ''} }
+          env: { PORT: "${p.inference}", HOST: 127.0.0.1, CAMERA_URL: "http://127.0.0.1:${p.camera}", DATA_DIR: "${mkdtempSync(join(tmpdir(), 'e2e-inference-'))}"${env.inference ? `, INFERENCE_FAILPOINT: "${env.inference}"` : ''}${env.model ? `, MODEL: "${env.model}"` : ''} }
         probes:
           - name: throughput
             throughput: { url: "http://127.0.0.1:${p.inference}/metrics", metric: inference_frames_total, labels: { camera: ${CAM} }, min_rate: 1, window: 3s }
@@ -91,6 +91,27 @@ describe('vision pipeline under supervision (process backend)', () => {
       const m = await (await fetch(`http://127.0.0.1:${p.inference}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
       return m.split('\n').some((l) => l.startsWith('inference_frame_path{') && l.includes(`camera="${CAM}"`) && l.includes('path="ring"') && l.endsWith(' 1'));
     }, 30_000);
+  });
+
+  test('the person detector (CenterNet, ~50 ms a frame) hanging inside a frame: its staleness gauge stops, the probes fail, it is restarted', async () => {
+    const p = await ports('camera', 'inference');
+    h = await startTree(treeYaml(p, { inference: 'hang@8s', model: 'models/centernet.onnx' }));
+    const pids = { camera: h.pid('camera'), inference: h.pid('inference') };
+    await waitFor('the detector restarted by a frame probe', () => h!.restarts('inference') >= 1 && h!.pid('inference') !== pids.inference, 90_000).catch((e) => {
+      console.log(dump(h!));
+      throw e;
+    });
+    const restart = h.events.find((e) => e.type === 'restart' && e.child === 'inference');
+    assert.equal(restart?.data?.cause, 'probe');
+    assert.ok(['throughput', 'fresh'].includes(String(restart?.data?.probe)), `fired by ${String(restart?.data?.probe)}`);
+    assert.equal(h.restarts('camera'), 0);
+    // It was the detector that ran (the default camera's 320x320 detect size is not its 512x512:
+    // the JPEG fallback), gated by motion.
+    const m = await waitFor('detector metrics after the restart', async () => {
+      const t = await (await fetch(`http://127.0.0.1:${p.inference}/metrics`, { signal: AbortSignal.timeout(3000) })).text().catch(() => '');
+      return /inference_motion_frames_total\{camera="synthetic-1"[^}]*\} [1-9]/.test(t) ? t : undefined;
+    }, 30_000);
+    assert.match(m, /inference_frame_path\{camera="synthetic-1",path="jpeg"[^}]*\} 1/);
   });
 
   test('a camera fault restarts the camera and, under rest_for_one, inference after it', async () => {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Simulated RTSP camera: a GStreamer RTSP server serving a videotestsrc H.264 stream.
 
-Usage: /usr/bin/python3 test/sim/rtsp-server.py --port PORT [--width 1280 --height 720 --fps 10]
+Usage: /usr/bin/python3 test/sim/rtsp-server.py --port PORT [--width 1280 --height 720 --fps 10] [--file VIDEO]
+--file plays a video file (e.g. OpenCV's vtest.avi) instead of the test pattern, at its own pace.
 Serves rtsp://127.0.0.1:PORT/test (loopback only; clients use TCP interleaved transport).
 Prints "READY rtsp://127.0.0.1:PORT/test" on stdout once listening. Exits on SIGTERM/SIGINT.
 """
@@ -24,6 +25,7 @@ def main() -> None:
     p.add_argument("--height", type=int, default=360)
     p.add_argument("--fps", type=int, default=10)
     p.add_argument("--address", default="127.0.0.1")  # another address: inside a test's network namespace
+    p.add_argument("--file", default=None)
     a = p.parse_args()
 
     Gst.init(None)
@@ -33,8 +35,15 @@ def main() -> None:
     factory = GstRtspServer.RTSPMediaFactory()
     # is-live keeps the source at real time; key-int = fps gives a keyframe every second so a
     # reconnecting client decodes quickly. ultrafast/zerolatency keep the sim cheap on 2 cores.
+    # A file is decoded and re-encoded like a camera would send it; the RTSP server paces it at the
+    # file's frame rate (its sink syncs to the clock), so it behaves like a live camera.
+    src = (
+        f"filesrc location={a.file} ! decodebin ! videoconvert ! videoscale ! videorate ! video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1 "
+        if a.file
+        else f"videotestsrc is-live=true pattern=ball ! video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1 "
+    )
     launch = (
-        f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={a.width},height={a.height},framerate={a.fps}/1 "
+        f"( {src}"
         f"! videoconvert ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={a.fps} bitrate=1000 "
         f"! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"
     )

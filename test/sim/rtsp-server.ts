@@ -16,12 +16,12 @@ const script = fileURLToPath(new URL('./rtsp-server.py', import.meta.url));
 
 /**
  * Starts the RTSP sim and waits until it answers an RTSP OPTIONS request.
- * Pass `port` to restart on the same address (to test reconnects).
+ * Pass `port` to restart on the same address (to test reconnects), `file` to play a video file.
  */
-export async function startRtspSim(opts: { port?: number; width?: number; height?: number; fps?: number; address?: string } = {}): Promise<RtspSim> {
+export async function startRtspSim(opts: { port?: number; width?: number; height?: number; fps?: number; address?: string; file?: string } = {}): Promise<RtspSim> {
   const port = opts.port ?? (await freePort());
   const host = opts.address ?? '127.0.0.1';
-  const args = [script, '--port', String(port), '--width', String(opts.width ?? 640), '--height', String(opts.height ?? 360), '--fps', String(opts.fps ?? 10), '--address', host];
+  const args = [script, '--port', String(port), '--width', String(opts.width ?? 640), '--height', String(opts.height ?? 360), '--fps', String(opts.fps ?? 10), '--address', host, ...(opts.file ? ['--file', opts.file] : [])];
   const child = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });

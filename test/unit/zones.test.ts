@@ -16,6 +16,18 @@ const zone: Zone = {
 const person = (x: number, y: number, score = 0.9): Detection => ({ x1: x - 0.05, y1: y - 0.3, x2: x + 0.05, y2: y, cls: 'person', score });
 
 describe('dwell rules', () => {
+  test('cooldown: after an event, a new episode of the same rule raises nothing until the cooldown is over', () => {
+    const z: Zone = { ...zone, rules: [{ cls: 'person', dwellMs: 1000, minScore: 0.5, exitGraceMs: 500, cooldownMs: 10_000 }] };
+    const s = createDwellState();
+    const fired: number[] = [];
+    // In for 2 s, out for 1 s, in again, ... for 20 s: without a cooldown an event every 3 s.
+    for (let t = 0; t <= 20_000; t += 200) {
+      const inside = t % 3000 < 2000;
+      if (updateDwell(s, [z], 'cam1', inside ? [person(0.7, 0.8)] : [person(0.2, 0.8)], t).length) fired.push(t);
+    }
+    assert.deepEqual(fired, [1000, 13000], 'the first episode, then the first dwell completed after 10 s');
+  });
+
   test('point in polygon, concave too', () => {
     const l: [number, number][] = [[0, 0], [1, 0], [1, 0.4], [0.4, 0.4], [0.4, 1], [0, 1]];
     assert.equal(pointInPolygon([0.2, 0.8], l), true);

@@ -28,8 +28,10 @@ const sourceSchema = z.union([
     profile: z.string().min(1).max(100).optional(),
     ...credentials,
   }).strict().refine((o) => !(o.device && o.address) && !!(o.stream_uri || o.device || o.address), 'expected stream_uri, or one of device / address (with profile)') }).strict(),
-  z.object({ synthetic: z.object({ period_s: z.number().positive().default(12) }).strict() }).strict(),
-], { message: 'expected exactly one of rtsp: {url}, mjpeg: {url, username?, password?}, snapshot: {url, username?, password?}, onvif: {stream_uri} or {device | address, profile?}, synthetic: {}' });
+  // clip: a video file played in a loop instead of the drawn figure (real footage for the person
+  // detector); if the file is missing the figure is drawn, and the camera says so once.
+  z.object({ synthetic: z.object({ period_s: z.number().positive().default(12), clip: z.string().min(1, 'expected a video file path').optional() }).strict() }).strict(),
+], { message: 'expected exactly one of rtsp: {url}, mjpeg: {url, username?, password?}, snapshot: {url, username?, password?}, onvif: {stream_uri} or {device | address, profile?}, synthetic: {period_s?, clip?}' });
 
 const cameraSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected an id of letters, digits, _ or - (max 63)'),
@@ -64,7 +66,7 @@ export type SourceConfig =
   | { kind: 'rtsp'; url: string }
   | OnvifSourceConfig
   | { kind: 'mjpeg' | 'snapshot'; url: string; username?: string; password?: string }
-  | { kind: 'synthetic'; periodS: number };
+  | { kind: 'synthetic'; periodS: number; clip?: string };
 
 /** An ONVIF camera whose RTSP URI is asked of the onvif service (sources/onvif.ts). */
 export interface OnvifSourceConfig {
@@ -179,7 +181,7 @@ function normaliseCamera(c: z.infer<typeof cameraSchema>, onvifUrl?: string, whe
   }
   else if ('mjpeg' in s) source = { kind: 'mjpeg', ...s.mjpeg };
   else if ('snapshot' in s) source = { kind: 'snapshot', ...s.snapshot };
-  else source = { kind: 'synthetic', periodS: s.synthetic.period_s };
+  else source = { kind: 'synthetic', periodS: s.synthetic.period_s, ...(s.synthetic.clip ? { clip: s.synthetic.clip } : {}) };
   // Network sources need time to connect (RTSP: DESCRIBE/SETUP/PLAY, probing, first keyframe:
   // 2-3 s); a synthetic camera has no excuse to be slow.
   const floorMs = source.kind === 'synthetic' ? 3000 : 10_000;

@@ -30,7 +30,8 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
   const log = opts.log ?? ((l: string) => console.error(l));
   mkdirSync(cfg.dataDir, { recursive: true });
   const zones = await loadZones(cfg.zonesFile);
-  const detector = opts.detector ?? (await loadDetector({ path: cfg.model, threads: cfg.ortThreads, scoreThreshold: cfg.scoreThreshold, classes: cfg.classes }));
+  const gate = cfg.motionGate ? { minIntervalMs: 1000 / cfg.detectFps, maxIntervalMs: cfg.detectMaxIntervalMs } : undefined;
+  const detector = opts.detector ?? (await loadDetector({ path: cfg.model, threads: cfg.ortThreads, scoreThreshold: cfg.scoreThreshold, classes: cfg.classes, ...(gate ? { gate } : {}) }));
   const store = openEventStore(join(cfg.dataDir, 'events.db'));
   const snapDir = join(cfg.dataDir, 'snapshots');
   const { app, registry, addHealthCheck } = createAppServer({ name: 'inference' });

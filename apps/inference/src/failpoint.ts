@@ -5,16 +5,21 @@
  *                  third-party driver call): the loops stop, /healthz and /metrics still answer.
  *   block[@DELAY]  the main thread blocks inside a frame (Atomics.wait): nothing answers, /healthz dies.
  *   stall[@DELAY]  frames keep running but stop being counted (frames_total, last_frame_timestamp).
+ *   slow[@DELAY]   every frame takes SLOW_FRAME_MS (400 ms) longer, as a detector (or its driver)
+ *                  that got slow: frames must be dropped and counted, not queued.
  *
  * DELAY (e.g. 5s, 500ms) counts from when the pipeline was created; default 0.
  */
 
 /** A parsed failpoint: what to do and from when (ms after pipeline start). */
-export interface Failpoint { kind: 'hang' | 'block' | 'stall'; afterMs: number }
+export interface Failpoint { kind: 'hang' | 'block' | 'stall' | 'slow'; afterMs: number }
+
+/** What the `slow` failpoint adds to every frame. */
+export const SLOW_FRAME_MS = 400;
 
 export function parseFailpoint(text: string): Failpoint {
-  const m = /^(hang|block|stall)(?:@(\d+(?:\.\d+)?)(ms|s))?$/.exec(text.trim());
-  if (!m) throw new Error('expected hang, block or stall, optionally with a delay: hang@5s, stall@500ms');
+  const m = /^(hang|block|stall|slow)(?:@(\d+(?:\.\d+)?)(ms|s))?$/.exec(text.trim());
+  if (!m) throw new Error('expected hang, block, stall or slow, optionally with a delay: hang@5s, stall@500ms');
   const afterMs = m[2] ? Math.round(Number(m[2]) * (m[3] === 's' ? 1000 : 1)) : 0;
   return { kind: m[1] as Failpoint['kind'], afterMs };
 }
@@ -33,6 +38,7 @@ export function createFailpointGate(fp: Failpoint | null, now: () => number = Da
         console.error('INFERENCE_FAILPOINT hang: frame loop stuck');
         await new Promise<never>(() => {});
       }
+      if (fp.kind === 'slow') await new Promise((r) => setTimeout(r, SLOW_FRAME_MS));
       if (fp.kind === 'block') {
         console.error('INFERENCE_FAILPOINT block: main thread blocked');
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);

@@ -1,5 +1,34 @@
 /** The inference metrics, registered on the app's prom-client registry. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { GateOutcome } from './model/types.ts';
+
+/** Rates over the last RATE_WINDOW_S whole seconds, from per-second buckets (a frame costs an add). */
+const RATE_WINDOW_S = 10;
+
+/** Per-second counts of one camera's motion runs, detector runs and skipped frames. */
+class RateBuckets {
+  private readonly secs = new Float64Array(RATE_WINDOW_S + 1);
+  private readonly counts = new Float64Array((RATE_WINDOW_S + 1) * 3);
+  add(nowMs: number, kind: 0 | 1 | 2): void {
+    const sec = Math.floor(nowMs / 1000);
+    const slot = sec % (RATE_WINDOW_S + 1);
+    if (this.secs[slot] !== sec) {
+      this.secs[slot] = sec;
+      this.counts.fill(0, slot * 3, slot * 3 + 3);
+    }
+    this.counts[slot * 3 + kind]! += 1;
+  }
+  /** Per-second rate of `kind` over the last RATE_WINDOW_S complete seconds. */
+  rate(nowMs: number, kind: 0 | 1 | 2): number {
+    const now = Math.floor(nowMs / 1000);
+    let n = 0;
+    for (let slot = 0; slot <= RATE_WINDOW_S; slot++) {
+      const age = now - this.secs[slot]!;
+      if (age >= 1 && age <= RATE_WINDOW_S) n += this.counts[slot * 3 + kind]!;
+    }
+    return n / RATE_WINDOW_S;
+  }
+}
 
 export function createMetrics(registry: Registry) {
   const registers = [registry];
@@ -9,7 +38,49 @@ export function createMetrics(registry: Registry) {
   // every inc/set, and Gauge.set stores a new {value, labels} object each call; this way a frame
   // costs one counter add and one field write.
   const perCamera = new Map<string, { frames: { inc(): void }; seconds: number }>();
+  const motionFrames = new Counter({ name: 'inference_motion_frames_total', help: 'Frames run through the motion model (object detectors behind the motion gate)', labelNames: ['camera'], registers });
+  const detectFrames = new Counter({ name: 'inference_detect_frames_total', help: 'Frames run through the object detector', labelNames: ['camera'], registers });
+  const skipped = new Counter({ name: 'inference_detect_skipped_total', help: 'Frames the object detector did not run on: no_motion (nothing moved, periodic check not due) or budget (the camera\'s detect fps budget)', labelNames: ['camera', 'reason'], registers });
+  const detectorSeconds = new Histogram({
+    name: 'inference_detector_seconds', help: 'Object detector time per detected frame (preprocess + run + decode)', registers,
+    buckets: [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5],
+  });
+  const gates = new Map<string, { motion: { inc(): void }; detect: { inc(): void }; noMotion: { inc(): void }; budget: { inc(): void }; rates: RateBuckets }>();
+  const gated = () => [...gates.entries()];
+  const now = () => Date.now();
   return {
+    /** Counts one frame through the motion gate of `camera` (cheap enough for every frame). */
+    gateDone(camera: string, g: GateOutcome, nowMs: number) {
+      let r = gates.get(camera);
+      if (!r) {
+        gates.set(camera, (r = {
+          motion: motionFrames.labels(camera), detect: detectFrames.labels(camera),
+          noMotion: skipped.labels(camera, 'no_motion'), budget: skipped.labels(camera, 'budget'), rates: new RateBuckets(),
+        }));
+      }
+      r.motion.inc();
+      r.rates.add(nowMs, 0);
+      if (g.decision === 'detect') {
+        r.detect.inc();
+        r.rates.add(nowMs, 1);
+        if (g.detectSeconds !== undefined) detectorSeconds.observe(g.detectSeconds);
+      } else {
+        (g.decision === 'budget' ? r.budget : r.noMotion).inc();
+        r.rates.add(nowMs, 2);
+      }
+    },
+    motionFps: new Gauge({
+      name: 'inference_motion_fps', help: 'Frames per second through the motion model, per camera (last 10 s)', labelNames: ['camera'], registers,
+      collect() { for (const [camera, r] of gated()) this.set({ camera }, r.rates.rate(now(), 0)); },
+    }),
+    detectFps: new Gauge({
+      name: 'inference_detect_fps', help: 'Object detector runs per second, per camera (last 10 s)', labelNames: ['camera'], registers,
+      collect() { for (const [camera, r] of gated()) this.set({ camera }, r.rates.rate(now(), 1)); },
+    }),
+    skippedFps: new Gauge({
+      name: 'inference_skipped_fps', help: 'Frames per second the object detector skipped (no motion or budget), per camera (last 10 s)', labelNames: ['camera'], registers,
+      collect() { for (const [camera, r] of gated()) this.set({ camera }, r.rates.rate(now(), 2)); },
+    }),
     /** Counts a finished frame of `camera` at `seconds` (unix); cheap enough for every frame. */
     frameDone(camera: string, seconds: number) {
       let r = perCamera.get(camera);

@@ -58,7 +58,8 @@ export function createPipeline(d: PipelineDeps): Pipeline {
   return {
     async processFrame(camera, input, ts = now()) {
       const frame = asFrame(input);
-      const { detections, times } = await d.detector.detect(camera, frame);
+      const { detections, times, gate: gated } = await d.detector.detect(camera, frame, ts);
+      if (gated) d.metrics.gateDone(camera, gated, now());
       await gate.inFrame();
       const zones = d.zones.cameras[camera]?.zones ?? [];
       const t0 = performance.now();

@@ -18,7 +18,8 @@ import { FramePairer, RawFrameAssembler } from './raw-frames.ts';
  * without asking ffmpeg. Exported so the benchmark runs exactly the same command alone.
  */
 export function ffmpegArgs(url: string, fps: number, width: number, height: number, detect?: DetectSize): string[] {
-  const input = [
+  // A local file (a synthetic camera's clip): read at its own frame rate (-re), looped forever.
+  const input = !/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', url] : [
     '-hide_banner', '-nostdin', '-loglevel', 'error',
     // TCP interleaved: no UDP ports to open, survives NAT and lossy Wi-Fi. -timeout (µs) makes
     // ffmpeg give up on a silent socket instead of hanging forever.

@@ -6,7 +6,7 @@ export interface Box { x1: number; y1: number; x2: number; y2: number }
 
 /** One detection on one frame. */
 export interface Detection extends Box {
-  /** Class name: 'motion' for the default model, the model's own names for YOLO files. */
+  /** Class name: 'motion' for the motion model, COCO names (e.g. 'person') for CenterNet, the model's own names for YOLO files. */
   cls: string;
   /** 0..1. For YOLO the class confidence; for motion see apps/inference/README.md. */
   score: number;
@@ -42,16 +42,30 @@ export type FrameInput = JpegFrame | RawFrame | Buffer;
 /** Normalises a FrameInput: a bare Buffer becomes a JpegFrame. */
 export const asFrame = (f: FrameInput): JpegFrame | RawFrame => (Buffer.isBuffer(f) ? { kind: 'jpeg', jpeg: f } : f);
 
+/** What the motion gate did with one frame (./gate.ts); absent for ungated models. */
+export interface GateOutcome {
+  /** detect: the detector ran; no_motion: nothing moved and the periodic check is not due; budget: the camera's detect fps budget was used up. */
+  decision: 'detect' | 'no_motion' | 'budget';
+  /** The motion model saw motion on this frame. */
+  motion: boolean;
+  /** Time the detector took on this frame (s), when it ran. */
+  detectSeconds?: number;
+}
+
+/** One frame's result. */
+export interface DetectResult { detections: Detection[]; times: StageTimes; gate?: GateOutcome }
+
 /**
  * A loaded model. `detect` is called by one camera loop at a time per camera id; per-camera state
  * (the motion background) is keyed by `camera`. Implementations share one ORT session.
  */
 export interface Detector {
-  readonly kind: 'motion' | 'yolo';
+  readonly kind: 'motion' | 'yolo' | 'centernet';
   /** Model input size in pixels: a camera whose detect size equals it sends raw frames. */
   readonly inputWidth: number;
   readonly inputHeight: number;
-  detect(camera: string, frame: FrameInput): Promise<{ detections: Detection[]; times: StageTimes }>;
+  /** `ts`: the frame's capture time (unix ms; default now), used by the motion gate. */
+  detect(camera: string, frame: FrameInput, ts?: number): Promise<DetectResult>;
   /** Forget per-camera state (e.g. after the camera restarted). */
   reset(camera: string): void;
   close(): Promise<void>;

@@ -11,8 +11,12 @@ import type { Detection } from '../model/types.ts';
 /** [x, y] in normalized frame coordinates (0..1, origin top-left). */
 export type Point = readonly [number, number];
 
-/** A rule: `cls` inside the zone for at least `dwellMs` raises an event. */
-export interface ZoneRule { cls: string; dwellMs: number; minScore: number; exitGraceMs: number }
+/**
+ * A rule: `cls` inside the zone for at least `dwellMs` raises an event. `cooldownMs` (default 0):
+ * after an event, the rule raises no other for this long, even for a new episode (a person
+ * stepping in and out of a zone edge would otherwise raise one per step).
+ */
+export interface ZoneRule { cls: string; dwellMs: number; minScore: number; exitGraceMs: number; cooldownMs?: number }
 
 export interface Zone { id: string; polygon: readonly Point[]; rules: readonly ZoneRule[] }
 
@@ -22,7 +26,8 @@ export interface ZonesConfig { cameras: Readonly<Record<string, { zones: readonl
 /** What the tracker asks the pipeline to record. */
 export interface ZoneHit { camera: string; zone: Zone; cls: string; score: number; boxes: Detection[]; sinceMs: number }
 
-interface Episode { since: number; lastSeen: number; fired: boolean }
+/** `open` false: the episode ended but its rule's cooldown (from `lastEventAt`) still runs. */
+interface Episode { since: number; lastSeen: number; fired: boolean; open: boolean; lastEventAt?: number }
 export type DwellState = Map<string, Episode>;
 
 export const createDwellState = (): DwellState => new Map();
@@ -70,8 +75,14 @@ export function updateDwell(state: DwellState, zones: readonly Zone[], camera: s
     for (let r = 0; r < zone.rules.length; r++) {
       const rule = zone.rules[r]!;
       const key = keys[r]!;
+      const cooldown = rule.cooldownMs ?? 0;
       let ep = state.get(key);
-      if (ep && now - ep.lastSeen > rule.exitGraceMs) {
+      if (ep?.open && now - ep.lastSeen > rule.exitGraceMs) {
+        // The episode is over; its record stays only while the rule's cooldown runs.
+        if (cooldown > 0 && ep.lastEventAt !== undefined && now - ep.lastEventAt < cooldown) ep.open = false;
+        else { state.delete(key); ep = undefined; }
+      }
+      if (ep && !ep.open && now - ep.lastEventAt! >= cooldown) {
         state.delete(key);
         ep = undefined;
       }
@@ -83,13 +94,14 @@ export function updateDwell(state: DwellState, zones: readonly Zone[], camera: s
         }
       }
       if (!seen) continue;
-      if (!ep) {
-        ep = { since: now, lastSeen: now, fired: false };
+      if (!ep || !ep.open) {
+        ep = { since: now, lastSeen: now, fired: false, open: true, ...(ep?.lastEventAt !== undefined ? { lastEventAt: ep.lastEventAt } : {}) };
         state.set(key, ep);
       }
       ep.lastSeen = now;
-      if (!ep.fired && now - ep.since >= rule.dwellMs) {
+      if (!ep.fired && now - ep.since >= rule.dwellMs && (ep.lastEventAt === undefined || now - ep.lastEventAt >= cooldown)) {
         ep.fired = true;
+        ep.lastEventAt = now;
         const inside = detections.filter((d) => d.cls === rule.cls && d.score >= rule.minScore && pointInPolygon(anchorOf(d), zone.polygon));
         (hits ??= []).push({ camera, zone, cls: rule.cls, score: Math.max(...inside.map((d) => d.score)), boxes: inside, sinceMs: ep.since });
       }

@@ -12,6 +12,7 @@
  *               dwell: 2s          # ms number or "500ms" / "2s" / "1m"
  *               min_score: 0.3     # default 0.25
  *               exit_grace: 1s     # absence shorter than this keeps the episode (default 1s)
+ *               cooldown: 30s      # no other event of this rule for this long after one (default 0)
  */
 import { z } from 'zod';
 import { loadYamlConfig } from '../../../common/src/index.ts';
@@ -33,6 +34,7 @@ const rule = z.strictObject({
   dwell: duration.default(0),
   min_score: unit.default(0.25),
   exit_grace: duration.default(1000),
+  cooldown: duration.default(0),
 });
 
 const zone = z.strictObject({
@@ -53,7 +55,7 @@ export function toZonesConfig(parsed: z.infer<typeof zonesSchema>): ZonesConfig 
       zones: cam.zones.map((zn) => ({
         id: zn.id,
         polygon: zn.polygon,
-        rules: zn.rules.map((r) => ({ cls: r.class, dwellMs: r.dwell, minScore: r.min_score, exitGraceMs: r.exit_grace })),
+        rules: zn.rules.map((r) => ({ cls: r.class, dwellMs: r.dwell, minScore: r.min_score, exitGraceMs: r.exit_grace, ...(r.cooldown ? { cooldownMs: r.cooldown } : {}) })),
       })),
     };
   }
