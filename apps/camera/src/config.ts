@@ -2,14 +2,18 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { envVars, loadYamlConfig, parseEnv, type Env } from '../../common/src/index.ts';
+import { envVars, loadYamlConfig, parseEnv, registerSecretsIn, type Env } from '../../common/src/index.ts';
 
 /**
  * Camera controller configuration. This module is the only one in apps/camera that reads
  * process.env (through `loadEnvConfig(process.env)` in main.ts).
  */
 
-const credentials = { username: z.string().min(1).optional(), password: z.string().optional() };
+// A wrong password value is never quoted back in an error ("got ..."): the message says what is accepted only.
+/** More cameras than one controller process can decode is a typo or junk, not a plant. */
+const MAX_CAMERAS = 256;
+
+const credentials = { username: z.string().min(1).optional(), password: z.string({ error: 'expected a string (the value is not shown)' }).optional() };
 const httpUrl = z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL');
 
 /** One camera's source, exactly one key. */
@@ -19,7 +23,7 @@ const sourceSchema = z.union([
   z.object({ snapshot: z.object({ url: httpUrl, ...credentials }).strict() }).strict(),
   // Static stream URI until the onvif app answers GetStreamUri; decoded like rtsp.
   z.object({ onvif: z.object({ stream_uri: z.string().regex(/^rtsps?:\/\//, 'expected an rtsp:// URL') }).strict() }).strict(),
-  z.object({ synthetic: z.object({ period_s: z.number().positive().default(12) }).strict() }).strict(),
+  z.object({ synthetic: z.object({ period_s: z.number().min(1).max(3600).default(12) }).strict() }).strict(),
 ], { message: 'expected exactly one of rtsp: {url}, mjpeg: {url, username?, password?}, snapshot: {url, username?, password?}, onvif: {stream_uri}, synthetic: {}' });
 
 const cameraSchema = z.object({
@@ -29,7 +33,8 @@ const cameraSchema = z.object({
   width: z.number().int().min(16).max(3840).default(640),
   height: z.number().int().min(16).max(2160).default(360),
   /** Default: max(10 s (3 s synthetic), 10 frame intervals), so low-fps cameras are not restarted in loops. */
-  heartbeat_timeout_ms: z.number().int().positive().optional(),
+  // Bounded: past 2^31-1 ms a Node timer fires at once (the watchdog would restart in a loop).
+  heartbeat_timeout_ms: z.number().int().min(100).max(3_600_000).optional(),
   /**
    * Also produce raw RGB24 frames of exactly this size (the whole frame letterboxed into it) for the
    * detector, decoded once with the JPEG. Set it to the model input (320x320 for the shipped model).
@@ -41,7 +46,7 @@ const cameraSchema = z.object({
 }).strict();
 
 export const camerasFileSchema = z.object({
-  cameras: z.array(cameraSchema).min(1, 'expected at least one camera'),
+  cameras: z.array(cameraSchema).min(1, 'expected at least one camera').max(MAX_CAMERAS),
 }).strict().superRefine((v, ctx) => {
   const seen = new Set<string>();
   v.cameras.forEach((c, i) => {
@@ -131,11 +136,14 @@ export const defaultCameras: readonly CameraConfig[] = Object.freeze([
 /** Loads and validates a cameras file (errors: SPEC_INVALID, `cameras.yaml:LINE field: ...`). */
 export async function loadCameras(path: string): Promise<readonly CameraConfig[]> {
   const file = await loadYamlConfig(path, camerasFileSchema);
+  // Every password and URL userinfo of the file is redacted from every text from now on.
+  registerSecretsIn(file);
   return Object.freeze(file.cameras.map(normaliseCamera));
 }
 
 /** Validates cameras given as data (tests, library use). */
 export function parseCameras(value: unknown): readonly CameraConfig[] {
+  registerSecretsIn(value);
   return Object.freeze(camerasFileSchema.parse(value).cameras.map(normaliseCamera));
 }
 

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { errorToHttp, sendError } from './errors.ts';
+import { redactingLog, redactSecrets } from './redact.ts';
 
 /** A health check: resolves when healthy, throws (with a message) when not. Keep it cheap. */
 export type HealthCheck = () => void | Promise<void>;
@@ -14,6 +15,8 @@ export interface AppServerOptions {
   healthTimeoutMs?: number;
   /** Also collect Node process metrics (default true). */
   processMetrics?: boolean;
+  /** Where a 5xx is logged (one line, redacted; default stderr). */
+  log?: (line: string) => void;
 }
 
 /** What createAppServer returns. Register routes on `app`, metrics on `registry`. */
@@ -45,12 +48,21 @@ export function createAppServer(opts: AppServerOptions): AppServer {
   const checks = new Map<string, HealthCheck>();
   const timeoutMs = opts.healthTimeoutMs ?? 2000;
 
-  app.setErrorHandler((err, _req, reply) => {
+  const log = redactingLog(opts.log);
+  app.setErrorHandler((err, req, reply) => {
     const { status, body } = errorToHttp(err);
+    // The answer says only "internal error"; the line says what happened (one line, no stack).
+    if (status >= 500) log(`${opts.name}: ${req.method} ${req.url.slice(0, 200)} -> ${status}: ${(err as Error)?.message ?? String(err)}`);
     void reply.code(status).type('application/json').send(body);
   });
+  // The last net under every answer (JSON, text, /metrics, /healthz): whatever a route put in it,
+  // no credential leaves the process. Binary payloads (JPEG frames, raw frames) and streams pass
+  // untouched, so the frame path costs nothing.
+  app.addHook('onSend', async (_req, _reply, payload) => (typeof payload === 'string' ? redactSecrets(payload) : payload));
   app.setNotFoundHandler((req, reply) => {
-    void sendError(reply, 404, 'APP_ERR_NOT_FOUND', `no route ${req.method} ${req.url}`);
+    // Bounded: a 60 KB junk URL is not echoed back whole.
+    const url = req.url.length > 200 ? `${req.url.slice(0, 200)}...` : req.url;
+    void sendError(reply, 404, 'APP_ERR_NOT_FOUND', `no route ${req.method} ${url}`);
   });
 
   app.get('/healthz', async (_req, reply) => {
@@ -81,7 +93,7 @@ async function runCheck(check: HealthCheck, timeoutMs: number): Promise<{ ok: bo
     await Promise.race([Promise.resolve().then(check), timeout]);
     return { ok: true };
   } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    return { ok: false, error: redactSecrets(err instanceof Error ? err.message : String(err)) };
   } finally {
     clearTimeout(timer);
   }

@@ -5,3 +5,4 @@ export { parseEnv, envVars, type Env } from './config.ts';
 export { loadYamlConfig } from './yaml.ts';
 export { AppError, sendError, errorToHttp, type ErrorBody } from './errors.ts';
 export { dataDirCheck } from './data-dir.ts';
+export { redactSecrets, redactUrl, redactingLog, registerSecret, registerSecretsIn, registerUrlSecrets, REDACTED } from './redact.ts';

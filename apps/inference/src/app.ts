@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createAppServer, sendError } from '../../common/src/index.ts';
+import { createAppServer, redactingLog, sendError } from '../../common/src/index.ts';
 import type { InferenceConfig } from './config.ts';
 import { loadDetector } from './model/load.ts';
 import type { Detector } from './model/types.ts';
@@ -27,7 +27,8 @@ export interface InferenceApp {
 }
 
 export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { detector?: Detector; log?: (l: string) => void } = {}): Promise<InferenceApp> {
-  const log = opts.log ?? ((l: string) => console.error(l));
+  // Every line redacted (CAMERA_URL may carry credentials; fetch errors quote it).
+  const log = redactingLog(opts.log);
   mkdirSync(cfg.dataDir, { recursive: true });
   const zones = await loadZones(cfg.zonesFile);
   const detector = opts.detector ?? (await loadDetector({ path: cfg.model, threads: cfg.ortThreads, scoreThreshold: cfg.scoreThreshold, classes: cfg.classes }));
