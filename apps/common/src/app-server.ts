@@ -3,8 +3,14 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { errorToHttp, sendError } from './errors.ts';
 import { redactingLog, redactSecrets } from './redact.ts';
 
-/** A health check: resolves when healthy, throws (with a message) when not. Keep it cheap. */
-export type HealthCheck = () => void | Promise<void>;
+/**
+ * A health check: resolves when healthy, throws (with a message) when not. Keep it cheap.
+ * Resolving to a string reports a warning: the app works but something needs a person (e.g. the
+ * data volume is full and events wait in memory). A warning makes /healthz `degraded` with 200,
+ * because a restart (what a liveness probe does on 503) would not help and could lose what the
+ * process holds; `GET /healthz?strict=1` answers 503 for it too (readiness, alarms).
+ */
+export type HealthCheck = () => void | string | undefined | Promise<void | string | undefined>;
 
 export interface AppServerOptions {
   /** App name: shown in /healthz and as the `app` default label on every metric. */
@@ -30,8 +36,8 @@ export interface AppServer {
 /** The /healthz body: 200 when every check passes, 503 otherwise. */
 export interface HealthBody {
   app: string;
-  status: 'ok' | 'failing';
-  checks: Record<string, { ok: boolean; error?: string }>;
+  status: 'ok' | 'degraded' | 'failing';
+  checks: Record<string, { ok: boolean; error?: string; warning?: string }>;
 }
 
 /**
@@ -65,15 +71,17 @@ export function createAppServer(opts: AppServerOptions): AppServer {
     void sendError(reply, 404, 'APP_ERR_NOT_FOUND', `no route ${req.method} ${url}`);
   });
 
-  app.get('/healthz', async (_req, reply) => {
+  app.get<{ Querystring: { strict?: string } }>('/healthz', async (req, reply) => {
     const entries = [...checks.entries()];
     const results = await Promise.all(entries.map(([, check]) => runCheck(check, timeoutMs)));
     const body: HealthBody = { app: opts.name, status: 'ok', checks: {} };
     entries.forEach(([name], i) => {
       body.checks[name] = results[i]!;
       if (!results[i]!.ok) body.status = 'failing';
+      else if (results[i]!.warning && body.status === 'ok') body.status = 'degraded';
     });
-    return reply.code(body.status === 'ok' ? 200 : 503).send(body);
+    const strict = req.query.strict === '1' || req.query.strict === 'true';
+    return reply.code(body.status === 'ok' || (body.status === 'degraded' && !strict) ? 200 : 503).send(body);
   });
 
   app.get('/metrics', async (_req, reply) => {
@@ -84,14 +92,14 @@ export function createAppServer(opts: AppServerOptions): AppServer {
   return { app, registry, addHealthCheck: (name, check) => void checks.set(name, check) };
 }
 
-async function runCheck(check: HealthCheck, timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
+async function runCheck(check: HealthCheck, timeoutMs: number): Promise<{ ok: boolean; error?: string; warning?: string }> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`check timed out after ${timeoutMs}ms`)), timeoutMs);
   });
   try {
-    await Promise.race([Promise.resolve().then(check), timeout]);
-    return { ok: true };
+    const warning = await Promise.race([Promise.resolve().then(check), timeout]);
+    return typeof warning === 'string' && warning ? { ok: true, warning: redactSecrets(warning) } : { ok: true };
   } catch (err) {
     return { ok: false, error: redactSecrets(err instanceof Error ? err.message : String(err)) };
   } finally {

@@ -11,6 +11,7 @@ import { loadDetector } from './model/load.ts';
 import type { Detector } from './model/types.ts';
 import { loadZones } from './zones/zones-file.ts';
 import { openEventStore, type EventStore } from './events/store.ts';
+import { createEventWriter, type EventWriter } from './events/writer.ts';
 import { createMetrics } from './metrics.ts';
 import { createPipeline, type Pipeline } from './pipeline.ts';
 import { listCameras, runCameraLoop } from './camera-loop.ts';
@@ -20,6 +21,8 @@ export interface InferenceApp {
   app: ReturnType<typeof createAppServer>['app'];
   pipeline: Pipeline;
   store: EventStore;
+  /** Snapshots + event rows, surviving a full data volume (state shown in /healthz `data`). */
+  writer: EventWriter;
   /** Starts the frame loops (cameras from config, else from the camera controller, retried). */
   startLoops(): void;
   /** Stops the loops, closes HTTP, the model and the store. Idempotent. */
@@ -36,13 +39,24 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
   const snapDir = join(cfg.dataDir, 'snapshots');
   const { app, registry, addHealthCheck } = createAppServer({ name: 'inference' });
   const metrics = createMetrics(registry);
-  const pipeline = createPipeline({ detector, zones, store, dataDir: cfg.dataDir, metrics, failpoint: cfg.failpoint });
+  mkdirSync(snapDir, { recursive: true });
+  const writer = createEventWriter({ store, snapDir, registry, log });
+  const pipeline = createPipeline({ detector, zones, store, dataDir: cfg.dataDir, metrics, failpoint: cfg.failpoint, writer });
   const abort = new AbortController();
   const loops: Promise<void>[] = [];
 
   // Liveness of the process and its store; frame flow is watched by the supervisor's
   // throughput/staleness probes on /metrics, which is where a stuck model shows.
   addHealthCheck('store', () => void store.since(Number.MAX_SAFE_INTEGER, 1));
+  // A full or read-only data volume is a warning (degraded, 200; 503 with ?strict=1), not a
+  // failure: restarting the app would not free space and would lose the events held in memory.
+  addHealthCheck('data', () => {
+    const s = writer.state();
+    if (s.writable && !s.pendingEvents && !s.pendingSnapshots && !s.lost) return undefined;
+    const parts = [`${s.pendingEvents} safety events and ${s.pendingSnapshots} snapshots waiting in memory`];
+    if (s.lost) parts.push(`${s.lost} events lost since start`);
+    return `${s.writable ? 'data volume writable again, catching up' : `data volume not writable (${s.lastError ?? 'unknown error'})`}: ${parts.join(', ')}`;
+  });
 
   // For the web app and the vacuum. GET /events?since=ID[&limit=N] pages forward from a cursor
   // (an event's id); GET /events?latest=N gives the newest N; both oldest first, `last` is the
@@ -97,7 +111,7 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
 
   let closing: Promise<void> | undefined;
   return {
-    app, pipeline, store,
+    app, pipeline, store, writer,
     startLoops() {
       if (cfg.cameras.length) return cfg.cameras.forEach(startCamera);
       loops.push((async () => {
@@ -119,6 +133,7 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
         // A loop stuck in the hang failpoint never settles: do not wait for loops forever.
         await Promise.race([Promise.allSettled(loops), new Promise((r) => setTimeout(r, 2000).unref())]);
         await detector.close();
+        await writer.close();
         store.close();
       })();
       return closing;
