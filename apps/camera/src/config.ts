@@ -29,7 +29,7 @@ const sourceSchema = z.union([
 const cameraSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected an id of letters, digits, _ or - (max 63)'),
   source: sourceSchema,
-  fps: z.number().positive().max(60).default(5),
+  fps: z.number().min(0.1).max(60).default(5),
   width: z.number().int().min(16).max(3840).default(640),
   height: z.number().int().min(16).max(2160).default(360),
   /** Default: max(10 s (3 s synthetic), 10 frame intervals), so low-fps cameras are not restarted in loops. */

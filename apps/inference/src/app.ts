@@ -9,7 +9,10 @@ import { createAppServer, redactingLog, sendError } from '../../common/src/index
 import type { InferenceConfig } from './config.ts';
 import { loadDetector } from './model/load.ts';
 import type { Detector } from './model/types.ts';
-import { loadZones } from './zones/zones-file.ts';
+import { Gauge } from 'prom-client';
+import { loadZones, unknownZoneCameras } from './zones/zones-file.ts';
+import { readModelMetadata } from './model/onnx-proto.ts';
+import { parseNames } from './model/yolo.ts';
 import { openEventStore, type EventStore } from './events/store.ts';
 import { createEventWriter, type EventWriter } from './events/writer.ts';
 import { createMetrics } from './metrics.ts';
@@ -33,8 +36,16 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
   // Every line redacted (CAMERA_URL may carry credentials; fetch errors quote it).
   const log = redactingLog(opts.log);
   mkdirSync(cfg.dataDir, { recursive: true });
-  const zones = await loadZones(cfg.zonesFile);
   const detector = opts.detector ?? (await loadDetector({ path: cfg.model, threads: cfg.ortThreads, scoreThreshold: cfg.scoreThreshold, classes: cfg.classes }));
+  // Zones are checked against what is known now: the cameras of CAMERAS and the model's classes
+  // (a typo would silently disable a danger zone). Cameras from the controller are checked later.
+  let zones: Awaited<ReturnType<typeof loadZones>>;
+  try {
+    zones = await loadZones(cfg.zonesFile, { ...(cfg.cameras.length ? { cameras: cfg.cameras } : {}), ...modelClasses(detector, cfg, !opts.detector) });
+  } catch (err) {
+    await detector.close();
+    throw err;
+  }
   const store = openEventStore(join(cfg.dataDir, 'events.db'));
   const snapDir = join(cfg.dataDir, 'snapshots');
   const { app, registry, addHealthCheck } = createAppServer({ name: 'inference' });
@@ -42,6 +53,17 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
   mkdirSync(snapDir, { recursive: true });
   const writer = createEventWriter({ store, snapDir, registry, log });
   const pipeline = createPipeline({ detector, zones, store, dataDir: cfg.dataDir, metrics, failpoint: cfg.failpoint, writer });
+  let zoneWarning: string | undefined;
+  const unknownCameras = new Gauge({ name: 'inference_zones_unknown_cameras', help: 'Cameras named in the zones file that the camera controller does not have (their zones never see a frame)', registers: [registry] });
+  unknownCameras.set(0);
+  addHealthCheck('zones', () => zoneWarning);
+  /** Cameras learned from the controller: zones of any other camera are dead, loudly. */
+  const checkZoneCameras = (ids: readonly string[]) => {
+    const unknown = unknownZoneCameras(zones, ids);
+    unknownCameras.set(unknown.length);
+    zoneWarning = unknown.length ? `zones file names cameras the camera controller does not have: ${unknown.join(', ')} (known: ${ids.join(', ')}); their zones are not watched` : undefined;
+    if (zoneWarning) log(`inference: WARNING: ${zoneWarning}`);
+  };
   const abort = new AbortController();
   const loops: Promise<void>[] = [];
 
@@ -118,7 +140,10 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
         for (let delay = 250; !abort.signal.aborted; delay = Math.min(delay * 2, 5000)) {
           try {
             const ids = await listCameras(cfg.cameraUrl);
-            if (ids.length) return ids.forEach(startCamera);
+            if (ids.length) {
+              checkZoneCameras(ids);
+              return ids.forEach(startCamera);
+            }
           } catch (err) {
             log(`inference: camera list unavailable: ${(err as Error).message}`);
           }
@@ -139,4 +164,18 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
       return closing;
     },
   };
+}
+
+/**
+ * The classes the detector can report, to check zone rules against: motion reports "motion";
+ * a YOLO file its metadata names (when it has them), narrowed by CLASSES. Unknown: not checked.
+ */
+function modelClasses(detector: Detector, cfg: Readonly<InferenceConfig>, fromFile: boolean): { classes?: readonly string[] } {
+  const own = (detector as { classes?: readonly string[] }).classes;
+  let names: readonly string[] | undefined = own ?? (detector.kind === 'motion' ? ['motion'] : undefined);
+  if (!names && fromFile) {
+    try { names = parseNames(readModelMetadata(cfg.model).names) ?? undefined; } catch { /* no metadata: not checked */ }
+  }
+  if (cfg.classes.length) names = names ? names.filter((n) => cfg.classes.includes(n)) : cfg.classes;
+  return names ? { classes: names } : {};
 }
