@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { envVars, loadYamlConfig, parseEnv, registerSecretsIn, type Env } from '../../common/src/index.ts';
+import { envVars, keyedUnion, loadCheckedYaml, parseEnv, registerSecretsIn, type Env } from '../../common/src/index.ts';
 
 /**
  * Camera controller configuration. This module is the only one in apps/camera that reads
@@ -17,14 +17,14 @@ const credentials = { username: z.string().min(1).optional(), password: z.string
 const httpUrl = z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL');
 
 /** One camera's source, exactly one key. */
-const sourceSchema = z.union([
+const sourceSchema = keyedUnion(z.union([
   z.object({ rtsp: z.object({ url: z.string().regex(/^rtsps?:\/\//, 'expected an rtsp:// URL') }).strict() }).strict(),
   z.object({ mjpeg: z.object({ url: httpUrl, ...credentials }).strict() }).strict(),
   z.object({ snapshot: z.object({ url: httpUrl, ...credentials }).strict() }).strict(),
   // Static stream URI until the onvif app answers GetStreamUri; decoded like rtsp.
   z.object({ onvif: z.object({ stream_uri: z.string().regex(/^rtsps?:\/\//, 'expected an rtsp:// URL') }).strict() }).strict(),
   z.object({ synthetic: z.object({ period_s: z.number().min(1).max(3600).default(12) }).strict() }).strict(),
-], { message: 'expected exactly one of rtsp: {url}, mjpeg: {url, username?, password?}, snapshot: {url, username?, password?}, onvif: {stream_uri}, synthetic: {}' });
+]), 'expected exactly one of rtsp: {url}, mjpeg: {url, username?, password?}, snapshot: {url, username?, password?}, onvif: {stream_uri}, synthetic: {}');
 
 const cameraSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected an id of letters, digits, _ or - (max 63)'),
@@ -135,7 +135,7 @@ export const defaultCameras: readonly CameraConfig[] = Object.freeze([
 
 /** Loads and validates a cameras file (errors: SPEC_INVALID, `cameras.yaml:LINE field: ...`). */
 export async function loadCameras(path: string): Promise<readonly CameraConfig[]> {
-  const file = await loadYamlConfig(path, camerasFileSchema);
+  const file = loadCheckedYaml(path, camerasFileSchema);
   // Every password and URL userinfo of the file is redacted from every text from now on.
   registerSecretsIn(file);
   return Object.freeze(file.cameras.map(normaliseCamera));

@@ -6,4 +6,4 @@ export { loadYamlConfig } from './yaml.ts';
 export { AppError, sendError, errorToHttp, type ErrorBody } from './errors.ts';
 export { dataDirCheck } from './data-dir.ts';
 export { redactSecrets, redactUrl, redactingLog, registerSecret, registerSecretsIn, registerUrlSecrets, REDACTED } from './redact.ts';
-export { loadCheckedYaml, parseCheckedYaml, closest, type ConfigCheck, type SpecIssue } from './yaml-checked.ts';
+export { loadCheckedYaml, parseCheckedYaml, closest, keyedUnion, type ConfigCheck, type SpecIssue } from './yaml-checked.ts';

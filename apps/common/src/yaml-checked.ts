@@ -4,22 +4,61 @@
  * issues of both steps come out in one error, each `file.yaml:LINE field.path: message`, ordered
  * by line, through the supervisor's shared implementation (supervisor/src/spec/yaml-config.ts).
  */
-import type { ZodType } from 'zod';
-import { checkWithSchema, formatIssues, parseYamlSource, readYamlSource, specInvalid, type SpecIssue } from '../../../supervisor/src/spec/yaml-config.ts';
+import { readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { z, type ZodType } from 'zod';
+import { EdgevisorError } from '../../../supervisor/src/errors.ts';
+import { checkWithSchema, formatIssues, parseYamlSource, specInvalid, zodErrorMessage, type SpecIssue } from '../../../supervisor/src/spec/yaml-config.ts';
 
 export type { SpecIssue };
 
 /** Checks of a schema-valid value: one issue per problem, with the path of the offending field. */
 export type ConfigCheck<T> = (value: T) => SpecIssue[];
 
+/**
+ * An app config file is a few KB; one past this is junk or a mistake (a log, a video) and is
+ * refused before parsing, which would take seconds at 5 MB.
+ */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
 /** Reads `path`, validates it with `schema`, then runs `check`; throws SPEC_INVALID listing every problem with its line. */
 export function loadCheckedYaml<T>(path: string, schema: ZodType<T>, check?: ConfigCheck<T>): T {
-  return checked(readYamlSource(path), path, schema, check);
+  const name = basename(path);
+  let text: string;
+  try {
+    const size = statSync(path).size;
+    if (size > MAX_CONFIG_BYTES) throw specInvalid(path, [`${name}:1: the file is ${(size / 1048576).toFixed(1)} MB; expected a config file of at most ${MAX_CONFIG_BYTES / 1048576} MB`]);
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (err instanceof EdgevisorError) throw err;
+    throw specInvalid(path, [`${name}:1: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+  return parseCheckedYaml(text, path, schema, check);
 }
 
 /** The same for text already in memory (tests, fuzzing); `file` names it in the messages. */
 export function parseCheckedYaml<T>(text: string, file: string, schema: ZodType<T>, check?: ConfigCheck<T>): T {
-  return checked(parseYamlSource(text, file), file, schema, check);
+  const name = basename(file);
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw specInvalid(file, [`${name}:1: the text is ${(Buffer.byteLength(text) / 1048576).toFixed(1)} MB; expected a config file of at most ${MAX_CONFIG_BYTES / 1048576} MB`]);
+  let src: ReturnType<typeof parseYamlSource>;
+  try {
+    src = parseYamlSource(text, file);
+  } catch (err) {
+    throw withLines(err, name);
+  }
+  try {
+    return checked(src, file, schema, check);
+  } catch (err) {
+    throw err instanceof EdgevisorError ? err : withLines(err, name);
+  }
+}
+
+/** Every detail names a line: a whole-document problem (an alias bomb) is reported at line 1. */
+function withLines(err: unknown, name: string): unknown {
+  // Anything else the parser throws (a stack overflow on absurd nesting) is a YAML problem too.
+  if (!(err instanceof EdgevisorError)) return specInvalid(name, [`${name}:1: invalid YAML: ${(err as Error)?.message ?? String(err)}`]);
+  const details = (err.details ?? []).map((d) => (d.startsWith(`${name}:`) && /^\S+:\d+/.test(d) ? d : d.replace(new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:?`), `${name}:1:`)));
+  return specInvalid(name, details);
 }
 
 function checked<T>(src: ReturnType<typeof parseYamlSource>, file: string, schema: ZodType<T>, check?: ConfigCheck<T>): T {
@@ -56,4 +95,23 @@ function editDistance(a: string, b: string, limit: number): number {
     prev = cur;
   }
   return Math.min(prev[b.length]!, limit);
+}
+
+/**
+ * A union of single-key objects (`{ rtsp: {...} } | { mjpeg: {...} }`) whose errors point into
+ * the chosen option: with `source: { snapshot: { url: 5 } }` the error names
+ * `source.snapshot.url`, not just "expected one of ..." at `source`. The option is picked by the
+ * value's only key; anything else gets the union's own message.
+ */
+export function keyedUnion<U extends z.ZodUnion<readonly z.ZodObject[]>>(union: U, message: string): z.ZodType<z.output<U>, z.input<U>> {
+  const options = union.options as readonly z.ZodObject[];
+  return z.unknown().transform((v, ctx) => {
+    const keys = v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v) : [];
+    const option = keys.length === 1 ? options.find((o) => keys[0]! in o.shape) : undefined;
+    const r = (option ?? union).safeParse(v, { error: (iss) => zodErrorMessage(iss as Parameters<typeof zodErrorMessage>[0]) });
+    if (r.success) return r.data as z.output<U>;
+    if (!option) ctx.addIssue({ code: 'custom', message: `${message}, got ${v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 80)}` });
+    else for (const iss of r.error.issues) ctx.addIssue({ ...(iss as object), path: iss.path } as Parameters<typeof ctx.addIssue>[0]);
+    return z.NEVER;
+  }) as unknown as z.ZodType<z.output<U>, z.input<U>>;
 }

@@ -107,7 +107,6 @@ export function polygonProblem(poly: readonly Point[]): string | undefined {
     const p = poly[i]!, q = poly[(i + 1) % poly.length]!;
     if (p[0] === q[0] && p[1] === q[1]) return `point ${(i + 1) % poly.length} repeats point ${i}: expected distinct consecutive points`;
   }
-  if (Math.abs(area2(poly)) / 2 < 1e-6) return 'the polygon has no area (its points are on one line): expected a polygon enclosing part of the frame';
   const n = poly.length;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
@@ -118,6 +117,7 @@ export function polygonProblem(poly: readonly Point[]): string | undefined {
       }
     }
   }
+  if (Math.abs(area2(poly)) / 2 < 1e-6) return 'the polygon has no area (its points are on one line): expected a polygon enclosing part of the frame';
   return undefined;
 }
 
