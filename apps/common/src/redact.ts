@@ -43,6 +43,9 @@ const AUTH_SCHEME = /\b(Basic|Bearer)\s+[A-Za-z0-9+/=._~-]{6,}/g;
 /** Digest credentials (the response hash can be cracked offline, the username helps): `response="..."`. */
 const DIGEST_PARAM = /\b(response|username|cnonce)=(\\?"?)[^"\\,\s]*/gi;
 
+/** Every word the parameter and header patterns begin with (a superset: a hit only means "look closer"). */
+const KEYWORDS = /pass|pwd|secret|token|api_?key|auth|sig|credential|basic|bearer|digest|response=|username=|cnonce=/i;
+
 const known = new Set<string>();
 let knownRe: RegExp | undefined;
 
@@ -119,7 +122,9 @@ export function redactSecrets(text: string): string {
     out = out.replace(URL_USERINFO, `$1${REDACTED}@`);
     out = out.replace(BARE_USERINFO, `$1${REDACTED}@`);
   }
-  if (out.includes('=') || out.includes(':')) out = out.replace(SECRET_PARAM, `$1${REDACTED}`);
+  // One scan for any keyword the remaining patterns start with; most texts have none.
+  if (!KEYWORDS.test(out)) return out;
+  out = out.replace(SECRET_PARAM, `$1${REDACTED}`);
   out = out.replace(AUTH_HEADER, `$1${REDACTED}`).replace(AUTH_SCHEME, `$1 ${REDACTED}`).replace(DIGEST_PARAM, `$1=$2${REDACTED}`);
   return out;
 }
