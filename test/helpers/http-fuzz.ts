@@ -27,6 +27,17 @@ export const JUNK = [
   'true', '\u00e9\u00e8', '%F0%9F%92%A5', 'a'.repeat(5000), 'x'.repeat(70), '__proto__', 'constructor', 'synthetic-1', 'door', 'cam1',
 ];
 
+/** Requests every fuzz run sends once: framework-level refusals (bad URL, too-long segment, 431). */
+export const FIXED_HOSTILE: readonly { method: string; path: string }[] = [
+  { method: 'GET', path: `/cameras/${'a'.repeat(5000)}/frame.jpg` },
+  { method: 'GET', path: `/events/${'9'.repeat(5000)}/pin` },
+  { method: 'GET', path: '/%zz' },
+  { method: 'GET', path: '/cameras/%/frame.jpg' },
+  { method: 'GET', path: `/x?${'a=1&'.repeat(20_000)}` },
+  { method: 'GET', path: `/${'../'.repeat(50)}etc/passwd` },
+  { method: 'GET', path: '/healthz?strict=1' },
+];
+
 export const METHODS = ['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'PROPFIND'];
 
 export interface FuzzAnswer { method: string; path: string; status: number; headers: Record<string, string | string[] | undefined>; body: string }
@@ -98,7 +109,7 @@ export function answerProblems(a: FuzzAnswer, secrets: readonly string[], server
   if (/\n\s+at [^\n]+[:(]\d+:\d+\)?/.test(text) || /\.ts:\d+:\d+/.test(text)) out.push(`${where}: a stack trace: ${a.body.slice(0, 200)}`);
   for (const s of secrets) if (text.includes(s)) out.push(`${where}: the secret ${JSON.stringify(s)} is in the answer`);
   for (const p of serverPaths) if (text.includes(p)) out.push(`${where}: the server path ${p} is in the answer`);
-  if (a.status >= 400 && a.method !== 'HEAD' && a.body && !a.headers['content-type']?.toString().includes('json') && a.status !== 431 && a.status !== 414) {
+  if (a.status >= 400 && a.method !== 'HEAD' && !a.path.startsWith('/healthz') && a.body && (!a.headers['content-type']?.toString().includes('json') || !/^\{"error":\{"code":"[A-Z0-9_]+","message":/.test(a.body))) {
     out.push(`${where}: an error that is not JSON ({error:{code,message}}): ${a.body.slice(0, 100)}`);
   }
   return out;

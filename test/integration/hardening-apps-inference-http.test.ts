@@ -13,7 +13,7 @@ import { buildCameraApp, type CameraApp } from '../../apps/camera/src/app.ts';
 import { parseCameras } from '../../apps/camera/src/config.ts';
 import { openEventStore } from '../../apps/inference/src/events/store.ts';
 import { freePort, waitFor } from '../helpers/net.ts';
-import { answerProblems, prng, randomRequest, secretForms, send } from '../helpers/http-fuzz.ts';
+import { FIXED_HOSTILE, answerProblems, prng, randomRequest, secretForms, send } from '../helpers/http-fuzz.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PW = 'S3cretPass';
@@ -103,6 +103,11 @@ describe('inference app: zones warning, HTTP fuzz, no credentials', () => {
     const keys = ['since', 'limit', 'latest', 'camera', 'zone', 'cls', 'from', 'to', 'pinned', 'before', 'strict'];
     const problems: string[] = [];
     const statuses = new Map<number, number>();
+    for (const r of FIXED_HOSTILE) {
+      const a = await send(inf!.base, r.method, r.path);
+      statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
+      problems.push(...answerProblems(a, SECRETS, [ROOT], (x) => x.status === 503 && /^\/healthz/.test(x.path)));
+    }
     for (let batch = 0; batch < 75; batch++) {
       const got = await Promise.all(Array.from({ length: 8 }, () => {
         const r = randomRequest(rnd, routes, keys);

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { errorToHttp, sendError } from './errors.ts';
@@ -45,7 +46,24 @@ export interface HealthBody {
  * (main.ts, or a test with port 0) calls `app.listen`.
  */
 export function createAppServer(opts: AppServerOptions): AppServer {
-  const app = Fastify({ logger: opts.logger ?? false });
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    // Framework-level refusals keep the {error:{code,message}} contract too, without echoing the
+    // (possibly huge or hostile) URL back.
+    frameworkErrors: (err, _req, reply) => {
+      const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path segment is too long' : 'the URL is not valid (bad percent-encoding?)';
+      void sendError(reply, status, err.code ?? 'APP_ERR_BAD_URL', message);
+    },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const [status, code, message] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'APP_ERR_HEADERS_TOO_LARGE', 'the request headers are too large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'APP_ERR_REQUEST_TIMEOUT', 'the request took too long'] : [400, 'APP_ERR_BAD_REQUEST', 'malformed HTTP request'];
+      const body = JSON.stringify({ error: { code, message } });
+      if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+      socket.destroy(err);
+    },
+  });
   const registry = new Registry();
   registry.setDefaultLabels({ app: opts.name });
   // Event-loop lag sampled once a second, not prom-client's default 10 ms (that alone costs an
