@@ -77,7 +77,7 @@ describe('inference on a full data volume (3 MB tmpfs)', () => {
   test('events are kept (in the database without snapshot, or in memory), shown in /healthz and metrics, and all stored with their snapshots once space is freed', async () => {
     // A healthy start: one event, stored with its snapshot.
     const first = await period();
-    assert.equal(first.length, 1);
+    assert.equal(first.length, 1, `log:\n${logs.join("\n")}`);
     assert.ok(first[0]!.snapshot && !first[0]!.snapshotError);
     assert.equal((await get('/healthz')).status, 200);
     assert.equal(metric((await get('/metrics')).text, 'inference_data_writable'), 1);
@@ -89,7 +89,7 @@ describe('inference on a full data volume (3 MB tmpfs)', () => {
     const pending = metric(m1, 'inference_events_pending');
     // Three episodes happened while full: each is either stored without its snapshot (saying so)
     // or waiting in memory for the database; none is gone.
-    assert.equal(during.length + pending, 3, `stored ${during.length} + pending ${pending}`);
+    assert.equal(during.length + pending, 3, `stored ${during.length} + pending ${pending}; log:\n${logs.join('\n')}`);
     for (const e of during) assert.match(e.snapshotError ?? '', /ENOSPC|no space/i);
     assert.equal(metric(m1, 'inference_data_writable'), 0);
     assert.equal(metric(m1, 'inference_events_lost_total'), 0);
@@ -115,7 +115,7 @@ describe('inference on a full data volume (3 MB tmpfs)', () => {
 
     // Space comes back: everything held is written by itself, in order, with its snapshot.
     unfill(mnt);
-    await waitFor('/healthz ok again', async () => JSON.parse((await get('/healthz')).text).status === 'ok', 20_000, 200);
+    await waitFor('/healthz ok again', async () => JSON.parse((await get('/healthz')).text).status === 'ok', 60_000, 200);
     const m2 = (await get('/metrics')).text;
     assert.equal(metric(m2, 'inference_data_writable'), 1);
     assert.equal(metric(m2, 'inference_events_pending'), 0);
@@ -153,9 +153,9 @@ describe('inference on a full data volume (3 MB tmpfs)', () => {
     assert.equal((await get(`/events/${got[0]!.id}/snapshot.jpg`)).status, 404);
     for (const f of snapshotFiles()) assert.ok(!/\.tmp-/.test(f) && statSync(join(dataDir, 'snapshots', f)).size > 0, f);
     unfill(mnt);
-    await waitFor('the snapshot written later', async () => (await get(`/events/${got[0]!.id}/snapshot.jpg`)).status === 200, 20_000, 200);
+    await waitFor('the snapshot written later', async () => (await get(`/events/${got[0]!.id}/snapshot.jpg`)).status === 200, 60_000, 200);
     const ev = JSON.parse((await get(`/events?since=${got[0]!.id - 1}&limit=1`)).text) as { events: { snapshot: string | null; snapshotError: string | null }[] };
     assert.ok(ev.events[0]!.snapshot && ev.events[0]!.snapshotError === null);
-    await waitFor('/healthz ok again', async () => JSON.parse((await get('/healthz')).text).status === 'ok', 20_000, 200);
+    await waitFor('/healthz ok again', async () => JSON.parse((await get('/healthz')).text).status === 'ok', 60_000, 200);
   });
 });
