@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
 import type { Tree } from '../../../supervisor/src/runtime/types.ts';
-import { createAppServer, sendError, type AppServer } from '../../common/src/index.ts';
+import { createAppServer, redactingLog, sendError, type AppServer } from '../../common/src/index.ts';
 import { CameraRuntime, createCameraWorker, type RingOptions } from './camera-worker.ts';
 import { ringFileName } from './frame-ring.ts';
 import { prepareFramesDir, removeFramesDir } from './frames-dir.ts';
@@ -46,7 +46,7 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
   // A random token per controller instance, in each ring's header and in GET /cameras: a reader
   // can tell our ring from a stale or foreign file of the same name.
   const ring: RingOptions | undefined = opts.frames
-    ? { dir: opts.frames.dir, token: Math.floor(Math.random() * 2 ** 48) + 1, log: opts.frames.log ?? ((l) => console.error(l)) }
+    ? { dir: opts.frames.dir, token: Math.floor(Math.random() * 2 ** 48) + 1, log: redactingLog(opts.frames.log) }
     : undefined;
   const tree = createCameraTree([...cameras.values()].map((cam) => ({
     cameraId: cam.config.id,
@@ -230,6 +230,9 @@ function streamMjpeg(res: ServerResponse, cam: CameraRuntime, metrics: CameraMet
     'cache-control': 'no-store',
     connection: 'close',
   });
+  // Headers go out now: for a camera without a frame yet the client would otherwise wait for them
+  // until the first frame (forever for a camera that never connects) and could not tell.
+  res.flushHeaders();
   metrics.streamClients.inc(labels);
   let behind = false;
   let lastSent = 0;

@@ -2,7 +2,8 @@ import type { InprocWorker } from '../../../supervisor/src/spec/types.ts';
 import type { AppError } from '../../common/src/index.ts';
 import type { CameraConfig, Failpoint } from './config.ts';
 import { toDetectFrame, type DetectFrame } from './detect-frame.ts';
-import { createRingWriter, ringPath, type RingWriter } from './frame-ring.ts';
+import { basename } from 'node:path';
+import { createRingWriter, ringFileName, ringPath, type RingWriter } from './frame-ring.ts';
 import { LatestFrame } from './frame-store.ts';
 import type { CameraMetrics } from './metrics.ts';
 import { sourceFor } from './sources/index.ts';
@@ -100,7 +101,7 @@ export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, o
         ring.write(f.seq, f.ts, raw);
       } catch (err) {
         // The HTTP frame.rgb still serves this camera; the inference loop falls back to it.
-        opts.ring?.log(`camera ${id}: frame ring ${ring.path} failed, raw frames over HTTP only: ${(err as Error).message}`);
+        opts.ring?.log(`camera ${id}: frame ring ${basename(ring.path)} failed, raw frames over HTTP only: ${describeFsError(err)}`);
         ring.close();
         ring = undefined;
       }
@@ -125,7 +126,7 @@ export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, o
       try {
         ring = createRingWriter(ringPath(opts.ring.dir, id), detect, opts.ring.token);
       } catch (err) {
-        opts.ring.log(`camera ${id}: cannot create frame ring in ${opts.ring.dir}, raw frames over HTTP only: ${(err as Error).message}`);
+        opts.ring.log(`camera ${id}: cannot create frame ring ${ringFileName(id)} in FRAMES_DIR, raw frames over HTTP only: ${describeFsError(err)}`);
       }
     }
     // Sources that cannot make the detect frame in their own decode (mjpeg, snapshot) hand over
@@ -212,4 +213,11 @@ function createDetectDecoder(
       waiting = undefined;
     },
   };
+}
+
+/** An fs error without the server path it names (log lines carry no server paths): `ENOSPC: no space left on device`. */
+function describeFsError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const msg = String(e?.message ?? err);
+  return typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code) ? msg.split(',')[0]! : msg.replace(/(['"]?)\/[^\s'"]+\1/g, '<path>');
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { envVars, loadYamlConfig, parseEnv, type Env } from '../../common/src/index.ts';
+import { envVars, keyedUnion, loadCheckedYaml, parseEnv, registerSecretsIn, type Env } from '../../common/src/index.ts';
 import { codes, EdgevisorError } from '../../../supervisor/src/errors.ts';
 
 /**
@@ -10,11 +10,15 @@ import { codes, EdgevisorError } from '../../../supervisor/src/errors.ts';
  * process.env (through `loadEnvConfig(process.env)` in main.ts).
  */
 
-const credentials = { username: z.string().min(1).optional(), password: z.string().optional() };
+// A wrong password value is never quoted back in an error ("got ..."): the message says what is accepted only.
+/** More cameras than one controller process can decode is a typo or junk, not a plant. */
+const MAX_CAMERAS = 256;
+
+const credentials = { username: z.string().min(1).optional(), password: z.string({ error: 'expected a string (the value is not shown)' }).optional() };
 const httpUrl = z.string().regex(/^https?:\/\//, 'expected an http:// or https:// URL');
 
 /** One camera's source, exactly one key. */
-const sourceSchema = z.union([
+const sourceSchema = keyedUnion(z.union([
   z.object({ rtsp: z.object({ url: z.string().regex(/^rtsps?:\/\//, 'expected an rtsp:// URL') }).strict() }).strict(),
   z.object({ mjpeg: z.object({ url: httpUrl, ...credentials }).strict() }).strict(),
   z.object({ snapshot: z.object({ url: httpUrl, ...credentials }).strict() }).strict(),
@@ -30,17 +34,18 @@ const sourceSchema = z.union([
   }).strict().refine((o) => !(o.device && o.address) && !!(o.stream_uri || o.device || o.address), 'expected stream_uri, or one of device / address (with profile)') }).strict(),
   // clip: a video file played in a loop instead of the drawn figure (real footage for the person
   // detector); if the file is missing the figure is drawn, and the camera says so once.
-  z.object({ synthetic: z.object({ period_s: z.number().positive().default(12), clip: z.string().min(1, 'expected a video file path').optional() }).strict() }).strict(),
-], { message: 'expected exactly one of rtsp: {url}, mjpeg: {url, username?, password?}, snapshot: {url, username?, password?}, onvif: {stream_uri} or {device | address, profile?}, synthetic: {period_s?, clip?}' });
+  z.object({ synthetic: z.object({ period_s: z.number().min(1).max(3600).default(12), clip: z.string().min(1, 'expected a video file path').max(4096).optional() }).strict() }).strict(),
+]), 'expected exactly one of rtsp: {url}, mjpeg: {url, username?, password?}, snapshot: {url, username?, password?}, onvif: {stream_uri} or {device | address, profile?}, synthetic: {period_s?, clip?}');
 
 const cameraSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected an id of letters, digits, _ or - (max 63)'),
   source: sourceSchema,
-  fps: z.number().positive().max(60).default(5),
+  fps: z.number().min(0.1).max(60).default(5),
   width: z.number().int().min(16).max(3840).default(640),
   height: z.number().int().min(16).max(2160).default(360),
   /** Default: max(10 s (3 s synthetic), 10 frame intervals), so low-fps cameras are not restarted in loops. */
-  heartbeat_timeout_ms: z.number().int().positive().optional(),
+  // Bounded: past 2^31-1 ms a Node timer fires at once (the watchdog would restart in a loop).
+  heartbeat_timeout_ms: z.number().int().min(100).max(3_600_000).optional(),
   /**
    * Also produce raw RGB24 frames of exactly this size (the whole frame letterboxed into it) for the
    * detector, decoded once with the JPEG. Set it to the model input (320x320 for the shipped model).
@@ -52,7 +57,7 @@ const cameraSchema = z.object({
 }).strict();
 
 export const camerasFileSchema = z.object({
-  cameras: z.array(cameraSchema).min(1, 'expected at least one camera'),
+  cameras: z.array(cameraSchema).min(1, 'expected at least one camera').max(MAX_CAMERAS),
 }).strict().superRefine((v, ctx) => {
   const seen = new Set<string>();
   v.cameras.forEach((c, i) => {
@@ -160,12 +165,15 @@ export const defaultCameras: readonly CameraConfig[] = Object.freeze([
 
 /** Loads and validates a cameras file (errors: SPEC_INVALID, `cameras.yaml:LINE field: ...`). */
 export async function loadCameras(path: string, opts: { onvifUrl?: string } = {}): Promise<readonly CameraConfig[]> {
-  const file = await loadYamlConfig(path, camerasFileSchema);
+  const file = loadCheckedYaml(path, camerasFileSchema);
+  // Every password and URL userinfo of the file is redacted from every text from now on.
+  registerSecretsIn(file);
   return Object.freeze(file.cameras.map((c, i) => normaliseCamera(c, opts.onvifUrl, `${path} cameras.${i}.source.onvif`)));
 }
 
 /** Validates cameras given as data (tests, library use). */
 export function parseCameras(value: unknown, opts: { onvifUrl?: string } = {}): readonly CameraConfig[] {
+  registerSecretsIn(value);
   return Object.freeze(camerasFileSchema.parse(value).cameras.map((c, i) => normaliseCamera(c, opts.onvifUrl, `cameras.${i}.source.onvif`)));
 }
 

@@ -1,19 +1,24 @@
 import type { FastifyReply } from 'fastify';
 import { codes, EdgevisorError } from '../../../supervisor/src/errors.ts';
+import { redactSecrets } from './redact.ts';
 
 /**
  * An application-level error with a stable, app-prefixed code (`CAMERA_ERR_NO_FRAME`,
  * `INFERENCE_ERR_MODEL_LOAD`). The supervisor's own codes stay in supervisor/src/errors.ts;
  * apps own theirs so that adding one never touches the supervisor.
+ *
+ * The message and details are redacted on construction (apps/common/src/redact.ts): a camera URL
+ * with a password, an ffmpeg stderr line quoting it, never survives into an error, so no call site
+ * can forget. (`cause` keeps the original for debugging in-process; it is never answered or logged.)
  */
 export class AppError extends Error {
   readonly code: string;
   readonly details: readonly string[];
   constructor(code: string, message: string, opts: { cause?: unknown; details?: readonly string[] } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    super(redactSecrets(message), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'AppError';
     this.code = code;
-    this.details = opts.details ?? [];
+    this.details = (opts.details ?? []).map(redactSecrets);
   }
 }
 
@@ -24,7 +29,7 @@ export interface ErrorBody {
 
 /** Replies with the standard error body. Routes use this for expected failures (404, 503...). */
 export function sendError(reply: FastifyReply, status: number, code: string, message: string, details?: readonly string[]): FastifyReply {
-  const body: ErrorBody = { error: { code, message, ...(details && details.length ? { details } : {}) } };
+  const body: ErrorBody = { error: { code, message: redactSecrets(message), ...(details && details.length ? { details: details.map(redactSecrets) } : {}) } };
   return reply.code(status).type('application/json').send(body);
 }
 
@@ -37,8 +42,16 @@ const edgevisorStatus: Partial<Record<string, number>> = {
   [codes.STATE_CONFLICT]: 409,
 };
 
-/** Maps a thrown error to (status, body). Unknown errors are 500 with code `APP_ERR_INTERNAL`. */
+/**
+ * Maps a thrown error to (status, body). Unknown errors are 500 with code `APP_ERR_INTERNAL` and a
+ * fixed message: their text may carry server paths or internals (logged, never answered).
+ */
 export function errorToHttp(err: unknown): { status: number; body: ErrorBody } {
+  const { status, body } = mapError(err);
+  return { status, body: { error: { ...body.error, message: redactSecrets(body.error.message), ...(body.error.details ? { details: body.error.details.map(redactSecrets) } : {}) } } };
+}
+
+function mapError(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof EdgevisorError) {
     return { status: edgevisorStatus[err.code] ?? 500, body: { error: { code: err.code, message: err.message, details: err.details } } };
   }
@@ -48,5 +61,5 @@ export function errorToHttp(err: unknown): { status: number; body: ErrorBody } {
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return { status: e.statusCode, body: { error: { code: e.code ?? 'APP_ERR_BAD_REQUEST', message: e.message ?? 'bad request' } } };
   }
-  return { status: 500, body: { error: { code: 'APP_ERR_INTERNAL', message: e?.message ?? String(err) } } };
+  return { status: 500, body: { error: { code: 'APP_ERR_INTERNAL', message: 'internal error (logged by the app)' } } };
 }

@@ -5,3 +5,5 @@ export { parseEnv, envVars, type Env } from './config.ts';
 export { loadYamlConfig } from './yaml.ts';
 export { AppError, sendError, errorToHttp, type ErrorBody } from './errors.ts';
 export { dataDirCheck } from './data-dir.ts';
+export { redactSecrets, redactUrl, redactingLog, registerSecret, registerSecretsIn, registerUrlSecrets, REDACTED } from './redact.ts';
+export { loadCheckedYaml, parseCheckedYaml, closest, keyedUnion, type ConfigCheck, type SpecIssue } from './yaml-checked.ts';

@@ -6,6 +6,8 @@
  * finished within `graceMs`, or a second signal arrives, the process exits at once with code 1.
  */
 
+import { redactingLog } from './redact.ts';
+
 /** What `start` returns: something that can be drained. */
 export interface Running {
   stop(): Promise<void>;
@@ -22,7 +24,7 @@ export interface RunMainOptions {
 
 export function runMain(start: () => Promise<Running>, opts: RunMainOptions = {}): void {
   const graceMs = opts.graceMs ?? 10_000;
-  const log = opts.log ?? ((line: string) => console.error(line));
+  const log = redactingLog(opts.log);
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   let running: Running | undefined;
   let stopping = false;

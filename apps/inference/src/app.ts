@@ -5,12 +5,16 @@
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createAppServer, sendError } from '../../common/src/index.ts';
+import { createAppServer, redactingLog, sendError } from '../../common/src/index.ts';
 import type { InferenceConfig } from './config.ts';
 import { loadDetector } from './model/load.ts';
 import type { Detector } from './model/types.ts';
-import { loadZones } from './zones/zones-file.ts';
+import { Gauge } from 'prom-client';
+import { loadZones, unknownZoneCameras } from './zones/zones-file.ts';
+import { readModelMetadata } from './model/onnx-proto.ts';
+import { parseNames } from './model/yolo.ts';
 import { openEventStore, type EventStore } from './events/store.ts';
+import { createEventWriter, type EventWriter } from './events/writer.ts';
 import { createMetrics } from './metrics.ts';
 import { createPipeline, type Pipeline } from './pipeline.ts';
 import { listCameras, runCameraLoop } from './camera-loop.ts';
@@ -20,6 +24,8 @@ export interface InferenceApp {
   app: ReturnType<typeof createAppServer>['app'];
   pipeline: Pipeline;
   store: EventStore;
+  /** Snapshots + event rows, surviving a full data volume (state shown in /healthz `data`). */
+  writer: EventWriter;
   /** Starts the frame loops (cameras from config, else from the camera controller, retried). */
   startLoops(): void;
   /** Stops the loops, closes HTTP, the model and the store. Idempotent. */
@@ -27,22 +33,53 @@ export interface InferenceApp {
 }
 
 export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { detector?: Detector; log?: (l: string) => void } = {}): Promise<InferenceApp> {
-  const log = opts.log ?? ((l: string) => console.error(l));
+  // Every line redacted (CAMERA_URL may carry credentials; fetch errors quote it).
+  const log = redactingLog(opts.log);
   mkdirSync(cfg.dataDir, { recursive: true });
-  const zones = await loadZones(cfg.zonesFile);
   const gate = cfg.motionGate ? { minIntervalMs: 1000 / cfg.detectFps, maxIntervalMs: cfg.detectMaxIntervalMs } : undefined;
   const detector = opts.detector ?? (await loadDetector({ path: cfg.model, threads: cfg.ortThreads, scoreThreshold: cfg.scoreThreshold, classes: cfg.classes, ...(gate ? { gate } : {}) }));
+  // Zones are checked against what is known now: the cameras of CAMERAS and the model's classes
+  // (a typo would silently disable a danger zone). Cameras from the controller are checked later.
+  let zones: Awaited<ReturnType<typeof loadZones>>;
+  try {
+    zones = await loadZones(cfg.zonesFile, { ...(cfg.cameras.length ? { cameras: cfg.cameras } : {}), ...modelClasses(detector, cfg, !opts.detector) });
+  } catch (err) {
+    await detector.close();
+    throw err;
+  }
   const store = openEventStore(join(cfg.dataDir, 'events.db'));
   const snapDir = join(cfg.dataDir, 'snapshots');
   const { app, registry, addHealthCheck } = createAppServer({ name: 'inference' });
   const metrics = createMetrics(registry);
-  const pipeline = createPipeline({ detector, zones, store, dataDir: cfg.dataDir, metrics, failpoint: cfg.failpoint });
+  mkdirSync(snapDir, { recursive: true });
+  const writer = createEventWriter({ store, snapDir, registry, log });
+  const pipeline = createPipeline({ detector, zones, store, dataDir: cfg.dataDir, metrics, failpoint: cfg.failpoint, writer });
+  let zoneWarning: string | undefined;
+  const unknownCameras = new Gauge({ name: 'inference_zones_unknown_cameras', help: 'Cameras named in the zones file that the camera controller does not have (their zones never see a frame)', registers: [registry] });
+  unknownCameras.set(0);
+  addHealthCheck('zones', () => zoneWarning);
+  /** Cameras learned from the controller: zones of any other camera are dead, loudly. */
+  const checkZoneCameras = (ids: readonly string[]) => {
+    const unknown = unknownZoneCameras(zones, ids);
+    unknownCameras.set(unknown.length);
+    zoneWarning = unknown.length ? `zones file names cameras the camera controller does not have: ${unknown.join(', ')} (known: ${ids.join(', ')}); their zones are not watched` : undefined;
+    if (zoneWarning) log(`inference: WARNING: ${zoneWarning}`);
+  };
   const abort = new AbortController();
   const loops: Promise<void>[] = [];
 
   // Liveness of the process and its store; frame flow is watched by the supervisor's
   // throughput/staleness probes on /metrics, which is where a stuck model shows.
   addHealthCheck('store', () => void store.since(Number.MAX_SAFE_INTEGER, 1));
+  // A full or read-only data volume is a warning (degraded, 200; 503 with ?strict=1), not a
+  // failure: restarting the app would not free space and would lose the events held in memory.
+  addHealthCheck('data', () => {
+    const s = writer.state();
+    if (s.writable && !s.pendingEvents && !s.pendingSnapshots && !s.lost) return undefined;
+    const parts = [`${s.pendingEvents} safety events and ${s.pendingSnapshots} snapshots waiting in memory`];
+    if (s.lost) parts.push(`${s.lost} events lost since start`);
+    return `${s.writable ? 'data volume writable again, catching up' : `data volume not writable (${s.lastError ?? 'unknown error'})`}: ${parts.join(', ')}`;
+  });
 
   // For the web app and the vacuum. GET /events?since=ID[&limit=N] pages forward from a cursor
   // (an event's id); GET /events?latest=N gives the newest N; both oldest first, `last` is the
@@ -97,14 +134,17 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
 
   let closing: Promise<void> | undefined;
   return {
-    app, pipeline, store,
+    app, pipeline, store, writer,
     startLoops() {
       if (cfg.cameras.length) return cfg.cameras.forEach(startCamera);
       loops.push((async () => {
         for (let delay = 250; !abort.signal.aborted; delay = Math.min(delay * 2, 5000)) {
           try {
             const ids = await listCameras(cfg.cameraUrl);
-            if (ids.length) return ids.forEach(startCamera);
+            if (ids.length) {
+              checkZoneCameras(ids);
+              return ids.forEach(startCamera);
+            }
           } catch (err) {
             log(`inference: camera list unavailable: ${(err as Error).message}`);
           }
@@ -119,9 +159,24 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
         // A loop stuck in the hang failpoint never settles: do not wait for loops forever.
         await Promise.race([Promise.allSettled(loops), new Promise((r) => setTimeout(r, 2000).unref())]);
         await detector.close();
+        await writer.close();
         store.close();
       })();
       return closing;
     },
   };
+}
+
+/**
+ * The classes the detector can report, to check zone rules against: motion reports "motion";
+ * a YOLO file its metadata names (when it has them), narrowed by CLASSES. Unknown: not checked.
+ */
+function modelClasses(detector: Detector, cfg: Readonly<InferenceConfig>, fromFile: boolean): { classes?: readonly string[] } {
+  const own = (detector as { classes?: readonly string[] }).classes;
+  let names: readonly string[] | undefined = own ?? (detector.kind === 'motion' ? ['motion'] : undefined);
+  if (!names && fromFile) {
+    try { names = parseNames(readModelMetadata(cfg.model).names) ?? undefined; } catch { /* no metadata: not checked */ }
+  }
+  if (cfg.classes.length) names = names ? names.filter((n) => cfg.classes.includes(n)) : cfg.classes;
+  return names ? { classes: names } : {};
 }

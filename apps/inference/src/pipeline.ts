@@ -7,7 +7,8 @@ import { mkdirSync } from 'node:fs';
 import { asFrame, type Detection, type Detector, type FrameInput, type JpegFrame, type RawFrame } from './model/types.ts';
 import { createDwellState, updateDwell, type ZonesConfig } from './zones/dwell.ts';
 import type { EventStore, SafetyEvent } from './events/store.ts';
-import { decodeRgb, rawPicture, writeSnapshot } from './events/snapshot.ts';
+import { decodeRgb, encodeSnapshot, rawPicture } from './events/snapshot.ts';
+import { createEventWriter, type EventWriter } from './events/writer.ts';
 import type { RgbImage } from './events/draw.ts';
 import type { InferenceMetrics } from './metrics.ts';
 import { createFailpointGate, type Failpoint } from './failpoint.ts';
@@ -21,6 +22,8 @@ export interface PipelineDeps {
   metrics: InferenceMetrics;
   failpoint?: Failpoint | null;
   now?: () => number;
+  /** Stores events and snapshots, surviving a full disk (default: one of its own on `store`). */
+  writer?: EventWriter;
 }
 
 export interface FrameResult { detections: Detection[]; events: SafetyEvent[] }
@@ -54,6 +57,9 @@ export function createPipeline(d: PipelineDeps): Pipeline {
   // Label children looked up once: no label object or hashing per frame.
   const stage = { preprocess: d.metrics.latency.labels('preprocess'), run: d.metrics.latency.labels('run'), postprocess: d.metrics.latency.labels('postprocess') };
   mkdirSync(snapDir, { recursive: true });
+  const writer = d.writer ?? createEventWriter({ store: d.store, snapDir });
+  // Snapshot file names: safe characters only (camera ids from CAMERAS may be anything).
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
 
   return {
     async processFrame(camera, input, ts = now()) {
@@ -69,10 +75,19 @@ export function createPipeline(d: PipelineDeps): Pipeline {
       // frame; each zone's snapshot draws on its own copy.
       let pixels: RgbImage | undefined;
       for (const hit of hits) {
-        pixels ??= await snapshotPixels(frame);
-        const snapshot = `${camera}-${hit.zone.id}-${ts}.jpg`;
-        await writeSnapshot(join(snapDir, snapshot), hits.length > 1 ? { ...pixels, data: pixels.data.slice() } : pixels, hit.zone, hit.boxes);
-        events.push(d.store.append({ ts, camera, zone: hit.zone.id, cls: hit.cls, score: hit.score, boxes: hit.boxes, snapshot, episodeStart: hit.sinceMs }));
+        // The dwell episode is consumed: from here the event must be recorded whatever fails. A
+        // snapshot that cannot be made is an Error the event carries (snapshotError), not a throw.
+        let jpeg: Buffer | Error;
+        try {
+          pixels ??= await snapshotPixels(frame);
+          jpeg = await encodeSnapshot(hits.length > 1 ? { ...pixels, data: pixels.data.slice() } : pixels, hit.zone, hit.boxes);
+        } catch (err) {
+          jpeg = err instanceof Error ? err : new Error(String(err));
+        }
+        // The class is in the name: two rules of one zone firing on one frame get two files.
+        const snapshot = `${safe(camera)}-${safe(hit.zone.id)}-${safe(hit.cls)}-${ts}.jpg`;
+        const ev = await writer.record({ ts, camera, zone: hit.zone.id, cls: hit.cls, score: hit.score, boxes: hit.boxes, episodeStart: hit.sinceMs }, jpeg, snapshot);
+        if (ev) events.push(ev);
         d.metrics.events.inc({ camera, zone: hit.zone.id });
       }
       const post = times.postprocess + (performance.now() - t0) / 1000;

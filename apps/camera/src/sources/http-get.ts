@@ -1,4 +1,4 @@
-import { AppError } from '../../../common/src/index.ts';
+import { AppError, redactUrl } from '../../../common/src/index.ts';
 import { HttpAuth } from './http-auth.ts';
 import { cameraErrors } from './types.ts';
 
@@ -45,13 +45,5 @@ export async function cameraGet(cameraId: string, url: string, auth: HttpAuth, s
   throw new AppError(cameraErrors.AUTH, `camera ${cameraId}: ${redact(url)} kept asking for authentication`);
 }
 
-/** A URL without credentials, for messages. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) { u.username = '***'; u.password = ''; }
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
+/** A URL without credentials, for messages (the common redaction; AppError redacts again anyway). */
+export const redact = redactUrl;

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { AppError } from '../../../common/src/index.ts';
+import { AppError, redactSecrets } from '../../../common/src/index.ts';
 import { JpegSplitter } from './jpeg-splitter.ts';
 import { runWithReconnect } from './reconnect.ts';
 import { cameraErrors, type FrameSource, type SourceContext } from './types.ts';
@@ -93,7 +93,9 @@ function runFfmpeg(ctx: SourceContext, url: string, channels: ByteChannel[], sta
     child.stderr!.on('data', (text: string) => {
       for (const line of text.split('\n')) {
         if (!line.trim()) continue;
-        stderrTail = line.trim().slice(0, 300);
+        // ffmpeg quotes the input URL (password included) in its errors: redacted as it is read,
+        // before it is kept, counted or put into any message.
+        stderrTail = redactSecrets(line.trim()).slice(0, 300);
         // With -loglevel error, what ffmpeg prints once frames flow is a decode problem; before
         // that it is a connection problem, reported by the reconnect instead.
         if (run.frames > 0) ctx.decodeError(stderrTail);

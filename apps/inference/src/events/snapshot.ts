@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import type { Point } from '../zones/dwell.ts';
 import type { Detection, RawFrame } from '../model/types.ts';
 import { drawOverlay, type RgbImage } from './draw.ts';
+import { writeFileAtomic } from './writer.ts';
 
 /** A JPEG (or any image sharp reads) decoded to RGB24. */
 export async function decodeRgb(image: Buffer): Promise<RgbImage> {
@@ -31,8 +32,13 @@ export function rawPicture(f: RawFrame): RgbImage {
   return { data, width, height };
 }
 
-/** Draws the overlay into `img` (in place) and writes it to `path` as a JPEG. */
-export async function writeSnapshot(path: string, img: RgbImage, zone: { id: string; polygon: readonly Point[] }, boxes: readonly Detection[]): Promise<void> {
+/** Draws the overlay into `img` (in place) and encodes it as a JPEG in memory (no disk involved). */
+export async function encodeSnapshot(img: RgbImage, zone: { id: string; polygon: readonly Point[] }, boxes: readonly Detection[]): Promise<Buffer> {
   drawOverlay(img, zone, boxes);
-  await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg({ quality: 80 }).toFile(path);
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+}
+
+/** Draws the overlay into `img` (in place) and writes it to `path` as a JPEG (temp file + rename: never a partial file). */
+export async function writeSnapshot(path: string, img: RgbImage, zone: { id: string; polygon: readonly Point[] }, boxes: readonly Detection[]): Promise<void> {
+  await writeFileAtomic(path, await encodeSnapshot(img, zone, boxes));
 }

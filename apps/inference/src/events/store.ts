@@ -13,6 +13,7 @@
 import Database from 'better-sqlite3';
 import { basename } from 'node:path';
 import type { Box } from '../model/types.ts';
+import { redactSecrets } from '../../../common/src/redact.ts';
 
 /** One stored safety event. `id` increases; use it as the `since` cursor. */
 export interface SafetyEvent {
@@ -131,8 +132,10 @@ export function openEventStore(path: string): EventStore {
   const queries = new Map<string, Database.Statement<unknown[], Row>>();
   return {
     append(e) {
-      const r = insert.run(e.ts, e.camera, e.zone, e.cls, e.score, JSON.stringify(e.boxes), e.snapshot, e.snapshotError ?? null, e.episodeStart);
-      return { ...e, snapshotError: e.snapshotError ?? null, id: Number(r.lastInsertRowid), pinned: false };
+      // Event texts are answered and shown on the dashboard: the error passes the one redaction.
+      const snapshotError = e.snapshotError == null ? null : redactSecrets(e.snapshotError);
+      const r = insert.run(e.ts, e.camera, e.zone, e.cls, e.score, JSON.stringify(e.boxes), e.snapshot, snapshotError, e.episodeStart);
+      return { ...e, snapshotError, id: Number(r.lastInsertRowid), pinned: false };
     },
     since(since, limit = 500) {
       return select.all(since, limit).map(toEvent);
