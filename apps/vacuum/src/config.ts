@@ -81,6 +81,8 @@ export interface VacuumFileConfig {
   batchSize: number;
   /** Pause between batches so writers get the lock (their busy_timeout waits for us). */
   batchPauseMs: number;
+  /** The vacuum holds the write lock of a shared database at most this share of the time (percent). */
+  maxLockSharePercent: number;
   /** WAL above this is checkpointed with TRUNCATE (else PASSIVE only). */
   walTruncateBytes: number;
   /** The vacuum's own SQLite: its events (what a technician reads) and the volume samples. */
@@ -150,8 +152,9 @@ const fileSchema = z.strictObject({
   tick: duration(3_600_000).default(60_000).refine((ms) => (ms >= 1000 && ms < 60_000 && 60_000 % ms === 0) || (ms >= 60_000 && ms % 60_000 === 0 && 3_600_000 % ms === 0), {
     message: 'expected a tick that divides a minute (1s, 2s, 5s, 10s, 15s, 30s) or an hour (1m, 5m, 10m, ...)',
   }),
-  batch_size: z.number().int().min(1).max(10_000).default(500),
+  batch_size: z.number().int().min(1).max(10_000).default(200),
   batch_pause: duration(1000).default(2),
+  max_lock_share: z.number().min(1).max(100).default(10),
   wal_truncate_bytes: size.default(10_000_000),
   state_db: path.default('vacuum/vacuum.db'),
   volumes: z.array(z.strictObject({ name, path, watermark: watermarkSchema.optional() })).min(1),
@@ -205,6 +208,7 @@ function toFileConfig(f: FileShape, dataDir: string): VacuumFileConfig {
     tickMs: f.tick,
     batchSize: f.batch_size,
     batchPauseMs: f.batch_pause,
+    maxLockSharePercent: f.max_lock_share,
     walTruncateBytes: f.wal_truncate_bytes,
     stateDb: at(f.state_db),
     volumes: f.volumes.map((v) => ({

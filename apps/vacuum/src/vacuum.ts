@@ -17,6 +17,7 @@ import type { Failpoint } from './failpoint.ts';
 import type { VacuumMetrics } from './metrics.ts';
 import { humanBytes, publicError, Tally, type RunReport, type VolumeReport } from './report.ts';
 import { appLogsRetention } from './sources/app-logs.ts';
+import { createPacer } from './sources/pacer.ts';
 import { openSafetySource, type RunCtx, type SafetySource } from './sources/safety-events.ts';
 import { openSupervisorSource, type SupervisorSource } from './sources/supervisor-events.ts';
 import type { StateDb } from './state-db.ts';
@@ -100,7 +101,10 @@ export function createVacuum(cfg: VacuumFileConfig, deps: VacuumDeps): Vacuum {
   async function execute(dryRun: boolean, report: RunReport): Promise<void> {
     const t0 = report.startedAt;
     const tally = new Tally();
-    const ctx: RunCtx = { dryRun, now: t0, batchSize: cfg.batchSize, pauseMs: cfg.batchPauseMs, walTruncateBytes: cfg.walTruncateBytes, tally, failpoint: dryRun ? null : deps.failpoint ?? null };
+    const ctx: RunCtx = {
+      dryRun, now: t0, batchSize: cfg.batchSize, pauseMs: cfg.batchPauseMs, walTruncateBytes: cfg.walTruncateBytes, tally,
+      pacer: createPacer(cfg.batchPauseMs, cfg.maxLockSharePercent), failpoint: dryRun ? null : deps.failpoint ?? null,
+    };
     const start = new Map<string, VolumeStat>();
     for (const v of cfg.volumes) start.set(v.name, dryRun ? await statVolume(v.path) : await sample(v.name, v.path, t0));
     let safety: SafetySource | null = null;

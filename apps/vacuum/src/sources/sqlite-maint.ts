@@ -9,22 +9,21 @@
  */
 import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
+import type { Pacer } from './pacer.ts';
 
 /** Pages freed per incremental_vacuum step: 256 x 4 KiB = 1 MiB moved at most per transaction. */
 const STEP_PAGES = 256;
 
-export interface MaintainOptions { pauseMs: number; walTruncateBytes: number }
+export interface MaintainOptions { pacer: Pacer; walTruncateBytes: number }
 
 export interface MaintainResult { truncated: boolean; pagesFreed: number; autoVacuum: boolean }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export async function maintainDb(db: Database.Database, file: string, opts: MaintainOptions): Promise<MaintainResult> {
   db.pragma('wal_checkpoint(PASSIVE)');
   const wal = statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0;
   let truncated = false;
   if (wal > opts.walTruncateBytes) {
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    opts.pacer.write(() => db.pragma('wal_checkpoint(TRUNCATE)'));
     truncated = true;
   }
   const autoVacuum = (db.pragma('auto_vacuum', { simple: true }) as number) === 2;
@@ -33,9 +32,11 @@ export async function maintainDb(db: Database.Database, file: string, opts: Main
     for (let guard = 0; guard < 100_000; guard++) {
       const free = db.pragma('freelist_count', { simple: true }) as number;
       if (free === 0) break;
-      db.pragma(`incremental_vacuum(${Math.min(free, STEP_PAGES)})`);
+      opts.pacer.write(() => db.pragma(`incremental_vacuum(${Math.min(free, STEP_PAGES)})`));
       pagesFreed += Math.min(free, STEP_PAGES);
-      await sleep(opts.pauseMs);
+      // Checkpointed as it goes, so no writer's commit meets a WAL full of moved pages.
+      db.pragma('wal_checkpoint(PASSIVE)');
+      await opts.pacer.rest();
     }
     db.pragma('wal_checkpoint(PASSIVE)');
   }

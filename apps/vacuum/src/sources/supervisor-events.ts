@@ -12,7 +12,6 @@ import type { RunCtx } from './safety-events.ts';
 import { maintainDb } from './sqlite-maint.ts';
 
 const ROW_BYTES = `(length(type) + length(child) + coalesce(length(from_state), 0) + coalesce(length(to_state), 0) + length(reason) + coalesce(length(data), 0) + 24)`;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export interface SupervisorSource {
   retention(): Promise<void>;
@@ -23,6 +22,8 @@ export interface SupervisorSource {
 export function openSupervisorSource(cfg: SupervisorEventsConfig, ctx: RunCtx): SupervisorSource | null {
   if (!statSync(cfg.db, { throwIfNoEntry: false })?.isFile()) return null;
   const db = new Database(cfg.db, { timeout: 5000, readonly: ctx.dryRun, fileMustExist: true });
+  // Our checkpoints, after our batches: not the supervisor's next append (see safety-events.ts).
+  if (!ctx.dryRun) db.pragma('wal_autocheckpoint = 0');
   const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get() !== undefined;
   return {
     async retention() {
@@ -38,9 +39,12 @@ export function openSupervisorSource(cfg: SupervisorEventsConfig, ctx: RunCtx): 
       const del = ctx.dryRun ? undefined : db.prepare('DELETE FROM events WHERE seq >= ? AND seq <= ? AND ts < ?');
       for (let from = lo; from <= floor; from += ctx.batchSize) {
         const to = Math.min(floor, from + ctx.batchSize - 1);
-        const { n, b } = (del ? db.transaction(() => { const c = count.get(from, to, cutoff); del.run(from, to, cutoff); return c; })() : count.get(from, to, cutoff)) as { n: number; b: number };
+        const { n, b } = (del ? ctx.pacer.write(() => db.transaction(() => { const c = count.get(from, to, cutoff); del.run(from, to, cutoff); return c; })()) : count.get(from, to, cutoff)) as { n: number; b: number };
         ctx.tally.add('supervisor_events', 'retention', cfg.volume, n, b);
-        if (del && n > 0) await sleep(ctx.pauseMs);
+        if (del && n > 0) {
+          db.pragma('wal_checkpoint(PASSIVE)');
+          await ctx.pacer.rest();
+        }
       }
     },
     async maintain() {
