@@ -81,11 +81,18 @@ describe('vacuum killed half-way', () => {
 
       const second = await startVacuum(dir);
       procs.push(second.child);
+      // A dry run first: it counts the journal's leftovers too, and touches nothing.
+      const rowsMid = readEvents(join(dir, 'events.db'));
+      const dry = (await (await fetch(`${second.base}/runs?dry_run=1`, { method: 'POST', signal: AbortSignal.timeout(60_000) })).json()) as RunReport;
+      assert.equal(dry.finishedFromJournal, 100);
+      assert.deepEqual(readEvents(join(dir, 'events.db')), rowsMid);
+      assert.equal(journalSize(join(dir, 'events.db')), 100);
       const res = await fetch(`${second.base}/runs`, { method: 'POST', signal: AbortSignal.timeout(60_000) });
       assert.equal(res.status, 200);
       const report = (await res.json()) as RunReport;
       assert.equal(report.ok, true, JSON.stringify(report.error));
       assert.equal(report.finishedFromJournal, 100);
+      assert.deepEqual(report.deleted, dry.deleted, 'the dry run reported what the real run then deleted, journal included');
       assert.deepEqual(inconsistencies(dir), { rowsWithoutFile: [], filesWithoutRow: [] });
       assert.equal(journalSize(join(dir, 'events.db')), 0);
       assert.deepEqual(readEvents(join(dir, 'events.db')).map((x) => x.id), expectKept);

@@ -1,9 +1,10 @@
 /** The vacuum's Prometheus metrics (registered on the app server's registry). Labels carry volume names and kinds, never paths. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { KINDS, REASONS } from './report.ts';
 
 export function createVacuumMetrics(registry: Registry) {
   const registers = [registry];
-  return {
+  const m = {
     lastSuccess: new Gauge({ name: 'vacuum_last_success_timestamp_seconds', help: 'Unix time (s) the last real run finished without error; 0 before the first one in this process', registers }),
     schedulerAlive: new Gauge({ name: 'vacuum_scheduler_alive_timestamp_seconds', help: 'Unix time (s) of the scheduler\'s last tick (every `tick`, default 1 min): stops when the scheduler stops', registers }),
     runs: new Counter({ name: 'vacuum_runs_total', help: 'Runs by result (success, failed) and mode (real, dry)', labelNames: ['result', 'mode'], registers }),
@@ -20,6 +21,11 @@ export function createVacuumMetrics(registry: Registry) {
     alarm: new Gauge({ name: 'vacuum_alarm', help: '1 when the volume is below its floor and only pinned events or the newest-N floor are left', labelNames: ['volume'], registers }),
     stateErrors: new Gauge({ name: 'vacuum_state_write_errors_total', help: 'Failed writes to the vacuum\'s own database (events are kept in memory then)', registers }),
   };
+  // Every series exists from the start at 0: a dashboard or an alert on a rate sees a flat line,
+  // not a missing series, until the first deletion of that kind.
+  for (const kind of KINDS) for (const reason of REASONS) { m.items.labels({ kind, reason }).inc(0); m.bytes.labels({ kind, reason }).inc(0); }
+  for (const result of ['success', 'failed']) for (const mode of ['real', 'dry']) m.runs.labels({ result, mode }).inc(0);
+  return m;
 }
 
 export type VacuumMetrics = ReturnType<typeof createVacuumMetrics>;
