@@ -99,7 +99,9 @@ export function openSafetySource(cfg: SafetyEventsConfig, ctx: RunCtx): SafetySo
   const floorId = cfg.keepNewest === 0 ? Number.MAX_SAFE_INTEGER : (floorRow?.id ?? 0);
   const path = (name: string) => join(cfg.snapshots, name);
 
-  const delRow = dryRun ? undefined : db.prepare('DELETE FROM safety_events WHERE id = ? AND pinned = 0');
+  // One statement per batch (ids as a JSON array): the lock is held for the delete itself, not for
+  // 200 round trips through the driver.
+  const delRows = dryRun ? undefined : db.prepare('DELETE FROM safety_events WHERE id IN (SELECT value FROM json_each(?)) AND pinned = 0 RETURNING id');
   const journalAdd = dryRun ? undefined : db.prepare('INSERT OR REPLACE INTO vacuum_journal (name, reason, bytes) VALUES (?, ?, ?)');
   const journalDel = dryRun ? undefined : db.prepare('DELETE FROM vacuum_journal WHERE name = ?');
   let batchNo = 0;
@@ -119,12 +121,10 @@ export function openSafetySource(cfg: SafetyEventsConfig, ctx: RunCtx): SafetySo
     }
     const { pacer } = ctx;
     const done = pacer.write(() => db.transaction(() => {
-      const out: typeof withFiles = [];
-      for (const r of withFiles) {
-        if (delRow!.run(r.id).changes === 0) continue; // pinned meanwhile (or already gone): kept
-        out.push(r);
-        if (r.file !== undefined) journalAdd!.run(r.snapshot, reason, r.file);
-      }
+      const gone = new Set((delRows!.all(JSON.stringify(withFiles.map((r) => r.id))) as { id: number }[]).map((r) => r.id));
+      // Rows not deleted were pinned meanwhile (or are already gone): kept, files untouched.
+      const out = withFiles.filter((r) => gone.has(r.id));
+      for (const r of out) if (r.file !== undefined) journalAdd!.run(r.snapshot, reason, r.file);
       return out;
     })());
     batchNo++;

@@ -11,8 +11,11 @@ import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { Pacer } from './pacer.ts';
 
-/** Pages freed per incremental_vacuum step: 256 x 4 KiB = 1 MiB moved at most per transaction. */
-const STEP_PAGES = 256;
+/**
+ * Pages freed per incremental_vacuum step: 64 x 4 KiB = 256 KiB moved at most per transaction
+ * (256 pages held the lock long enough under load to show in a writer's worst case).
+ */
+const STEP_PAGES = 64;
 
 export interface MaintainOptions { pacer: Pacer; walTruncateBytes: number }
 
