@@ -48,7 +48,7 @@ function toEvent(row: Row): TreeEvent {
 /**
  * auto_vacuum=INCREMENTAL, so the vacuum app's `PRAGMA incremental_vacuum` gives freed pages back
  * to the filesystem. A file created without it is switched once with a VACUUM at open (a log of
- * 200 000 events: see the figure in apps/vacuum/README.md).
+ * 200 000 events: 0.6 s on the 2-core test VM under load).
  */
 function useIncrementalVacuum(db: Database.Database): void {
   if ((db.pragma('auto_vacuum', { simple: true }) as number) === 2) return;
