@@ -10,6 +10,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { openEventStore } from '../../apps/inference/src/events/store.ts';
 import { createVacuum } from '../../apps/vacuum/src/vacuum.ts';
 import { openStateDb } from '../../apps/vacuum/src/state-db.ts';
 import { DAY, fillLogs, fillSafetyEvents, fillSupervisorEvents, inconsistencies, journalSize, readEvents, vacuumConfig } from '../helpers/vacuum.ts';
@@ -140,6 +141,40 @@ describe('vacuum retention', () => {
     const real = await vacuum.run();
     assert.deepEqual(real.deleted, dry.deleted);
     assert.deepEqual(readEvents(join(dir, 'events.db')).map((r) => r.id), ids.slice(-500));
+    assert.deepEqual(inconsistencies(dir), { rowsWithoutFile: [], filesWithoutRow: [] });
+  });
+
+  test('an event pinned while its batch is being deleted is kept, with its snapshot', async (t) => {
+    const dir = setup(t);
+    const now = Date.now();
+    const ids = fillSafetyEvents(dir, { count: 1000, now, spanDays: 60 });
+    const cfg = vacuumConfig({
+      volumes: [{ name: 'data', path: '.' }], state_db: 'state/vacuum.db', batch_size: 100,
+      safety_events: { volume: 'data', db: 'events.db', snapshots: 'snapshots', retention_days: 30, keep_newest: 0 },
+    }, dir);
+    const state = openStateDb(cfg.stateDb);
+    t.after(() => state.close());
+    // An operator pins the 3rd event of the 2nd batch after the vacuum selected it (through the
+    // inference app's store, on its own connection), just before the DELETE.
+    let batches = 0;
+    let pinnedId = 0;
+    const beforeDelete = (batch: readonly number[]) => {
+      if (++batches !== 2) return;
+      pinnedId = batch[2]!;
+      const store = openEventStore(join(dir, 'events.db'));
+      store.setPinned(pinnedId, true);
+      store.close();
+    };
+    const before = readEvents(join(dir, 'events.db'));
+    const report = await createVacuum(cfg, { state, now: () => now, beforeDelete }).run();
+    assert.equal(report.ok, true, JSON.stringify(report.error));
+    const after = readEvents(join(dir, 'events.db'));
+    const row = after.find((r) => r.id === pinnedId);
+    assert.ok(row && row.pinned === 1, 'the event pinned mid-run is still there');
+    assert.ok(statSync(join(dir, 'snapshots', row.snapshot!)).isFile(), 'with its snapshot');
+    const old = before.filter((r) => r.ts < now - 30 * DAY);
+    assert.equal(report.deleted.find((d) => d.kind === 'safety_events')!.count, old.length - 1);
+    assert.deepEqual(after.map((r) => r.id), ids.filter((id) => id === pinnedId || !old.some((o) => o.id === id)));
     assert.deepEqual(inconsistencies(dir), { rowsWithoutFile: [], filesWithoutRow: [] });
   });
 });

@@ -55,6 +55,8 @@ export interface VacuumDeps {
   metrics?: VacuumMetrics;
   failpoint?: Failpoint | null;
   now?: () => number;
+  /** Tests only: see RunCtx.beforeDelete. */
+  beforeDelete?: RunCtx['beforeDelete'];
 }
 
 /** Error code of an on-demand run refused because one is going. */
@@ -104,6 +106,7 @@ export function createVacuum(cfg: VacuumFileConfig, deps: VacuumDeps): Vacuum {
     const ctx: RunCtx = {
       dryRun, now: t0, batchSize: cfg.batchSize, pauseMs: cfg.batchPauseMs, walTruncateBytes: cfg.walTruncateBytes, tally,
       pacer: createPacer(cfg.batchPauseMs, cfg.maxLockSharePercent), failpoint: dryRun ? null : deps.failpoint ?? null,
+      beforeDelete: dryRun ? undefined : deps.beforeDelete,
     };
     const start = new Map<string, VolumeStat>();
     for (const v of cfg.volumes) start.set(v.name, dryRun ? await statVolume(v.path) : await sample(v.name, v.path, t0));

@@ -37,6 +37,8 @@ export interface RunCtx {
   pacer: Pacer;
   tally: Tally;
   failpoint: Failpoint | null;
+  /** Test seam: called with a batch's ids after they were selected, before their DELETE. */
+  beforeDelete?: (ids: readonly number[]) => void | Promise<void>;
 }
 
 /** Outcome of a watermark pass over one source. */
@@ -120,6 +122,7 @@ export function openSafetySource(cfg: SafetyEventsConfig, ctx: RunCtx): SafetySo
       return { count: rows.length, bytes };
     }
     const { pacer } = ctx;
+    await ctx.beforeDelete?.(withFiles.map((r) => r.id));
     const done = pacer.write(() => db.transaction(() => {
       const gone = new Set((delRows!.all(JSON.stringify(withFiles.map((r) => r.id))) as { id: number }[]).map((r) => r.id));
       // Rows not deleted were pinned meanwhile (or are already gone): kept, files untouched.
