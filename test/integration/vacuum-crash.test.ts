@@ -103,4 +103,29 @@ describe('vacuum killed half-way', () => {
       assert.equal(second.child.exitCode, 0, second.stderr());
     });
   }
+
+  test('SIGTERM during a run: it stops at a batch boundary, exits 0, rows and files agree', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'vacuum-term-'));
+    const procs: ChildProcess[] = [];
+    t.after(async () => {
+      for (const p of procs) if (p.exitCode === null && p.signalCode === null) { p.kill('SIGKILL'); await exited(p); }
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const now = Date.now();
+    fillSafetyEvents(dir, { count: 1000, now, spanDays: 60 });
+    // 20 rows a batch, 100 ms between batches: a run of ~25 batches, long enough to stop in the middle.
+    writeFileSync(join(dir, 'vacuum.yaml'), 'schedule: "0 0 1 1 *"\nrun_at_start: false\nbatch_size: 20\nbatch_pause: 100ms\nstate_db: state/vacuum.db\nvolumes:\n  - { name: data, path: . }\nsafety_events: { volume: data, db: events.db, snapshots: snapshots, retention_days: 30, keep_newest: 0 }\n');
+    const before = readEvents(join(dir, 'events.db')).length;
+    const v = await startVacuum(dir);
+    procs.push(v.child);
+    assert.equal((await fetch(`${v.base}/runs?wait=0`, { method: 'POST', signal: AbortSignal.timeout(5000) })).status, 202);
+    await waitFor('some rows deleted', () => readEvents(join(dir, 'events.db')).length < before - 40, 30_000, 20);
+    v.child.kill('SIGTERM');
+    await exited(v.child);
+    assert.equal(v.child.exitCode, 0, v.stderr());
+    const left = readEvents(join(dir, 'events.db')).length;
+    assert.ok(left > before - 480, `stopped in the middle (${before - left} of ~500 deleted)`);
+    assert.equal(journalSize(join(dir, 'events.db')), 0, 'stopped between batches: nothing left in the journal');
+    assert.deepEqual(inconsistencies(dir), { rowsWithoutFile: [], filesWithoutRow: [] });
+  });
 });

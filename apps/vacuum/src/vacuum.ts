@@ -48,6 +48,8 @@ export interface Vacuum {
   reports(): readonly RunReport[];
   /** Unix ms of the last successful real run in this process, 0 before. */
   lastSuccess(): number;
+  /** Makes a run in progress stop at its next batch boundary (shutdown); resolves when none runs. */
+  stop(timeoutMs: number): Promise<void>;
 }
 
 export interface VacuumDeps {
@@ -66,6 +68,7 @@ export function createVacuum(cfg: VacuumFileConfig, deps: VacuumDeps): Vacuum {
   const now = deps.now ?? Date.now;
   const { state, metrics } = deps;
   let running = false;
+  let stopping = false;
   let nextId = 1;
   let lastOk = 0;
   const reports: RunReport[] = [];
@@ -105,7 +108,7 @@ export function createVacuum(cfg: VacuumFileConfig, deps: VacuumDeps): Vacuum {
     const tally = new Tally();
     const ctx: RunCtx = {
       dryRun, now: t0, batchSize: cfg.batchSize, pauseMs: cfg.batchPauseMs, walTruncateBytes: cfg.walTruncateBytes, tally,
-      pacer: createPacer(cfg.batchPauseMs, cfg.maxLockSharePercent), failpoint: dryRun ? null : deps.failpoint ?? null,
+      pacer: createPacer(cfg.batchPauseMs, cfg.maxLockSharePercent, () => stopping), failpoint: dryRun ? null : deps.failpoint ?? null,
       beforeDelete: dryRun ? undefined : deps.beforeDelete,
     };
     const start = new Map<string, VolumeStat>();
@@ -236,5 +239,9 @@ export function createVacuum(cfg: VacuumFileConfig, deps: VacuumDeps): Vacuum {
     volumes: () => cfg.volumes.map((v) => status.get(v.name)).filter((s): s is VolumeStatus => s !== undefined),
     reports: () => reports,
     lastSuccess: () => lastOk,
+    async stop(timeoutMs) {
+      stopping = true;
+      for (const end = Date.now() + timeoutMs; running && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+    },
   };
 }

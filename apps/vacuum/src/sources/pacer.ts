@@ -10,11 +10,15 @@
 export interface Pacer {
   /** Runs a synchronous write (a transaction, a pragma) and counts its time as lock time. */
   write<T>(fn: () => T): T;
-  /** Sleeps long enough for the lock share since the last rest (at least pauseMs). */
+  /**
+   * Sleeps long enough for the lock share since the last rest (at least pauseMs). Called only
+   * between batches, where rows, files and journal agree: so that is where a stop takes effect
+   * (it throws VACUUM_ERR_STOPPED when `stopping()` says so).
+   */
   rest(): Promise<void>;
 }
 
-export function createPacer(pauseMs: number, maxLockSharePercent: number): Pacer {
+export function createPacer(pauseMs: number, maxLockSharePercent: number, stopping: () => boolean = () => false): Pacer {
   let held = 0;
   const factor = 100 / Math.min(100, Math.max(1, maxLockSharePercent)) - 1;
   return {
@@ -26,6 +30,7 @@ export function createPacer(pauseMs: number, maxLockSharePercent: number): Pacer
       const ms = Math.max(pauseMs, held * factor);
       held = 0;
       await new Promise<void>((r) => setTimeout(r, ms));
+      if (stopping()) throw Object.assign(new Error('the run was stopped between two batches (the vacuum is shutting down); the next run goes on'), { code: 'VACUUM_ERR_STOPPED' });
     },
   };
 }
