@@ -14,13 +14,14 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp as buildWeb } from '../../apps/web/src/app.ts';
 import { buildApp as buildOnvif } from '../../apps/onvif/src/app.ts';
 import { buildApp as buildVacuum } from '../../apps/vacuum/src/app.ts';
+import { defaultVacuumConfig } from '../../apps/vacuum/src/config.ts';
 import { freePort, waitFor } from '../helpers/net.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const apps: { name: string; build: (dataDir?: string) => FastifyInstance; metric: string }[] = [
   { name: 'web', build: (dataDir) => buildWeb({ version: '9.9.9', dataDir, inferenceUrl: 'http://127.0.0.1:9' }), metric: 'web_http_requests_total' },
   { name: 'onvif', build: (dataDir) => buildOnvif({ config: { dataDir } }).app, metric: 'onvif_cameras_known' },
-  { name: 'vacuum', build: (dataDir) => buildVacuum({ dataDir }), metric: 'vacuum_runs_total' },
+  { name: 'vacuum', build: (dataDir) => buildVacuum({ config: defaultVacuumConfig(dataDir ?? tmpdir()), schedule: false, log: () => {} }).app, metric: 'vacuum_last_success_timestamp_seconds' },
 ];
 
 async function listen(app: FastifyInstance): Promise<string> {

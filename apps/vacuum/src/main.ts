@@ -1,13 +1,14 @@
-// The vacuum process: reads env, installs the two-phase SIGTERM/SIGINT handling (runMain), listens.
-import { z } from 'zod';
-import { envVars, parseEnv, runMain } from '../../common/src/index.ts';
+// The vacuum process: reads env and the vacuum file (config.ts), installs the two-phase
+// SIGTERM/SIGINT handling (runMain), listens.
+import { runMain } from '../../common/src/index.ts';
+import { loadConfig } from './config.ts';
 import { buildApp } from './app.ts';
 
-// Env is parsed inside start() so a bad value prints as one clear line, not a stack trace.
-// Docker's stop timeout is 10 s: drain within 5 s so a stop never ends in SIGKILL.
+// Docker's stop timeout is 10 s: drain within 5 s so a stop never ends in SIGKILL (a run cut
+// short is finished by the next one: see sources/safety-events.ts).
 runMain(async () => {
-  const env = parseEnv(z.object({ PORT: envVars.port(8084), HOST: envVars.host('127.0.0.1'), DATA_DIR: envVars.optionalString() }), process.env);
-  const app = buildApp({ dataDir: env.DATA_DIR });
-  await app.listen({ port: env.PORT, host: env.HOST });
-  return { stop: () => app.close() };
+  const config = await loadConfig(process.env);
+  const v = buildApp({ config });
+  await v.app.listen({ port: config.port, host: config.host });
+  return { stop: () => v.close() };
 }, { graceMs: 5_000 });

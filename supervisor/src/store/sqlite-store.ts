@@ -46,6 +46,19 @@ function toEvent(row: Row): TreeEvent {
 }
 
 /**
+ * auto_vacuum=INCREMENTAL, so the vacuum app's `PRAGMA incremental_vacuum` gives freed pages back
+ * to the filesystem. A file created without it is switched once with a VACUUM at open (a log of
+ * 200 000 events: 0.6 s on the 2-core test VM under load).
+ */
+function useIncrementalVacuum(db: Database.Database): void {
+  if ((db.pragma('auto_vacuum', { simple: true }) as number) === 2) return;
+  // After journal_mode=WAL has written the header the pragma alone does not take, even on an
+  // empty file: the VACUUM applies it (instant when there is nothing in it yet).
+  db.pragma('auto_vacuum = INCREMENTAL');
+  if ((db.pragma('auto_vacuum', { simple: true }) as number) !== 2) db.exec('VACUUM');
+}
+
+/**
  * Opens (or creates) the SQLite event log at `path`; `:memory:` works for throwaway use.
  * The directory is created. WAL + synchronous=NORMAL: a crash of the box may lose the last
  * few events but never corrupts the log, and appends stay well under a millisecond.
@@ -61,9 +74,11 @@ export function openEventStore(path: string, opts: EventStoreOptions = {}): Even
   if (!Number.isInteger(retain) || retain < 1) throw new RangeError(`retainEvents must be a positive integer, got ${retain}`);
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
 
-  const db = new Database(path);
+  // timeout: the vacuum app deletes old rows from this file in short batches; wait for its lock.
+  const db = new Database(path, { timeout: 5000 });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  useIncrementalVacuum(db);
   db.exec(schema);
 
   const insert = db.prepare(

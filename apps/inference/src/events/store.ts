@@ -80,8 +80,10 @@ export function migrateEventsDb(db: Database.Database): void {
   if (version >= SCHEMA_VERSION) return;
   const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'safety_events'").get() !== undefined;
   if (!exists) {
-    // auto_vacuum must be set before the first table is created.
+    // auto_vacuum must be set before the first table is created; once journal_mode=WAL has
+    // written the header, the pragma alone no longer takes: the VACUUM of the empty file applies it.
     db.pragma('auto_vacuum = INCREMENTAL');
+    if ((db.pragma('auto_vacuum', { simple: true }) as number) !== 2) db.exec('VACUUM');
     db.exec(`CREATE TABLE safety_events (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       ts INTEGER NOT NULL, camera TEXT NOT NULL, zone TEXT NOT NULL, cls TEXT NOT NULL,
@@ -117,6 +119,12 @@ export function openEventStore(path: string): EventStore {
   // NORMAL in WAL mode survives a process crash; only a power cut may lose the last commits.
   db.pragma('synchronous = NORMAL');
   migrateEventsDb(db);
+  // A v2 file created before the fix above has auto_vacuum off: switched once, here, at the
+  // inference app's own start (before it writes), never by the vacuum app under a live writer.
+  if ((db.pragma('auto_vacuum', { simple: true }) as number) !== 2) {
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.exec('VACUUM');
+  }
   const insert = db.prepare('INSERT INTO safety_events (ts, camera, zone, cls, score, boxes, snapshot, snapshot_error, episode_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
   const select = db.prepare<[number, number], Row>('SELECT * FROM safety_events WHERE id > ? ORDER BY id LIMIT ?');
   const selectLatest = db.prepare<[number], Row>('SELECT * FROM (SELECT * FROM safety_events ORDER BY id DESC LIMIT ?) ORDER BY id');
