@@ -104,6 +104,19 @@ describe('web app: safety events read from the inference app', () => {
     assert.match(await badLatest.text(), /latest: expected an integer 1\.\.1000/);
   });
 
+  test('a dashboard resuming from further back than the shared tail gets every event from the inference app, in order', async () => {
+    const from = stack.store.since(0, 100_000).at(-1)?.id ?? 0;
+    const ids = append(2100);
+    // The hub keeps 2000: wait until it has trimmed past the first of these.
+    await waitFor('the hub has the newest', async () => ((await (await fetch(`${web()}/api/safety-events?latest=1`)).json()) as { events: { id: number }[] }).events[0]?.id === ids.at(-1), 10_000);
+    const s = await openStream(`${web()}/api/stream`, { 'last-event-id': `${from}-0` });
+    const got = () => s.frames.filter((f) => f.event === 'safety').map((f) => (JSON.parse(f.data!) as { id: number }).id);
+    await waitFor('all 2100', () => got().length >= 2100, 30_000);
+    assert.deepEqual(got().slice(0, 2100), ids);
+    assert.match(s.frames.find((f) => f.event === 'safety')!.id!, new RegExp(`^${ids[0]}-0$`), 'composite id');
+    s.close();
+  });
+
   test('inference down: JSON answers 503 without an internal URL; the stream stays open and catches up', async () => {
     const cursor = stack.store.since(0, 10_000).at(-1)!.id;
     const s = await openStream(`${web()}/api/safety-events/stream?since=${cursor}`);
