@@ -20,7 +20,10 @@ const artifacts = resolve(import.meta.dirname, '../artifacts');
 let s: DashboardStack;
 let browser: Browser;
 let page: Page;
-const shot = (name: string, p = page) => p.screenshot({ path: join(artifacts, `dashboard-${name}.png`) });
+const shot = async (name: string, p = page) => {
+  await p.evaluate(() => window.scrollTo(0, 0));
+  await p.screenshot({ path: join(artifacts, `dashboard-${name}.png`) });
+};
 const tileText = (id: string) => page.$eval(`[data-child="${id}"]`, (el) => el.textContent ?? '');
 
 before(async () => {

@@ -23,8 +23,11 @@ function Live({ id }) {
   return html`<img class="live" src=${src} alt=${`live view of camera ${id}`}/>`;
 }
 
-function Overlay({ zones, event }) {
-  const polys = zones?.cameras?.[event?.camera ?? '']?.zones ?? [];
+// The latest event's boxes for a minute after it, so an old box is not mistaken for the live scene.
+const recent = (e) => (e && Date.now() - e.ts < 60_000 ? e : null);
+
+function Overlay({ zones, camera, event }) {
+  const polys = zones?.cameras?.[camera]?.zones ?? [];
   return html`<svg class="overlay" viewBox="0 0 1 1" preserveAspectRatio="none" aria-hidden="true">
     ${polys.map((z) => html`<polygon class="zone" points=${z.polygon.map((p) => p.join(',')).join(' ')}><title>${z.id}</title></polygon>`)}
     ${(event?.boxes ?? []).map((b) => html`<rect class="box" x=${b.x1} y=${b.y1} width=${b.x2 - b.x1} height=${b.y2 - b.y1}/>`)}
@@ -64,7 +67,7 @@ export function CameraGrid({ cameras, zones, latest }) {
   if (!cameras.length) return html`<p class="muted">no camera figures yet</p>`;
   return html`<div class="cameras">${cameras.map((c) => html`<article class="camera" key=${c.id} data-camera=${c.id}>
     <header><h3>${c.id}</h3><span class=${`state ${Q_CLASS[c.quality]}`} data-quality=${c.quality}>${c.quality}</span><span class="muted">${c.state}</span></header>
-    <div class="view"><${Live} id=${c.id}/><${Overlay} zones=${zones} event=${latest[c.id] ?? { camera: c.id, boxes: [] }}/></div>
+    <div class="view"><${Live} id=${c.id}/><${Overlay} zones=${zones} camera=${c.id} event=${recent(latest[c.id])}/></div>
     <dl class="figures">
       <dt>camera fps</dt><dd class="fps">${c.cameraFps} / ${c.expectedFps}</dd>
       <dt>detect fps</dt><dd>${fmt(c.detectFps)}</dd><dt>skipped fps</dt><dd>${fmt(c.skippedFps)}</dd>

@@ -22,7 +22,8 @@ async function api(path, opts = {}, csrf) {
 
 function useStream(onSafety, onSupervisor, onPin) {
   const [stats, setStats] = useState(null);
-  const [connected, setConnected] = useState(false);
+  // null: not connected yet (no banner at load); false: the connection dropped.
+  const [connected, setConnected] = useState(null);
   const handlers = useRef({});
   handlers.current = { onSafety, onSupervisor, onPin };
   useEffect(() => {
@@ -98,7 +99,7 @@ function Tree({ stats, tech, csrf, now }) {
   const nodes = tree.nodes.filter((n) => n.parent !== null);
   const top = nodes.filter((n) => !n.inner);
   const innerOf = (id) => nodes.filter((n) => n.inner && n.parent === id);
-  return html`<div class="tiles">${top.filter((n) => n.type !== 'supervisor').map((n) => {
+  return html`<div class="tiles">${top.map((n) => {
     const inner = innerOf(n.id);
     // Until the supervisor merges the camera app's own tree, its workers come from /cameras.
     const workers = inner.length ? inner.map((w) => html`<${Tile} key=${w.id} node=${w} tech=${tech} csrf=${csrf} now=${now}/>`)
@@ -172,9 +173,9 @@ function App() {
   if (session && session.role === null) return html`<main><h1>edgevisor</h1><p>This site needs a sign-in.</p><${SignIn} session=${session} onSession=${setSession}/></main>`;
   return html`<main class=${tech ? 'tech' : 'viewer'}>
     <header class="top"><h1>edgevisor <small>${document.body.dataset.version}</small></h1>
-      <span id="conn" class=${connected ? 'ok' : 'bad'}>${connected ? 'live' : 'connection lost'}</span>
+      <span id="conn" class=${connected ? 'ok' : connected === null ? 'busy' : 'bad'}>${connected ? 'live' : connected === null ? 'connecting…' : 'connection lost'}</span>
       <time>${new Date(now).toLocaleTimeString()}</time><${SignIn} session=${session} onSession=${setSession}/></header>
-    ${!connected && html`<div id="conn-banner" role="alert">Connection to the box lost — reconnecting; nothing is missed, the page catches up when it is back.</div>`}
+    ${connected === false && html`<div id="conn-banner" role="alert">Connection to the box lost — reconnecting; nothing is missed, the page catches up when it is back.</div>`}
     <div id="problems" role="status" class=${stats?.problems?.length ? 'has' : 'none'}>${stats ? (stats.problems.length ? html`<b>Potential problems:</b><ul>${stats.problems.map((p) => html`<li>${p}</li>`)}</ul>` : 'No problems: every subsystem and camera is running.') : 'waiting for the first status…'}</div>
     <${Tree} stats=${stats} tech=${tech} csrf=${session?.csrf} now=${now}/>
     <${CameraGrid} cameras=${stats?.cameras ?? []} zones=${zones} latest=${latestByCamera} html=${html}/>
