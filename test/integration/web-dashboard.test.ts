@@ -67,7 +67,7 @@ describe('dashboard API against the real box', () => {
     const st = await waitFor('a stats frame with cameras and detect fps', async () => {
       const r = await get('/api/status');
       return r.status === 200 && r.json.cameras.length === 2 && r.json.cameras.every((c: any) => c.detectFps !== null && c.cameraFps > 0) ? r.json : null;
-    }, 30_000, 250);
+    }, 90_000, 250);
     const ids = st.tree.nodes.map((n: any) => n.id);
     for (const id of ['camera', 'inference', 'web', 'crashy']) assert.ok(ids.includes(id), `${id} in ${ids}`);
     assert.ok(st.tree.nodes.filter((n: any) => n.parent).every((n: any) => n.state === 'running' && typeof n.startedAt === 'number' && n.restarts === 0));
@@ -93,9 +93,9 @@ describe('dashboard API against the real box', () => {
       const t = await get('/api/tree');
       const n = t.json.nodes?.find((x: any) => x.id === 'crashy');
       return n && n.restarts >= 1 && n.state === 'running' && n.lastRestartReason ? n : null;
-    }, 20_000, 200);
+    }, 45_000, 200);
     assert.match(node.lastRestartReason, /crashed: .*signal SIGKILL/);
-    await waitFor('the restart on the stream', () => live.of('supervisor').some((f) => f.data.child === 'crashy' && f.data.type === 'restart'), 10_000);
+    await waitFor('the restart on the stream', () => live.of('supervisor').some((f) => f.data.child === 'crashy' && f.data.type === 'restart'), 30_000);
     const log = await get('/api/supervisor-events?child=crashy');
     assert.ok(log.json.events.some((e: any) => e.type === 'exit'));
     assert.ok(log.json.events.every((e: any) => e.child === 'crashy'));
@@ -262,7 +262,8 @@ describe('dashboard API against the real box', () => {
     const many = await Promise.all(Array.from({ length: 19 }, () => stream()));
     await waitFor('20 clients live', () => many.every((c) => c.of('stats').length > 0), 15_000);
     const r20 = await rate();
-    assert.ok(r20 <= r1 * 1.3 + 1, `upstream requests/s: ${r1.toFixed(1)} with 1 client, ${r20.toFixed(1)} with 20`);
+    // One poller per client would make it about 20x; timers under load make it vary a little.
+    assert.ok(r20 <= r1 * 1.6 + 2, `upstream requests/s: ${r1.toFixed(1)} with 1 client, ${r20.toFixed(1)} with 20`);
     assert.equal(await metric('web_sse_clients', 'app="web"'), 20);
     for (const c of [one, ...many]) c.close();
   });

@@ -138,7 +138,10 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': res.headers.get('content-type') ?? 'application/octet-stream', 'cache-control': 'no-store' });
     const reader = res.body.getReader();
-    reply.raw.on('close', () => void reader.cancel().catch(() => undefined));
+    // Ended with the app (an MJPEG stream never ends by itself and would hold close() open).
+    const handle = { end: () => { ctl.abort(); reply.raw.end(); } };
+    ctx.streams.add(handle);
+    reply.raw.on('close', () => { ctx.streams.delete(handle); void reader.cancel().catch(() => undefined); });
     try {
       for (;;) {
         const { value, done } = await reader.read();

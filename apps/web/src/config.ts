@@ -4,7 +4,8 @@
  *
  * PORT (8080), HOST (127.0.0.1), DATA_DIR, EDGEVISOR_VERSION, INFERENCE_URL, CAMERA_URL,
  * SUPERVISOR_URL, SUPERVISOR_TOKEN_FILE (env-style file with EDGEVISOR_TECHNICIAN_TOKEN /
- * EDGEVISOR_VIEWER_TOKEN, e.g. var/tokens.env: the tokens stay in this process), WEB_PASSWORDS_FILE
+ * EDGEVISOR_VIEWER_TOKEN, e.g. var/tokens.env: the tokens stay in this process; without it,
+ * EDGEVISOR_TOKEN is used to read only), WEB_PASSWORDS_FILE
  * (set-password.ts), WEB_REQUIRE_SIGNIN (false), WEB_SESSION_TTL_MS (8 h), WEB_ALLOWED_HOSTS
  * (comma-separated host names besides IP literals and localhost), WEB_EVENTS_POLL_MS (500),
  * WEB_INFERENCE_BUDGET_MS (100), WEB_HEALTH_BUDGET_MS (500).
@@ -29,6 +30,8 @@ const schema = z.object({
   CAMERA_URL: url('camera app').optional(),
   SUPERVISOR_URL: url('supervisor control API').optional(),
   SUPERVISOR_TOKEN_FILE: envVars.optionalString(),
+  /** compose.yaml passes the viewer token this way: enough to read, not to act. */
+  EDGEVISOR_TOKEN: envVars.optionalString(),
   WEB_PASSWORDS_FILE: envVars.optionalString(),
   WEB_REQUIRE_SIGNIN: z.enum(['true', 'false', '1', '0'], { message: 'expected true or false' }).default('false'),
   WEB_SESSION_TTL_MS: z.coerce.number({ message: 'expected milliseconds 60000..604800000' }).int().min(60_000, 'expected milliseconds 60000..604800000').max(604_800_000, 'expected milliseconds 60000..604800000').default(8 * 3_600_000),
@@ -71,10 +74,13 @@ function sessionSecret(dataDir: string | undefined): Buffer {
 export function loadWebConfig(envIn: Env): Readonly<WebConfig> {
   const e = parseEnv(schema, envIn);
   const warnings: string[] = [];
-  let supervisorTokens = {};
+  let supervisorTokens: WebConfig['supervisorTokens'] = {};
   if (e.SUPERVISOR_TOKEN_FILE) {
     if (existsSync(e.SUPERVISOR_TOKEN_FILE)) supervisorTokens = parseTokenFile(readFileOrFail(e.SUPERVISOR_TOKEN_FILE, 'SUPERVISOR_TOKEN_FILE'));
     else warnings.push(`web: SUPERVISOR_TOKEN_FILE ${basename(e.SUPERVISOR_TOKEN_FILE)} not found: the supervisor cannot be asked, no technician sign-in by token`);
+  } else if (e.EDGEVISOR_TOKEN) {
+    supervisorTokens = { viewer: e.EDGEVISOR_TOKEN };
+    warnings.push('web: only EDGEVISOR_TOKEN (read access) is set: technician actions need SUPERVISOR_TOKEN_FILE');
   } else if (e.SUPERVISOR_URL) warnings.push('web: SUPERVISOR_URL without SUPERVISOR_TOKEN_FILE: the supervisor cannot be asked');
   const passwords = e.WEB_PASSWORDS_FILE ? parsePasswordFile(readFileOrFail(e.WEB_PASSWORDS_FILE, 'WEB_PASSWORDS_FILE'), basename(e.WEB_PASSWORDS_FILE)) : [];
   return Object.freeze({

@@ -185,10 +185,9 @@ export function createHub(o: HubOptions) {
   async function subscribeSupervisor(sup: UpstreamClient) {
     for (let delay = 500; !abort.signal.aborted; delay = Math.min(delay * 2, 5000)) {
       try {
-        if (supervisor.floor === null) {
-          const head = await sup.json<{ lastSeq: number }>('/v1/events?since=0&limit=1');
-          supervisor.reset(Math.max(0, head.lastSeq - 500));
-        }
+        // On every (re)connect: a supervisor whose log is behind ours started on a new event file.
+        const head = await sup.json<{ lastSeq: number }>('/v1/events?since=0&limit=1');
+        if (supervisor.floor === null || head.lastSeq < supervisor.last!) supervisor.reset(Math.max(0, head.lastSeq - 500));
         const ctl = new AbortController();
         const onAbort = () => ctl.abort();
         abort.signal.addEventListener('abort', onAbort, { once: true });
