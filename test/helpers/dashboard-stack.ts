@@ -53,7 +53,18 @@ export async function startDashboardStack(opts: { webEnv?: Record<string, string
     process: { command: [node, '--import', 'tsx', `apps/${name}/src/main.ts`], cwd: repo, env: { PORT: String(port), HOST: '127.0.0.1', ...env } },
     probes: health(port),
   });
-  const spec = parseTreeObject({
+  // The camera app's workers merge under camera (camera/dock) where the supervisor supports
+  // `inner_tree` (the tree helper's branch); without it the tree has the subsystems only.
+  const withInner = (tree: Record<string, unknown> & { children: Record<string, unknown>[] }) => {
+    try {
+      const t = structuredClone(tree);
+      t.children[0]!['inner_tree'] = { url: `http://127.0.0.1:${ports.camera}`, every: '500ms', timeout: '500ms' };
+      return parseTreeObject(t);
+    } catch {
+      return parseTreeObject(tree);
+    }
+  };
+  const spec = withInner({
     version: 1, name: 'box', strategy: 'one_for_one', intensity: 20, period: '30s', backoff: { initial: '200ms', max: '2s', reset_after: '30s' },
     children: [
       app('camera', ports.camera, { CAMERAS_FILE: join(dir, 'cameras.yaml'), FRAMES_DIR: join(dir, 'frames') }),
