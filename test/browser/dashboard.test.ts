@@ -68,7 +68,7 @@ describe('operator dashboard in Chromium', () => {
 
   test('a child made to crash shows its restart and reason within seconds; a safety event appears in the feed', async () => {
     process.kill(s.pid('crashy')!, 'SIGKILL');
-    await page.waitForFunction(() => /restarts\s*1/.test(document.querySelector('[data-child="crashy"]')?.textContent ?? '') && /crashed/.test(document.querySelector('[data-child="crashy"] .reason')?.textContent ?? ''), undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => /restarts\s*1/.test(document.querySelector('[data-child="crashy"]')?.textContent ?? '') && /killed by signal SIGKILL/.test(document.querySelector('[data-child="crashy"] .reason')?.textContent ?? ''), undefined, { timeout: 15_000 });
     await page.waitForSelector('#suplog li.t-restart >> text=crashy');
     const [id] = s.append(1, 'press');
     const item = await page.waitForSelector(`#events li[data-id="${id}"]`);

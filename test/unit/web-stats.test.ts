@@ -38,7 +38,9 @@ describe('web stats', () => {
   });
 
   test('restart words say why, in a technician\'s words', () => {
-    assert.equal(restartWords({ type: 'restart', reason: 'x', data: { cause: 'exit', exitCode: 137 } }), 'crashed: exit code 137, killed by the OOM killer or SIGKILL');
+    assert.equal(restartWords({ type: 'restart', reason: 'x', data: { cause: 'exit', exitCode: 137, oom: true } }), 'crashed: exit code 137, killed by the OOM killer');
+    assert.equal(restartWords({ type: 'restart', reason: 'x', data: { cause: 'exit', signal: 'SIGKILL' } }), 'killed by signal SIGKILL');
+    assert.equal(restartWords({ type: 'restart', reason: 'x', data: { cause: 'exit', exitCode: 3 } }), 'crashed: exit code 3');
     assert.match(restartWords({ type: 'restart', reason: 'probe live failed 3 times', data: { cause: 'probe' } }), /^hung: probe live failed 3 times/);
     assert.equal(restartWords({ type: 'manual', reason: 'x', data: { action: 'restart', role: 'technician', via: 'dashboard' } }), 'restarted by a technician from the dashboard');
     assert.equal(restartWords({ type: 'manual', reason: 'x', data: { action: 'stop', role: 'technician', via: 'cli' } }), 'stopped by a technician via cli');

@@ -107,10 +107,12 @@ export function restartWords(ev: RestartEvent): string {
   }
   const cause = d['cause'];
   const exitCode = d['exitCode'] ?? d['code'];
+  // The same words as the supervisor's own (core/reason-words.ts on the tree branch).
   if (cause === 'exit') {
-    const parts = [exitCode !== undefined && exitCode !== null ? `exit code ${String(exitCode)}` : '', d['signal'] ? `signal ${String(d['signal'])}` : ''].filter(Boolean);
-    const oom = d['oom'] === true || exitCode === 137 ? ', killed by the OOM killer or SIGKILL' : '';
-    return `crashed: ${parts.join(', ') || ev.reason}${oom}`;
+    if (d['oom'] === true) return `crashed: exit code ${String(exitCode ?? 137)}, killed by the OOM killer`;
+    if (d['signal']) return `killed by signal ${String(d['signal'])}`;
+    if (exitCode === 0) return 'exited on its own (exit code 0)';
+    return exitCode !== undefined && exitCode !== null ? `crashed: exit code ${String(exitCode)}` : `crashed: ${ev.reason}`;
   }
   if (cause === 'probe' || cause === 'heartbeat') return `hung: ${ev.reason}`;
   if (cause === 'sibling') return `restarted with ${String(d['sibling'] ?? 'a sibling')} (${String(d['strategy'] ?? 'strategy')})`;
