@@ -79,6 +79,14 @@ describe('web sign-in and roles', () => {
     assert.equal(await who(u.cookie), false, 'expired');
   });
 
+  test('a stranger\'s body is refused before it is read: 401, not a parse error or 413', async () => {
+    for (const [path, method] of [['/api/children/web/restart', 'POST'], ['/api/events/1/pin', 'PUT']] as const) {
+      const r = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: '{"not json' + 'x'.repeat(100_000) });
+      assert.equal(r.status, 401, path);
+      assert.equal(((await r.json()) as any).error.code, 'WEB_ERR_SIGNIN_REQUIRED');
+    }
+  });
+
   test('ten failed sign-ins in a minute, then 429', async () => {
     let last = 0;
     for (let i = 0; i < 11; i++) last = (await signIn(`wrong-${i}`)).status;

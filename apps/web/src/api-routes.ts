@@ -101,19 +101,19 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
   });
 
   const notYet = (reply: FastifyReply) => sendError(reply, 503, 'WEB_ERR_STARTING', 'the web app has not heard from the other apps yet; retry in a second');
-  app.get('/api/status', { preHandler: g.viewer }, async (_req, reply) => hub.stats ?? notYet(reply));
-  app.get('/api/tree', { preHandler: g.viewer }, async (_req, reply) => {
+  app.get('/api/status', { onRequest: g.viewer }, async (_req, reply) => hub.stats ?? notYet(reply));
+  app.get('/api/tree', { onRequest: g.viewer }, async (_req, reply) => {
     if (hub.tree) return hub.tree;
     const e = hub.stats?.upstream.supervisor.error;
     return sendError(reply, 503, 'WEB_ERR_SUPERVISOR_UNAVAILABLE', e ?? 'the supervisor has not answered yet');
   });
-  app.get('/api/cameras', { preHandler: g.viewer }, async (_req, reply) => (hub.stats ? { cameras: hub.stats.cameras } : notYet(reply)));
-  app.get<{ Params: { id: string } }>('/api/cameras/:id/history', { preHandler: g.viewer }, async (req, reply) => {
+  app.get('/api/cameras', { onRequest: g.viewer }, async (_req, reply) => (hub.stats ? { cameras: hub.stats.cameras } : notYet(reply)));
+  app.get<{ Params: { id: string } }>('/api/cameras/:id/history', { onRequest: g.viewer }, async (req, reply) => {
     const h = hub.history.columns(req.params.id);
     if (!h) return sendError(reply, 404, 'WEB_ERR_UNKNOWN_CAMERA', `no camera ${echo(req.params.id)}; known: ${hub.history.cameras().join(', ') || 'none yet'}`);
     return h;
   });
-  app.get('/api/zones', { preHandler: g.viewer }, async () => ({ zones: hub.zones }));
+  app.get('/api/zones', { onRequest: g.viewer }, async () => ({ zones: hub.zones }));
 
   // Live video and stills through the web app (the camera port need not be reachable from a browser).
   const cameraProxy = (path: 'stream.mjpeg' | 'frame.jpg') => async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
@@ -154,10 +154,10 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
     }
     reply.raw.end();
   };
-  app.get<{ Params: { id: string } }>('/api/cameras/:id/stream.mjpeg', { preHandler: g.viewer }, cameraProxy('stream.mjpeg'));
-  app.get<{ Params: { id: string } }>('/api/cameras/:id/frame.jpg', { preHandler: g.viewer }, cameraProxy('frame.jpg'));
+  app.get<{ Params: { id: string } }>('/api/cameras/:id/stream.mjpeg', { onRequest: g.viewer }, cameraProxy('stream.mjpeg'));
+  app.get<{ Params: { id: string } }>('/api/cameras/:id/frame.jpg', { onRequest: g.viewer }, cameraProxy('frame.jpg'));
 
-  app.get<{ Querystring: Record<string, unknown> }>('/api/events', { preHandler: g.viewer }, async (req, reply) => {
+  app.get<{ Querystring: Record<string, unknown> }>('/api/events', { onRequest: g.viewer }, async (req, reply) => {
     const q = eventsQuery(req.query);
     if (typeof q !== 'string') return sendError(reply, 400, 'WEB_ERR_BAD_QUERY', q.error);
     try {
@@ -167,10 +167,10 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
       return upstreamAnswer(ctx, reply, err);
     }
   });
-  app.get<{ Params: { id: string } }>('/api/events/:id/snapshot.jpg', { preHandler: g.viewer }, async (req, reply) => snapshot(ctx, req.params.id, reply));
+  app.get<{ Params: { id: string } }>('/api/events/:id/snapshot.jpg', { onRequest: g.viewer }, async (req, reply) => snapshot(ctx, req.params.id, reply));
   for (const [method, pinned] of [['PUT', true], ['DELETE', false]] as const) {
     app.route<{ Params: { id: string } }>({
-      method, url: '/api/events/:id/pin', preHandler: g.technician,
+      method, url: '/api/events/:id/pin', onRequest: g.technician,
       handler: async (req, reply) => {
         if (!isId(req.params.id)) return sendError(reply, 400, 'WEB_ERR_BAD_ID', `event id: expected an integer 1..999999999999999, got ${echo(req.params.id)}`);
         try {
@@ -188,7 +188,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
   }
 
   // A child's detail with its recent log lines (technicians: logs can say more than an operator needs).
-  app.get<{ Params: { id: string } }>('/api/children/:id', { preHandler: g.technician }, async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/api/children/:id', { onRequest: g.technician }, async (req, reply) => {
     if (!CHILD_ID.test(req.params.id)) return sendError(reply, 400, 'WEB_ERR_BAD_ID', `child id: expected ids like "camera" or "camera/dock", got ${echo(req.params.id)}`);
     if (!ctx.supervisor) return sendError(reply, 503, 'WEB_ERR_SUPERVISOR_UNAVAILABLE', 'no supervisor configured (SUPERVISOR_URL, SUPERVISOR_TOKEN_FILE)');
     try {
@@ -198,7 +198,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
       return upstreamAnswer(ctx, reply, err);
     }
   });
-  app.post<{ Params: { id: string; action: string } }>('/api/children/:id/:action', { preHandler: g.technician, bodyLimit: 1024 }, async (req, reply) => {
+  app.post<{ Params: { id: string; action: string } }>('/api/children/:id/:action', { onRequest: g.technician, bodyLimit: 1024 }, async (req, reply) => {
     const { id, action } = req.params;
     if (action !== 'restart' && action !== 'stop' && action !== 'start') return sendError(reply, 400, 'WEB_ERR_BAD_ACTION', `action: expected restart, stop or start, got ${echo(action)}`);
     if (!CHILD_ID.test(id)) return sendError(reply, 400, 'WEB_ERR_BAD_ID', `child id: expected ids like "camera" or "camera/dock", got ${echo(id)}`);
@@ -214,7 +214,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
   });
 
   // The supervisor's event log (newest last), from the hub's tail; filter by child.
-  app.get<{ Querystring: { child?: string; limit?: string } }>('/api/supervisor-events', { preHandler: g.viewer }, async (req, reply) => {
+  app.get<{ Querystring: { child?: string; limit?: string } }>('/api/supervisor-events', { onRequest: g.viewer }, async (req, reply) => {
     const { child, limit } = req.query;
     if (child !== undefined && !CHILD_ID.test(child)) return sendError(reply, 400, 'WEB_ERR_BAD_QUERY', `child: expected a child id, got ${echo(child)}`);
     if (limit !== undefined && !(/^\d{1,4}$/.test(limit) && Number(limit) >= 1 && Number(limit) <= 1000)) return sendError(reply, 400, 'WEB_ERR_BAD_QUERY', `limit: expected an integer 1..1000, got ${echo(limit)}`);
@@ -222,7 +222,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
     return { events: items.slice(-Number(limit ?? 200)) };
   });
 
-  app.get('/api/stream', { preHandler: g.viewer }, async (req, reply) => {
+  app.get('/api/stream', { onRequest: g.viewer }, async (req, reply) => {
     const raw = req.headers['last-event-id'] ?? (req.query as { since?: string }).since;
     const cursors = parseCursor(typeof raw === 'string' ? raw : undefined);
     if ('error' in cursors) return sendError(reply, 400, 'WEB_ERR_BAD_CURSOR', cursors.error);

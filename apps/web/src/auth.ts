@@ -128,7 +128,11 @@ export function createAuth(o: AuthOptions) {
 
 export type Auth = ReturnType<typeof createAuth>;
 
-/** preHandlers: `viewer` (any role; sign-in when required), `technician` (+ CSRF and same-origin on mutations). */
+/**
+ * Route onRequest hooks (they run before a body is read, so junk from a stranger is refused
+ * unparsed): `viewer` (any role; sign-in when required), `technician` (+ CSRF and same-origin on
+ * mutations).
+ */
 export function guards(auth: Auth) {
   const viewer = async (req: FastifyRequest, reply: FastifyReply) => {
     const role = auth.role(req);

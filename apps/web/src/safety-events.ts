@@ -18,7 +18,7 @@ const cursor = (v: string) => /^\d{1,15}$/.test(v);
 export function registerSafetyEventRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const g = guards(ctx.auth);
   /** ?since=ID (events after that id) or ?latest=N (the newest N; the default, N=50). */
-  app.get<{ Querystring: { since?: string; latest?: string } }>('/api/safety-events', { preHandler: g.viewer }, async (req, reply) => {
+  app.get<{ Querystring: { since?: string; latest?: string } }>('/api/safety-events', { onRequest: g.viewer }, async (req, reply) => {
     const { since, latest } = req.query;
     if (since !== undefined && !cursor(since)) return sendError(reply, 400, 'WEB_ERR_BAD_QUERY', `since: expected an event id (integer >= 0, at most 15 digits), got ${echo(since)}`);
     if (latest !== undefined && !(cursor(latest) && Number(latest) >= 1 && Number(latest) <= 1000)) return sendError(reply, 400, 'WEB_ERR_BAD_QUERY', `latest: expected an integer 1..1000, got ${echo(latest)}`);
@@ -31,7 +31,7 @@ export function registerSafetyEventRoutes(app: FastifyInstance, ctx: RouteContex
   });
 
   /** SSE of safety events. Resumes after the Last-Event-ID header or ?since=ID. */
-  app.get<{ Querystring: { since?: string } }>('/api/safety-events/stream', { preHandler: g.viewer }, async (req, reply) => {
+  app.get<{ Querystring: { since?: string } }>('/api/safety-events/stream', { onRequest: g.viewer }, async (req, reply) => {
     const resume = req.headers['last-event-id'] ?? req.query.since;
     const c = typeof resume === 'string' ? resume.trim() : undefined;
     if (c !== undefined && !cursor(c)) return sendError(reply, 400, 'WEB_ERR_BAD_CURSOR', `Last-Event-ID / since: expected an event id (integer >= 0, at most 15 digits), got ${echo(c)}`);
@@ -40,5 +40,5 @@ export function registerSafetyEventRoutes(app: FastifyInstance, ctx: RouteContex
     reply.raw.on('close', () => ctx.streams.delete(s));
   });
 
-  app.get<{ Params: { id: string } }>('/api/safety-events/:id/snapshot.jpg', { preHandler: g.viewer }, async (req, reply) => snapshot(ctx, req.params.id, reply));
+  app.get<{ Params: { id: string } }>('/api/safety-events/:id/snapshot.jpg', { onRequest: g.viewer }, async (req, reply) => snapshot(ctx, req.params.id, reply));
 }
