@@ -104,8 +104,11 @@ describe('operator dashboard in Chromium', () => {
   });
 
   test('a technician signs in, restarts a subsystem with a confirmation, and reads its log lines', async () => {
-    await page.click('#signin');
-    await page.fill('#secret', TECH_TOKEN);
+    // By keyboard: the sign-in button, then the focused secret field, then Enter.
+    await page.focus('#signin');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.id === 'secret');
+    await page.keyboard.type(TECH_TOKEN);
     await page.keyboard.press('Enter');
     await page.waitForSelector('[data-child="crashy"] .act-restart');
     const before = s.tree.child('crashy')!.restarts;

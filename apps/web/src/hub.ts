@@ -28,7 +28,7 @@ export function toWebEvent(e: SafetyEvent): WebSafetyEvent {
 export interface DashboardNode {
   id: string; parent: string | null; type: string; state: string; since: number; startedAt: number | null;
   restarts: number; lastReason: string | null; lastRestartReason: string | null; lastRestartAt: number | null;
-  manuallyStopped: boolean; inner: boolean; workerState: string | null; probes: { name: string; ok: boolean | null; lastError?: string }[];
+  manuallyStopped: boolean; inner: boolean; stale: boolean; workerState: string | null; probes: { name: string; ok: boolean | null; lastError?: string }[];
 }
 export interface DashboardTree { name: string; state: string; nodes: DashboardNode[] }
 
@@ -235,7 +235,7 @@ export function createHub(o: HubOptions) {
       name: t.name, state: t.state,
       nodes: t.nodes.map((n) => ({
         id: n.id, parent: n.parent, type: n.type, state: n.state, since: n.since, startedAt: n.startedAt, restarts: n.restarts,
-        lastReason: n.lastReason, manuallyStopped: n.manuallyStopped, inner: n.inner === true,
+        lastReason: n.lastReason, manuallyStopped: n.manuallyStopped, inner: n.inner === true, stale: n.stale === true,
         lastRestartReason: n.lastRestartReason ?? lastRestart.get(n.id)?.words ?? (n.restarts > 0 ? n.lastReason : null),
         lastRestartAt: n.lastRestartAt ?? lastRestart.get(n.id)?.at ?? null,
         workerState: typeof n.info?.['workerState'] === 'string' ? (n.info['workerState'] as string) : null,
@@ -317,5 +317,5 @@ export function createHub(o: HubOptions) {
 
 interface RawTree {
   name: string; state: string;
-  nodes: { id: string; parent: string | null; type: string; state: string; since: number; startedAt: number | null; restarts: number; lastReason: string | null; lastRestartReason?: string | null; lastRestartAt?: number | null; manuallyStopped: boolean; inner?: boolean; info?: Record<string, unknown>; probes?: { name: string; ok: boolean | null; lastError?: string }[] }[];
+  nodes: { id: string; parent: string | null; type: string; state: string; since: number; startedAt: number | null; restarts: number; lastReason: string | null; lastRestartReason?: string | null; lastRestartAt?: number | null; manuallyStopped: boolean; inner?: boolean; stale?: boolean; info?: Record<string, unknown>; probes?: { name: string; ok: boolean | null; lastError?: string }[] }[];
 }

@@ -124,7 +124,7 @@ export interface ProblemInputs {
   now: number;
   /** When the web app started: camera problems wait 120 s after it (Frigate skips them too). */
   startedAt: number;
-  tree: { state: string; nodes: { id: string; state: string; parent: string | null }[] } | null;
+  tree: { state: string; nodes: { id: string; state: string; parent: string | null; stale?: boolean }[] } | null;
   treeError: string | null;
   cameras: { id: string; state: string; fps: number; expectedFps: number }[];
   camerasError: string | null;
@@ -143,6 +143,7 @@ export function problems(i: ProblemInputs): string[] {
     if (n.state === 'failed' || n.state === 'gave_up') out.push(`${n.id} has failed`);
     else if (n.state === 'backoff') out.push(`${n.id} is in backoff (restarting)`);
     else if (n.state === 'unhealthy') out.push(`${n.id} is unhealthy`);
+    else if (n.stale) out.push(`${n.id}: last known state only (its app's tree is not answering)`);
   }
   if (i.camerasError) out.push(`camera app unreachable: ${i.camerasError}`);
   if (i.inferenceError) out.push(`inference app unreachable: ${i.inferenceError}`);

@@ -79,7 +79,7 @@ function Tile({ node, children, tech, csrf, now, extra }) {
   };
   const cls = stateClass(node.state);
   return html`<section class=${`tile ${cls}`} data-child=${node.id} aria-label=${`${node.id}: ${node.state}`}>
-    <header><h3>${node.id.split('/').at(-1)}</h3><span class=${`state ${cls}`}>${node.state}${node.workerState ? ` · ${node.workerState}` : ''}</span></header>
+    <header><h3>${node.id.split('/').at(-1)}</h3><span class=${`state ${cls}`}>${node.state}${node.workerState ? ` · ${node.workerState}` : ''}${node.stale ? ' (last known)' : ''}</span></header>
     <dl>
       <dt>up</dt><dd>${node.startedAt ? ago(now - node.startedAt) : '—'}</dd>
       <dt>restarts</dt><dd class="restarts">${node.restarts}</dd>
