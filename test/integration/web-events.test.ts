@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import sharp from 'sharp';
 import { startEventsStack, type EventsStack } from '../helpers/events-stack.ts';
 import { waitFor } from '../helpers/net.ts';
@@ -115,6 +116,28 @@ describe('web app: safety events read from the inference app', () => {
     assert.deepEqual(got().slice(0, 2100), ids);
     assert.match(s.frames.find((f) => f.event === 'safety')!.id!, new RegExp(`^${ids[0]}-0$`), 'composite id');
     s.close();
+  });
+
+  test('a dashboard that stops reading is dropped (memory stays bounded) while one that reads gets every event of a 30 MB burst', async () => {
+    const metric = async (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)`, 'm').exec(await (await fetch(`${web()}/metrics`)).text())?.[1]);
+    const dropsBefore = await metric('web_sse_dropped_total');
+    const cursor = stack.store.since(0, 100_000).at(-1)?.id ?? 0;
+    // A reader that never reads: a raw socket, paused.
+    const stuck = connect(stack.ports.web, '127.0.0.1');
+    stuck.pause();
+    await new Promise((r) => stuck.once('connect', r));
+    stuck.write(`GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nLast-Event-ID: ${cursor}-0\r\n\r\n`);
+    const healthy = await openStream(`${web()}/api/stream`, { 'last-event-id': `${cursor}-0` });
+    // About 30 MB of events (big box lists), far more than the socket buffers and the 1 MiB limit.
+    const big = Array.from({ length: 150 }, (_, i) => ({ x1: 0.1, y1: 0.1, x2: 0.2 + i / 1000, y2: 0.3, cls: 'person', score: 0.5 }));
+    const ids: number[] = [];
+    for (let i = 0; i < 3000; i++) ids.push(stack.store.append({ ts: Date.now(), camera: 'cam1', zone: 'press', cls: 'person', score: 0.9, boxes: big, snapshot: null, episodeStart: Date.now() }).id);
+    await waitFor('the stuck client dropped', async () => (await metric('web_sse_dropped_total')) > dropsBefore, 30_000, 200);
+    const got = () => healthy.frames.filter((f) => f.event === 'safety').map((f) => (JSON.parse(f.data!) as { id: number }).id);
+    await waitFor('the reading client got all 3000', () => got().length >= 3000, 60_000, 200);
+    assert.deepEqual(got().slice(0, 3000), ids);
+    healthy.close();
+    stuck.destroy();
   });
 
   test('inference down: JSON answers 503 without an internal URL; the stream stays open and catches up', async () => {

@@ -12,7 +12,8 @@
  * INVARIANTS: per log, a client is either catching up (its live entries are ignored, they are in
  * the hub's tail and are sent when catch-up reaches it) or live; `cursor` only grows and an entry
  * is written only if its key is above it, so each log arrives in order, with no gap and no repeat.
- * A client more than `maxQueuedBytes` behind is dropped (it resumes by Last-Event-ID).
+ * A client that stays more than `maxQueuedBytes` behind for 5 s (or falls 16 times that behind)
+ * is dropped; it resumes by Last-Event-ID.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TreeEvent } from '../../../supervisor/src/core/events.ts';
@@ -57,15 +58,25 @@ export function openDashboardStream(req: FastifyRequest, reply: FastifyReply, cu
     supervisor: { cursor: cursors.supervisor, live: false },
   };
   const id = () => (d.only === 'safety' ? String(state.safety.cursor ?? 0) : `${state.safety.cursor ?? 0}-${state.supervisor.cursor ?? 0}`);
+  // A burst (a catch-up page, many events at once) may queue more than the limit for a moment; a
+  // client is dropped when it stays over the limit for 5 s, or at once past 16 times the limit
+  // (memory stays bounded whatever a stuck reader does).
+  let overTimer: NodeJS.Timeout | undefined;
+  const drop = () => {
+    if (closed) return;
+    req.log.warn({ queued: res.writableLength }, 'dashboard stream client too slow; dropping it (it resumes with Last-Event-ID)');
+    d.onDrop?.();
+    stop();
+    res.destroy();
+  };
   const write = (chunk: string) => {
     if (closed) return;
     res.write(chunk);
-    if (res.writableLength > maxQueued) {
-      req.log.warn({ queued: res.writableLength }, 'dashboard stream client too slow; dropping it (it resumes with Last-Event-ID)');
-      d.onDrop?.();
-      stop();
-      res.destroy();
-    }
+    if (res.writableLength <= maxQueued) return;
+    if (res.writableLength > maxQueued * 16) return drop();
+    if (overTimer) return;
+    overTimer = setTimeout(() => { overTimer = undefined; if (res.writableLength > maxQueued) drop(); }, 5000);
+    res.once('drain', () => { clearTimeout(overTimer); overTimer = undefined; });
   };
   const sendSafety = (e: WebSafetyEvent) => {
     const s = state.safety;
@@ -94,6 +105,7 @@ export function openDashboardStream(req: FastifyRequest, reply: FastifyReply, cu
     if (closed) return;
     closed = true;
     clearInterval(heartbeat);
+    clearTimeout(overTimer);
     for (const t of timers) clearTimeout(t);
     unsubscribe();
   }
