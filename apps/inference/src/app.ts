@@ -100,6 +100,12 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
     return { events, next: events.length === q.filter.limit ? events.at(-1)!.id : null };
   });
 
+  // The danger zones as loaded (polygons in normalized frame coordinates), for the dashboard to
+  // draw over the live view. No file name or path in it.
+  app.get('/zones', async () => ({
+    cameras: Object.fromEntries(Object.entries(zones.cameras).map(([camera, c]) => [camera, { zones: c.zones.map((z) => ({ id: z.id, polygon: z.polygon, rules: z.rules.map((r) => ({ cls: r.cls, dwellMs: r.dwellMs })) })) }])),
+  }));
+
   // Pins (an operator keeps an event for an investigation; the vacuum never deletes it).
   const pinRoute = (pinned: boolean) => async (req: { params: { id: string } }, reply: Parameters<typeof sendError>[0]) => {
     const id = eventId(req.params.id);

@@ -1,86 +1,153 @@
-// The web app: /healthz and /metrics, the safety events read from the inference app (JSON, SSE,
-// snapshots), and the operator page that shows them live. The rest of the dashboard (supervision
-// tree, cameras) lands with its own issue.
+// The web app: the operator dashboard and its API. Everything the page shows comes through the
+// one shared poller (hub.ts); routes are in api-routes.ts (dashboard) and safety-events.ts (the
+// older safety-event routes); sign-in and roles in auth.ts; the page in page.ts and ui/.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
-import { Counter } from 'prom-client';
-import { createAppServer, dataDirCheck, sendError } from '../../common/src/index.ts';
-import { inferenceClient, streamSafetyEvents, UpstreamError } from './safety-events.ts';
-import { dashboardPage } from './page.ts';
+import cookie from '@fastify/cookie';
+import { Counter, Gauge } from 'prom-client';
+import { createAppServer, dataDirCheck, errorToHttp, sendError } from '../../common/src/index.ts';
+import { createAuth } from './auth.ts';
+import type { WebConfig } from './config.ts';
+import { createHub } from './hub.ts';
+import { registerApiRoutes } from './api-routes.ts';
+import { registerSafetyEventRoutes } from './safety-events.ts';
+import { registerPage } from './page.ts';
+import { upstreamClient, type Upstream } from './upstream.ts';
 
-/** What `buildApp` needs; `main.ts` fills it from env, tests pass it directly. */
-export interface WebAppOptions {
-  /** Shown on the page and in `web_info` so a technician can tell which bundle runs. */
-  version: string;
-  /** Data volume; /healthz fails when it is not writable (a lost volume must be noticed). */
-  dataDir?: string;
-  /** The inference app, which stores the safety events (INFERENCE_URL). */
-  inferenceUrl: string;
-  /** How often the event stream asks the inference app for new events (default 1000 ms). */
-  eventsPollMs?: number;
-  /** Timeout of each call to the inference app (default 3000 ms). */
+/** What `buildApp` needs: the checked config (tests build one with loadWebConfig or by hand). */
+export type WebAppOptions = Pick<WebConfig, 'version' | 'inferenceUrl'> & Partial<Omit<WebConfig, 'version' | 'inferenceUrl'>> & {
+  /** Timeout of each call to another app (default 3000 ms). */
   upstreamTimeoutMs?: number;
-}
-
-/** Newest events a dashboard gets when it opens without a cursor. */
-const INITIAL_EVENTS = 50;
+  /** Stats frame and tree/cameras poll interval (default 1000 ms). */
+  statsMs?: number;
+  /** JSON log lines (default: stderr). */
+  log?: (obj: Record<string, unknown>) => void;
+};
 
 export function buildApp(opts: WebAppOptions): FastifyInstance {
   const { app, registry, addHealthCheck } = createAppServer({ name: 'web' });
-  const requests = new Counter({ name: 'web_http_requests_total', help: 'HTTP requests served', labelNames: ['route'], registers: [registry] });
-  const info = new Counter({ name: 'web_info', help: 'Always 1; the label says which version runs', labelNames: ['version'], registers: [registry] });
-  const upstreamErrors = new Counter({ name: 'web_upstream_errors_total', help: 'Calls to another app that failed or timed out', labelNames: ['upstream'], registers: [registry] });
+  const log = opts.log ?? ((o: Record<string, unknown>) => console.error(JSON.stringify({ app: 'web', time: Date.now(), ...o })));
+  const registers = [registry];
+  const requests = new Counter({ name: 'web_http_requests_total', help: 'HTTP requests served', labelNames: ['route'], registers });
+  const info = new Counter({ name: 'web_info', help: 'Always 1; the label says which version runs', labelNames: ['version'], registers });
+  const upstreamErrors = new Counter({ name: 'web_upstream_errors_total', help: 'Calls to another app that failed or timed out (client mistakes excluded)', labelNames: ['upstream'], registers });
+  const upstreamRequests = new Counter({ name: 'web_upstream_requests_total', help: 'Calls made to another app (flat in the number of dashboards: one shared poller)', labelNames: ['upstream'], registers });
+  const dropped = new Counter({ name: 'web_sse_dropped_total', help: 'Stream clients dropped for being too slow (they resume by Last-Event-ID)', registers });
+  const actions = new Counter({ name: 'web_actions_total', help: 'Changes asked through the dashboard, by action and role', labelNames: ['action', 'role'], registers });
   info.inc({ version: opts.version });
+  for (const u of ['supervisor', 'camera', 'inference']) { upstreamErrors.inc({ upstream: u }, 0); upstreamRequests.inc({ upstream: u }, 0); }
+
+  // Event-loop delay, as the supervisor's probes would feel it: p50/p99/max since the last scrape.
+  // The histogram records whole timer intervals (resolution included): subtract the resolution.
+  const RES_MS = 10;
+  const loopDelay = monitorEventLoopDelay({ resolution: RES_MS });
+  loopDelay.enable();
+  const lag = (ns: number) => Math.max(0, ns / 1e6 - RES_MS) / 1000;
+  new Gauge({
+    name: 'web_event_loop_delay_seconds', help: 'Event-loop delay since the previous scrape', labelNames: ['quantile'], registers,
+    collect() {
+      this.set({ quantile: '0.5' }, lag(loopDelay.percentile(50)));
+      this.set({ quantile: '0.99' }, lag(loopDelay.percentile(99)));
+      this.set({ quantile: 'max' }, lag(loopDelay.max));
+      loopDelay.reset();
+    },
+  });
+
+  const count = (u: Upstream) => upstreamRequests.inc({ upstream: u });
+  const timeoutMs = opts.upstreamTimeoutMs ?? 3000;
+  const tokens = opts.supervisorTokens ?? {};
+  const supToken = tokens.technician ?? tokens.viewer;
+  const inference = upstreamClient('inference', opts.inferenceUrl, { timeoutMs, onRequest: count });
+  const camera = opts.cameraUrl ? upstreamClient('camera', opts.cameraUrl, { timeoutMs, onRequest: count }) : undefined;
+  const supervisor = opts.supervisorUrl && supToken ? upstreamClient('supervisor', opts.supervisorUrl, { timeoutMs, onRequest: count, headers: { authorization: `Bearer ${supToken}` } }) : undefined;
+  const hub = createHub({
+    inference, camera, supervisor, log,
+    eventsPollMs: opts.eventsPollMs ?? 500, statsMs: opts.statsMs, inferenceBudgetMs: opts.inferenceBudgetMs ?? 100,
+    onUpstreamError: (u) => upstreamErrors.inc({ upstream: u }),
+    onUpstreamRequest: count,
+  });
+  new Gauge({ name: 'web_sse_clients', help: 'Open dashboard streams', registers, collect() { this.set(hub.clients); } });
+
+  const auth = createAuth({
+    technicianToken: tokens.technician, viewerToken: tokens.viewer, passwords: opts.passwords ?? [],
+    requireSignin: opts.requireSignin ?? false, sessionTtlMs: opts.sessionTtlMs ?? 8 * 3_600_000,
+    secret: opts.sessionSecret ?? Buffer.from(crypto.getRandomValues(new Uint8Array(32))), allowedHosts: opts.allowedHosts ?? [],
+  });
+
+  void app.register(cookie);
+  // DNS rebinding: a page on a rebound name would read our API as same-origin; its Host shows it.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!auth.hostAllowed(req.headers.host)) return sendError(reply, 403, 'WEB_ERR_HOST_NOT_ALLOWED', 'this host name is not allowed (set WEB_ALLOWED_HOSTS)');
+  });
+  // /healthz answers within its budget or not at all. A request that waited in the kernel while
+  // the loop was blocked is handled right after the blocked turn, when the 50 ms ticker finds
+  // itself late: a late 200 would hide the stall from the supervisor's probe, so drop those.
+  const budget = opts.healthBudgetMs ?? 500;
+  let lastTick = Date.now();
+  let stallSeenAt = 0;
+  const ticker = setInterval(() => {
+    const now = Date.now();
+    if (now - lastTick - 50 > budget) stallSeenAt = now;
+    lastTick = now;
+  }, 50);
+  ticker.unref();
+  app.addHook('onRequest', async (req, reply) => {
+    const now = Date.now();
+    if (req.url === '/healthz' && (now - lastTick - 50 > budget || now - stallSeenAt < 100)) {
+      req.raw.socket.destroy();
+      return reply.hijack();
+    }
+  });
   app.addHook('onResponse', async (req) => {
     requests.inc({ route: req.routeOptions.url ?? 'unknown' });
   });
   if (opts.dataDir) addHealthCheck('data_dir', dataDirCheck(opts.dataDir));
-  const inference = inferenceClient(opts.inferenceUrl, opts.upstreamTimeoutMs ?? 3000);
-  const unavailable = (reply: Parameters<typeof sendError>[0], err: unknown) => {
-    if (!(err instanceof UpstreamError)) throw err;
-    upstreamErrors.inc({ upstream: 'inference' });
-    return sendError(reply, 503, 'WEB_ERR_INFERENCE_UNAVAILABLE', `safety events are unavailable: ${err.message}`);
-  };
+
   const streams = new Set<{ end(): void }>();
-  app.addHook('onClose', async () => {
+  app.addHook('preClose', async () => {
+    hub.stop();
     for (const s of streams) s.end();
+    streams.clear();
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(ticker);
+    loopDelay.disable();
   });
 
-  app.get('/', async (_req, reply) => {
-    reply.type('text/html; charset=utf-8');
-    return dashboardPage(opts.version);
-  });
-
-  /** ?since=ID (events after that id) or ?latest=N (the newest N; the default, N=50). */
-  app.get<{ Querystring: { since?: string; latest?: string } }>('/api/safety-events', async (req, reply) => {
-    const { since, latest } = req.query;
-    if (since !== undefined && !/^\d+$/.test(since)) return sendError(reply, 400, 'WEB_ERR_BAD_QUERY', `since: expected an event id (integer >= 0), got ${JSON.stringify(since)}`);
-    if (latest !== undefined && !(/^\d+$/.test(latest) && Number(latest) >= 1 && Number(latest) <= 1000)) return sendError(reply, 400, 'WEB_ERR_BAD_QUERY', `latest: expected an integer 1..1000, got ${JSON.stringify(latest)}`);
-    try {
-      return await inference.events(since !== undefined ? { since: Number(since), limit: 500 } : { latest: Number(latest ?? INITIAL_EVENTS) });
-    } catch (err) {
-      return unavailable(reply, err);
-    }
-  });
-
-  /** SSE. Resumes after the Last-Event-ID header (EventSource sends it on reconnect) or ?since=ID. */
-  app.get<{ Querystring: { since?: string } }>('/api/safety-events/stream', async (req, reply) => {
-    const resume = req.headers['last-event-id'] ?? req.query.since;
-    const cursor = typeof resume === 'string' ? resume.trim() : undefined;
-    if (cursor !== undefined && !/^\d+$/.test(cursor)) return sendError(reply, 400, 'WEB_ERR_BAD_QUERY', `Last-Event-ID / since: expected an event id (integer >= 0), got ${JSON.stringify(cursor)}`);
-    const s = streamSafetyEvents(req, reply, { client: inference, after: cursor === undefined ? null : Number(cursor), initial: INITIAL_EVENTS, pollMs: opts.eventsPollMs ?? 1000, heartbeatMs: 15_000, onUpstreamError: () => upstreamErrors.inc({ upstream: 'inference' }) });
-    streams.add(s);
-    reply.raw.on('close', () => streams.delete(s));
-  });
-
-  app.get<{ Params: { id: string } }>('/api/safety-events/:id/snapshot.jpg', async (req, reply) => {
-    if (!/^\d+$/.test(req.params.id)) return sendError(reply, 400, 'WEB_ERR_BAD_QUERY', `id: expected an event id, got ${JSON.stringify(req.params.id)}`);
-    try {
-      const jpeg = await inference.snapshot(Number(req.params.id));
-      if (!jpeg) return sendError(reply, 404, 'WEB_ERR_NO_SNAPSHOT', `event ${req.params.id} has no snapshot (unknown event, or removed by retention)`);
-      return reply.type('image/jpeg').header('cache-control', 'max-age=86400, immutable').send(jpeg);
-    } catch (err) {
-      return unavailable(reply, err);
-    }
+  const ctx = {
+    hub, auth, inference, camera, supervisor, streams, log,
+    onUpstreamError: (u: Upstream) => upstreamErrors.inc({ upstream: u }),
+    onDrop: () => dropped.inc(),
+    onAction: (action: string, role: string) => actions.inc({ action, role }),
+  };
+  // The web app's own routes in one scope, with its error handler (common's stays for /healthz).
+  void app.register(async (scope) => {
+    // 5xx answers say nothing internal: the cause goes to the log.
+    scope.setErrorHandler((err, req, reply) => {
+      const { status, body } = errorToHttp(err);
+      if (status >= 500) {
+        log({ level: 'error', msg: 'request failed', url: req.url.split('?')[0], err: (err as Error)?.stack ?? String(err) });
+        return sendError(reply, 500, 'WEB_ERR_INTERNAL', 'internal error (see the web app log)');
+      }
+      return reply.code(status).type('application/json').send(body);
+    });
+    registerPage(scope, { version: opts.version });
+    registerApiRoutes(scope, ctx);
+    registerSafetyEventRoutes(scope, ctx);
   });
   return app;
+}
+
+/** What routes get from the app. */
+export interface RouteContext {
+  hub: ReturnType<typeof createHub>;
+  auth: ReturnType<typeof createAuth>;
+  inference: ReturnType<typeof upstreamClient>;
+  camera?: ReturnType<typeof upstreamClient>;
+  supervisor?: ReturnType<typeof upstreamClient>;
+  streams: Set<{ end(): void }>;
+  log: (obj: Record<string, unknown>) => void;
+  onUpstreamError(u: Upstream): void;
+  onDrop(): void;
+  onAction(action: string, role: string): void;
 }

@@ -1,0 +1,69 @@
+/**
+ * `npm start` smoke test: scripts/start-embedded.mjs with the embedded tree moved to free ports and
+ * a temp folder (EDGEVISOR_TREE, EDGEVISOR_VAR_DIR), so it runs beside another appliance. It
+ * prints the dashboard URL first, on its own line, and where the technician token is; the URL
+ * serves the page; SIGINT stops every child.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort, waitFor } from '../helpers/net.ts';
+
+const repo = resolve(import.meta.dirname, '../..');
+const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+test('npm start prints the dashboard URL first, the URL serves the page, SIGINT stops every child', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'start-embedded-'));
+  try {
+    let tree = readFileSync(join(repo, 'deploy/embedded.tree.yaml'), 'utf8');
+    const ports: Record<string, number> = {};
+    for (const p of ['7070', '8080', '8081', '8082', '8083', '8084']) ports[p] = await freePort();
+    tree = tree.replace(/\b(7070|808[0-4])\b/g, (p) => String(ports[p]))
+      .replaceAll('cwd: ..', `cwd: ${repo}`)
+      .replace('store: { path: ../var/edgevisor.db }', `store: { path: ${join(dir, 'edgevisor.db')} }`)
+      .replaceAll('DATA_DIR: var/inference', `DATA_DIR: ${join(dir, 'inference')}`)
+      .replaceAll('DATA_DIR: var', `DATA_DIR: ${dir}`)
+      .replaceAll('SUPERVISOR_TOKEN_FILE: var/tokens.env', `SUPERVISOR_TOKEN_FILE: ${join(dir, 'tokens.env')}`);
+    const file = join(dir, 'tree.yaml');
+    writeFileSync(file, tree);
+    const env: NodeJS.ProcessEnv = { ...process.env, EDGEVISOR_TREE: file, EDGEVISOR_VAR_DIR: dir };
+    delete env.EDGEVISOR_TECHNICIAN_TOKEN;
+    delete env.EDGEVISOR_VIEWER_TOKEN;
+    const child = spawn(process.execPath, [join(repo, 'scripts/start-embedded.mjs')], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', () => undefined);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const url = `http://127.0.0.1:${ports['8080']}/`;
+      await waitFor('the first line', () => out.includes('\n'), 10_000);
+      assert.equal(out.split('\n')[0], `edgevisor dashboard: ${url}`);
+      assert.match(out.split('\n')[1]!, /technician sign-in: .*EDGEVISOR_TECHNICIAN_TOKEN from .*tokens\.env/);
+      const page = await waitFor('the dashboard page', async () => {
+        const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+        return r.status === 200 ? r.text() : null;
+      }, 90_000, 500);
+      assert.match(page, /edgevisor dashboard/);
+      const token = /EDGEVISOR_TECHNICIAN_TOKEN=(\S+)/.exec(readFileSync(join(dir, 'tokens.env'), 'utf8'))![1]!;
+      assert.ok(!page.includes(token));
+      const snap = await waitFor('every app running', async () => {
+        const r = await fetch(`http://127.0.0.1:${ports['7070']}/v1/tree`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(2000) });
+        const t = (await r.json()) as { nodes: { id: string; state: string; info?: { pid?: number } }[] };
+        const apps = t.nodes.filter((n) => ['camera', 'inference', 'web', 'onvif', 'vacuum'].includes(n.id));
+        return apps.length === 5 && apps.every((n) => n.state === 'running') ? apps : null;
+      }, 90_000, 500);
+      const pids = snap.map((n) => n.info!.pid!).filter(Boolean);
+      assert.equal(pids.length, 5);
+      child.kill('SIGINT');
+      assert.equal(await exited, 0);
+      await waitFor('every child gone', () => pids.every((p) => !alive(p)), 15_000);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
