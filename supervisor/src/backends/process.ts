@@ -18,7 +18,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { codes, EdgevisorError, IllegalStateError } from '../errors.ts';
 import type { ProcessBackendSpec, Shutdown, WorkerSpec } from '../spec/types.ts';
+import { childEnv } from './child-env.ts';
 import { createLogRing } from './log-ring.ts';
+import { assertCommandExists, watchedCommand } from './parent-watch.ts';
 import type { BackendContext, ExitInfo, Unit, UnitInfo } from './types.ts';
 
 /** ExitInfo plus how the run ended from our side (kept in events, useful in restart reasons). */
@@ -157,8 +159,8 @@ async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
 const SHELL_SIGTERM_CODE = 143;
 
 /**
- * Creates a unit for a worker whose backend is `process`. The child gets the supervisor's
- * environment merged with the spec's `env`, and `cwd` resolved against `ctx.baseDir`.
+ * Creates a unit for a worker whose backend is `process`. The child gets a minimal base
+ * environment plus the spec's `env` and `pass_env` (child-env.ts), and `cwd` resolved against `ctx.baseDir`.
  */
 export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit {
   if (worker.backend.kind !== 'process') {
@@ -266,13 +268,17 @@ export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit
         };
         let child: ChildProcess;
         try {
-          child = spawn(file, args, {
+          // Only what the spec gives, over a minimal base: never the supervisor's tokens.
+          const env = childEnv(spec.env, spec.passEnv);
+          assertCommandExists(file, cwd, env['PATH']);
+          // Under the parent watch (parent-watch.ts): the group dies with the supervisor.
+          const watched = watchedCommand([file, ...args]);
+          child = spawn(watched.file, watched.args, {
             cwd,
-            // The spec asks for the supervisor's environment plus its own; this is the one place a
-            // backend passes process.env on, and only to the child, never to read settings.
-            env: { ...process.env, ...spec.env },
+            env,
             detached: true, // own process group, so signals to -pid reach grandchildren
-            stdio: ['ignore', 'pipe', 'pipe'],
+            // fd 3: the pipe the watcher reads; EOF there means the supervisor is gone.
+            stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
           });
         } catch (err) {
           rejectStart(startFailed(err));

@@ -141,6 +141,8 @@ const processBackend = z.strictObject({
   command,
   // Numbers and booleans are stringified, as docker compose does: `PORT: 8080` is meant as "8080".
   env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: expected('a string') }).transform(String)).optional(),
+  // Variables of the supervisor passed on as they are; nothing else of its environment is (child-env.ts).
+  pass_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: expected('an environment variable name like "TZ"') })).optional(),
   cwd: text.optional(),
   log_lines: z.int().min(1).optional(),
 });
