@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { EdgevisorError, codes } from '../errors.ts';
+import type { StoreHealth } from '../store/buffered-store.ts';
 import type { EventStore } from '../store/types.ts';
 import type { Role, Tree } from '../runtime/types.ts';
 import { createAuthenticator, type ApiTokens } from './auth.ts';
@@ -10,7 +11,8 @@ import { streamEvents } from './sse.ts';
 /** What {@link buildApi} needs. Everything is passed in: the app reads no environment. */
 export interface ApiOptions {
   tree: Tree;
-  store: Pick<EventStore, 'since' | 'lastSeq'>;
+  /** The event log; `health` (buffered-store.ts) adds the store's state to /healthz and /metrics. */
+  store: Pick<EventStore, 'since' | 'lastSeq'> & { health?(): StoreHealth };
   tokens: ApiTokens;
   /** fastify's logger option (false by default: tests stay quiet; `run` turns it on). */
   logger?: FastifyServerOptions['logger'];
@@ -60,7 +62,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
 export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
   const { tree, store } = opts;
   const auth = createAuthenticator(opts.tokens);
-  const metrics = createTreeMetrics(tree);
+  const metrics = createTreeMetrics(tree, store.health ? () => store.health!() : undefined);
   const streams = new Set<{ end(): void }>();
 
   app.setErrorHandler((err, req, reply) => {
@@ -93,7 +95,10 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
     throw new EdgevisorError(codes.UNKNOWN_CHILD, `no child "${id}" (known: ${known.join(', ') || 'none'})`);
   };
 
-  app.get('/healthz', async () => ({ status: 'ok', tree: tree.snapshot().state }));
+  app.get('/healthz', async () => {
+    const h = store.health?.();
+    return { status: 'ok', tree: tree.snapshot().state, ...(h ? { store: { writable: h.writable, pending: h.pending, dropped: h.dropped } } : {}) };
+  });
 
   app.get('/metrics', async (_req, reply) => {
     reply.type(metrics.registry.contentType);

@@ -5,7 +5,7 @@ import { defaultBackends, killAllProcessUnits } from '../backends/index.ts';
 import { backendsForTree } from '../backends/docker/index.ts';
 import type { Config } from '../config.ts';
 import { createTree } from '../runtime/tree.ts';
-import { openEventStore } from '../store/sqlite-store.ts';
+import { DEFAULT_MAX_PENDING, openBufferedStore } from '../store/buffered-store.ts';
 import type { Output } from './commands.ts';
 import { formatEvent } from './format.ts';
 import { loadTreeOrExit } from './tree-file.ts';
@@ -23,11 +23,18 @@ import { loadTreeOrExit } from './tree-file.ts';
 export async function runCommand(io: Output, file: string, config: Config): Promise<void> {
   const spec = await loadTreeOrExit(file);
   const baseDir = spec.file ? dirname(spec.file) : process.cwd();
-  const store = openEventStore(resolve(baseDir, spec.store.path), { retainEvents: spec.store.retainEvents });
+  // Buffered: a full or failing disk never stops the supervision (events wait in memory).
+  const store = openBufferedStore(resolve(baseDir, spec.store.path), { retainEvents: spec.store.retainEvents });
 
   const extra = await backendsForTree(spec, { log: (line) => io.err(`edgevisor: docker: ${line}`) });
   const tree = createTree(spec, { sink: store, backends: { ...defaultBackends(), ...extra }, baseDir });
   tree.onEvent((ev) => io.out(formatEvent(ev)));
+  store.onHealthChange((h) => {
+    const reason = h.writable
+      ? 'event log writable again: the events kept in memory are written'
+      : `event log cannot be written (${h.error ?? 'error'}): events are kept in memory (up to ${DEFAULT_MAX_PENDING}) and written when the disk takes writes again`;
+    tree.record({ type: 'alarm', child: spec.name, reason, data: { store: h.writable ? 'writable' : 'unwritable', pending: h.pending, dropped: h.dropped, ...(h.error ? { error: h.error } : {}) } });
+  });
 
   if (!config.technicianToken) io.err('edgevisor: no EDGEVISOR_TECHNICIAN_TOKEN: manual actions through the API are disabled');
   const app = buildApi({

@@ -157,6 +157,9 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
       const node = find(id);
       return node instanceof WorkerNode ? node.logs(n) : [];
     },
+    record(draft) {
+      return host.emit(draft);
+    },
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

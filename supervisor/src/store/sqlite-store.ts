@@ -62,6 +62,16 @@ export function openEventStore(path: string, opts: EventStoreOptions = {}): Even
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
 
   const db = new Database(path);
+  try {
+    return openOn(db, retain, pruneEvery);
+  } catch (err) {
+    // A full or read-only disk fails here (WAL, schema): do not leak the handle to a retry loop.
+    db.close();
+    throw err;
+  }
+}
+
+function openOn(db: Database.Database, retain: number, pruneEvery: number): EventStore {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec(schema);
@@ -86,9 +96,12 @@ export function openEventStore(path: string, opts: EventStoreOptions = {}): Even
   pruneNow();
 
   return {
-    append(draft: EventDraft): TreeEvent {
+    append(draft: EventDraft, at?: number): TreeEvent {
       if (closed) throw new Error('event store is closed');
-      const seq = last + 1;
+      // An explicit seq (buffered-store.ts flushing events it numbered while the disk was full)
+      // may skip numbers (events it had to drop) but never goes back.
+      if (at !== undefined && (!Number.isInteger(at) || at <= last)) throw new RangeError(`append: seq ${at} is not above the last seq ${last}`);
+      const seq = at ?? last + 1;
       const ev: TreeEvent = { ...draft, seq, ts: draft.ts ?? Date.now() };
       insert.run(
         seq,
