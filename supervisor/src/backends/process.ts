@@ -15,7 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { basename, isAbsolute, resolve as resolvePath } from 'node:path';
 import { codes, EdgevisorError, IllegalStateError } from '../errors.ts';
 import type { ProcessBackendSpec, Shutdown, WorkerSpec } from '../spec/types.ts';
 import { childEnv } from './child-env.ts';
@@ -168,7 +168,8 @@ export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit
   }
   const spec: ProcessBackendSpec = worker.backend;
   const cwd = resolvePath(ctx.baseDir, spec.cwd ?? '.');
-  const commandText = spec.command.join(' ');
+  // Shown in the API, events and logs: absolute paths cut to their last part (no server paths out).
+  const commandText = spec.command.map((a) => (isAbsolute(a) ? basename(a) : a)).join(' ');
   const ring = createLogRing(spec.logLines);
   const listeners = new Set<(exit: ExitInfo) => void>();
   let run: Run | undefined;
@@ -261,7 +262,7 @@ export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit
           ring.note(`spawn failed: ${String((err as Error)?.message ?? err)}`);
           return new EdgevisorError(
             codes.START_FAILED,
-            `child "${worker.id}": cannot start command "${commandText}" in ${cwd}` +
+            `child "${worker.id}": cannot start command "${commandText}" in ${basename(cwd)}/` +
               (code === 'ENOENT' ? ': command or working directory not found' : code ? `: ${code}` : ''),
             { cause: err },
           );
