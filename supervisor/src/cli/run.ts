@@ -15,11 +15,15 @@ import { loadTreeOrExit } from './tree-file.ts';
  * technician can watch (and act on) a slow or failing start.
  *
  * Shutdown is two-phase: the first SIGTERM/SIGINT stops the tree in reverse order (each child
- * with its own grace), closes the API and the store, and exits 0; a second signal kills every
- * process group we started and exits at once (130), so nothing is left orphaned either way.
+ * with its own grace), closes the API and the store, and exits 0; a second signal (more than
+ * 1 s later: an earlier one is the same Ctrl-C reaching us twice) kills every process group we
+ * started and exits at once (130), so nothing is left orphaned either way.
  * Containers are the exception (docker.on_exit, default leave): they keep running and the next
  * supervisor adopts them, so restarting the supervisor never restarts the apps.
  */
+/** Signals this close to the first one are duplicates of it (see shutdown below). */
+const SAME_SIGNAL_MS = 1_000;
+
 export async function runCommand(io: Output, file: string, config: Config): Promise<void> {
   const spec = await loadTreeOrExit(file);
   const baseDir = spec.file ? dirname(spec.file) : process.cwd();
@@ -55,12 +59,18 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
   io.out(`edgevisor: ${spec.name}: API listening on ${url} (store ${resolve(baseDir, spec.store.path)}, last event #${store.lastSeq()})`);
 
   let stopping: Promise<void> | null = null;
+  let firstSignalAt = 0;
   const shutdown = (signal: NodeJS.Signals) => {
+    // Ctrl-C under `npm start` arrives twice within milliseconds: from the terminal (to the whole
+    // foreground process group) and forwarded by the start script. A repeat within this window is
+    // the same request; a human asking again to force takes longer than that.
+    if (stopping && Date.now() - firstSignalAt < SAME_SIGNAL_MS) return;
     if (stopping) {
       io.err(`edgevisor: ${signal} again: killing every child now`);
       killAllProcessUnits();
       process.exit(130);
     }
+    firstSignalAt = Date.now();
     io.out(`edgevisor: ${signal}: stopping ${spec.name} (send ${signal} again to force)`);
     stopping = (async () => {
       try {
