@@ -104,10 +104,8 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
   const knownChild = (id: string) => {
     const node = tree.child(id);
     if (node) return node;
-    const known = tree
-      .snapshot()
-      .nodes.filter((n) => n.parent !== null)
-      .map((n) => n.id);
+    // Every node the actions accept, the root (restartable like any supervisor) first.
+    const known = tree.snapshot().nodes.map((n) => n.id);
     throw new EdgevisorError(codes.UNKNOWN_CHILD, `no child "${id}" (known: ${known.join(', ') || 'none'})`);
   };
 
