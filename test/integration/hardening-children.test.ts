@@ -3,7 +3,7 @@
 // http-child processes, /proc/<pid>/environ read as the kernel has it.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,23 @@ const portOpen = (port: number) =>
     s.once('connect', () => (s.destroy(), r(true)));
     s.once('error', () => r(false));
   });
+
+/** Pids in process group `pgid` whose command line contains `text`. */
+function groupMembers(pgid: number, text: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp === pgid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text)) out.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
 
 function environ(pid: number): Record<string, string> {
   const raw = readFileSync(`/proc/${pid}/environ`, 'utf8');
@@ -90,5 +107,30 @@ describe('hardening: process children and their supervisor', () => {
     } finally {
       await second.kill();
     }
+  });
+
+  test('children whose parent watch was killed too are reaped by the next supervisor (start time checked)', async () => {
+    const first = await startSupervisor(file);
+    await waitFor('both running', async () => (await first.state('web')) === 'running' && (await first.state('cam')) === 'running', 20_000);
+    const nodes = (await first.api('/v1/tree')).body.nodes as { id: string; info?: { pid: number } }[];
+    const pids = nodes.filter((n) => n.info?.pid).map((n) => n.info!.pid);
+    // Take the first guard away: kill each group's watcher, then the supervisor.
+    for (const p of pids) for (const w of groupMembers(p, 'read _')) process.kill(w, 'SIGKILL');
+    await first.kill();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(pids.every((p) => isProcessAlive(p)), 'without their watcher the children outlive the supervisor');
+    assert.ok(await portOpen(ports[0]!), 'the orphan still serves');
+
+    const second = await startSupervisor(file);
+    try {
+      await waitFor('both running again', async () => (await second.state('web')) === 'running' && (await second.state('cam')) === 'running', 30_000);
+      assert.ok(pids.every((p) => !isProcessAlive(p)), 'the orphans were stopped');
+      assert.match(second.stderr(), /stopped web \(process group \d+\), left running by a previous supervisor/);
+      const tree = (await second.api('/v1/tree')).body;
+      for (const n of tree.nodes.filter((x: { parent: string | null }) => x.parent !== null)) assert.equal(n.restarts, 0, `${n.id}: ${n.lastReason}`);
+    } finally {
+      await second.kill();
+    }
+    await waitFor('children gone', () => pids.every((p) => !isProcessAlive(p)), 15_000);
   });
 });

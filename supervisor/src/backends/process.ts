@@ -59,6 +59,14 @@ interface Run {
 /** Process groups of every unit that is up, for killAllProcessUnits(). */
 const live = new Set<number>();
 
+/** Where live groups are recorded for the next supervisor (group-record.ts); none by default. */
+let recorder: { add(pgid: number, child: string): void; remove(pgid: number): void } | undefined;
+
+/** Records every process group started from now on (and forgets it when it is gone). */
+export function recordProcessGroups(r: typeof recorder): void {
+  recorder = r;
+}
+
 /**
  * SIGKILLs the process group of every process unit still up. Synchronous so that the service can
  * call it from `process.on('exit')`; returns how many groups were signalled.
@@ -208,6 +216,7 @@ export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit
     ring.flush();
     ring.note(`exited ${signal ? `by ${signal}` : `with code ${code}`}${asked ? ' (stop requested)' : ''}${r.killed ? ', group killed' : ''}`);
     live.delete(r.pid);
+    recorder?.remove(r.pid);
     const exit: ProcessExitInfo = {
       code,
       signal,
@@ -302,6 +311,7 @@ export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit
           child.stdout?.on('data', (c: Buffer) => ring.write('stdout', c));
           child.stderr?.on('data', (c: Buffer) => ring.write('stderr', c));
           live.add(pid);
+          recorder?.add(pid, worker.id);
           run = r;
           lastPid = pid;
           lastStartedAt = r.startedAt;

@@ -2,6 +2,8 @@ import { dirname, resolve } from 'node:path';
 import { buildApi } from '../api/app.ts';
 import { listenApi } from '../api/server.ts';
 import { defaultBackends, killAllProcessUnits } from '../backends/index.ts';
+import { createGroupRecord, reapRecordedGroups } from '../backends/group-record.ts';
+import { recordProcessGroups } from '../backends/process.ts';
 import { backendsForTree } from '../backends/docker/index.ts';
 import type { Config } from '../config.ts';
 import { createTree } from '../runtime/tree.ts';
@@ -29,6 +31,12 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
   const baseDir = spec.file ? dirname(spec.file) : process.cwd();
   // Buffered: a full or failing disk never stops the supervision (events wait in memory).
   const store = openBufferedStore(resolve(baseDir, spec.store.path), { retainEvents: spec.store.retainEvents });
+
+  // Children a previous supervisor on this var folder left running (it was SIGKILLed and their
+  // parent watch failed too) are stopped before ours start: they would hold our ports.
+  const groupsFile = resolve(dirname(resolve(baseDir, spec.store.path)), 'process-groups.jsonl');
+  for (const g of await reapRecordedGroups(groupsFile)) io.err(`edgevisor: stopped ${g.child} (process group ${g.pgid}), left running by a previous supervisor`);
+  recordProcessGroups(createGroupRecord(groupsFile));
 
   const extra = await backendsForTree(spec, { log: (line) => io.err(`edgevisor: docker: ${line}`) });
   const tree = createTree(spec, { sink: store, backends: { ...defaultBackends(), ...extra }, baseDir });
