@@ -96,6 +96,9 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  // A rejected promise nobody awaited is a bug of ours, not a reason to stop supervising:
+  // report it and go on (Node's default would end the process, and every child with it).
+  process.on('unhandledRejection', (err) => io.err(`edgevisor: internal error (supervision goes on): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`));
   // Last resort if we die from an uncaught error: never leave process groups behind.
   process.on('exit', () => killAllProcessUnits());
 
