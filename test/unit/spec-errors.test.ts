@@ -166,7 +166,7 @@ describe('tree file errors', () => {
       'tree.yaml:2 intensity: expected an integer from 0 to 10000, got -1',
       'tree.yaml:4 api.listen: expected "host:port" like "127.0.0.1:7070", got "localhost"',
       'tree.yaml:7 children[0].restart: expected one of "permanent", "transient", "temporary", got "always"',
-      'tree.yaml:8 children[0].shutdown: expected "brutal_kill" or a duration from 0 to 10m like "5s", got "soon"',
+      'tree.yaml:8 children[0].shutdown: expected a duration like "5s" or "brutal_kill", got "soon"',
       'tree.yaml:9 children[0].process.command: expected at least 1 item, got 0',
       'tree.yaml:9 children[0].process.env.A: expected a string, got a list',
       'tree.yaml:11 children[0].probes[0].http.url: expected an http:// or https:// URL, got "ftp://x/"',

@@ -57,7 +57,7 @@ test('the issue cases: every 1000h, shutdown 1000h, a 400-digit number, a huge l
   );
   assert.deepEqual(errs, [
     'tree.yaml:3 intensity: expected an integer from 0 to 10000, got Infinity',
-    'tree.yaml:6 children[0].shutdown: expected "brutal_kill" or a duration from 0 to 10m like "5s", got "1000h"',
+    'tree.yaml:6 children[0].shutdown: expected "brutal_kill" or a duration from 0 to 10m, got "1000h"',
     'tree.yaml:7 children[0].process.log_lines: expected an integer from 1 to 100000, got 100000000000',
     'tree.yaml:9 children[0].probes[0].every: expected a duration from 10ms to 1h, got "1000h"',
     'tree.yaml:9 children[0].probes[0].failures: expected an integer from 1 to 1000, got Infinity',

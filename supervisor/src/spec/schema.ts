@@ -87,11 +87,17 @@ const intIn = (range: Range) => numberIn(range, { int: true });
 const shutdownGrace = duration(RANGES.shutdown);
 const shutdown = z.unknown().transform((v, ctx): Shutdown => {
   if (v === 'brutal_kill') return { kind: 'brutal_kill' };
+  let wellFormed = false;
   if (typeof v === 'string' || typeof v === 'number') {
     const r = shutdownGrace.safeParse(v);
     if (r.success) return { kind: 'grace', graceMs: r.data };
+    wellFormed = typeof v === 'number' || DURATION_RE.test(v.trim());
   }
-  ctx.addIssue({ code: 'custom', message: `expected "brutal_kill" or a duration from ${formatDuration(RANGES.shutdown[0])} to ${formatDuration(RANGES.shutdown[1])} like "5s", got ${describeValue(v)}` });
+  const [min, max] = RANGES.shutdown;
+  const message = wellFormed
+    ? `expected "brutal_kill" or a duration from ${formatDuration(min)} to ${formatDuration(max)}, got ${describeValue(v)}`
+    : `expected a duration like "5s" or "brutal_kill", got ${describeValue(v)}`;
+  ctx.addIssue({ code: 'custom', message });
   return z.NEVER;
 });
 
