@@ -2,7 +2,7 @@
 // that the test fills; a real `edgevisor run` supervises real http-child processes meanwhile.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { freePort, waitFor } from '../helpers/net.ts';
@@ -45,7 +45,10 @@ describe('hardening: the event log on a full disk', () => {
       `version: 1\nname: disk\nintensity: 10\nperiod: 10s\nbackoff: { initial: 100ms, max: 1s }\napi: { listen: "127.0.0.1:0" }\nstore: { path: ${JSON.stringify(join(fs.dir, 'events.db'))} }\nchildren:${child('web', webPort)}${child('cam', camPort)}\n`,
     );
   });
-  after(() => fs.remove());
+  after(() => {
+    fs.remove();
+    rmSync(file, { force: true });
+  });
 
   test('disk fills while running: supervision goes on, events are served from memory, written back when space returns', async () => {
     const sup = await startSupervisor(file);
