@@ -19,8 +19,8 @@ if (process.env.EDGEVISOR_TSX === '1') {
   register();
   await import(pathToFileURL(entry).href);
 } else {
-  const { buildSync } = await import('esbuild');
-  const built = buildSync({
+  const esbuild = await import('esbuild');
+  const built = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
     platform: 'node',
@@ -30,6 +30,9 @@ if (process.env.EDGEVISOR_TSX === '1') {
     write: false,
     logLevel: 'error',
   });
+  // esbuild keeps its service process (~20 MB) for later builds: there are none. The async API
+  // runs it from this thread, so stop() also reaps it (buildSync's worker thread left a zombie).
+  await esbuild.stop();
   const code = built.outputFiles[0].contents;
   const hash = createHash('sha256').update(code).digest('hex').slice(0, 16);
   const dir = join(root, 'node_modules/.cache/edgevisor');

@@ -2,6 +2,11 @@
 // `npm start`: the embedded appliance (deploy/embedded.tree.yaml), every app a local process, no
 // Docker. The control API needs tokens; on first start random ones are written to var/tokens.env
 // (mode 0600) and reused afterwards. Tokens already in the environment win.
+// EDGEVISOR_TREE and EDGEVISOR_VAR override the tree file and the var/ folder (tests run a small
+// tree on free ports this way while another `npm start` may be running).
+// Ctrl-C reaches both this script and the supervisor (same process group); the signal is also
+// forwarded, for a `kill -INT` aimed at this script alone. The supervisor counts a repeat within
+// 1 s as the same request, so Ctrl-C is one graceful stop.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,10 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-// EDGEVISOR_TREE / EDGEVISOR_VAR_DIR: another tree file (other ports) and token folder, e.g. for a
-// second appliance on one machine or the start smoke test.
+// EDGEVISOR_TREE / EDGEVISOR_VAR: another tree file (other ports) and var folder (tokens, the
+// process-group record), e.g. for a second appliance on one machine or the start smoke tests.
+const varDir = resolve(process.env.EDGEVISOR_VAR ?? process.env.EDGEVISOR_VAR_DIR ?? join(root, 'var'));
 const treeFile = resolve(process.env.EDGEVISOR_TREE ?? join(root, 'deploy/embedded.tree.yaml'));
-const file = join(resolve(process.env.EDGEVISOR_VAR_DIR ?? join(root, 'var')), 'tokens.env');
+const file = join(varDir, 'tokens.env');
 if (!existsSync(file)) {
   mkdirSync(dirname(file), { recursive: true });
   const t = () => randomBytes(16).toString('hex');

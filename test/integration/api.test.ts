@@ -80,7 +80,7 @@ describe('control API on a real tree', () => {
     assert.equal(unknown.status, 404);
     assert.deepEqual(Object.keys(unknown.body), ['error']);
     assert.equal(unknown.body.error.code, 'EDGEVISOR_ERR_UNKNOWN_CHILD');
-    assert.equal(unknown.body.error.message, 'no child "nope" (known: web, cam)');
+    assert.equal(unknown.body.error.message, 'no child "nope" (known: box, web, cam)');
     const unknownPost = await call(`${svc.url}/v1/children/nope/restart`, { method: 'POST', token: TECH });
     assert.equal(unknownPost.status, 404);
     assert.equal(unknownPost.body.error.code, 'EDGEVISOR_ERR_UNKNOWN_CHILD');

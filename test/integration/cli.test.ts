@@ -90,7 +90,7 @@ describe('edgevisor CLI (real bin)', () => {
 
     const unknown = await edgevisor(['stop', 'foo'], env);
     assert.equal(unknown.code, 2);
-    assert.equal(unknown.stderr, 'edgevisor: no child "foo" (known: web, cam)\n');
+    assert.equal(unknown.stderr, 'edgevisor: no child "foo" (known: box, web, cam)\n');
 
     const asViewer = await edgevisor(['restart', 'web'], { ...env, EDGEVISOR_TOKEN: VIEWER });
     assert.equal(asViewer.code, 2);

@@ -74,7 +74,7 @@ describe('tree file errors', () => {
       'tree.yaml:2 childern: unknown field "childern"; accepted: version, name, strategy, intensity, period, backoff, api, store, docker, children',
     ]);
     assert.deepEqual(problems([...HEAD, '  - id: web', '    process: { command: [x], comand: [y] }']), [
-      'tree.yaml:5 children[0].process.comand: unknown field "comand"; accepted: command, env, cwd, log_lines',
+      'tree.yaml:5 children[0].process.comand: unknown field "comand"; accepted: command, env, pass_env, cwd, log_lines',
     ]);
   });
 
@@ -163,7 +163,7 @@ describe('tree file errors', () => {
       '      - throughput: { url: "http://x/", metric: "a-b", min_rate: -1, window: 5 }', // 14
       '      - tcp: "nohost"',                                            // 15
     ]), [
-      'tree.yaml:2 intensity: expected a number >= 0, got -1',
+      'tree.yaml:2 intensity: expected an integer from 0 to 10000, got -1',
       'tree.yaml:4 api.listen: expected "host:port" like "127.0.0.1:7070", got "localhost"',
       'tree.yaml:7 children[0].restart: expected one of "permanent", "transient", "temporary", got "always"',
       'tree.yaml:8 children[0].shutdown: expected a duration like "5s" or "brutal_kill", got "soon"',
@@ -171,10 +171,10 @@ describe('tree file errors', () => {
       'tree.yaml:9 children[0].process.env.A: expected a string, got a list',
       'tree.yaml:11 children[0].probes[0].http.url: expected an http:// or https:// URL, got "ftp://x/"',
       'tree.yaml:11 children[0].probes[0].http.status: expected an HTTP status code (100-599) or a list of them, got 700',
-      'tree.yaml:12 children[0].probes[0].every: expected a duration above zero like "500ms" or "2s", got "0s"',
-      'tree.yaml:13 children[0].probes[0].failures: expected a number >= 1, got 0',
+      'tree.yaml:12 children[0].probes[0].every: expected a duration from 10ms to 1h, got "0s"',
+      'tree.yaml:13 children[0].probes[0].failures: expected an integer from 1 to 1000, got 0',
       'tree.yaml:14 children[0].probes[1].throughput.metric: expected a Prometheus metric name like "frames_total", got "a-b"',
-      'tree.yaml:14 children[0].probes[1].throughput.min_rate: expected a number >= 0, got -1',
+      'tree.yaml:14 children[0].probes[1].throughput.min_rate: expected a number from 0 to 1000000000, got -1',
       'tree.yaml:15 children[0].probes[2].tcp: expected "host:port" or { host, port }, got "nohost"',
     ]);
     // Only checked once the rest is valid, since it needs the inherited values.

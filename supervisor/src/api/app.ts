@@ -1,17 +1,20 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { EdgevisorError, codes } from '../errors.ts';
 import { describeManualRestart } from '../core/manual-restart.ts';
+import type { StoreHealth } from '../store/buffered-store.ts';
 import type { EventStore } from '../store/types.ts';
 import type { Role, Tree } from '../runtime/types.ts';
 import { createAuthenticator, type ApiTokens } from './auth.ts';
-import { ApiError, apiCodes, badRequest, sendError } from './errors.ts';
+import { ApiError, apiCodes, badRequest, sendError, statusFor } from './errors.ts';
+import { apiBodyLimit, clientErrorHandler, frameworkAnswer, frameworkErrors } from './framework-errors.ts';
 import { createTreeMetrics } from './metrics.ts';
 import { streamEvents } from './sse.ts';
 
 /** What {@link buildApi} needs. Everything is passed in: the app reads no environment. */
 export interface ApiOptions {
   tree: Tree;
-  store: Pick<EventStore, 'since' | 'lastSeq'>;
+  /** The event log; `health` (buffered-store.ts) adds the store's state to /healthz and /metrics. */
+  store: Pick<EventStore, 'since' | 'lastSeq'> & { health?(): StoreHealth };
   tokens: ApiTokens;
   /** fastify's logger option (false by default: tests stay quiet; `run` turns it on). */
   logger?: FastifyServerOptions['logger'];
@@ -81,7 +84,8 @@ function parseCount(raw: unknown, field: string, accepted: string): number | und
  * injectable, closable. Routes: /healthz and /metrics open; /v1/* behind bearer tokens.
  */
 export function buildApi(opts: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger: opts.logger ?? false });
+  // Small body limit: manual actions carry no body. Framework-level errors get the same contract.
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: apiBodyLimit, frameworkErrors, clientErrorHandler });
   registerApi(app, opts);
   return app;
 }
@@ -90,10 +94,13 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
 export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
   const { tree, store } = opts;
   const auth = createAuthenticator(opts.tokens);
-  const metrics = createTreeMetrics(tree);
+  const metrics = createTreeMetrics(tree, store.health ? () => store.health!() : undefined);
   const streams = new Set<{ end(): void }>();
 
   app.setErrorHandler((err, req, reply) => {
+    const framework = frameworkAnswer(err, apiBodyLimit);
+    if (framework) return reply.code(framework.status).type('application/json').send(framework.body);
+    // Only what reaches a 5xx is a fault of ours: logged with its cause. Client mistakes are not.
     if (!(err instanceof EdgevisorError) && !(err instanceof ApiError)) req.log.error({ err }, 'request failed');
     return sendError(reply, err);
   });
@@ -107,38 +114,50 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
   });
   app.addHook('onClose', async () => metrics.close());
 
-  const guard = (needed: Role) => async (req: FastifyRequest) => {
-    req.role = auth.require(req.headers.authorization, needed);
-  };
-  const viewer = guard('viewer');
-  const technician = guard('technician');
+  // Authentication runs first (onRequest), before fastify reads or parses a body: a request
+  // without a valid token costs a header check, whatever it carries. Every /v1 path needs at
+  // least a viewer token, unknown ones included (a 404 would tell a stranger what exists).
+  const refusals = createRefusalLog();
+  app.addHook('onRequest', async (req) => {
+    const needed = (req.routeOptions.config as { role?: Role } | undefined)?.role ?? (/^\/v1(\/|\?|$)/.test(req.url) ? 'viewer' : null);
+    if (needed === null) return;
+    try {
+      req.role = auth.require(req.headers.authorization, needed);
+    } catch (err) {
+      if (err instanceof ApiError && statusFor(err.code) === 401) refusals.note(req, err.code);
+      throw err;
+    }
+  });
+  const viewer = { config: { role: 'viewer' as Role } };
+  const technician = { config: { role: 'technician' as Role } };
 
   const knownChild = (id: string) => {
     const node = tree.child(id);
     if (node) return node;
-    const known = tree
-      .snapshot()
-      .nodes.filter((n) => n.parent !== null)
-      .map((n) => n.id);
+    // Every node the actions accept, the root (restartable like any supervisor) first.
+    const known = tree.snapshot().nodes.map((n) => n.id);
     throw new EdgevisorError(codes.UNKNOWN_CHILD, `no child "${id}" (known: ${known.join(', ') || 'none'})`);
   };
 
-  app.get('/healthz', async () => ({ status: 'ok', tree: tree.snapshot().state }));
+  app.get('/healthz', async () => {
+    const h = store.health?.();
+    return { status: 'ok', tree: tree.snapshot().state, ...(h ? { store: { writable: h.writable, pending: h.pending, dropped: h.dropped } } : {}) };
+  });
 
   app.get('/metrics', async (_req, reply) => {
     reply.type(metrics.registry.contentType);
     return metrics.render();
   });
 
-  app.get('/v1/tree', { preHandler: viewer }, async () => tree.snapshot());
+  app.get('/v1/tree', viewer, async () => tree.snapshot());
 
-  app.get<{ Params: { id: string } }>('/v1/children/:id', { preHandler: viewer }, async (req) => {
+  app.get<{ Params: { id: string } }>('/v1/children/:id', viewer, async (req) => {
     const node = knownChild(req.params.id);
     const logs = node.type === 'worker' ? tree.logs(node.id, logLines) : [];
     return { ...node, logs };
   });
 
-  app.get<{ Querystring: Record<string, unknown> }>('/v1/events', { preHandler: viewer }, async (req, reply: FastifyReply) => {
+  app.get<{ Querystring: Record<string, unknown> }>('/v1/events', viewer, async (req, reply: FastifyReply) => {
     const since = parseCount(req.query['since'], 'since', 'an event sequence number (integer >= 0)');
     if (/\btext\/event-stream\b/.test(req.headers.accept ?? '')) {
       const header = req.headers['last-event-id'];
@@ -159,7 +178,7 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
   });
 
   for (const action of Object.keys(actions) as Action[]) {
-    app.post<{ Params: { id: string }; Querystring: Record<string, unknown> }>(`/v1/children/:id/${action}`, { preHandler: technician }, async (req, reply) => {
+    app.post<{ Params: { id: string }; Querystring: Record<string, unknown> }>(`/v1/children/:id/${action}`, technician, async (req, reply) => {
       const actor = { role: req.role ?? ('technician' as const), via: parseVia(req.headers['x-edgevisor-via']) };
       const node = knownChild(req.params.id);
       // An app's inner node (`camera/dock`, sent as camera%2Fdock): passed to its app, which answers for it.
@@ -175,6 +194,27 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
       return reply.code(202).send(body);
     });
   }
+}
+
+/**
+ * Refused requests are logged at warn, one line each without a stack, and at most one line per
+ * 10 s (with the count of the others): a scanner sending thousands cannot flood the log.
+ */
+function createRefusalLog(windowMs = 10_000) {
+  let windowStart = 0;
+  let suppressed = 0;
+  return {
+    note(req: FastifyRequest, code: string) {
+      const now = Date.now();
+      if (now - windowStart < windowMs) {
+        suppressed++;
+        return;
+      }
+      req.log.warn({ code, method: req.method, path: req.url.split('?')[0]!.slice(0, 100), ...(suppressed ? { suppressedSinceLast: suppressed } : {}) }, 'unauthenticated request refused');
+      windowStart = now;
+      suppressed = 0;
+    },
+  };
 }
 
 declare module 'fastify' {

@@ -10,6 +10,14 @@ export const apiCodes = {
   MUTATIONS_DISABLED: 'EDGEVISOR_ERR_NO_TECHNICIAN_TOKEN',
   /** No such route. */
   ROUTE_NOT_FOUND: 'EDGEVISOR_ERR_ROUTE_NOT_FOUND',
+  /** A request body over the API's limit. */
+  PAYLOAD_TOO_LARGE: 'EDGEVISOR_ERR_PAYLOAD_TOO_LARGE',
+  /** A body of a content-type the API does not take. */
+  UNSUPPORTED_MEDIA_TYPE: 'EDGEVISOR_ERR_UNSUPPORTED_MEDIA_TYPE',
+  /** A path parameter (a child id) longer than any id. */
+  URI_TOO_LONG: 'EDGEVISOR_ERR_URI_TOO_LONG',
+  /** Request line + headers over Node's header size limit. */
+  HEADERS_TOO_LARGE: 'EDGEVISOR_ERR_HEADERS_TOO_LARGE',
   /** A bug or an unexpected failure; the message is generic, details go to the log. */
   INTERNAL: 'EDGEVISOR_ERR_INTERNAL',
 } as const;
@@ -32,6 +40,10 @@ const statusByCode: Partial<Record<ApiCode, number>> = {
   [apiCodes.ROUTE_NOT_FOUND]: 404,
   [codes.STATE_CONFLICT]: 409,
   [codes.INNER_UNAVAILABLE]: 502,
+  [apiCodes.PAYLOAD_TOO_LARGE]: 413,
+  [apiCodes.URI_TOO_LONG]: 414,
+  [apiCodes.UNSUPPORTED_MEDIA_TYPE]: 415,
+  [apiCodes.HEADERS_TOO_LARGE]: 431,
 };
 
 export function statusFor(code: ApiCode): number {
@@ -54,7 +66,7 @@ export function badRequest(message: string): ApiError {
 
 /**
  * Turns anything thrown in a handler into {status, body}. EdgevisorError and ApiError keep their
- * code; fastify's own 4xx (bad JSON, body too large...) become BAD_REQUEST; the rest is a 500
+ * code; fastify's own 4xx (bad JSON, body too large...) keep their status with a stable code; the rest is a 500
  * with a generic message so internals never leak to a client.
  */
 export function toErrorAnswer(err: unknown): { status: number; body: ErrorBody } {
@@ -63,8 +75,8 @@ export function toErrorAnswer(err: unknown): { status: number; body: ErrorBody }
   }
   const statusCode = (err as { statusCode?: unknown } | null)?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    const message = err instanceof Error ? err.message : 'bad request';
-    return { status: 400, body: { error: { code: codes.BAD_REQUEST, message } } };
+    // fastify's own 4xx: app.ts maps the known ones first (framework-errors.ts); never quote the rest.
+    return { status: statusCode, body: { error: { code: codes.BAD_REQUEST, message: 'bad request' } } };
   }
   return { status: 500, body: { error: { code: apiCodes.INTERNAL, message: 'internal error (see the supervisor log)' } } };
 }

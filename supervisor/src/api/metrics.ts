@@ -2,6 +2,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { childStates } from '../core/lifecycle.ts';
 import type { TreeEvent } from '../core/events.ts';
 import type { Tree } from '../runtime/types.ts';
+import type { StoreHealth } from '../store/buffered-store.ts';
 
 /** The Prometheus side of the API. Own registry per app: no global state, several apps per test. */
 export interface TreeMetrics {
@@ -21,8 +22,35 @@ function restartReason(ev: TreeEvent): string {
   return typeof cause === 'string' && cause.length > 0 && cause.length <= 40 ? cause : 'unknown';
 }
 
-export function createTreeMetrics(tree: Pick<Tree, 'snapshot' | 'onEvent'>): TreeMetrics {
+export function createTreeMetrics(tree: Pick<Tree, 'snapshot' | 'onEvent'>, storeHealth?: () => StoreHealth): TreeMetrics {
   const registry = new Registry();
+
+  if (storeHealth) {
+    new Gauge({
+      name: 'edgevisor_store_writable',
+      help: 'The event log takes writes: 1, or 0 while the disk is full / failing (events are then kept in memory).',
+      registers: [registry],
+      collect() {
+        this.set(storeHealth().writable ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'edgevisor_store_pending_events',
+      help: 'Events numbered and kept in memory, waiting to be written to the event log.',
+      registers: [registry],
+      collect() {
+        this.set(storeHealth().pending);
+      },
+    });
+    new Gauge({
+      name: 'edgevisor_store_dropped_events',
+      help: 'Events dropped from memory since start because the log stayed unwritable and the buffer was full.',
+      registers: [registry],
+      collect() {
+        this.set(storeHealth().dropped);
+      },
+    });
+  }
 
   // Gauges computed at scrape time from the snapshot: always exact, nothing to keep in sync.
   new Gauge({

@@ -31,6 +31,8 @@ export function formatSse(ev: TreeEvent): string {
  * - We subscribe to live events BEFORE reading the store. Every event is persisted before it is
  *   broadcast, so any event is either already in the store when we read it, or arrives through
  *   the subscription (possibly both). Live events are buffered during the replay, then flushed.
+ * - The replay is paged (1000 events a read) with backpressure: a reader that keeps reading gets
+ *   all of it, however large; only a client that stops reading during the live phase is dropped.
  * - `lastSent` only grows; a frame is written only if its seq is greater. That de-duplicates the
  *   overlap between replay and buffer, and keeps the order strictly increasing.
  * - Everything is torn down exactly once (listener, timer) when the client goes away, the
@@ -70,8 +72,11 @@ export function streamEvents(req: FastifyRequest, reply: FastifyReply, opts: Sse
 
   const unsubscribe = opts.tree.onEvent((ev) => {
     if (closed) return;
-    if (replaying) buffered.push(ev);
-    else send(ev);
+    if (replaying) {
+      // Bounded: the replay reads every stored event anyway; only the last moments matter.
+      if (buffered.length >= replayPage) buffered.shift();
+      buffered.push(ev);
+    } else send(ev);
   });
   const heartbeat = setInterval(() => write(`: heartbeat ${Date.now()}\n\n`), opts.heartbeatMs);
   heartbeat.unref();
@@ -89,18 +94,51 @@ export function streamEvents(req: FastifyRequest, reply: FastifyReply, opts: Sse
   // client knows it is connected even when there is nothing to replay.
   write('retry: 2000\n\n');
 
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+
+  // Replay in pages: each page is one store read and one write; when the socket's buffer is full
+  // we wait for 'drain' instead of queueing more (a 100k-event replay is ~30 MB), and we yield
+  // between pages so the supervisor's loop is never held for more than one page.
+  const replay = async (): Promise<void> => {
+    for (;;) {
+      if (closed) return;
+      const page = opts.store.since(lastSent, replayPage);
+      let chunk = '';
+      for (const ev of page) {
+        if (ev.seq <= lastSent) continue;
+        lastSent = ev.seq;
+        chunk += formatSse(ev);
+      }
+      if (chunk && !res.write(chunk)) await drained();
+      if (page.length < replayPage) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    if (closed) return;
+    // Same tick as the last store read: no event can fall between the replay and the live feed.
+    replaying = false;
+    for (const ev of buffered.splice(0)) send(ev);
+  };
+
   if (opts.after === null) {
     lastSent = opts.store.lastSeq();
+    replaying = false;
   } else {
     lastSent = opts.after;
-    for (;;) {
-      const page = opts.store.since(lastSent, replayPage);
-      for (const ev of page) send(ev);
-      if (page.length < replayPage || closed) break;
-    }
+    replay().catch((err: unknown) => {
+      req.log.warn({ code: (err as { code?: string })?.code }, 'SSE replay failed; the client can resume with Last-Event-ID');
+      cleanup();
+      res.destroy();
+    });
   }
-  replaying = false;
-  for (const ev of buffered.splice(0)) send(ev);
 
   return {
     end() {

@@ -15,7 +15,7 @@
  * - onExit fires once per run: when the worker promise settles, or when it is abandoned.
  * - stop() during a stop returns the same promise; stop() with nothing running resolves at once.
  */
-import { resolve as resolvePath } from 'node:path';
+import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { codes, EdgevisorError, IllegalStateError } from '../errors.ts';
 import type { InprocBackendSpec, InprocWorker, Shutdown, WorkerSpec } from '../spec/types.ts';
@@ -94,13 +94,13 @@ export function createInprocUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
       if (/\.[cm]?tsx?$/.test(file)) await ensureTypeScriptLoader();
       mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } catch (err) {
-      throw new EdgevisorError(codes.START_FAILED, `child "${worker.id}": cannot import inproc module ${file}: ${(err as Error)?.message ?? err}`, { cause: err });
+      throw new EdgevisorError(codes.START_FAILED, `child "${worker.id}": cannot import inproc module ${basename(file)}: ${String((err as Error)?.message ?? err).replaceAll(dirname(file), '.')}`, { cause: err });
     }
     const fn = mod[exportName];
     if (typeof fn !== 'function') {
       throw new EdgevisorError(
         codes.START_FAILED,
-        `child "${worker.id}": module ${file} has no function export "${exportName}" (exports: ${Object.keys(mod).join(', ') || 'none'})`,
+        `child "${worker.id}": module ${basename(file)} has no function export "${exportName}" (exports: ${Object.keys(mod).join(', ') || 'none'})`,
       );
     }
     loaded = fn as InprocWorker;

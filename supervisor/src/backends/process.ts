@@ -15,10 +15,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { resolve as resolvePath } from 'node:path';
+import { basename, isAbsolute, resolve as resolvePath } from 'node:path';
 import { codes, EdgevisorError, IllegalStateError } from '../errors.ts';
 import type { ProcessBackendSpec, Shutdown, WorkerSpec } from '../spec/types.ts';
+import { childEnv } from './child-env.ts';
 import { createLogRing } from './log-ring.ts';
+import { assertCommandExists, watchedCommand } from './parent-watch.ts';
 import type { BackendContext, ExitInfo, Unit, UnitInfo } from './types.ts';
 
 /** ExitInfo plus how the run ended from our side (kept in events, useful in restart reasons). */
@@ -56,6 +58,14 @@ interface Run {
 
 /** Process groups of every unit that is up, for killAllProcessUnits(). */
 const live = new Set<number>();
+
+/** Where live groups are recorded for the next supervisor (group-record.ts); none by default. */
+let recorder: { add(pgid: number, child: string): void; remove(pgid: number): void } | undefined;
+
+/** Records every process group started from now on (and forgets it when it is gone). */
+export function recordProcessGroups(r: typeof recorder): void {
+  recorder = r;
+}
 
 /**
  * SIGKILLs the process group of every process unit still up. Synchronous so that the service can
@@ -157,8 +167,8 @@ async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
 const SHELL_SIGTERM_CODE = 143;
 
 /**
- * Creates a unit for a worker whose backend is `process`. The child gets the supervisor's
- * environment merged with the spec's `env`, and `cwd` resolved against `ctx.baseDir`.
+ * Creates a unit for a worker whose backend is `process`. The child gets a minimal base
+ * environment plus the spec's `env` and `pass_env` (child-env.ts), and `cwd` resolved against `ctx.baseDir`.
  */
 export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit {
   if (worker.backend.kind !== 'process') {
@@ -166,7 +176,8 @@ export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit
   }
   const spec: ProcessBackendSpec = worker.backend;
   const cwd = resolvePath(ctx.baseDir, spec.cwd ?? '.');
-  const commandText = spec.command.join(' ');
+  // Shown in the API, events and logs: absolute paths cut to their last part (no server paths out).
+  const commandText = spec.command.map((a) => (isAbsolute(a) ? basename(a) : a)).join(' ');
   const ring = createLogRing(spec.logLines);
   const listeners = new Set<(exit: ExitInfo) => void>();
   let run: Run | undefined;
@@ -205,6 +216,7 @@ export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit
     ring.flush();
     ring.note(`exited ${signal ? `by ${signal}` : `with code ${code}`}${asked ? ' (stop requested)' : ''}${r.killed ? ', group killed' : ''}`);
     live.delete(r.pid);
+    recorder?.remove(r.pid);
     const exit: ProcessExitInfo = {
       code,
       signal,
@@ -259,20 +271,24 @@ export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit
           ring.note(`spawn failed: ${String((err as Error)?.message ?? err)}`);
           return new EdgevisorError(
             codes.START_FAILED,
-            `child "${worker.id}": cannot start command "${commandText}" in ${cwd}` +
+            `child "${worker.id}": cannot start command "${commandText}" in ${basename(cwd)}/` +
               (code === 'ENOENT' ? ': command or working directory not found' : code ? `: ${code}` : ''),
             { cause: err },
           );
         };
         let child: ChildProcess;
         try {
-          child = spawn(file, args, {
+          // Only what the spec gives, over a minimal base: never the supervisor's tokens.
+          const env = childEnv(spec.env, spec.passEnv);
+          assertCommandExists(file, cwd, env['PATH']);
+          // Under the parent watch (parent-watch.ts): the group dies with the supervisor.
+          const watched = watchedCommand([file, ...args]);
+          child = spawn(watched.file, watched.args, {
             cwd,
-            // The spec asks for the supervisor's environment plus its own; this is the one place a
-            // backend passes process.env on, and only to the child, never to read settings.
-            env: { ...process.env, ...spec.env },
+            env,
             detached: true, // own process group, so signals to -pid reach grandchildren
-            stdio: ['ignore', 'pipe', 'pipe'],
+            // fd 3: the pipe the watcher reads; EOF there means the supervisor is gone.
+            stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
           });
         } catch (err) {
           rejectStart(startFailed(err));
@@ -295,6 +311,7 @@ export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit
           child.stdout?.on('data', (c: Buffer) => ring.write('stdout', c));
           child.stderr?.on('data', (c: Buffer) => ring.write('stderr', c));
           live.add(pid);
+          recorder?.add(pid, worker.id);
           run = r;
           lastPid = pid;
           lastStartedAt = r.startedAt;

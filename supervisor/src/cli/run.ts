@@ -2,10 +2,12 @@ import { dirname, resolve } from 'node:path';
 import { buildApi } from '../api/app.ts';
 import { listenApi } from '../api/server.ts';
 import { defaultBackends, killAllProcessUnits } from '../backends/index.ts';
+import { createGroupRecord, reapRecordedGroups } from '../backends/group-record.ts';
+import { recordProcessGroups } from '../backends/process.ts';
 import { backendsForTree } from '../backends/docker/index.ts';
 import type { Config } from '../config.ts';
 import { createTree } from '../runtime/tree.ts';
-import { openEventStore } from '../store/sqlite-store.ts';
+import { DEFAULT_MAX_PENDING, openBufferedStore } from '../store/buffered-store.ts';
 import type { Output } from './commands.ts';
 import { formatEvent } from './format.ts';
 import { loadTreeOrExit } from './tree-file.ts';
@@ -15,19 +17,36 @@ import { loadTreeOrExit } from './tree-file.ts';
  * technician can watch (and act on) a slow or failing start.
  *
  * Shutdown is two-phase: the first SIGTERM/SIGINT stops the tree in reverse order (each child
- * with its own grace), closes the API and the store, and exits 0; a second signal kills every
- * process group we started and exits at once (130), so nothing is left orphaned either way.
+ * with its own grace), closes the API and the store, and exits 0; a second signal (more than
+ * 1 s later: an earlier one is the same Ctrl-C reaching us twice) kills every process group we
+ * started and exits at once (130), so nothing is left orphaned either way.
  * Containers are the exception (docker.on_exit, default leave): they keep running and the next
  * supervisor adopts them, so restarting the supervisor never restarts the apps.
  */
+/** Signals this close to the first one are duplicates of it (see shutdown below). */
+const SAME_SIGNAL_MS = 1_000;
+
 export async function runCommand(io: Output, file: string, config: Config): Promise<void> {
   const spec = await loadTreeOrExit(file);
   const baseDir = spec.file ? dirname(spec.file) : process.cwd();
-  const store = openEventStore(resolve(baseDir, spec.store.path), { retainEvents: spec.store.retainEvents });
+  // Buffered: a full or failing disk never stops the supervision (events wait in memory).
+  const store = openBufferedStore(resolve(baseDir, spec.store.path), { retainEvents: spec.store.retainEvents });
+
+  // Children a previous supervisor on this var folder left running (it was SIGKILLed and their
+  // parent watch failed too) are stopped before ours start: they would hold our ports.
+  const groupsFile = resolve(dirname(resolve(baseDir, spec.store.path)), 'process-groups.jsonl');
+  for (const g of await reapRecordedGroups(groupsFile)) io.err(`edgevisor: stopped ${g.child} (process group ${g.pgid}), left running by a previous supervisor`);
+  recordProcessGroups(createGroupRecord(groupsFile));
 
   const extra = await backendsForTree(spec, { log: (line) => io.err(`edgevisor: docker: ${line}`) });
   const tree = createTree(spec, { sink: store, backends: { ...defaultBackends(), ...extra }, baseDir });
   tree.onEvent((ev) => io.out(formatEvent(ev)));
+  store.onHealthChange((h) => {
+    const reason = h.writable
+      ? 'event log writable again: the events kept in memory are written'
+      : `event log cannot be written (${h.error ?? 'error'}): events are kept in memory (up to ${DEFAULT_MAX_PENDING}) and written when the disk takes writes again`;
+    tree.record({ type: 'alarm', child: spec.name, reason, data: { store: h.writable ? 'writable' : 'unwritable', pending: h.pending, dropped: h.dropped, ...(h.error ? { error: h.error } : {}) } });
+  });
 
   if (!config.technicianToken) io.err('edgevisor: no EDGEVISOR_TECHNICIAN_TOKEN: manual actions through the API are disabled');
   const app = buildApi({
@@ -48,12 +67,18 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
   io.out(`edgevisor: ${spec.name}: API listening on ${url} (store ${resolve(baseDir, spec.store.path)}, last event #${store.lastSeq()})`);
 
   let stopping: Promise<void> | null = null;
+  let firstSignalAt = 0;
   const shutdown = (signal: NodeJS.Signals) => {
+    // Ctrl-C under `npm start` arrives twice within milliseconds: from the terminal (to the whole
+    // foreground process group) and forwarded by the start script. A repeat within this window is
+    // the same request; a human asking again to force takes longer than that.
+    if (stopping && Date.now() - firstSignalAt < SAME_SIGNAL_MS) return;
     if (stopping) {
       io.err(`edgevisor: ${signal} again: killing every child now`);
       killAllProcessUnits();
       process.exit(130);
     }
+    firstSignalAt = Date.now();
     io.out(`edgevisor: ${signal}: stopping ${spec.name} (send ${signal} again to force)`);
     stopping = (async () => {
       try {
@@ -71,6 +96,9 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  // A rejected promise nobody awaited is a bug of ours, not a reason to stop supervising:
+  // report it and go on (Node's default would end the process, and every child with it).
+  process.on('unhandledRejection', (err) => io.err(`edgevisor: internal error (supervision goes on): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`));
   // Last resort if we die from an uncaught error: never leave process groups behind.
   process.on('exit', () => killAllProcessUnits());
 

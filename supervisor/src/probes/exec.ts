@@ -4,6 +4,7 @@
  * kills the command and everything it started (a `sh -c` pipeline included).
  */
 import { spawn } from 'node:child_process';
+import { childEnv } from '../backends/child-env.ts';
 import { constants as osConstants } from 'node:os';
 import type { ProbeCheck } from '../spec/types.ts';
 import type { ExecResult } from '../backends/types.ts';
@@ -44,7 +45,7 @@ export function execLocal(command: readonly string[], signal: AbortSignal): Prom
       reject(signal.reason);
       return;
     }
-    const child = spawn(command[0]!, command.slice(1), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command[0]!, command.slice(1), { detached: true, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     const out = { stdout: '', stderr: '' };
     const collect = (key: 'stdout' | 'stderr') => (chunk: Buffer) => {
       if (out[key].length < MAX_OUTPUT_BYTES) out[key] += chunk.toString('utf8').slice(0, MAX_OUTPUT_BYTES - out[key].length);

@@ -181,7 +181,10 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
     },
     startChild(id, actor) {
       const n = find(id);
-      if (n.state === 'running' || n.state === 'starting' || n.state === 'unhealthy' || n.state === 'stopping') throw conflict(n, 'it is already up');
+      // A start during a manual stop is queued behind it (the stop runs on the same queue), not
+      // refused as "already up"; a node stopping for a restart comes back by itself.
+      if (n.state === 'stopping' && !n.manuallyStopped) throw conflict(n, 'it is being restarted and comes back by itself');
+      if (n.state === 'running' || n.state === 'starting' || n.state === 'unhealthy') throw conflict(n, 'it is already up');
       const down = parentDown(n);
       if (down) throw conflict(n, `its supervisor ${down} is not running; start ${down} first`);
       manual(n, 'start', actor);
@@ -224,6 +227,9 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
       if (!byId.has(id) && innerOf(id)?.nodes().some((x) => x.id === id)) return []; // an app's inner node: its app keeps its logs
       const node = find(id);
       return node instanceof WorkerNode ? node.logs(n) : [];
+    },
+    record(draft) {
+      return host.emit(draft);
     },
     onEvent(listener) {
       listeners.add(listener);

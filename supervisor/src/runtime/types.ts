@@ -124,6 +124,11 @@ export interface Tree {
   innerAction(id: string, action: 'restart' | 'stop' | 'start', actor: Actor): Promise<void>;
   /** Last lines of a worker's output. */
   logs(id: string, n?: number): string[];
+  /**
+   * Records an event raised outside the runtime (the event log's own alarms): numbered, stored and
+   * broadcast like the tree's events. Never throws.
+   */
+  record(draft: EventDraft): TreeEvent;
   /** Live events (already numbered and persisted). Returns an unsubscribe function. */
   onEvent(listener: (event: TreeEvent) => void): () => void;
 }

@@ -174,6 +174,8 @@ export class WorkerNode extends TreeNode {
     for (const spec of this.spec.probes) {
       const run: ProbeRun = { spec, counter: freshCounter, memory: {}, status: idleStatus(spec), timer: null, due: 0 };
       this.probes.set(spec.name, run);
+      // A timer callback must never reject: an unhandled rejection would end the supervisor.
+      const guarded = () => void tick().catch((err) => this.host.onInternalError(err));
       const tick = async () => {
         run.timer = null;
         if (gen !== this.generation) return;
@@ -215,13 +217,13 @@ export class WorkerNode extends TreeNode {
         const after = this.host.now();
         if (quick) {
           run.due = 0;
-          run.timer = setTimeout(tick, Math.max(0, period - (after - began)));
+          run.timer = setTimeout(guarded, Math.max(0, period - (after - began)));
         } else {
           run.due = nextProbeDue(run.due, began, after, period);
-          run.timer = setTimeout(tick, Math.max(0, run.due - after));
+          run.timer = setTimeout(guarded, Math.max(0, run.due - after));
         }
       };
-      run.timer = setTimeout(tick, 0);
+      run.timer = setTimeout(guarded, 0);
     }
     this.startHeartbeatWatch(gen);
   }
@@ -246,8 +248,12 @@ export class WorkerNode extends TreeNode {
     const every = Math.max(10, Math.min(500, Math.floor(limit / 4)));
     this.heartbeatTimer = setInterval(() => {
       if (gen !== this.generation) return;
-      const age = this.host.now() - this.unit.lastHeartbeat!();
-      if (age > limit) this.turnedUnhealthy('heartbeat', `no heartbeat for ${age}ms (heartbeat_timeout ${limit}ms)`, { ageMs: age, heartbeatTimeoutMs: limit });
+      try {
+        const age = this.host.now() - this.unit.lastHeartbeat!();
+        if (age > limit) this.turnedUnhealthy('heartbeat', `no heartbeat for ${age}ms (heartbeat_timeout ${limit}ms)`, { ageMs: age, heartbeatTimeoutMs: limit });
+      } catch (err) {
+        this.host.onInternalError(err); // never out of a timer (see the probe ticks)
+      }
     }, every);
     this.heartbeatTimer.unref?.();
     // An inproc worker with no probes is running as soon as launched; the heartbeat guards it.

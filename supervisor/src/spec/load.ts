@@ -187,6 +187,7 @@ function resolveBackend(raw: RawChild, baseDir: string): BackendSpec {
   if (raw.process) {
     const p = raw.process;
     const spec: BackendSpec = { kind: 'process', command: p.command, env: p.env ?? {}, logLines: p.log_lines ?? TREE_DEFAULTS.logLines };
+    if (p.pass_env !== undefined) spec.passEnv = p.pass_env;
     if (p.cwd !== undefined) spec.cwd = resolve(baseDir, p.cwd);
     return spec;
   }

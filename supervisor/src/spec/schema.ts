@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { InprocWorker, RestartType, Shutdown, Strategy } from './types.ts';
-import { DURATION_EXPECTED, describeValue, parseDuration } from './duration.ts';
+import { DURATION_EXPECTED, DURATION_RE, describeValue, formatDuration, parseDuration } from './duration.ts';
 import { expected, expectedType } from './yaml-config.ts';
 
 /** Child ids and the tree name: technicians type them, so short, lowercase, shell-safe. */
@@ -21,17 +21,52 @@ const SUPERVISOR_ONLY = ['strategy', 'intensity', 'period', 'backoff'] as const;
 const id = z.string({ error: expected(ID_EXPECTED) }).regex(ID_RE, { error: expected(ID_EXPECTED) });
 const text = z.string().min(1);
 
-/** A duration in ms; `positive` rejects 0 where 0 would mean "never" or "spin". */
-function duration(opts: { positive?: boolean } = {}) {
+/**
+ * The accepted range of every number and duration of the tree file (durations in ms). Stated
+ * here once, enforced by the schema, quoted by its messages ("expected a duration from 10ms to
+ * 1h, got ..."). Maxima are what a real tree needs with a wide margin, always below Node's timer
+ * limit (2^31-1 ms): past it a timer fires at once, so `every: 1000h` would probe flat out.
+ */
+export const RANGES = {
+  every: [10, 3_600_000],
+  timeout: [1, 600_000],
+  startup_grace: [0, 3_600_000],
+  failures: [1, 1_000],
+  shutdown: [0, 600_000],
+  heartbeat_timeout: [0, 3_600_000],
+  intensity: [0, 10_000],
+  period: [1, 86_400_000],
+  backoff_initial: [1, 3_600_000],
+  backoff_max: [1, 86_400_000],
+  backoff_reset_after: [0, 86_400_000],
+  window: [1, 3_600_000],
+  max_age: [1, 86_400_000],
+  min_rate: [0, 1_000_000_000],
+  log_lines: [1, 100_000],
+  retain_events: [1, 10_000_000],
+  docker_timeout: [1, 600_000],
+  inner_tree_every: [100, 3_600_000],
+  inner_tree_timeout: [10, 3_600_000],
+} as const satisfies Record<string, readonly [number, number]>;
+type Range = readonly [number, number];
+
+/** A duration in ms within `range` (both ends included). */
+function duration(range: Range) {
+  const [min, max] = range;
+  const accepted = `a duration from ${formatDuration(min)} to ${formatDuration(max)}`;
   return z.unknown().transform((v, ctx) => {
     if (typeof v === 'string' || typeof v === 'number') {
+      let ms: number | undefined;
       try {
-        const ms = parseDuration(v);
-        if (!opts.positive || ms > 0) return ms;
-        ctx.addIssue({ code: 'custom', message: `expected a duration above zero like "500ms" or "2s", got ${describeValue(v)}` });
-        return z.NEVER;
+        ms = parseDuration(v);
       } catch {
-        // falls through to the one message below
+        // Well-formed but beyond any timer: report the range, not the syntax.
+        ms = DURATION_RE.test(String(v).trim()) || typeof v === 'number' ? Number.POSITIVE_INFINITY : undefined;
+      }
+      if (ms !== undefined && ms >= min && ms <= max) return ms;
+      if (ms !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected ${accepted}, got ${describeValue(v)}` });
+        return z.NEVER;
       }
     }
     ctx.addIssue({ code: 'custom', message: `${DURATION_EXPECTED}, got ${describeValue(v)}` });
@@ -39,16 +74,32 @@ function duration(opts: { positive?: boolean } = {}) {
   });
 }
 
+/** An integer (or any finite number) within `range`, with the range in the message. */
+function numberIn(range: Range, opts: { int: boolean }) {
+  const [min, max] = range;
+  const accepted = `${opts.int ? 'an integer' : 'a number'} from ${min} to ${max}`;
+  return z.unknown().transform((v, ctx) => {
+    if (typeof v === 'number' && Number.isFinite(v) && (!opts.int || Number.isInteger(v)) && v >= min && v <= max) return v;
+    ctx.addIssue({ code: 'custom', message: `expected ${accepted}, got ${describeValue(v)}` });
+    return z.NEVER;
+  });
+}
+const intIn = (range: Range) => numberIn(range, { int: true });
+
+const shutdownGrace = duration(RANGES.shutdown);
 const shutdown = z.unknown().transform((v, ctx): Shutdown => {
   if (v === 'brutal_kill') return { kind: 'brutal_kill' };
+  let wellFormed = false;
   if (typeof v === 'string' || typeof v === 'number') {
-    try {
-      return { kind: 'grace', graceMs: parseDuration(v) };
-    } catch {
-      // falls through
-    }
+    const r = shutdownGrace.safeParse(v);
+    if (r.success) return { kind: 'grace', graceMs: r.data };
+    wellFormed = typeof v === 'number' || DURATION_RE.test(v.trim());
   }
-  ctx.addIssue({ code: 'custom', message: `expected a duration like "5s" or "brutal_kill", got ${describeValue(v)}` });
+  const [min, max] = RANGES.shutdown;
+  const message = wellFormed
+    ? `expected "brutal_kill" or a duration from ${formatDuration(min)} to ${formatDuration(max)}, got ${describeValue(v)}`
+    : `expected a duration like "5s" or "brutal_kill", got ${describeValue(v)}`;
+  ctx.addIssue({ code: 'custom', message });
   return z.NEVER;
 });
 
@@ -101,8 +152,8 @@ const checks = {
   http: z.strictObject({ url: httpUrl, status: status.optional(), body: z.string().optional(), headers: z.record(z.string(), z.string()).optional() }),
   tcp,
   exec: z.strictObject({ command }),
-  throughput: z.strictObject({ url: httpUrl, metric, labels, min_rate: z.number().min(0), window: duration({ positive: true }) }),
-  staleness: z.strictObject({ url: httpUrl, metric, labels, max_age: duration({ positive: true }) }),
+  throughput: z.strictObject({ url: httpUrl, metric, labels, min_rate: numberIn(RANGES.min_rate, { int: false }), window: duration(RANGES.window) }),
+  staleness: z.strictObject({ url: httpUrl, metric, labels, max_age: duration(RANGES.max_age) }),
   // `docker_health:` with nothing after it is YAML null: the check has no options.
   docker_health: z.preprocess((v) => v ?? {}, z.strictObject({})),
 } as const;
@@ -121,10 +172,10 @@ const probe = z
   .strictObject({
     name: id.optional(),
     ...Object.fromEntries(CHECK_KINDS.map((k) => [k, checks[k].optional()])) as { [K in CheckKind]: z.ZodOptional<(typeof checks)[K]> },
-    every: duration({ positive: true }).optional(),
-    timeout: duration({ positive: true }).optional(),
-    failures: z.int().min(1).optional(),
-    startup_grace: duration().optional(),
+    every: duration(RANGES.every).optional(),
+    timeout: duration(RANGES.timeout).optional(),
+    failures: intIn(RANGES.failures).optional(),
+    startup_grace: duration(RANGES.startup_grace).optional(),
   })
   .superRefine((v, ctx) => {
     if (!isMapping(v)) return; // already reported as "expected a mapping"
@@ -141,12 +192,14 @@ const processBackend = z.strictObject({
   command,
   // Numbers and booleans are stringified, as docker compose does: `PORT: 8080` is meant as "8080".
   env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: expected('a string') }).transform(String)).optional(),
+  // Variables of the supervisor passed on as they are; nothing else of its environment is (child-env.ts).
+  pass_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: expected('an environment variable name like "TZ"') })).optional(),
   cwd: text.optional(),
-  log_lines: z.int().min(1).optional(),
+  log_lines: intIn(RANGES.log_lines).optional(),
 });
 
 function inprocBackend(allowRun: boolean) {
-  const base = { module: allowRun ? text.optional() : text, export: text.optional(), heartbeat_timeout: duration().optional() };
+  const base = { module: allowRun ? text.optional() : text, export: text.optional(), heartbeat_timeout: duration(RANGES.heartbeat_timeout).optional() };
   if (!allowRun) return z.strictObject(base);
   const run = z.custom<InprocWorker>((f) => typeof f === 'function', { error: expected('an async function') }).optional();
   return z.strictObject({ ...base, run }).superRefine((v, ctx) => {
@@ -165,7 +218,6 @@ const dockerBackend = z.strictObject({
  * Ranges: polling faster than 100 ms buys nothing a technician sees; a timeout must end before
  * the next poll is due, so polls never pile up.
  */
-export const INNER_TREE_LIMITS = Object.freeze({ minEveryMs: 100, maxEveryMs: 3_600_000, minTimeoutMs: 10 });
 const innerTree = z
   .strictObject({
     url: httpUrl.refine((s) => {
@@ -177,18 +229,13 @@ const innerTree = z
       }
       // Not echoed: the value may hold a password.
     }, { error: 'expected a base URL like "http://127.0.0.1:8081" without credentials, query or fragment' }),
-    every: duration({ positive: true }).optional(),
-    timeout: duration({ positive: true }).optional(),
+    every: duration(RANGES.inner_tree_every).optional(),
+    timeout: duration(RANGES.inner_tree_timeout).optional(),
   })
   .superRefine((v, ctx) => {
     if (!isMapping(v)) return;
-    const { minEveryMs, maxEveryMs, minTimeoutMs } = INNER_TREE_LIMITS;
     const every = typeof v.every === 'number' ? v.every : undefined;
     const timeout = typeof v.timeout === 'number' ? v.timeout : undefined;
-    if (every !== undefined && (every < minEveryMs || every > maxEveryMs)) {
-      ctx.addIssue({ code: 'custom', path: ['every'], message: `expected a duration from 100ms to 1h, got ${every}ms` });
-    }
-    if (timeout !== undefined && timeout < minTimeoutMs) ctx.addIssue({ code: 'custom', path: ['timeout'], message: `expected a duration of at least 10ms, got ${timeout}ms` });
     if (timeout !== undefined && timeout > (every ?? 1000)) {
       ctx.addIssue({ code: 'custom', path: ['timeout'], message: `expected a timeout no longer than every (${every ?? 1000}ms), got ${timeout}ms` });
     }
@@ -196,14 +243,14 @@ const innerTree = z
 
 const strategy = z.enum(['one_for_one', 'one_for_all', 'rest_for_one']);
 const backoff = z.strictObject({
-  initial: duration({ positive: true }).optional(),
-  max: duration({ positive: true }).optional(),
-  reset_after: duration().optional(),
+  initial: duration(RANGES.backoff_initial).optional(),
+  max: duration(RANGES.backoff_max).optional(),
+  reset_after: duration(RANGES.backoff_reset_after).optional(),
 });
 const supervision = {
   strategy: strategy.optional(),
-  intensity: z.int().min(0).optional(),
-  period: duration({ positive: true }).optional(),
+  intensity: intIn(RANGES.intensity).optional(),
+  period: duration(RANGES.period).optional(),
   backoff: backoff.optional(),
 };
 
@@ -289,12 +336,12 @@ export function createTreeSchema(opts: { allowRun: boolean }) {
     name: id,
     ...supervision,
     api: z.strictObject({ listen: listen.optional() }).optional(),
-    store: z.strictObject({ path: text.optional(), retain_events: z.int().min(1).optional() }).optional(),
+    store: z.strictObject({ path: text.optional(), retain_events: intIn(RANGES.retain_events).optional() }).optional(),
     docker: z
       .strictObject({
         project: z.string().regex(ID_RE, { error: expected('a compose project name like "edgevisor"') }).optional(),
         socket: text.optional(),
-        timeout: duration({ positive: true }).optional(),
+        timeout: duration(RANGES.docker_timeout).optional(),
         on_exit: z.enum(['leave', 'stop'], { error: expected('leave (containers keep running and are adopted by the next supervisor) or stop') }).optional(),
       })
       .optional(),

@@ -40,6 +40,8 @@ export interface ProcessBackendSpec {
   kind: 'process';
   command: readonly string[];
   env: Readonly<Record<string, string>>;
+  /** Names of supervisor environment variables passed on unchanged (see backends/child-env.ts). */
+  passEnv?: readonly string[];
   cwd?: string;
   /** Lines of stdout/stderr kept per child (bounded ring). */
   logLines: number;

@@ -3,9 +3,9 @@
  * `tree.yaml:14 children[1].probes[0].every: expected a duration like "500ms" or "2s", got "fast"`.
  * Independent of the tree schema: apps use `loadYamlConfig` for their own files (cameras, zones).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { LineCounter, parseDocument, isMap, isSeq, isScalar, isAlias, type Node as YamlNode } from 'yaml';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, isAlias, visit, type Node as YamlNode } from 'yaml';
 import type { ZodType } from 'zod';
 import { EdgevisorError, codes } from '../errors.ts';
 import { describeValue } from './duration.ts';
@@ -61,22 +61,74 @@ export function specInvalid(file: string | undefined, messages: readonly string[
   return new EdgevisorError(codes.SPEC_INVALID, summary, { details: messages });
 }
 
+/**
+ * Config files are written by hand: a few KB. The limit keeps a pasted log or a wrong file from
+ * costing seconds of parsing (the YAML parser runs at roughly 1 MB/s on a busy 2-core box).
+ */
+export const MAX_CONFIG_BYTES = 256 * 1024;
+/** Deeper nesting than this is refused before validation, which recurses over the data. */
+export const MAX_CONFIG_DEPTH = 64;
+
+/** Nesting depth of plain data, stopping as soon as it passes `limit` (iterative: no recursion). */
+function depthExceeds(data: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[data, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d >= limit) return true;
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, d + 1]);
+  }
+  return false;
+}
+
+function tooLarge(file: string, bytes: number): EdgevisorError {
+  return specInvalid(file, [`${basename(file)}:1: file too large: ${Math.ceil(bytes / 1024)} KB, at most ${MAX_CONFIG_BYTES / 1024} KB accepted (a tree of 1,000 workers is about 200 KB)`]);
+}
+
 /** Parses YAML text; syntax errors throw `SPEC_INVALID` with their lines. */
 export function parseYamlSource(text: string, file: string): YamlSource {
+  const name = basename(file);
+  if (text.length > MAX_CONFIG_BYTES) throw tooLarge(file, text.length);
+  if (text.includes('\u0000')) {
+    const line = text.slice(0, text.indexOf('\u0000')).split('\n').length;
+    throw specInvalid(file, [`${name}:${line}: not a text file (a NUL byte); expected YAML text`]);
+  }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const lineAt = (offset: number | undefined): number | undefined =>
     offset === undefined ? undefined : lineCounter.linePos(offset).line;
-  if (doc.errors.length > 0) {
-    const name = basename(file);
-    throw specInvalid(file, doc.errors.map((e) => `${name}:${lineAt(e.pos[0]) ?? 1}: invalid YAML: ${e.message.split('\n')[0]}`));
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (err) {
+    // The parser recurses on nested flow collections: a very deep one overflows the stack.
+    throw specInvalid(file, [`${name}:1: invalid YAML: ${err instanceof RangeError ? `nested deeper than the parser can follow` : (err as Error).message}`]);
   }
+  if (doc.errors.length > 0) {
+    const say = (m: string) => (/Maximum call stack/.test(m) ? `nested deeper than ${MAX_CONFIG_DEPTH} levels; a config file needs far fewer` : m.split('\n')[0]);
+    const lines = doc.errors.map((e) => `${name}:${lineAt(e.pos[0]) ?? 1}: invalid YAML: ${say(e.message)}`);
+    throw specInvalid(file, [...new Set(lines)]);
+  }
+  // An alias inside the node it refers to (`- &a {children: [*a]}`) makes a cycle: refuse it
+  // with its line instead of letting validation recurse forever.
+  let cycle: number | undefined;
+  visit(doc, {
+    Alias(_key, node, path) {
+      const target = node.resolve(doc);
+      if (target && path.includes(target as never)) {
+        cycle = lineAt(node.range?.[0]) ?? 1;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (cycle !== undefined) throw specInvalid(file, [`${name}:${cycle}: invalid YAML: this alias refers to a node that contains it (a cycle); write the value out instead`]);
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    throw specInvalid(file, [`${basename(file)}: invalid YAML: ${(err as Error).message}`]);
+    throw specInvalid(file, [`${name}:1: invalid YAML: ${err instanceof RangeError ? 'nested too deeply' : (err as Error).message}`]);
   }
+  if (depthExceeds(data, MAX_CONFIG_DEPTH)) throw specInvalid(file, [`${name}:1: nested deeper than ${MAX_CONFIG_DEPTH} levels; a config file needs far fewer`]);
   const nodeLine = (n: unknown): number | undefined => lineAt((n as YamlNode | null)?.range?.[0]);
   const deref = (n: unknown): unknown => (isAlias(n) ? n.resolve(doc) : n);
   return {
@@ -105,6 +157,14 @@ export function parseYamlSource(text: string, file: string): YamlSource {
 /** Reads and parses a YAML file; an unreadable file is `SPEC_INVALID` too (one message). */
 export function readYamlSource(path: string): YamlSource {
   let text: string;
+  let size = 0;
+  try {
+    size = statSync(path).size;
+  } catch {
+    // reported by the read below
+  }
+  // Not even read when far too large (a disk image given by mistake); the exact check is on the text.
+  if (size > 4 * MAX_CONFIG_BYTES) throw tooLarge(path, size);
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {

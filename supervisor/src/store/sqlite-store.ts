@@ -76,6 +76,16 @@ export function openEventStore(path: string, opts: EventStoreOptions = {}): Even
 
   // timeout: the vacuum app deletes old rows from this file in short batches; wait for its lock.
   const db = new Database(path, { timeout: 5000 });
+  try {
+    return openOn(db, retain, pruneEvery);
+  } catch (err) {
+    // A full or read-only disk fails here (WAL, schema): do not leak the handle to a retry loop.
+    db.close();
+    throw err;
+  }
+}
+
+function openOn(db: Database.Database, retain: number, pruneEvery: number): EventStore {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   useIncrementalVacuum(db);
@@ -101,9 +111,12 @@ export function openEventStore(path: string, opts: EventStoreOptions = {}): Even
   pruneNow();
 
   return {
-    append(draft: EventDraft): TreeEvent {
+    append(draft: EventDraft, at?: number): TreeEvent {
       if (closed) throw new Error('event store is closed');
-      const seq = last + 1;
+      // An explicit seq (buffered-store.ts flushing events it numbered while the disk was full)
+      // may skip numbers (events it had to drop) but never goes back.
+      if (at !== undefined && (!Number.isInteger(at) || at <= last)) throw new RangeError(`append: seq ${at} is not above the last seq ${last}`);
+      const seq = at ?? last + 1;
       const ev: TreeEvent = { ...draft, seq, ts: draft.ts ?? Date.now() };
       insert.run(
         seq,
