@@ -58,7 +58,7 @@ describe('web, onvif and vacuum apps', () => {
     const app = buildWeb({ version: '1.2.3<x>', inferenceUrl: 'http://127.0.0.1:9' });
     try {
       const page = await (await fetch(`${await listen(app)}/`)).text();
-      assert.match(page, /id="version">1\.2\.3&#60;x&#62;</);
+      assert.match(page, /data-version="1\.2\.3&#60;x&#62;"/);
     } finally {
       await app.close();
     }

@@ -89,7 +89,7 @@ async function assertServing(version: string): Promise<void> {
   await waitFor('supervisor /healthz', async () => (await get(ports.api, '/healthz')).status === 200, 60_000, 500);
   await waitFor('web /healthz', async () => (await get(ports.web, '/healthz')).status === 200, 60_000, 500);
   const page = await get(ports.web, '/');
-  assert.match(page.body, new RegExp(`id="version">${version.replace(/\./g, '\\.')}<`));
+  assert.match(page.body, new RegExp(`data-version="${version.replace(/\./g, '\\.')}"`));
   assert.equal(await docker(['inspect', '-f', '{{.Config.Image}}', await container('supervisor')]), `edgevisor-app:${version}`);
   assert.equal(basename(readlinkSync(join(home, 'current'))), version);
 }
