@@ -1,6 +1,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { HttpAuth, parseChallenge } from '../../apps/camera/src/sources/http-auth.ts';
+import { HttpAuth } from '../../apps/camera/src/sources/http-auth.ts';
+import { parseDigestChallenge } from '../../apps/common/src/http-digest.ts';
+
+const parseChallenge = (header: string) => parseDigestChallenge(header)!;
 
 /** The Authorization header's parameters as a map. */
 const params = (header: string): Record<string, string> => parseChallenge(header.replace(/^Digest\s+/, 'Digest ')) as Record<string, string>;
@@ -59,7 +62,7 @@ describe('Digest auth (RFC 7616 / RFC 2617 worked examples)', () => {
     assert.equal(auth.learn('Digest realm="r", nonce="n3", qop="auth"'), true);
   });
 
-  test('parseChallenge: quoted commas, escapes, token values, case-insensitive names', () => {
+  test('parseDigestChallenge: quoted commas, escapes, token values, case-insensitive names', () => {
     const c = parseChallenge('Digest Realm="a, \\"b\\"", NONCE=abc123, qop="auth", stale=TRUE');
     assert.equal(c.realm, 'a, "b"');
     assert.equal(c.nonce, 'abc123');

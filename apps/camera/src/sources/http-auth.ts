@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { digestAuthorization, parseDigestChallenge, type DigestChallenge } from '../../../common/src/http-digest.ts';
 
 /**
  * HTTP authentication as IP cameras do it: Basic, or Digest per RFC 7616 (MD5 or SHA-256, plain
@@ -32,7 +33,8 @@ export class HttpAuth {
   learn(wwwAuthenticate: string | null): boolean {
     if (!this.username || !wwwAuthenticate) return false;
     if (/^\s*digest\s/i.test(wwwAuthenticate)) {
-      const c = parseChallenge(wwwAuthenticate);
+      const c = parseDigestChallenge(wwwAuthenticate);
+      if (!c) return false;
       const retry = !this.challenge || c.stale === 'true' || c.nonce !== this.challenge.nonce;
       this.challenge = c;
       this.basic = false;
@@ -48,45 +50,9 @@ export class HttpAuth {
   }
 
   private digest(method: string, url: string, c: DigestChallenge): string {
-    const uri = (() => { const u = new URL(url); return u.pathname + u.search; })();
-    const algorithm = (c.algorithm ?? 'MD5').toUpperCase();
-    // RFC 7616: MD5 or SHA-256, each optionally "-sess"; anything else is treated as MD5, which
-    // is what cameras that send odd names mean.
-    const h = algorithm.startsWith('SHA-256') ? sha256 : md5;
-    const qop = c.qop?.split(',').map((s) => s.trim()).includes('auth') ? 'auth' : undefined;
+    const u = new URL(url);
     const cnonce = this.opts.cnonce?.() ?? randomBytes(8).toString('hex');
-    const nc = (++this.nc).toString(16).padStart(8, '0');
-    let ha1 = h(`${this.username}:${c.realm}:${this.password}`);
-    if (algorithm.endsWith('-SESS')) ha1 = h(`${ha1}:${c.nonce}:${cnonce}`);
-    const ha2 = h(`${method}:${uri}`);
-    const response = qop ? h(`${ha1}:${c.nonce}:${nc}:${cnonce}:${qop}:${ha2}`) : h(`${ha1}:${c.nonce}:${ha2}`);
-    const parts = [`username="${this.username}"`, `realm="${c.realm}"`, `nonce="${c.nonce}"`, `uri="${uri}"`, `algorithm=${c.algorithm ?? 'MD5'}`, `response="${response}"`];
-    if (qop) parts.push(`qop=${qop}`, `nc=${nc}`, `cnonce="${cnonce}"`);
-    if (c.opaque !== undefined) parts.push(`opaque="${c.opaque}"`);
-    return `Digest ${parts.join(', ')}`;
+    return digestAuthorization(c, { method, uri: u.pathname + u.search, username: this.username!, password: this.password, nc: ++this.nc, cnonce });
   }
 }
 
-export interface DigestChallenge {
-  realm: string;
-  nonce: string;
-  qop?: string;
-  opaque?: string;
-  algorithm?: string;
-  stale?: string;
-  [k: string]: string | undefined;
-}
-
-/** Parses `Digest realm="x", nonce="y", qop="auth"` (quoted or token values). */
-export function parseChallenge(header: string): DigestChallenge {
-  const out: Record<string, string> = {};
-  const re = /(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^,\s]+))/g;
-  const params = header.replace(/^\s*digest\s+/i, '');
-  for (let m = re.exec(params); m; m = re.exec(params)) {
-    out[m[1]!.toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]!;
-  }
-  return { realm: '', nonce: '', ...out };
-}
-
-export const md5 = (s: string) => createHash('md5').update(s).digest('hex');
-export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
