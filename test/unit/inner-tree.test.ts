@@ -20,7 +20,7 @@ describe('inner_tree in the tree file', () => {
   });
   test('ranges, URL shape and placement are checked with file, line and field', () => {
     assert.deepEqual(specErrors(() => parseTree(tree('{ url: "http://127.0.0.1:8081", every: 10ms }'), '/x/tree.yaml')), [
-      'tree.yaml:6 children[0].inner_tree.every: expected a duration from 100ms to 1h, got 10ms',
+      'tree.yaml:6 children[0].inner_tree.every: expected a duration from 100ms to 1h, got "10ms"',
     ]);
     assert.deepEqual(specErrors(() => parseTree(tree('{ url: "http://127.0.0.1:8081", every: 1s, timeout: 2s }'), '/x/tree.yaml')), [
       'tree.yaml:6 children[0].inner_tree.timeout: expected a timeout no longer than every (1000ms), got 2000ms',

@@ -36,6 +36,8 @@ test('each range is enforced at both ends, and the message states it', () => {
       case 'log_lines': return tree(`    process: { command: [node], log_lines: ${v} }\n`);
       case 'retain_events': return tree(proc, `store: { retain_events: ${v} }\n`);
       case 'docker_timeout': return tree(proc, `docker: { timeout: ${v} }\n`);
+      case 'inner_tree_every': return tree(`${proc}    inner_tree: { url: "http://127.0.0.1:1", every: ${v}, timeout: 10ms }\n`);
+      case 'inner_tree_timeout': return tree(`${proc}    inner_tree: { url: "http://127.0.0.1:1", every: 1h, timeout: ${v} }\n`);
     }
     throw new Error(`no template for ${field}`);
   };
