@@ -93,7 +93,7 @@ describe('vision pipeline under supervision (process backend)', () => {
     }, 30_000);
   });
 
-  test('the person detector (NanoDet, ~35 ms a frame) hanging inside a frame: its staleness gauge stops, the probes fail, it is restarted', async () => {
+  test('the person detector (NanoDet, ~40 ms a frame) hanging inside a frame: its staleness gauge stops, the probes fail, it is restarted', async () => {
     const p = await ports('camera', 'inference');
     h = await startTree(treeYaml(p, { inference: 'hang@8s', model: 'models/nanodet.onnx' }));
     const pids = { camera: h.pid('camera'), inference: h.pid('inference') };
