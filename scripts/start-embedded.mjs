@@ -43,7 +43,7 @@ console.log(`edgevisor: tokens in ${file}; for the CLI: export EDGEVISOR_TOKEN=$
 // that the person detector does not see, so no person events: say so where the newcomer looks.
 const clip = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 if (!existsSync(clip)) console.log(`edgevisor: ${clip} not found: the demo cameras draw a figure instead and the person detector will raise no events (apt-get install opencv-doc for real footage)`);
-if (!existsSync(join(root, 'models/centernet.onnx'))) console.log('edgevisor: models/centernet.onnx is missing: run npm ci (or node scripts/build-models.mjs)');
+if (!existsSync(join(root, 'models/nanodet.onnx'))) console.log('edgevisor: models/nanodet.onnx is missing: run npm ci (or node scripts/build-models.mjs)');
 const child = spawn(process.execPath, ['--max-semi-space-size=2', join(root, 'bin/edgevisor.mjs'), 'run', treeFile, ...process.argv.slice(2)], { stdio: 'inherit', env });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,7 +1,8 @@
-// Person detector benchmark (issue 13): models/centernet.onnx on real frames of vtest.avi
-// (letterboxed to 512x512 as the camera sends them), measured in this process.
+// Person detector benchmark (issue 13): models/nanodet.onnx (or the model file given) on real
+// frames of vtest.avi (letterboxed to the model's input size as the camera sends them), measured
+// in this process.
 //
-// Run: node --import tsx test/bench/detector.bench.ts [frames=40] [seconds=8]
+// Run: node --import tsx test/bench/detector.bench.ts [frames=40] [seconds=8] [model=models/nanodet.onnx]
 //
 // 1. Detector ms per frame, p50/p95, at 1 and 2 ORT threads: bare session.run, and detect()
 //    (tensor wrap + run + decode + NMS) on the same frames.
@@ -20,7 +21,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { Registry } from 'prom-client';
-import { CENTERNET_MODEL } from '../../apps/inference/src/config.ts';
+import { NANODET_MODEL } from '../../apps/inference/src/config.ts';
 import { loadDetector } from '../../apps/inference/src/model/load.ts';
 import { createPipeline } from '../../apps/inference/src/pipeline.ts';
 import { createMetrics } from '../../apps/inference/src/metrics.ts';
@@ -31,32 +32,41 @@ import { asRawFrame, vtestRange } from '../helpers/vtest.ts';
 
 const N = Number(process.argv[2] ?? 40);
 const SECONDS = Number(process.argv[3] ?? 8);
+const MODEL = process.argv[4] ?? NANODET_MODEL;
 const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!; };
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const fmt = (x: number) => x.toFixed(1);
 
+const probe = await ort.InferenceSession.create(MODEL);
+const inMeta = probe.inputMetadata[0]!;
+const SIZE = inMeta.isTensor ? Number(inMeta.shape[1]) : 0;
+const outShapes = probe.outputNames.map((n, i) => { const m = probe.outputMetadata[i]!; return [n, m.isTensor ? m.shape.map(Number) : []] as const; });
+await probe.release();
+const imageDims = [1, SIZE, SIZE, 3];
+
 const clip = await vtestRange(0, 300);
 // 5 fps camera: every other frame of the 10 fps clip.
 const frames5: RawFrame[] = [];
-for (let i = 0; i < clip.length; i += 2) frames5.push(await asRawFrame(clip[i]!));
+for (let i = 0; i < clip.length; i += 2) frames5.push(await asRawFrame(clip[i]!, SIZE));
 const frames = frames5.slice(0, N);
 const zones: ZonesConfig = { cameras: { cam: { zones: [{ id: 'z', polygon: [[0.55, 0.35], [1, 0.35], [1, 0.75], [0.55, 0.75]], rules: [{ cls: 'person', dwellMs: 3_600_000, minScore: 0.45, exitGraceMs: 2000 }] }] } } };
 
-const session = (threads: number) => ort.InferenceSession.create(CENTERNET_MODEL, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1 });
-const outs = () => ({ heatmap: new ort.Tensor('float32', new Float32Array(80 * 128 * 128), [1, 80, 128, 128]), wh: new ort.Tensor('float32', new Float32Array(4 * 128 * 128), [1, 4, 128, 128]) });
+const session = (threads: number) => ort.InferenceSession.create(MODEL, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1 });
+// Preallocated outputs, as the detectors do, so bare and detect() do the same allocation work.
+const outs = () => Object.fromEntries(outShapes.map(([n, d]) => [n, new ort.Tensor('float32', new Float32Array(d.reduce((a, b) => a * b, 1)), d)]));
 
-console.log(`detector benchmark: ${CENTERNET_MODEL}, ${frames.length} real frames of vtest.avi at 512x512`);
+console.log(`detector benchmark: ${MODEL}, ${frames.length} real frames of vtest.avi at ${SIZE}x${SIZE}`);
 
 // 1. ms per frame.
 for (const threads of [1, 2]) {
   const s = await session(threads);
   const o = outs();
-  const det = await loadDetector({ path: CENTERNET_MODEL, threads, scoreThreshold: 0.4, classes: ['person'] });
-  for (const f of frames.slice(0, 5)) { await s.run({ image: new ort.Tensor('uint8', f.data, [1, 512, 512, 3]) }, o); await det.detect('w', f); }
+  const det = await loadDetector({ path: MODEL, threads, scoreThreshold: 0.4, classes: ['person'] });
+  for (const f of frames.slice(0, 5)) { await s.run({ image: new ort.Tensor('uint8', f.data, imageDims) }, o); await det.detect('w', f); }
   const bare: number[] = [], full: number[] = [];
   for (const f of frames) {
     let t = performance.now();
-    await s.run({ image: new ort.Tensor('uint8', f.data, [1, 512, 512, 3]) }, o);
+    await s.run({ image: new ort.Tensor('uint8', f.data, imageDims) }, o);
     bare.push(performance.now() - t);
     t = performance.now();
     await det.detect('c', f);
@@ -72,7 +82,7 @@ for (const threads of [1, 2]) {
   const threads = 1;
   const s = await session(threads);
   const o = outs();
-  const det: Detector = await loadDetector({ path: CENTERNET_MODEL, threads, scoreThreshold: 0.4, classes: ['person'] });
+  const det: Detector = await loadDetector({ path: MODEL, threads, scoreThreshold: 0.4, classes: ['person'] });
   const dir = mkdtempSync(join(tmpdir(), 'detector-bench-'));
   const store = openEventStore(join(dir, 'events.db'));
   const pipeline = createPipeline({ detector: det, zones, store, dataDir: dir, metrics: createMetrics(new Registry()) });
@@ -84,7 +94,7 @@ for (const threads of [1, 2]) {
     for (const which of r % 2 ? ['pipe', 'bare'] as const : ['bare', 'pipe'] as const) {
       const w0 = performance.now(), c0 = cpuMs();
       for (const f of batch) {
-        if (which === 'bare') await s.run({ image: new ort.Tensor('uint8', f.data, [1, 512, 512, 3]) }, o);
+        if (which === 'bare') await s.run({ image: new ort.Tensor('uint8', f.data, imageDims) }, o);
         else await pipeline.processFrame('cam', f, (ts += 200));
       }
       if (r > 0) { side[which].wall += performance.now() - w0; side[which].cpu += cpuMs() - c0; side[which].n += batch.length; }
@@ -99,7 +109,7 @@ for (const threads of [1, 2]) {
 
 // 3. Cameras at 5 detect-fps.
 for (const k of [1, 2, 3]) {
-  const dets = await Promise.all(Array.from({ length: k }, () => loadDetector({ path: CENTERNET_MODEL, threads: 1, scoreThreshold: 0.4, classes: ['person'] })));
+  const dets = await Promise.all(Array.from({ length: k }, () => loadDetector({ path: MODEL, threads: 1, scoreThreshold: 0.4, classes: ['person'] })));
   const until = performance.now() + SECONDS * 1000;
   const c0 = cpuMs();
   const counts = await Promise.all(dets.map(async (d, j) => {
@@ -114,7 +124,7 @@ for (const k of [1, 2, 3]) {
 
 // 4. Motion gating: CPU and detector runs, gated against every frame.
 async function run(gated: boolean, input: RawFrame[]) {
-  const det = await loadDetector({ path: CENTERNET_MODEL, threads: 1, scoreThreshold: 0.4, classes: ['person'], ...(gated ? { gate: { minIntervalMs: 200, maxIntervalMs: 5000 } } : {}) });
+  const det = await loadDetector({ path: MODEL, threads: 1, scoreThreshold: 0.4, classes: ['person'], ...(gated ? { gate: { minIntervalMs: 200, maxIntervalMs: 5000 } } : {}) });
   const dir = mkdtempSync(join(tmpdir(), 'detector-bench-'));
   const store = openEventStore(join(dir, 'events.db'));
   const registry = new Registry();

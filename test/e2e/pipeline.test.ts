@@ -93,9 +93,9 @@ describe('vision pipeline under supervision (process backend)', () => {
     }, 30_000);
   });
 
-  test('the person detector (CenterNet, ~50 ms a frame) hanging inside a frame: its staleness gauge stops, the probes fail, it is restarted', async () => {
+  test('the person detector (NanoDet, ~40 ms a frame) hanging inside a frame: its staleness gauge stops, the probes fail, it is restarted', async () => {
     const p = await ports('camera', 'inference');
-    h = await startTree(treeYaml(p, { inference: 'hang@8s', model: 'models/centernet.onnx' }));
+    h = await startTree(treeYaml(p, { inference: 'hang@8s', model: 'models/nanodet.onnx' }));
     const pids = { camera: h.pid('camera'), inference: h.pid('inference') };
     await waitFor('the detector restarted by a frame probe', () => h!.restarts('inference') >= 1 && h!.pid('inference') !== pids.inference, 90_000).catch((e) => {
       console.log(dump(h!));
@@ -105,7 +105,7 @@ describe('vision pipeline under supervision (process backend)', () => {
     assert.equal(restart?.data?.cause, 'probe');
     assert.ok(['throughput', 'fresh'].includes(String(restart?.data?.probe)), `fired by ${String(restart?.data?.probe)}`);
     assert.equal(h.restarts('camera'), 0);
-    // It was the detector that ran (the default camera's 320x320 detect size is not its 512x512:
+    // It was the detector that ran (the default camera's 320x320 detect size is not its 416x416:
     // the JPEG fallback), gated by motion.
     const m = await waitFor('detector metrics after the restart', async () => {
       const t = await (await fetch(`http://127.0.0.1:${p.inference}/metrics`, { signal: AbortSignal.timeout(3000) })).text().catch(() => '');

@@ -47,8 +47,8 @@ export async function vtestRange(first: number, count: number): Promise<Buffer[]
   return Array.from({ length: Math.floor(stdout.length / size) }, (_, k) => stdout.subarray(k * size, (k + 1) * size));
 }
 
-/** A 768x576 RGB frame as the camera's raw detect frame at `size` (same letterbox code as the camera). */
-export async function asRawFrame(rgb: Buffer, size = 512): Promise<RawFrame> {
+/** A 768x576 RGB frame as the camera's raw detect frame at `size` (default: NanoDet's 416; same letterbox code as the camera). */
+export async function asRawFrame(rgb: Buffer, size = 416): Promise<RawFrame> {
   const d = await toDetectFrame(rgb, { width: size, height: size }, { width: VTEST_W, height: VTEST_H, channels: 3 });
   const g = d.geometry;
   return { kind: 'raw', data: d.data, width: size, height: size, letterbox: { frameWidth: g.frameWidth, frameHeight: g.frameHeight, scale: g.scale, padX: g.padX, padY: g.padY, inputWidth: size, inputHeight: size } };

@@ -1,7 +1,7 @@
 /**
  * End to end on real footage: the GStreamer RTSP simulator plays vtest.avi as a camera would
  * stream it (H.264 over RTSP), the camera controller decodes it with ffmpeg into JPEGs and raw
- * 512x512 detect frames (frame.rgb: this controller names no ring), the inference app runs the motion-gated person detector and
+ * 416x416 detect frames (frame.rgb: this controller names no ring), the inference app runs the motion-gated person detector and
  * raises person-in-zone events whose snapshots show the person inside the drawn box.
  */
 import { test, describe, after } from 'node:test';
@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { loadCameras, parseCameras } from '../../apps/camera/src/config.ts';
 import { buildInferenceApp } from '../../apps/inference/src/app.ts';
-import { CENTERNET_MODEL, loadConfig } from '../../apps/inference/src/config.ts';
+import { NANODET_MODEL, loadConfig } from '../../apps/inference/src/config.ts';
 import { loadDetector } from '../../apps/inference/src/model/load.ts';
 import { pointInPolygon } from '../../apps/inference/src/zones/dwell.ts';
 import { startRtspSim } from '../sim/rtsp-server.ts';
@@ -32,7 +32,7 @@ describe('RTSP camera playing vtest.avi -> camera controller -> person detector 
   test('person-in-zone events with snapshots that contain the person\'s box; detect and motion rates per camera', async () => {
     const sim = await startRtspSim({ width: 768, height: 576, fps: 10, file: requireVtest() });
     stops.push(() => sim.stop());
-    const cam = buildCameraApp({ cameras: parseCameras({ cameras: [{ id: 'yard', source: { rtsp: { url: sim.url } }, fps: 5, width: 768, height: 576, detect: { width: 512, height: 512 } }] }) });
+    const cam = buildCameraApp({ cameras: parseCameras({ cameras: [{ id: 'yard', source: { rtsp: { url: sim.url } }, fps: 5, width: 768, height: 576, detect: { width: 416, height: 416 } }] }) });
     await cam.app.listen({ port: 0, host: '127.0.0.1' });
     await cam.start();
     stops.push(() => cam.stop());
@@ -47,7 +47,7 @@ describe('RTSP camera playing vtest.avi -> camera controller -> person detector 
         polygon: ${JSON.stringify(WALKWAY)}
         rules: [{ class: person, dwell: 1s, min_score: 0.45, exit_grace: 2s }]
 `);
-    const cfg = loadConfig({ CAMERA_URL: cameraUrl, DATA_DIR: dir, ZONES_FILE: join(dir, 'zones.yaml'), PORT: '0', MODEL: CENTERNET_MODEL, SCORE_THRESHOLD: '0.4', CLASSES: 'person', ORT_THREADS: '2' });
+    const cfg = loadConfig({ CAMERA_URL: cameraUrl, DATA_DIR: dir, ZONES_FILE: join(dir, 'zones.yaml'), PORT: '0', MODEL: NANODET_MODEL, SCORE_THRESHOLD: '0.4', CLASSES: 'person', ORT_THREADS: '2' });
     const logs: string[] = [];
     const inf = await buildInferenceApp(cfg, { log: (l) => logs.push(l) });
     await inf.app.listen({ port: 0, host: '127.0.0.1' });
@@ -56,17 +56,17 @@ describe('RTSP camera playing vtest.avi -> camera controller -> person detector 
     const base = `http://127.0.0.1:${(inf.app.server.address() as { port: number }).port}`;
 
     await waitFor('a person-in-zone event', () => inf.store.since(0, 10).length >= 1, 90_000, 250);
-    assert.ok(logs.some((l) => /yard: raw 512x512 detect frames/.test(l)), logs.join('\n'));
+    assert.ok(logs.some((l) => /yard: raw 416x416 detect frames/.test(l)), logs.join('\n'));
     const [ev] = inf.store.since(0, 10);
     assert.equal(ev!.cls, 'person');
     assert.equal(ev!.zone, 'walkway');
     assert.ok(ev!.boxes.length >= 1);
 
-    // The snapshot: the full 768x576 frame (or its 512x384 detect picture), with the box drawn in
+    // The snapshot: the full 768x576 frame (or its 416x312 detect picture), with the box drawn in
     // red, and a person inside it (the detector run again on the snapshot finds them there).
     const snap = readFileSync(join(dir, 'snapshots', ev!.snapshot!));
     const { data, info } = await sharp(snap).raw().toBuffer({ resolveWithObject: true });
-    assert.ok([768, 512].includes(info.width), `snapshot ${info.width}x${info.height}`);
+    assert.ok([768, 416].includes(info.width), `snapshot ${info.width}x${info.height}`);
     const box = ev!.boxes[0]!;
     const at = (x: number, y: number) => {
       const i = (Math.round(y * (info.height - 1)) * info.width + Math.round(x * (info.width - 1))) * info.channels;
@@ -86,7 +86,7 @@ describe('RTSP camera playing vtest.avi -> camera controller -> person detector 
       }
     }
     const plain = await sharp(untinted, { raw: { width: info.width, height: info.height, channels: info.channels } }).jpeg({ quality: 90 }).toBuffer();
-    const check = await loadDetector({ path: CENTERNET_MODEL, threads: 2, scoreThreshold: 0.25, classes: ['person'] });
+    const check = await loadDetector({ path: NANODET_MODEL, threads: 2, scoreThreshold: 0.25, classes: ['person'] });
     const again = (await check.detect('snap', plain)).detections;
     await check.close();
     // (The drawn red frames cost the people some score too: 0.25 here, and any of the event's boxes.)
@@ -108,7 +108,7 @@ describe('the shipped default (deploy/embedded: npm start; the same files in the
     const root = new URL('../../', import.meta.url);
     const tree = parseYaml(readFileSync(new URL('deploy/embedded.tree.yaml', root), 'utf8')) as { children: { id: string; children?: { id: string; process?: { env?: Record<string, string> } }[] }[] };
     const env = tree.children.find((c) => c.id === 'pipeline')!.children!.find((c) => c.id === 'inference')!.process!.env!;
-    assert.equal(env.MODEL, 'models/centernet.onnx', 'npm start runs the person detector');
+    assert.equal(env.MODEL, 'models/nanodet.onnx', 'npm start runs the person detector');
     const cameras = await loadCameras(fileURLToPath(new URL('deploy/embedded/cameras.yaml', root)));
     const cam = buildCameraApp({ cameras });
     await cam.app.listen({ port: 0, host: '127.0.0.1' });

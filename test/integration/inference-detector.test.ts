@@ -1,14 +1,18 @@
 /**
- * The shipped person detector on real footage (OpenCV's vtest.avi, see test/helpers/vtest.ts):
- * accuracy against hand labels, zone rules through the real pipeline, and the motion gate.
+ * The shipped person detector (NanoDet, models/nanodet.onnx, 416x416) on real footage (OpenCV's
+ * vtest.avi, see test/helpers/vtest.ts): accuracy against hand labels, zone rules through the real
+ * pipeline, and the motion gate.
  *
- * Floors (default threshold 0.4, the trees' SCORE_THRESHOLD): measured on these 24 frames 0.93
- * recall and 0.94 precision (134 of 144 people; the 8 false ones are mostly a bin and a stone that
- * score 0.40-0.42, the misses mostly people half hidden behind the sign post or far away). Floors: recall
- * 0.85, precision 0.88, a margin for a different ffmpeg/libjpeg/sharp giving slightly different
- * pixels. Why 0.85 is enough for a zone: a person crossing a zone is seen on 5-15 detector runs;
- * the dwell episode survives gaps up to exit_grace, so a per-frame miss rate of 15 % does not lose
- * the event.
+ * Floors (default threshold 0.4, the trees' SCORE_THRESHOLD): measured on these 24 frames (144
+ * people labelled by hand) recall 0.90 and precision 0.99 on raw detect frames (129 found, 1 false,
+ * 15 missed: mostly people half hidden behind the sign post or another person, and the smallest
+ * far ones, under ~25 px tall at 416); JPEGs (the fallback) 0.90 / 0.985 (130 found, 2 false).
+ * Floors: recall 0.85, precision 0.92: a margin of 5-7 points (7-10 people) for another
+ * ffmpeg/libjpeg/sharp giving slightly different pixels, not more, so a real regression fails.
+ * Why 0.85 is enough for a zone: a person crossing a zone is seen on 5-15 detector runs; the dwell
+ * episode survives gaps up to exit_grace, so a per-frame miss rate of 15 % does not lose the event.
+ * (CenterNet, the optional model, measured 0.93 / 0.94 here: NanoDet misses a few more of the
+ * small far people and raises far fewer false ones.)
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,7 +31,7 @@ import type { Detector } from '../../apps/inference/src/model/types.ts';
 import { buildCameraApp } from '../../apps/camera/src/app.ts';
 import { parseCameras } from '../../apps/camera/src/config.ts';
 import { buildInferenceApp } from '../../apps/inference/src/app.ts';
-import { CENTERNET_MODEL, loadConfig } from '../../apps/inference/src/config.ts';
+import { NANODET_MODEL, loadConfig } from '../../apps/inference/src/config.ts';
 import { waitFor } from '../helpers/net.ts';
 import { asRawFrame, matchPeople, requireVtest, vtestLabels, vtestRange, vtestRgb, VTEST_H, VTEST_W } from '../helpers/vtest.ts';
 
@@ -37,7 +41,7 @@ const LAWN: [number, number][] = [[0, 0.65], [0.5, 0.65], [0.5, 1], [0, 1]];
 
 let detector: Detector;
 before(async () => {
-  detector = await loadDetector({ path: CENTERNET_MODEL, threads: 2, scoreThreshold: THRESHOLD, classes: ['person'] });
+  detector = await loadDetector({ path: NANODET_MODEL, threads: 2, scoreThreshold: THRESHOLD, classes: ['person'] });
 });
 after(async () => { await detector.close(); });
 
@@ -60,19 +64,19 @@ describe('person detection on hand-labelled vtest.avi frames', () => {
     return { recall: tp / (tp + fn), precision: tp / (tp + fp), tp, fp, fn };
   };
 
-  test('>= 20 frames, raw detect frames (the camera path): recall >= 0.85, precision >= 0.88 at 0.4', async (t) => {
+  test('>= 20 frames, raw detect frames (the camera path): recall >= 0.85, precision >= 0.92 at 0.4', async (t) => {
     assert.ok(indices.length >= 20);
     const r = await score('raw');
     t.diagnostic(`raw: recall ${r.recall.toFixed(3)} precision ${r.precision.toFixed(3)} (tp ${r.tp}, fp ${r.fp}, fn ${r.fn})`);
     assert.ok(r.recall >= 0.85, `recall ${r.recall.toFixed(3)} (${JSON.stringify(r)})`);
-    assert.ok(r.precision >= 0.88, `precision ${r.precision.toFixed(3)} (${JSON.stringify(r)})`);
+    assert.ok(r.precision >= 0.92, `precision ${r.precision.toFixed(3)} (${JSON.stringify(r)})`);
   });
 
   test('the same frames as JPEGs (the fallback path): the same floors', async (t) => {
     const r = await score('jpeg');
     t.diagnostic(`jpeg: recall ${r.recall.toFixed(3)} precision ${r.precision.toFixed(3)} (tp ${r.tp}, fp ${r.fp}, fn ${r.fn})`);
     assert.ok(r.recall >= 0.85, `recall ${r.recall.toFixed(3)} (${JSON.stringify(r)})`);
-    assert.ok(r.precision >= 0.88, `precision ${r.precision.toFixed(3)} (${JSON.stringify(r)})`);
+    assert.ok(r.precision >= 0.92, `precision ${r.precision.toFixed(3)} (${JSON.stringify(r)})`);
   });
 });
 
@@ -89,7 +93,7 @@ describe('zone rules for people on the clip (motion-gated pipeline, capture time
         polygon: ${JSON.stringify(LAWN)}
         rules: [{ class: person, dwell: 1s, min_score: 0.45, exit_grace: 2s }]
 `);
-    const gated = await loadDetector({ path: CENTERNET_MODEL, threads: 2, scoreThreshold: THRESHOLD, classes: ['person'], gate: { minIntervalMs: 200, maxIntervalMs: 3000 } });
+    const gated = await loadDetector({ path: NANODET_MODEL, threads: 2, scoreThreshold: THRESHOLD, classes: ['person'], gate: { minIntervalMs: 200, maxIntervalMs: 3000 } });
     const store = openEventStore(join(dir, 'events.db'));
     const registry = new Registry();
     const pipeline = createPipeline({ detector: gated, zones: await loadZones(join(dir, 'zones.yaml')), store, dataDir: dir, metrics: createMetrics(registry) });
@@ -120,7 +124,7 @@ describe('zone rules for people on the clip (motion-gated pipeline, capture time
 
 describe('motion gating on real frames', () => {
   test('a static scene: the detector runs only at the periodic check; when motion starts it runs at the budget', async () => {
-    const gated = await loadDetector({ path: CENTERNET_MODEL, threads: 2, scoreThreshold: THRESHOLD, classes: ['person'], gate: { minIntervalMs: 200, maxIntervalMs: 3000 } });
+    const gated = await loadDetector({ path: NANODET_MODEL, threads: 2, scoreThreshold: THRESHOLD, classes: ['person'], gate: { minIntervalMs: 200, maxIntervalMs: 3000 } });
     const [still] = await vtestRgb([10]);
     const raw = await asRawFrame(still!);
     const t0 = 1_800_000_000_000;
@@ -156,7 +160,7 @@ describe('the demo camera (synthetic, playing the clip) through the inference ap
     let cam;
     try {
       cam = buildCameraApp({ cameras: parseCameras({ cameras: [
-        { id: 'demo', source: { synthetic: { period_s: 12, clip: requireVtest() } }, fps: 10, width: 640, height: 480, detect: { width: 512, height: 512 } },
+        { id: 'demo', source: { synthetic: { period_s: 12, clip: requireVtest() } }, fps: 10, width: 640, height: 480, detect: { width: 416, height: 416 } },
         { id: 'noclip', source: { synthetic: { period_s: 12, clip: '/nonexistent/clip.avi' } }, fps: 2, width: 320, height: 240 },
       ] }) });
       await cam.app.listen({ port: 0, host: '127.0.0.1' });
@@ -170,7 +174,7 @@ describe('the demo camera (synthetic, playing the clip) through the inference ap
     const dir = mkdtempSync(join(tmpdir(), 'detector-demo-'));
     // The detector got slow (failpoint slow: 400 ms more per frame) on a 10 fps camera: the loop
     // must take the newest frame and count the ones it skipped, not queue them.
-    const cfg = loadConfig({ CAMERA_URL: cameraUrl, DATA_DIR: dir, PORT: '0', MODEL: CENTERNET_MODEL, SCORE_THRESHOLD: '0.4', CLASSES: 'person', CAMERAS: 'demo', INFERENCE_FAILPOINT: 'slow' });
+    const cfg = loadConfig({ CAMERA_URL: cameraUrl, DATA_DIR: dir, PORT: '0', MODEL: NANODET_MODEL, SCORE_THRESHOLD: '0.4', CLASSES: 'person', CAMERAS: 'demo', INFERENCE_FAILPOINT: 'slow' });
     const inf = await buildInferenceApp(cfg, { log: () => {} });
     await inf.app.listen({ port: 0, host: '127.0.0.1' });
     stops.push(() => inf.close());

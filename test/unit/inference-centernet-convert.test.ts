@@ -1,16 +1,19 @@
 /**
- * The converted person detector against its source: models/centernet.onnx (built at install by
- * apps/inference/scripts/build-centernet.ts) run by onnxruntime must give what the tfjs graph gives
+ * The optional CenterNet against its source: models/centernet.onnx (built by
+ * apps/inference/scripts/build-centernet.ts when EDGEVISOR_MODELS names it; built here into a
+ * temp dir when it is not there, so the optional build stays tested) run by onnxruntime must give what the tfjs graph gives
  * on real frames, and our JS decoding must give what the graph's own cut-off tail (TopK, boxes)
  * gives. Tolerances: float32 through different kernels (tfjs-cpu vs ORT's MLAS), so not bit-equal:
  * heatmap (0..1) within 1e-5, box distances (input pixels, up to ~250) within 0.01 px.
  */
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs-core';
-import { CENTERNET_MODEL, CENTERNET_SHA_FILE, centernetSource, sha256 } from '../../apps/inference/scripts/build-centernet.ts';
+import { buildCenternet, CENTERNET_MODEL, CENTERNET_SHA_FILE, centernetSource, sha256 } from '../../apps/inference/scripts/build-centernet.ts';
 import { loadTfjsGraph, type TfjsGraph } from '../../apps/inference/scripts/tfjs-to-onnx.ts';
 import { decodeCenternet } from '../../apps/inference/src/model/centernet.ts';
 import { asRawFrame, vtestRgb } from '../helpers/vtest.ts';
@@ -18,18 +21,23 @@ import { asRawFrame, vtestRgb } from '../helpers/vtest.ts';
 let g: TfjsGraph;
 let session: ort.InferenceSession;
 let frames: Uint8Array[];
+let modelFile = CENTERNET_MODEL;
 
 before(async () => {
   g = await loadTfjsGraph(centernetSource());
-  session = await ort.InferenceSession.create(CENTERNET_MODEL, { intraOpNumThreads: 2 });
+  if (!existsSync(modelFile)) {
+    modelFile = join(mkdtempSync(join(tmpdir(), 'centernet-')), 'centernet.onnx');
+    writeFileSync(modelFile, await buildCenternet());
+  }
+  session = await ort.InferenceSession.create(modelFile, { intraOpNumThreads: 2 });
   // Two real frames (tfjs-cpu takes ~8 s CPU a frame), letterboxed to 512x512 exactly as the camera sends them.
-  frames = await Promise.all((await vtestRgb([40, 600])).map(async (f) => (await asRawFrame(f)).data));
+  frames = await Promise.all((await vtestRgb([40, 600])).map(async (f) => (await asRawFrame(f, 512)).data));
 });
 
 describe('the converted CenterNet (models/centernet.onnx)', () => {
   test('is the file the converter writes: its sha256 is the one recorded in models/centernet.onnx.sha256', () => {
     const expected = readFileSync(CENTERNET_SHA_FILE, 'utf8').trim().split(/\s+/)[0];
-    assert.equal(sha256(readFileSync(CENTERNET_MODEL)), expected, 'rebuild: node --import tsx apps/inference/scripts/build-centernet.ts --force');
+    assert.equal(sha256(readFileSync(modelFile)), expected, 'rebuild: node --import tsx apps/inference/scripts/build-centernet.ts --force');
   });
 
   test('heatmap and box sizes equal the tfjs graph on 2 real frames (1e-5 / 0.01 px), and the JS decoding equals the graph\'s TopK tail', async () => {

@@ -43,7 +43,7 @@ describe('the gated detector', () => {
     const motionAt = new Set([0, 200, 400]);
     const g = createGatedDetector({
       motion: fake('motion', (ts) => (motionAt.has(ts) ? [box('motion', 0.5)] : []), motionCalls),
-      detector: fake('centernet', () => [box('person')], detCalls),
+      detector: fake('nanodet', () => [box('person')], detCalls),
       policy: P,
     });
     const frame = Buffer.alloc(0);
@@ -54,7 +54,7 @@ describe('the gated detector', () => {
     assert.deepEqual(results.map((r) => r.gate!.decision), ['detect', 'detect', 'detect', 'no_motion', 'no_motion', 'detect']);
     assert.ok(results.every((r) => r.detections.some((d) => d.cls === 'person')), 'the person is held on skipped frames');
     assert.deepEqual(results[1]!.detections.map((d) => d.cls), ['person', 'motion']);
-    assert.equal(g.kind, 'centernet');
+    assert.equal(g.kind, 'nanodet');
   });
 });
 

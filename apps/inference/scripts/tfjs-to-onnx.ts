@@ -214,7 +214,7 @@ export async function convertTfjsGraph(g: TfjsGraph, o: ConvertOptions): Promise
 }
 
 /** ONNX pads [top, left, bottom, right] for TF's SAME / VALID (SAME puts the odd pixel at the end). */
-function padsOf(padding: string, h: number, w: number, kh: number, kw: number, s: number[], d: number[], node: string): number[] {
+export function padsOf(padding: string, h: number, w: number, kh: number, kw: number, s: number[], d: number[], node: string): number[] {
   if (padding === 'VALID') return [0, 0, 0, 0];
   if (padding !== 'SAME') throw new Error(`${node}: padding ${padding} not supported`);
   const one = (size: number, k: number, stride: number, dil: number) => {

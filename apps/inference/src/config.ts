@@ -37,13 +37,16 @@ export interface InferenceConfig {
   /** Where to find the cameras' frame rings; undefined: the directory GET /cameras reports. */
   framesDir?: string;
   failpoint: Failpoint | null;
-  /** Object detectors only (CenterNet, YOLO): per-camera detect budget and motion gating. */
+  /** Object detectors only (NanoDet, CenterNet, YOLO): per-camera detect budget and motion gating. */
   detectFps: number;
   detectMaxIntervalMs: number;
   motionGate: boolean;
 }
 
-/** The shipped person detector (built at install by apps/inference/scripts/build-centernet.ts). */
+/** The shipped person detector (built at install by apps/inference/scripts/build-nanodet.ts). */
+export const NANODET_MODEL = fileURLToPath(new URL('../../../models/nanodet.onnx', import.meta.url));
+
+/** The optional CenterNet (weights without a licence: EDGEVISOR_MODELS=nanodet,centernet builds it). */
 export const CENTERNET_MODEL = fileURLToPath(new URL('../../../models/centernet.onnx', import.meta.url));
 
 const list = z.string().default('').transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));

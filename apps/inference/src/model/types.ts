@@ -6,7 +6,7 @@ export interface Box { x1: number; y1: number; x2: number; y2: number }
 
 /** One detection on one frame. */
 export interface Detection extends Box {
-  /** Class name: 'motion' for the motion model, COCO names (e.g. 'person') for CenterNet, the model's own names for YOLO files. */
+  /** Class name: 'motion' for the motion model, COCO names (e.g. 'person') for NanoDet and CenterNet, the model's own names for YOLO files. */
   cls: string;
   /** 0..1. For YOLO the class confidence; for motion see apps/inference/README.md. */
   score: number;
@@ -60,7 +60,7 @@ export interface DetectResult { detections: Detection[]; times: StageTimes; gate
  * (the motion background) is keyed by `camera`. Implementations share one ORT session.
  */
 export interface Detector {
-  readonly kind: 'motion' | 'yolo' | 'centernet';
+  readonly kind: 'motion' | 'yolo' | 'centernet' | 'nanodet';
   /** Model input size in pixels: a camera whose detect size equals it sends raw frames. */
   readonly inputWidth: number;
   readonly inputHeight: number;
