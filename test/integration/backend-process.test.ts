@@ -183,7 +183,7 @@ describe('process backend', () => {
   test('output is kept in a bounded ring, long lines truncated', async () => {
     const { unit } = make([process.execPath, 'chatty.js'], { logLines: 50 });
     await unit.start();
-    await waitFor('all output', () => unit.logs().some((l) => l.startsWith('stderr| xxx')));
+    await waitFor('all output', () => unit.logs().some((l) => l.startsWith('stderr| xxx')), 30_000);
     const lines = unit.logs();
     assert.equal(lines.length, 50);
     assert.ok(lines.includes('stdout| line 499'));
