@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import { Counter, Gauge } from 'prom-client';
 import { createAppServer, dataDirCheck, errorToHttp, sendError } from '../../common/src/index.ts';
+import type { AuditAction } from '../../../supervisor/src/api/audit.ts';
 import { createAuth } from './auth.ts';
 import type { WebConfig } from './config.ts';
 import { createHub } from './hub.ts';
@@ -114,8 +115,17 @@ export function buildApp(opts: WebAppOptions): FastifyInstance {
     loopDelay.disable();
   });
 
+  // Fire and forget: a pin or a sign-in must not fail because the supervisor is down; the web
+  // app's own log line (api-routes.ts) stays the record then, and this says what was not copied.
+  const recordAudit = (action: AuditAction, role: string, subject?: string) => {
+    if (!supervisor) return;
+    const body = JSON.stringify({ action, role, via: 'dashboard', ...(subject && /^[\w .:#@-]{1,80}$/.test(subject) ? { subject } : {}) });
+    supervisor.request('/v1/audit', { method: 'POST', headers: { 'content-type': 'application/json' }, body, timeoutMs: 2000 })
+      .then((res) => res.body?.cancel())
+      .catch((err: unknown) => log({ level: 'warn', msg: 'the supervisor did not record a dashboard action', action, role, error: err instanceof Error ? err.message : String(err), detail: (err as { detail?: string }).detail }));
+  };
   const ctx = {
-    hub, auth, inference, camera, supervisor, streams, log,
+    hub, auth, inference, camera, supervisor, streams, log, recordAudit,
     onUpstreamError: (u: Upstream) => upstreamErrors.inc({ upstream: u }),
     onDrop: () => dropped.inc(),
     onAction: (action: string, role: string) => actions.inc({ action, role }),
@@ -150,4 +160,6 @@ export interface RouteContext {
   onUpstreamError(u: Upstream): void;
   onDrop(): void;
   onAction(action: string, role: string): void;
+  /** Copies a dashboard action into the supervisor's event log (POST /v1/audit); never throws. */
+  recordAudit(action: AuditAction, role: string, subject?: string): void;
 }
