@@ -36,7 +36,7 @@ export function buildApp(opts: WebAppOptions): FastifyInstance {
   const dropped = new Counter({ name: 'web_sse_dropped_total', help: 'Stream clients dropped for being too slow (they resume by Last-Event-ID)', registers });
   const actions = new Counter({ name: 'web_actions_total', help: 'Changes asked through the dashboard, by action and role', labelNames: ['action', 'role'], registers });
   info.inc({ version: opts.version });
-  for (const u of ['supervisor', 'camera', 'inference']) { upstreamErrors.inc({ upstream: u }, 0); upstreamRequests.inc({ upstream: u }, 0); }
+  for (const u of ['supervisor', 'camera', 'inference', 'vacuum']) { upstreamErrors.inc({ upstream: u }, 0); upstreamRequests.inc({ upstream: u }, 0); }
 
   // Event-loop delay, as the supervisor's probes would feel it: p50/p99/max since the last scrape.
   // The histogram records whole timer intervals (resolution included): subtract the resolution.
@@ -60,9 +60,10 @@ export function buildApp(opts: WebAppOptions): FastifyInstance {
   const supToken = tokens.technician ?? tokens.viewer;
   const inference = upstreamClient('inference', opts.inferenceUrl, { timeoutMs, onRequest: count });
   const camera = opts.cameraUrl ? upstreamClient('camera', opts.cameraUrl, { timeoutMs, onRequest: count }) : undefined;
+  const vacuum = opts.vacuumUrl ? upstreamClient('vacuum', opts.vacuumUrl, { timeoutMs, onRequest: count }) : undefined;
   const supervisor = opts.supervisorUrl && supToken ? upstreamClient('supervisor', opts.supervisorUrl, { timeoutMs, onRequest: count, headers: { authorization: `Bearer ${supToken}` } }) : undefined;
   const hub = createHub({
-    inference, camera, supervisor, log,
+    inference, camera, supervisor, vacuum, diskHoursMin: opts.diskHoursMin, log,
     eventsPollMs: opts.eventsPollMs ?? 500, statsMs: opts.statsMs, inferenceBudgetMs: opts.inferenceBudgetMs ?? 100,
     onUpstreamError: (u) => upstreamErrors.inc({ upstream: u }),
     onUpstreamRequest: count,
