@@ -6,10 +6,14 @@
  *   sign-outs and refused sign-ins reach POST /v1/audit, which only a technician token may call
  *   and which refuses a wrong body with a stable code; a pin still works with the supervisor down;
  * - the problems banner says "disk low" from the vacuum's figures: its volume is a 4 MB tmpfs the
- *   test fills, below the floor the vacuum's config sets, and /api/status carries a disk figure.
+ *   test fills, below the floor the vacuum's config sets, and /api/status carries a disk figure;
+ *   the page (headless Chromium) shows the banner line and a red disk tile.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { chromium } from 'playwright-core';
 import { startDashboardStack, TECH_TOKEN, VIEWER_TOKEN, type DashboardStack } from '../helpers/dashboard-stack.ts';
 import { waitFor } from '../helpers/net.ts';
 import { mountTmpfs, type Tmpfs } from '../helpers/tmpfs.ts';
@@ -129,6 +133,23 @@ describe('dashboard actions in the supervisor event log; disk low in the banner'
     assert.equal(disk.floorBytes, 1_000_000);
     assert.equal(st.upstream.vacuum.ok, true);
     assert.ok(!JSON.stringify(st).includes(vol.dir), 'no server path in the status');
+
+    // The page: the banner line and the volume's tile, red, with its figures.
+    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--no-first-run'], timeout: 30_000 });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+      await page.goto(s.web, { timeout: 30_000 });
+      await page.locator('#problems', { hasText: 'disk evdata low' }).waitFor({ timeout: 30_000 });
+      const tile = page.locator('[data-disk="evdata"]');
+      await tile.waitFor({ timeout: 30_000 });
+      assert.match((await tile.getAttribute('class')) ?? '', /\bbad\b/);
+      assert.match(await tile.innerText(), /free[\s\S]*hours left[\s\S]*floor\s+1\.0 MB/);
+      const artifacts = resolve(import.meta.dirname, '../artifacts');
+      mkdirSync(artifacts, { recursive: true });
+      await page.screenshot({ path: resolve(artifacts, 'dashboard-disk-low.png') });
+    } finally {
+      await browser.close();
+    }
 
     // Space freed: the floor line goes at the vacuum's next tick, its alarm (if its run at start
     // raised one) when a run finds the volume fine: ask for one now.
