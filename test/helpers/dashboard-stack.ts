@@ -28,7 +28,7 @@ export interface DashboardStack {
   dir: string;
   tree: Tree;
   api: FastifyInstance;
-  ports: { supervisor: number; camera: number; inference: number; web: number; crashy: number };
+  ports: { supervisor: number; camera: number; inference: number; web: number; crashy: number; vacuum: number };
   web: string;
   events: TreeEvent[];
   /** Appends n safety events for `camera` (zone press-guard, class motion); returns their ids. */
@@ -41,12 +41,20 @@ export interface DashboardStack {
 const node = process.execPath;
 const repo = resolve(import.meta.dirname, '../..');
 
-export async function startDashboardStack(opts: { webEnv?: Record<string, string> } = {}): Promise<DashboardStack> {
+/**
+ * `vacuum`: also supervise the vacuum app with this config file text (YAML; relative paths against
+ * its data dir DIR/vacuum) and point the web app at it (VACUUM_URL).
+ */
+export async function startDashboardStack(opts: { webEnv?: Record<string, string>; vacuum?: string } = {}): Promise<DashboardStack> {
   const dir = mkdtempSync(join(tmpdir(), 'dashboard-stack-'));
-  const ports = { supervisor: await freePort(), camera: await freePort(), inference: await freePort(), web: await freePort(), crashy: await freePort() };
+  const ports = { supervisor: await freePort(), camera: await freePort(), inference: await freePort(), web: await freePort(), crashy: await freePort(), vacuum: await freePort() };
   writeFileSync(join(dir, 'tokens.env'), `EDGEVISOR_VIEWER_TOKEN=${VIEWER_TOKEN}\nEDGEVISOR_TECHNICIAN_TOKEN=${TECH_TOKEN}\n`, { mode: 0o600 });
   writeFileSync(join(dir, 'cameras.yaml'), ['cameras:', ...['dock', 'press'].flatMap((id) => [`  - id: ${id}`, '    source: { synthetic: { period_s: 6 } }', '    fps: 5', '    width: 320', '    height: 180'])].join('\n') + '\n');
   writeFileSync(join(dir, 'zones.yaml'), 'cameras:\n  dock:\n    zones:\n      - id: forklift-lane\n        polygon: [[0.66, 0.0], [1.0, 0.0], [1.0, 1.0], [0.66, 1.0]]\n        rules:\n          - { class: motion, dwell: 1s }\n');
+  if (opts.vacuum) {
+    mkdirSync(join(dir, 'vacuum'));
+    writeFileSync(join(dir, 'vacuum.yaml'), opts.vacuum);
+  }
   const health = (port: number) => [{ name: 'live', http: { url: `http://127.0.0.1:${port}/healthz` }, every: '500ms', timeout: '1s', failures: 3, startup_grace: '30s' }];
   const app = (name: string, port: number, env: Record<string, string>) => ({
     id: name, shutdown: '3s',
@@ -71,9 +79,11 @@ export async function startDashboardStack(opts: { webEnv?: Record<string, string
       app('inference', ports.inference, { CAMERA_URL: `http://127.0.0.1:${ports.camera}`, DATA_DIR: join(dir, 'inference'), ZONES_FILE: join(dir, 'zones.yaml') }),
       app('web', ports.web, {
         INFERENCE_URL: `http://127.0.0.1:${ports.inference}`, CAMERA_URL: `http://127.0.0.1:${ports.camera}`, SUPERVISOR_URL: `http://127.0.0.1:${ports.supervisor}`,
-        SUPERVISOR_TOKEN_FILE: join(dir, 'tokens.env'), DATA_DIR: dir, WEB_EVENTS_POLL_MS: '200', ...opts.webEnv,
+        SUPERVISOR_TOKEN_FILE: join(dir, 'tokens.env'), DATA_DIR: dir, WEB_EVENTS_POLL_MS: '200',
+        ...(opts.vacuum ? { VACUUM_URL: `http://127.0.0.1:${ports.vacuum}` } : {}), ...opts.webEnv,
       }),
       { id: 'crashy', shutdown: '1s', process: { command: [node, join(repo, 'test/fixtures/http-child.js')], env: { PORT: String(ports.crashy) } }, probes: health(ports.crashy) },
+      ...(opts.vacuum ? [app('vacuum', ports.vacuum, { DATA_DIR: join(dir, 'vacuum'), VACUUM_CONFIG: join(dir, 'vacuum.yaml') })] : []),
     ],
   });
   const treeStore = openTreeStore(join(dir, 'edgevisor.db'), { retainEvents: 10_000 });

@@ -2,7 +2,7 @@
 // restart words, the problems list, the tail log and the composite stream cursor.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { History, problems, qualityOf, quantileMs, restartWords } from '../../apps/web/src/stats.ts';
+import { History, humanBytes, problems, qualityOf, quantileMs, restartWords } from '../../apps/web/src/stats.ts';
 import { TailLog, parseProm } from '../../apps/web/src/event-log.ts';
 import { parseCursor } from '../../apps/web/src/stream.ts';
 import { scrubPaths } from '../../apps/web/src/hub.ts';
@@ -53,6 +53,22 @@ describe('web stats', () => {
     assert.deepEqual(list, ['web is in backoff (restarting)', 'camera dock is offline (no frame yet)', 'camera press below its expected fps (3 of 5)', 'inference slower than its budget (150 ms p95, budget 100 ms)']);
     assert.deepEqual(problems({ ...base, now: 60_000, tree: null, cameras: [{ id: 'press', state: 'streaming', fps: 3, expectedFps: 5 }] }), [], 'fps problems wait 120 s');
     assert.match(problems({ ...base, tree: { state: 'gave_up', nodes: [] }, cameras: [] })[0]!, /gave up/);
+  });
+
+  test('problems: disk low (vacuum alarm, below its floor, hours left under the threshold), vacuum unreachable, data volume not writable', () => {
+    const base = { now: 200_000, startedAt: 0, tree: null, treeError: null, cameras: [], camerasError: null, inferenceError: null, inferenceBudgetMs: 100, inferenceMs: 20 };
+    const vol = (over: object) => ({ name: 'data', freeBytes: 5_000_000_000, floorBytes: 1_000_000_000, hoursLeft: null, alarm: false, ...over });
+    assert.deepEqual(problems({ ...base, disks: [vol({})], dataWritable: true }), [], 'plenty free, rate unknown: no problem');
+    assert.deepEqual(problems({ ...base, disks: [vol({ hoursLeft: 100 })], diskHoursMin: 24 }), []);
+    assert.deepEqual(problems({ ...base, disks: [vol({ hoursLeft: 10.4 })], diskHoursMin: 24 }), ['disk data low: 5.0 GB free, full in about 10 h at the current rate']);
+    assert.deepEqual(problems({ ...base, disks: [vol({ hoursLeft: 30 })], diskHoursMin: 48 }), ['disk data low: 5.0 GB free, full in about 30 h at the current rate'], 'the threshold is a setting');
+    assert.deepEqual(problems({ ...base, disks: [vol({ freeBytes: 400_000_000 })] }), ['disk data low: 400.0 MB free, below its floor of 1.0 GB']);
+    assert.deepEqual(problems({ ...base, disks: [vol({ freeBytes: 0, alarm: true }), vol({ name: 'logs', floorBytes: null })] }), ['disk data low: 0 B free and nothing more the vacuum may delete (only pinned or newest events left)'], 'the alarm wins over the floor line; a volume without a floor is fine');
+    assert.deepEqual(problems({ ...base, disks: [], disksError: 'the vacuum app is unavailable (not reachable)' }), ['vacuum unreachable: the vacuum app is unavailable (not reachable) (disk space is not watched)']);
+    assert.deepEqual(problems({ ...base, dataWritable: false }), ['inference cannot write its data volume (safety events are not being saved)']);
+    assert.deepEqual(problems({ ...base, dataWritable: null }), [], 'unknown (older inference app) is not a problem');
+    assert.equal(humanBytes(1536), '1.5 KB');
+    assert.equal(humanBytes(999), '999 B');
   });
 
   test('the tail log: everything after floor, null below it, trimming raises the floor', () => {

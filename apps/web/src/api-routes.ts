@@ -64,6 +64,8 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
     ctx.onAction(action, req.webRole ?? 'unknown');
     ctx.log({ level: 'info', msg: 'dashboard action', action, target, role: req.webRole, outcome, ip: req.ip });
   };
+  // Into the supervisor's event log too (restart/stop/start are recorded there by the action itself).
+  const from = (req: FastifyRequest) => `from ${req.ip}`;
 
   app.get('/api/session', async (req) => {
     const s = auth.session(req);
@@ -79,11 +81,13 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
     if (!role) {
       auth.noteFailure(req.ip);
       ctx.log({ level: 'warn', msg: 'dashboard sign-in refused', ip: req.ip });
+      ctx.recordAudit('sign_in_refused', 'anonymous', from(req));
       return sendError(reply, 401, 'WEB_ERR_BAD_CREDENTIALS', 'wrong token or password');
     }
     const { cookie, session } = auth.issue(role);
     req.webRole = role;
     audit(req, 'sign-in', role, 'ok');
+    ctx.recordAudit('sign_in', role, from(req));
     void reply.setCookie(COOKIE, cookie, { httpOnly: true, sameSite: 'strict', path: '/', maxAge: Math.floor((session.expiresAt - Date.now()) / 1000), secure: req.protocol === 'https' });
     return { role, signedIn: true, csrf: session.csrf, expiresAt: session.expiresAt };
   });
@@ -95,6 +99,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
       auth.revoke(s);
       req.webRole = s.role;
       audit(req, 'sign-out', s.role, 'ok');
+      ctx.recordAudit('sign_out', s.role, from(req));
     }
     void reply.clearCookie(COOKIE, { path: '/' });
     return { signedIn: false };
@@ -178,6 +183,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
           const ev = (await res.json()) as SafetyEvent;
           hub.pinned(ev);
           audit(req, pinned ? 'pin' : 'unpin', `event ${ev.id}`, 'ok');
+          ctx.recordAudit(pinned ? 'pin' : 'unpin', 'technician', `safety event ${ev.id}`);
           return toWebEvent(ev);
         } catch (err) {
           audit(req, pinned ? 'pin' : 'unpin', `event ${req.params.id}`, 'failed');

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import { Counter, Gauge } from 'prom-client';
 import { createAppServer, dataDirCheck, errorToHttp, sendError } from '../../common/src/index.ts';
+import type { AuditAction } from '../../../supervisor/src/api/audit.ts';
 import { createAuth } from './auth.ts';
 import type { WebConfig } from './config.ts';
 import { createHub } from './hub.ts';
@@ -35,7 +36,7 @@ export function buildApp(opts: WebAppOptions): FastifyInstance {
   const dropped = new Counter({ name: 'web_sse_dropped_total', help: 'Stream clients dropped for being too slow (they resume by Last-Event-ID)', registers });
   const actions = new Counter({ name: 'web_actions_total', help: 'Changes asked through the dashboard, by action and role', labelNames: ['action', 'role'], registers });
   info.inc({ version: opts.version });
-  for (const u of ['supervisor', 'camera', 'inference']) { upstreamErrors.inc({ upstream: u }, 0); upstreamRequests.inc({ upstream: u }, 0); }
+  for (const u of ['supervisor', 'camera', 'inference', 'vacuum']) { upstreamErrors.inc({ upstream: u }, 0); upstreamRequests.inc({ upstream: u }, 0); }
 
   // Event-loop delay, as the supervisor's probes would feel it: p50/p99/max since the last scrape.
   // The histogram records whole timer intervals (resolution included): subtract the resolution.
@@ -59,9 +60,10 @@ export function buildApp(opts: WebAppOptions): FastifyInstance {
   const supToken = tokens.technician ?? tokens.viewer;
   const inference = upstreamClient('inference', opts.inferenceUrl, { timeoutMs, onRequest: count });
   const camera = opts.cameraUrl ? upstreamClient('camera', opts.cameraUrl, { timeoutMs, onRequest: count }) : undefined;
+  const vacuum = opts.vacuumUrl ? upstreamClient('vacuum', opts.vacuumUrl, { timeoutMs, onRequest: count }) : undefined;
   const supervisor = opts.supervisorUrl && supToken ? upstreamClient('supervisor', opts.supervisorUrl, { timeoutMs, onRequest: count, headers: { authorization: `Bearer ${supToken}` } }) : undefined;
   const hub = createHub({
-    inference, camera, supervisor, log,
+    inference, camera, supervisor, vacuum, diskHoursMin: opts.diskHoursMin, log,
     eventsPollMs: opts.eventsPollMs ?? 500, statsMs: opts.statsMs, inferenceBudgetMs: opts.inferenceBudgetMs ?? 100,
     onUpstreamError: (u) => upstreamErrors.inc({ upstream: u }),
     onUpstreamRequest: count,
@@ -114,8 +116,17 @@ export function buildApp(opts: WebAppOptions): FastifyInstance {
     loopDelay.disable();
   });
 
+  // Fire and forget: a pin or a sign-in must not fail because the supervisor is down; the web
+  // app's own log line (api-routes.ts) stays the record then, and this says what was not copied.
+  const recordAudit = (action: AuditAction, role: string, subject?: string) => {
+    if (!supervisor) return;
+    const body = JSON.stringify({ action, role, via: 'dashboard', ...(subject && /^[\w .:#@-]{1,80}$/.test(subject) ? { subject } : {}) });
+    supervisor.request('/v1/audit', { method: 'POST', headers: { 'content-type': 'application/json' }, body, timeoutMs: 2000 })
+      .then((res) => res.body?.cancel())
+      .catch((err: unknown) => log({ level: 'warn', msg: 'the supervisor did not record a dashboard action', action, role, error: err instanceof Error ? err.message : String(err), detail: (err as { detail?: string }).detail }));
+  };
   const ctx = {
-    hub, auth, inference, camera, supervisor, streams, log,
+    hub, auth, inference, camera, supervisor, streams, log, recordAudit,
     onUpstreamError: (u: Upstream) => upstreamErrors.inc({ upstream: u }),
     onDrop: () => dropped.inc(),
     onAction: (action: string, role: string) => actions.inc({ action, role }),
@@ -150,4 +161,6 @@ export interface RouteContext {
   onUpstreamError(u: Upstream): void;
   onDrop(): void;
   onAction(action: string, role: string): void;
+  /** Copies a dashboard action into the supervisor's event log (POST /v1/audit); never throws. */
+  recordAudit(action: AuditAction, role: string, subject?: string): void;
 }

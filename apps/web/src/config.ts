@@ -3,7 +3,8 @@
  * only module of the web app that reads process.env (main.ts passes it in).
  *
  * PORT (8080), HOST (127.0.0.1), DATA_DIR, EDGEVISOR_VERSION, INFERENCE_URL, CAMERA_URL,
- * SUPERVISOR_URL, SUPERVISOR_TOKEN_FILE (env-style file with EDGEVISOR_TECHNICIAN_TOKEN /
+ * VACUUM_URL (optional: disk figures and problems), WEB_DISK_HOURS_MIN (24: fewer hours left on a
+ * volume is a problem), SUPERVISOR_URL, SUPERVISOR_TOKEN_FILE (env-style file with EDGEVISOR_TECHNICIAN_TOKEN /
  * EDGEVISOR_VIEWER_TOKEN, e.g. var/tokens.env: the tokens stay in this process; without it,
  * EDGEVISOR_TOKEN is used to read only), WEB_PASSWORDS_FILE
  * (set-password.ts), WEB_REQUIRE_SIGNIN (false), WEB_SESSION_TTL_MS (8 h), WEB_ALLOWED_HOSTS
@@ -28,6 +29,8 @@ const schema = z.object({
   EDGEVISOR_VERSION: z.string().default('dev'),
   INFERENCE_URL: url('inference app').default('http://127.0.0.1:8083'),
   CAMERA_URL: url('camera app').optional(),
+  VACUUM_URL: url('vacuum app').optional(),
+  WEB_DISK_HOURS_MIN: z.coerce.number({ message: 'expected hours 1..8760' }).min(1, 'expected hours 1..8760').max(8760, 'expected hours 1..8760').default(24),
   SUPERVISOR_URL: url('supervisor control API').optional(),
   SUPERVISOR_TOKEN_FILE: envVars.optionalString(),
   /** compose.yaml passes the viewer token this way: enough to read, not to act. */
@@ -44,7 +47,7 @@ const schema = z.object({
 /** The checked configuration (see the file comment for each variable). */
 export interface WebConfig {
   port: number; host: string; dataDir?: string; version: string;
-  inferenceUrl: string; cameraUrl?: string; supervisorUrl?: string;
+  inferenceUrl: string; cameraUrl?: string; supervisorUrl?: string; vacuumUrl?: string; diskHoursMin: number;
   supervisorTokens: { viewer?: string; technician?: string };
   passwords: readonly PasswordEntry[];
   requireSignin: boolean; sessionTtlMs: number; sessionSecret: Buffer; allowedHosts: readonly string[];
@@ -85,7 +88,7 @@ export function loadWebConfig(envIn: Env): Readonly<WebConfig> {
   const passwords = e.WEB_PASSWORDS_FILE ? parsePasswordFile(readFileOrFail(e.WEB_PASSWORDS_FILE, 'WEB_PASSWORDS_FILE'), basename(e.WEB_PASSWORDS_FILE)) : [];
   return Object.freeze({
     port: e.PORT, host: e.HOST, dataDir: e.DATA_DIR, version: e.EDGEVISOR_VERSION,
-    inferenceUrl: e.INFERENCE_URL, cameraUrl: e.CAMERA_URL, supervisorUrl: e.SUPERVISOR_URL,
+    inferenceUrl: e.INFERENCE_URL, cameraUrl: e.CAMERA_URL, supervisorUrl: e.SUPERVISOR_URL, vacuumUrl: e.VACUUM_URL, diskHoursMin: e.WEB_DISK_HOURS_MIN,
     supervisorTokens, passwords,
     requireSignin: e.WEB_REQUIRE_SIGNIN === 'true' || e.WEB_REQUIRE_SIGNIN === '1',
     sessionTtlMs: e.WEB_SESSION_TTL_MS, sessionSecret: sessionSecret(e.DATA_DIR),

@@ -2,7 +2,8 @@
  * The one shared poller: a single upstream subscription per source, whatever the number of
  * dashboards. Supervisor: its event log over SSE (resumed by seq) and GET /v1/tree at 1 Hz.
  * Inference: GET /events?since= every `eventsPollMs`, /metrics and /zones. Camera: GET /cameras at
- * 1 Hz. Each tick also samples the 15-minute history. Clients subscribe to what the hub emits.
+ * 1 Hz. Vacuum (optional): GET /volumes at 1 Hz (it carries each volume's floor, which its
+ * /metrics does not). Each tick also samples the 15-minute history. Clients subscribe to what the hub emits.
  *
  * INVARIANTS: one loop per source, each with one request in flight at a time; a failed source
  * backs off (up to 5 s) and says so in the stats frame; `stop()` ends every loop and the SSE
@@ -39,9 +40,18 @@ export interface CameraStats {
   reconnectsLastHour: number; stallsLastHour: number; workerRuns: number | null; quality: Quality; lastError: string | null;
 }
 
+/** A data volume as the vacuum measures it (apps/vacuum GET /volumes): by name, never a path. */
+export interface DiskStats {
+  name: string; freeBytes: number; sizeBytes: number; floorBytes: number | null;
+  /** At the measured write rate; null while unknown or when nothing is written. */
+  hoursLeft: number | null; alarm: boolean;
+}
+
 export interface StatsFrame {
   ts: number; tree: DashboardTree | null; cameras: CameraStats[]; problems: string[];
-  upstream: Record<'supervisor' | 'camera' | 'inference', { ok: boolean; error?: string }>;
+  /** Empty without a vacuum (VACUUM_URL) or until it answers. */
+  disks: DiskStats[];
+  upstream: Record<'supervisor' | 'camera' | 'inference' | 'vacuum', { ok: boolean; error?: string }>;
 }
 
 export type HubMessage =
@@ -54,6 +64,9 @@ export interface HubOptions {
   supervisor?: UpstreamClient;
   camera?: UpstreamClient;
   inference: UpstreamClient;
+  vacuum?: UpstreamClient;
+  /** A volume with fewer hours left than this at its write rate is a problem (default 24). */
+  diskHoursMin?: number;
   eventsPollMs: number;
   statsMs?: number;
   inferenceBudgetMs: number;
@@ -76,9 +89,13 @@ export function createHub(o: HubOptions) {
   const statsMs = o.statsMs ?? 1000;
   const abort = new AbortController();
   const timers = new Set<NodeJS.Timeout>();
-  const status: StatsFrame['upstream'] = { supervisor: { ok: !!o.supervisor }, camera: { ok: !!o.camera }, inference: { ok: false } };
+  const status: StatsFrame['upstream'] = { supervisor: { ok: !!o.supervisor }, camera: { ok: !!o.camera }, inference: { ok: false }, vacuum: { ok: !!o.vacuum } };
   if (!o.supervisor) status.supervisor = { ok: false, error: 'not configured (SUPERVISOR_URL)' };
   if (!o.camera) status.camera = { ok: false, error: 'not configured (CAMERA_URL)' };
+  if (!o.vacuum) status.vacuum = { ok: false, error: 'not configured (VACUUM_URL)' };
+  let disks: DiskStats[] = [];
+  /** inference_data_writable: null until seen (an older inference app does not export it). */
+  let dataWritable: boolean | null = null;
   let tree: DashboardTree | null = null;
   let rawCameras: RawCamera[] = [];
   let zones: unknown = null;
@@ -144,15 +161,18 @@ export function createHub(o: HubOptions) {
 
   // Inference metrics and zones (zones rarely change: once a minute).
   let zonesAt = 0;
-  const wanted = new Set(['inference_frames_total', 'inference_dropped_frames_total', 'inference_latency_seconds_bucket']);
+  const wanted = new Set(['inference_frames_total', 'inference_dropped_frames_total', 'inference_latency_seconds_bucket', 'inference_data_writable']);
   loop('inference', statsMs, async () => {
     const text = await (await o.inference.request('/metrics')).text();
     const s = { ts: Date.now(), frames: new Map<string, number>(), dropped: new Map<string, number>(), run: new Map<number, number>() };
+    let writable: boolean | null = null;
     for (const p of parseProm(text, wanted)) {
+      if (p.name === 'inference_data_writable') writable = p.value === 1;
       if (p.name === 'inference_frames_total' && p.labels['camera']) s.frames.set(p.labels['camera'], p.value);
       else if (p.name === 'inference_dropped_frames_total' && p.labels['camera']) s.dropped.set(p.labels['camera'], p.value);
       else if (p.name === 'inference_latency_seconds_bucket' && p.labels['stage'] === 'run') s.run.set(p.labels['le'] === '+Inf' ? Infinity : Number(p.labels['le']), p.value);
     }
+    dataWritable = writable;
     if (metricsNow) metricsPast.push(metricsNow);
     while (metricsPast.length && s.ts - metricsPast[0]!.ts > 60_000) metricsPast.shift();
     metricsNow = s;
@@ -170,6 +190,17 @@ export function createHub(o: HubOptions) {
     const camera = o.camera;
     loop('camera', statsMs, async () => {
       rawCameras = (await camera.json<{ cameras: RawCamera[] }>('/cameras')).cameras;
+    });
+  }
+
+  if (o.vacuum) {
+    const vacuum = o.vacuum;
+    loop('vacuum', statsMs, async () => {
+      const body = await vacuum.json<{ volumes?: Partial<DiskStats>[] }>('/volumes');
+      const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+      disks = (body.volumes ?? []).filter((v) => typeof v.name === 'string').map((v) => ({
+        name: v.name!, freeBytes: num(v.freeBytes) ?? 0, sizeBytes: num(v.sizeBytes) ?? 0, floorBytes: num(v.floorBytes), hoursLeft: num(v.hoursLeft), alarm: v.alarm === true,
+      }));
     });
   }
 
@@ -283,8 +314,10 @@ export function createHub(o: HubOptions) {
     for (const c of cameras) history.add(c.id, { ts: now, cameraFps: c.cameraFps, detectFps: c.detectFps ?? 0, inferenceMs: c.inferenceMsP95 });
     const p95 = cameras.find((c) => c.inferenceMsP95 !== null)?.inferenceMsP95 ?? null;
     lastStats = {
-      ts: now, tree, cameras, upstream: structuredClone(status),
-      problems: problems({ now, startedAt, tree, treeError: o.supervisor && !status.supervisor.ok ? status.supervisor.error ?? 'unavailable' : null, cameras: cameras.map((c) => ({ id: c.id, state: c.state, fps: c.cameraFps, expectedFps: c.expectedFps })), camerasError: o.camera && !status.camera.ok ? status.camera.error ?? 'unavailable' : null, inferenceMs: p95, inferenceBudgetMs: o.inferenceBudgetMs, inferenceError: status.inference.ok ? null : status.inference.error ?? 'unavailable' }),
+      ts: now, tree, cameras, upstream: structuredClone(status), disks: status.vacuum.ok ? disks : [],
+      problems: problems({
+        disks: o.vacuum && status.vacuum.ok ? disks : [], disksError: o.vacuum && !status.vacuum.ok ? status.vacuum.error ?? 'no answer yet' : null,
+        diskHoursMin: o.diskHoursMin ?? 24, dataWritable: status.inference.ok ? dataWritable : null, now, startedAt, tree, treeError: o.supervisor && !status.supervisor.ok ? status.supervisor.error ?? 'unavailable' : null, cameras: cameras.map((c) => ({ id: c.id, state: c.state, fps: c.cameraFps, expectedFps: c.expectedFps })), camerasError: o.camera && !status.camera.ok ? status.camera.error ?? 'unavailable' : null, inferenceMs: p95, inferenceBudgetMs: o.inferenceBudgetMs, inferenceError: status.inference.ok ? null : status.inference.error ?? 'unavailable' }),
     };
     emit({ kind: 'stats', frame: lastStats });
   }, statsMs);

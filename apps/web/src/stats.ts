@@ -1,6 +1,7 @@
 /**
  * Pure figures for the dashboard: per-camera stats and their quality word, histogram quantiles,
- * the 15-minute history ring, restart words, and the "potential problems" list. No I/O and no
+ * the 15-minute history ring, restart words, and the "potential problems" list (disk lines from the
+ * vacuum's volumes and inference's data_writable gauge). No I/O and no
  * clock of its own (`now` is passed in), so each is a plain function of its inputs.
  */
 
@@ -131,6 +132,36 @@ export interface ProblemInputs {
   inferenceMs: number | null;
   inferenceBudgetMs: number;
   inferenceError: string | null;
+  /** The vacuum's volumes (empty without a vacuum); `disksError` when it is configured but not answering. */
+  disks?: readonly { name: string; freeBytes: number; floorBytes: number | null; hoursLeft: number | null; alarm: boolean }[];
+  disksError?: string | null;
+  /** A volume with fewer hours left than this is a problem. */
+  diskHoursMin?: number;
+  /** inference_data_writable: false when the inference app cannot write its data volume; null unknown. */
+  dataWritable?: boolean | null;
+}
+
+/** 1536 -> "1.5 KB" (decimal units, as the vacuum's config takes them). */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (Math.abs(n) >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}
+
+/** Disk lines of the banner: the vacuum's alarm first, then below the floor, then hours left. */
+function diskProblems(i: ProblemInputs): string[] {
+  const out: string[] = [];
+  if (i.disksError) out.push(`vacuum unreachable: ${i.disksError} (disk space is not watched)`);
+  if (i.dataWritable === false) out.push('inference cannot write its data volume (safety events are not being saved)');
+  const minHours = i.diskHoursMin ?? 24;
+  for (const d of i.disks ?? []) {
+    const free = humanBytes(d.freeBytes);
+    if (d.alarm) out.push(`disk ${d.name} low: ${free} free and nothing more the vacuum may delete (only pinned or newest events left)`);
+    else if (d.floorBytes !== null && d.freeBytes < d.floorBytes) out.push(`disk ${d.name} low: ${free} free, below its floor of ${humanBytes(d.floorBytes)}`);
+    else if (d.hoursLeft !== null && d.hoursLeft < minHours) out.push(`disk ${d.name} low: ${free} free, full in about ${Math.max(0, Math.round(d.hoursLeft))} h at the current rate`);
+  }
+  return out;
 }
 
 /** One line per problem, most serious first; an empty list means all is well. */
@@ -153,5 +184,6 @@ export function problems(i: ProblemInputs): string[] {
     else if (settled && c.fps < 0.9 * c.expectedFps) out.push(`camera ${c.id} below its expected fps (${c.fps} of ${c.expectedFps})`);
   }
   if (i.inferenceMs !== null && i.inferenceMs > i.inferenceBudgetMs) out.push(`inference slower than its budget (${i.inferenceMs} ms p95, budget ${i.inferenceBudgetMs} ms)`);
+  out.push(...diskProblems(i));
   return out;
 }

@@ -5,7 +5,7 @@
  */
 
 /** Which app a call went to. */
-export type Upstream = 'supervisor' | 'camera' | 'inference';
+export type Upstream = 'supervisor' | 'camera' | 'inference' | 'vacuum';
 
 export class UpstreamError extends Error {
   constructor(
@@ -32,7 +32,7 @@ export interface UpstreamClient {
   /** Absolute URL for a path (for streaming proxies); never shown to a client. */
   url(path: string): string;
   /** A request answered 2xx, else UpstreamError. `onRequest` counts every call (metrics, bench). */
-  request(path: string, init?: { method?: string; headers?: Record<string, string>; timeoutMs?: number }): Promise<Response>;
+  request(path: string, init?: { method?: string; headers?: Record<string, string>; timeoutMs?: number; body?: string }): Promise<Response>;
   json<T>(path: string, init?: { method?: string; headers?: Record<string, string> }): Promise<T>;
   readonly headers: Record<string, string>;
 }
@@ -45,7 +45,7 @@ export function upstreamClient(name: Upstream, baseUrl: string, o: { timeoutMs: 
     const timeoutMs = init.timeoutMs ?? o.timeoutMs;
     let res: Response;
     try {
-      res = await fetch(`${base}${path}`, { method: init.method ?? 'GET', headers: { ...headers, ...init.headers }, signal: AbortSignal.timeout(timeoutMs) });
+      res = await fetch(`${base}${path}`, { method: init.method ?? 'GET', headers: { ...headers, ...init.headers }, body: init.body, signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
       const e = err as Error & { cause?: Error };
       const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : 'not reachable';

@@ -108,6 +108,19 @@ function Tree({ stats, tech, csrf, now }) {
   })}</div>`;
 }
 
+const bytes = (n) => { const u = ['B', 'KB', 'MB', 'GB', 'TB']; let i = 0; while (n >= 1000 && i < 4) { n /= 1000; i++; } return `${i ? n.toFixed(1) : n} ${u[i]}`; };
+// One tile per data volume the vacuum watches: free space and hours left at the measured rate.
+function Disks({ disks }) {
+  if (!disks?.length) return null;
+  return html`<div class="tiles disks">${disks.map((d) => {
+    const low = d.alarm || (d.floorBytes !== null && d.freeBytes < d.floorBytes);
+    return html`<section class=${`tile disk ${low ? 'bad' : 'ok'}`} data-disk=${d.name} aria-label=${`disk ${d.name}: ${low ? 'low' : 'ok'}`}>
+      <header><h3>disk ${d.name}</h3><span class=${`state ${low ? 'bad' : 'ok'}`}>${d.alarm ? 'alarm' : low ? 'low' : 'ok'}</span></header>
+      <dl><dt>free</dt><dd>${bytes(d.freeBytes)} of ${bytes(d.sizeBytes)}</dd><dt>hours left</dt><dd>${d.hoursLeft === null ? '—' : Math.round(d.hoursLeft)}</dd>${d.floorBytes !== null && html`<dt>floor</dt><dd>${bytes(d.floorBytes)}</dd>`}</dl>
+    </section>`;
+  })}</div>`;
+}
+
 function EventFeed({ events, setFilter, filter, tech, csrf, older, cameras }) {
   const pin = async (e) => { try { await api(`/api/events/${e.id}/pin`, { method: e.pinned ? 'DELETE' : 'PUT' }, csrf); } catch (err) { alert(err.message); } };
   const f = (k) => (ev) => setFilter({ ...filter, [k]: ev.target.type === 'checkbox' ? ev.target.checked : ev.target.value });
@@ -178,6 +191,7 @@ function App() {
     ${connected === false && html`<div id="conn-banner" role="alert">Connection to the box lost — reconnecting; nothing is missed, the page catches up when it is back.</div>`}
     <div id="problems" role="status" class=${stats?.problems?.length ? 'has' : 'none'}>${stats ? (stats.problems.length ? html`<b>Potential problems:</b><ul>${stats.problems.map((p) => html`<li>${p}</li>`)}</ul>` : 'No problems: every subsystem and camera is running.') : 'waiting for the first status…'}</div>
     <${Tree} stats=${stats} tech=${tech} csrf=${session?.csrf} now=${now}/>
+    <${Disks} disks=${stats?.disks}/>
     <${CameraGrid} cameras=${stats?.cameras ?? []} zones=${zones} latest=${latestByCamera} html=${html}/>
     <div class="columns"><${EventFeed} events=${page ? page.events : live} filter=${filter} setFilter=${setFilter} tech=${tech} csrf=${session?.csrf} older=${older} cameras=${cameraIds}/>
     <${SupervisorLog} events=${sup} children=${children}/></div>

@@ -5,6 +5,7 @@ import type { StoreHealth } from '../store/buffered-store.ts';
 import type { EventStore } from '../store/types.ts';
 import type { Role, Tree } from '../runtime/types.ts';
 import { createAuthenticator, type ApiTokens } from './auth.ts';
+import { registerAuditRoute } from './audit.ts';
 import { ApiError, apiCodes, badRequest, sendError, statusFor } from './errors.ts';
 import { apiBodyLimit, clientErrorHandler, frameworkAnswer, frameworkErrors } from './framework-errors.ts';
 import { createTreeMetrics } from './metrics.ts';
@@ -194,6 +195,7 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
       return reply.code(202).send(body);
     });
   }
+  registerAuditRoute(app, tree, viaValues, technician);
 }
 
 /**
