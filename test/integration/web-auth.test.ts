@@ -100,6 +100,13 @@ describe('web sign-in and roles', () => {
     assert.throws(() => parsePasswordFile('technician:plain:secret\n', 'pw'), /pw:1: expected/);
   });
 
+  test('tokens from the environment (compose): the technician token is kept for the supervisor; a viewer token alone reads only', () => {
+    const both = loadWebConfig({ EDGEVISOR_TECHNICIAN_TOKEN: 'tech-1', EDGEVISOR_VIEWER_TOKEN: 'view-1' });
+    assert.deepEqual(both.supervisorTokens, { technician: 'tech-1', viewer: 'view-1' });
+    const viewerOnly = loadWebConfig({ EDGEVISOR_TOKEN: 'view-2' });
+    assert.deepEqual(viewerOnly.supervisorTokens, { viewer: 'view-2' });
+  });
+
   test('fuzz: malformed paths, queries, headers and bodies never give a 5xx (but 503 unavailable), a stack trace or a server path', async () => {
     let seed = 7;
     const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);

@@ -33,8 +33,11 @@ const schema = z.object({
   WEB_DISK_HOURS_MIN: z.coerce.number({ message: 'expected hours 1..8760' }).min(1, 'expected hours 1..8760').max(8760, 'expected hours 1..8760').default(24),
   SUPERVISOR_URL: url('supervisor control API').optional(),
   SUPERVISOR_TOKEN_FILE: envVars.optionalString(),
-  /** compose.yaml passes the viewer token this way: enough to read, not to act. */
+  /** A viewer token alone: enough to read, not to act. */
   EDGEVISOR_TOKEN: envVars.optionalString(),
+  /** compose.yaml passes the site's tokens this way (they stay in this process, never sent to a browser). */
+  EDGEVISOR_VIEWER_TOKEN: envVars.optionalString(),
+  EDGEVISOR_TECHNICIAN_TOKEN: envVars.optionalString(),
   WEB_PASSWORDS_FILE: envVars.optionalString(),
   WEB_REQUIRE_SIGNIN: z.enum(['true', 'false', '1', '0'], { message: 'expected true or false' }).default('false'),
   WEB_SESSION_TTL_MS: z.coerce.number({ message: 'expected milliseconds 60000..604800000' }).int().min(60_000, 'expected milliseconds 60000..604800000').max(604_800_000, 'expected milliseconds 60000..604800000').default(8 * 3_600_000),
@@ -81,6 +84,8 @@ export function loadWebConfig(envIn: Env): Readonly<WebConfig> {
   if (e.SUPERVISOR_TOKEN_FILE) {
     if (existsSync(e.SUPERVISOR_TOKEN_FILE)) supervisorTokens = parseTokenFile(readFileOrFail(e.SUPERVISOR_TOKEN_FILE, 'SUPERVISOR_TOKEN_FILE'));
     else warnings.push(`web: SUPERVISOR_TOKEN_FILE ${basename(e.SUPERVISOR_TOKEN_FILE)} not found: the supervisor cannot be asked, no technician sign-in by token`);
+  } else if (e.EDGEVISOR_TECHNICIAN_TOKEN) {
+    supervisorTokens = { technician: e.EDGEVISOR_TECHNICIAN_TOKEN, ...(e.EDGEVISOR_VIEWER_TOKEN ? { viewer: e.EDGEVISOR_VIEWER_TOKEN } : {}) };
   } else if (e.EDGEVISOR_TOKEN) {
     supervisorTokens = { viewer: e.EDGEVISOR_TOKEN };
     warnings.push('web: only EDGEVISOR_TOKEN (read access) is set: technician actions need SUPERVISOR_TOKEN_FILE');
