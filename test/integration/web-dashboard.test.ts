@@ -195,6 +195,8 @@ describe('dashboard API against the real box', () => {
     assert.equal(JSON.parse(rebound.body).error.code, 'WEB_ERR_HOST_NOT_ALLOWED');
     assert.equal((await withHost('/api/session', `localhost:${s.ports.web}`)).status, 200);
     assert.equal((await withHost('/api/session', `127.0.0.1:${s.ports.web}`)).status, 200);
+    // Probes reach /healthz by service name (http://web:8080 in compose): never refused for its Host.
+    assert.equal((await withHost('/healthz', `web:${s.ports.web}`)).status, 200);
     // Oversized and malformed bodies.
     const big = await fetch(`${s.web}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin: s.web }, body: JSON.stringify({ secret: 'x'.repeat(5000) }) });
     assert.equal(big.status, 413);

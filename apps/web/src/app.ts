@@ -78,7 +78,11 @@ export function buildApp(opts: WebAppOptions): FastifyInstance {
 
   void app.register(cookie);
   // DNS rebinding: a page on a rebound name would read our API as same-origin; its Host shows it.
+  // /healthz and /metrics carry nothing a rebinding page could want, and the supervisor's probes
+  // and Docker's HEALTHCHECK reach them by service name (http://web:8080/healthz in compose).
   app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?', 1)[0];
+    if (path === '/healthz' || path === '/metrics') return;
     if (!auth.hostAllowed(req.headers.host)) return sendError(reply, 403, 'WEB_ERR_HOST_NOT_ALLOWED', 'this host name is not allowed (set WEB_ALLOWED_HOSTS)');
   });
   // /healthz answers within its budget or not at all. A request that waited in the kernel while
