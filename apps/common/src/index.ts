@@ -7,3 +7,4 @@ export { AppError, sendError, errorToHttp, type ErrorBody } from './errors.ts';
 export { dataDirCheck } from './data-dir.ts';
 export { redactSecrets, redactUrl, redactingLog, registerSecret, registerSecretsIn, registerUrlSecrets, REDACTED } from './redact.ts';
 export { loadCheckedYaml, parseCheckedYaml, closest, keyedUnion, type ConfigCheck, type SpecIssue } from './yaml-checked.ts';
+export { deadline, type Deadline } from './deadline.ts';

@@ -12,6 +12,7 @@
  * - jpeg: GET .../frame.jpg long-polls, decoded here with sharp (cameras without detect).
  */
 import { join } from 'node:path';
+import { deadline } from '../../common/src/index.ts';
 import { openRingReader, type RingFrame, type RingReader } from '../../camera/src/frame-ring.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { InferenceMetrics } from './metrics.ts';
@@ -119,22 +120,29 @@ export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
         frame = rawFrameOfRing(got, () => sameFrameJpeg(cam, s));
       } else {
         const url = `${cam}/frame.${mode === 'rgb' ? 'rgb' : 'jpg'}?after=${lastSeq}&wait=${o.waitMs}`;
-        const res = await fetch(url, { signal: AbortSignal.any([o.signal, AbortSignal.timeout(o.waitMs + 5000)]) });
-        if (res.status !== 200) {
-          const body = await res.text().catch(() => '');
-          // The camera was reconfigured without detect (or restarted so): ask again which endpoint.
-          if (res.status === 404 && mode === 'rgb' && body.includes('CAMERA_ERR_NO_DETECT')) { mode = undefined; continue; }
-          // 204/503/504 after the wait: no newer frame yet. Anything else is worth a line, once.
-          if (res.status !== 204 && res.status !== 503 && res.status !== 504) throw new Error(`GET ${url}: HTTP ${res.status}`);
-          continue;
+        // The camera answers within waitMs; 5 s more is a hung camera app. A held timer, not
+        // AbortSignal.timeout (apps/common/src/deadline.ts says why).
+        const dl = deadline(o.waitMs + 5000, o.signal);
+        try {
+          const res = await fetch(url, { signal: dl.signal });
+          if (res.status !== 200) {
+            const body = await res.text().catch(() => '');
+            // The camera was reconfigured without detect (or restarted so): ask again which endpoint.
+            if (res.status === 404 && mode === 'rgb' && body.includes('CAMERA_ERR_NO_DETECT')) { mode = undefined; continue; }
+            // 204/503/504 after the wait: no newer frame yet. Anything else is worth a line, once.
+            if (res.status !== 204 && res.status !== 503 && res.status !== 504) throw new Error(`GET ${url}: HTTP ${res.status}`);
+            continue;
+          }
+          seq = Number(res.headers.get('x-frame-seq') ?? NaN);
+          const tsHeader = Number(res.headers.get('x-frame-ts') ?? NaN);
+          // X-Frame-Ts may be ms or seconds; dwell timing should follow capture time either way.
+          ts = Number.isFinite(tsHeader) ? (tsHeader < 1e11 ? tsHeader * 1000 : tsHeader) : Date.now();
+          const body = Buffer.from(await res.arrayBuffer());
+          const s = seq;
+          frame = mode === 'rgb' ? rawFrameOf(res.headers, body, () => sameFrameJpeg(cam, s)) : body;
+        } finally {
+          dl.clear();
         }
-        seq = Number(res.headers.get('x-frame-seq') ?? NaN);
-        const tsHeader = Number(res.headers.get('x-frame-ts') ?? NaN);
-        const body = Buffer.from(await res.arrayBuffer());
-        const s = seq;
-        frame = mode === 'rgb' ? rawFrameOf(res.headers, body, () => sameFrameJpeg(cam, s)) : body;
-        // X-Frame-Ts may be ms or seconds; dwell timing should follow capture time either way.
-        ts = Number.isFinite(tsHeader) ? (tsHeader < 1e11 ? tsHeader * 1000 : tsHeader) : Date.now();
       }
       if (Number.isFinite(seq)) {
         if (lastSeq >= 0 && seq < lastSeq) {

@@ -1,7 +1,7 @@
 import { AppError } from '../../common/src/index.ts';
 import { addressId, deviceUrlFromDiscovery, endpointId, hostPort, parseAddress } from './address.ts';
 import { CameraStore } from './credentials.ts';
-import { deadline } from './deadline.ts';
+import { deadline } from '../../common/src/deadline.ts';
 import { describe, getStreamUri, type Description, type Profile, type Rewrite } from './device.ts';
 import { discover, type DiscoveryRun } from './discovery.ts';
 import { OnvifError, onvifErrors } from './errors.ts';

@@ -15,7 +15,7 @@
 //  - values: Cam turns numeric-looking strings into numbers (a serial "012345" becomes 12345).
 // Discovery still uses the package (discovery.ts).
 import { createHash, randomBytes } from 'node:crypto';
-import { deadline } from './deadline.ts';
+import { deadline } from '../../common/src/deadline.ts';
 import { DigestSession, parseDigestChallenge } from './http-digest.ts';
 import { OnvifError, onvifErrors } from './errors.ts';
 import { at, esc, list, parseXml, text, type XmlNode } from './xml.ts';

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { AppError } from '../../../common/src/index.ts';
+import { AppError, deadline } from '../../../common/src/index.ts';
 import type { OnvifSourceConfig } from '../config.ts';
 import { rtspSource } from './rtsp.ts';
 import { cameraErrors, type FrameSource } from './types.ts';
@@ -67,22 +67,17 @@ async function lookup(cfg: OnvifSourceConfig, fresh: boolean, signal: AbortSigna
   else q.set('address', cfg.address!);
   if (cfg.profile) q.set('profile', cfg.profile);
   if (fresh) q.set('fresh', '1');
-  // A timer held here, not AbortSignal.any([.., AbortSignal.timeout()]): on Node 20 the inner
-  // timeout signal can be garbage-collected before it fires.
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), LOOKUP_TIMEOUT_MS);
-  const onAbort = () => ac.abort();
-  signal.addEventListener('abort', onAbort, { once: true });
+  // A held timer (common/deadline.ts), not AbortSignal.any([.., AbortSignal.timeout()]).
+  const dl = deadline(LOOKUP_TIMEOUT_MS, signal);
   let res: Response;
   let body: { uri?: string; error?: { code: string; message: string } };
   try {
-    res = await fetch(`${cfg.serviceUrl.replace(/\/$/, '')}/stream-uri?${q}`, { signal: ac.signal });
+    res = await fetch(`${cfg.serviceUrl.replace(/\/$/, '')}/stream-uri?${q}`, { signal: dl.signal });
     body = (await res.json().catch(() => ({}))) as typeof body;
   } catch (err) {
-    throw new AppError(cameraErrors.CONNECT, `ONVIF service unreachable: ${ac.signal.aborted && !signal.aborted ? `no answer within ${LOOKUP_TIMEOUT_MS} ms` : (err as Error).message}`, { cause: err });
+    throw new AppError(cameraErrors.CONNECT, `ONVIF service unreachable: ${dl.expired() ? `no answer within ${LOOKUP_TIMEOUT_MS} ms` : (err as Error).message}`, { cause: err });
   } finally {
-    clearTimeout(timer);
-    signal.removeEventListener('abort', onAbort);
+    dl.clear();
   }
   if (!res.ok || !body.uri) throw new AppError(cameraErrors.CONNECT, `ONVIF service: ${body.error?.code ?? `HTTP ${res.status}`}: ${body.error?.message ?? 'no stream URI'}`);
   if (!/^rtsps?:\/\//.test(body.uri)) throw new AppError(cameraErrors.CONNECT, 'ONVIF service handed out a URI that is not rtsp://');

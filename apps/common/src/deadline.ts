@@ -4,7 +4,8 @@
  * only weakly (so it can be collected, whatwg/dom#1032) and any() holds its sources weakly too,
  * so under GC pressure the timeout can vanish before it fires and the request waits forever.
  * Seen in onvif.bench.ts: with 50 cameras, hung ones stayed "ok" for over a minute; with this
- * deadline they are unreachable one timeout after their next refresh.
+ * deadline they are unreachable one timeout after their next refresh. Every app's bounded call
+ * with a parent signal uses it (onvif SOAP, the camera's onvif source, inference's frame pulls).
  */
 export interface Deadline {
   signal: AbortSignal;
