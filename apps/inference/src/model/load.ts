@@ -39,11 +39,12 @@ export async function loadDetector(o: LoadOptions): Promise<Detector> {
   const meta = readModelMetadata(o.path);
   const session = await ort.InferenceSession.create(o.path, sessionOptions(o.threads));
   if (meta.edgevisor_kind === 'motion') return createMotionDetector({ session, cell: Number(meta.cell ?? 8) });
-  const names = JSON.parse(meta.names ?? '[]') as string[];
+  // Our own converters write names as JSON; ultralytics writes a Python dict (parseNames).
+  const jsonNames = () => JSON.parse(meta.names ?? '[]') as string[];
   const detector = meta.edgevisor_kind === 'nanodet'
-    ? createNanodetDetector({ session, names, strides: JSON.parse(meta.strides ?? '[8,16,32]') as number[], bins: Number(meta.bins ?? 11), scoreThreshold: o.scoreThreshold, classes: o.classes })
+    ? createNanodetDetector({ session, names: jsonNames(), strides: JSON.parse(meta.strides ?? '[8,16,32]') as number[], bins: Number(meta.bins ?? 11), scoreThreshold: o.scoreThreshold, classes: o.classes })
     : meta.edgevisor_kind === 'centernet'
-    ? createCenternetDetector({ session, names, stride: Number(meta.stride ?? 4), scoreThreshold: o.scoreThreshold, classes: o.classes })
+    ? createCenternetDetector({ session, names: jsonNames(), stride: Number(meta.stride ?? 4), scoreThreshold: o.scoreThreshold, classes: o.classes })
     : createYoloDetector({ session, names: parseNames(meta.names), scoreThreshold: o.scoreThreshold, classes: o.classes });
   if (!o.gate) return detector;
   // The motion model at the detector's input size, built in memory (1 KB, ~1 ms a frame at 512x512):
