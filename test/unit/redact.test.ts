@@ -64,3 +64,8 @@ describe('redactSecrets', () => {
     assert.deepEqual(lines, ['GET http://***@h/ failed']);
   });
 });
+
+test('"auth" names a scheme in JSON and logs (kept); auth=... in a URL is a secret (redacted)', () => {
+  assert.equal(redactSecrets('{"auth":"ws-security","status":"ok"}'), '{"auth":"ws-security","status":"ok"}');
+  assert.ok(!redactSecrets('GET /snap?auth=s3cr3tvalue').includes('s3cr3tvalue'));
+});

@@ -32,9 +32,13 @@ const STOP = `\\s"'<>\\\\`;
 const URL_USERINFO = new RegExp(`\\b([a-z][a-z0-9+.-]{1,15}://)[^${STOP}/?#]*@`, 'gi');
 /** A bare `user:pass@host` (no scheme): `name:secret@`. */
 const BARE_USERINFO = new RegExp(`(^|[${STOP}(=,;\\[])[^${STOP}:/@()=,;\\[\\]]+:[^${STOP}/@]+@(?=[\\w\\[])`, 'g');
-/** `password=x`, `token: x`, `"passwd":"x"` (query strings, form bodies, JSON, key=value logs). */
+/**
+ * `password=x`, `token: x`, `"passwd":"x"` (query strings, form bodies, JSON, key=value logs).
+ * `auth` only as `auth=x` (a URL parameter): as a JSON key or a label it names a scheme
+ * (`"auth":"ws-security"`), not a secret.
+ */
 const SECRET_PARAM = new RegExp(
-  `\\b((?:pass(?:word|wd)?|pwd|secret|token|access_token|refresh_token|api_?key|auth|sig(?:nature)?|credentials?)(?:"\\s*:\\s*"|=|:\\s*))[^${STOP}&;,]+`,
+  `\\b((?:pass(?:word|wd)?|pwd|secret|token|access_token|refresh_token|api_?key|auth(?==)|sig(?:nature)?|credentials?)(?:"\\s*:\\s*"|=|:\\s*))[^${STOP}&;,]+`,
   'gi',
 );
 /** Authorization headers and bare scheme credentials: `Basic dXNlcjpwdw==`, `Digest username="a", response="..."`, `Bearer x`. */

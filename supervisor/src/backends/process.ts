@@ -271,7 +271,7 @@ export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit
           ring.note(`spawn failed: ${String((err as Error)?.message ?? err)}`);
           return new EdgevisorError(
             codes.START_FAILED,
-            `child "${worker.id}": cannot start command "${commandText}" in ${basename(cwd)}/` +
+            `child "${worker.id}": cannot start command "${commandText}" in directory ${basename(cwd)}` +
               (code === 'ENOENT' ? ': command or working directory not found' : code ? `: ${code}` : ''),
             { cause: err },
           );
