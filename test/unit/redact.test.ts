@@ -65,7 +65,10 @@ describe('redactSecrets', () => {
   });
 });
 
-test('"auth" names a scheme in JSON and logs (kept); auth=... in a URL is a secret (redacted)', () => {
-  assert.equal(redactSecrets('{"auth":"ws-security","status":"ok"}'), '{"auth":"ws-security","status":"ok"}');
+test('token/auth/credentials name things in JSON (kept); as URL parameters they are secrets (redacted)', () => {
+  const json = '{"auth":"ws-security","token":"main","credentials":"camera","status":"ok"}';
+  assert.equal(redactSecrets(json), json);
+  assert.ok(!redactSecrets('{"password":"hunter22x"}').includes('hunter22x'));
+  assert.ok(!redactSecrets('GET /snap?token=t0kenvalue').includes('t0kenvalue'));
   assert.ok(!redactSecrets('GET /snap?auth=s3cr3tvalue').includes('s3cr3tvalue'));
 });

@@ -33,12 +33,14 @@ const URL_USERINFO = new RegExp(`\\b([a-z][a-z0-9+.-]{1,15}://)[^${STOP}/?#]*@`,
 /** A bare `user:pass@host` (no scheme): `name:secret@`. */
 const BARE_USERINFO = new RegExp(`(^|[${STOP}(=,;\\[])[^${STOP}:/@()=,;\\[\\]]+:[^${STOP}/@]+@(?=[\\w\\[])`, 'g');
 /**
- * `password=x`, `token: x`, `"passwd":"x"` (query strings, form bodies, JSON, key=value logs).
- * `auth` only as `auth=x` (a URL parameter): as a JSON key or a label it names a scheme
- * (`"auth":"ws-security"`), not a secret.
+ * `password=x`, `"passwd":"x"`, `secret: x` (query strings, form bodies, JSON, key=value logs).
+ * Names that are only sometimes secret (`token`, `auth`, `sig`, `credentials`) count only as URL or
+ * form parameters (`token=x`): as JSON keys they are identifiers here (an ONVIF profile's
+ * `"token":"main"`, a camera's `"auth":"ws-security"`, `"credentials":"camera"`). Configured
+ * tokens and passwords are redacted by value wherever they appear (registerSecret).
  */
 const SECRET_PARAM = new RegExp(
-  `\\b((?:pass(?:word|wd)?|pwd|secret|token|access_token|refresh_token|api_?key|auth(?==)|sig(?:nature)?|credentials?)(?:"\\s*:\\s*"|=|:\\s*))[^${STOP}&;,]+`,
+  `\\b((?:(?:pass(?:word|wd)?|pwd|secret|access_token|refresh_token|api_?key|signature)(?:"\\s*:\\s*"|=|:\\s*)|(?:token|auth|sig|credentials?)=))[^${STOP}&;,]+`,
   'gi',
 );
 /** Authorization headers and bare scheme credentials: `Basic dXNlcjpwdw==`, `Digest username="a", response="..."`, `Bearer x`. */
