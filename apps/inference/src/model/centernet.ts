@@ -19,7 +19,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { performance } from 'node:perf_hooks';
-import { checkRawSize, preprocessRgb, unletterbox, type Letterbox } from './preprocess.ts';
+import { unletterbox } from './preprocess.ts';
+import { uint8Input, uint8Scratch, type Uint8Scratch } from './uint8-input.ts';
 import { asFrame, type Detection, type Detector } from './types.ts';
 import { nms, type RawBox } from './yolo.ts';
 
@@ -76,7 +77,7 @@ export interface CenternetOptions {
   classes?: readonly string[];
 }
 
-interface CameraBuffers { rgb: Uint8Array; rgbTensor: ort.Tensor; heat: ort.Tensor; wh: ort.Tensor }
+interface CameraBuffers extends Uint8Scratch { heat: ort.Tensor; wh: ort.Tensor }
 
 /** The CenterNet detector over one shared session (per-camera buffers, see INVARIANTS above). */
 export function createCenternetDetector(o: CenternetOptions): Detector {
@@ -92,12 +93,10 @@ export function createCenternetDetector(o: CenternetOptions): Detector {
   const unknown = (o.classes ?? []).filter((c) => !o.names.includes(c));
   if (unknown.length) throw new Error(`CLASSES: ${unknown.map((c) => JSON.stringify(c)).join(', ')} not among the model's classes (${o.names.slice(0, 8).join(', ')}, ... ${o.names.length} in all)`);
   const classIds = o.classes?.length ? o.classes.map((c) => o.names.indexOf(c)) : o.names.map((_, i) => i);
-  const img = [1, H!, W!, 3];
   const cameras = new Map<string, CameraBuffers>();
   const newBuffers = (): CameraBuffers => {
-    const rgb = new Uint8Array(3 * H! * W!);
     return {
-      rgb, rgbTensor: new ort.Tensor('uint8', rgb, img),
+      ...uint8Scratch(W!, H!),
       heat: new ort.Tensor('float32', new Float32Array(o.names.length * gw * gh), [1, o.names.length, gh, gw]),
       wh: new ort.Tensor('float32', new Float32Array(4 * gw * gh), [1, 4, gh, gw]),
     };
@@ -112,16 +111,7 @@ export function createCenternetDetector(o: CenternetOptions): Detector {
       const frame = asFrame(input);
       let b = cameras.get(camera);
       if (!b) cameras.set(camera, (b = newBuffers()));
-      let tensor: ort.Tensor;
-      let letterbox: Letterbox;
-      if (frame.kind === 'raw') {
-        checkRawSize(frame, W!, H!);
-        tensor = new ort.Tensor('uint8', frame.data, img);
-        letterbox = frame.letterbox;
-      } else {
-        letterbox = await preprocessRgb(frame.jpeg, W!, H!, b.rgb);
-        tensor = b.rgbTensor;
-      }
+      const { tensor, letterbox } = await uint8Input(frame, W!, H!, b);
       const t1 = performance.now();
       const out = await session.run({ image: tensor }, { heatmap: b.heat, wh: b.wh });
       const t2 = performance.now();

@@ -23,7 +23,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { performance } from 'node:perf_hooks';
-import { checkRawSize, preprocessRgb, unletterbox, type Letterbox } from './preprocess.ts';
+import { unletterbox } from './preprocess.ts';
+import { uint8Input, uint8Scratch, type Uint8Scratch } from './uint8-input.ts';
 import { asFrame, type Detection, type Detector } from './types.ts';
 import { nms, type RawBox } from './yolo.ts';
 
@@ -81,7 +82,7 @@ export interface NanodetOptions {
   classes?: readonly string[];
 }
 
-interface CameraBuffers { rgb: Uint8Array; rgbTensor: ort.Tensor; fetches: Record<string, ort.Tensor> }
+interface CameraBuffers extends Uint8Scratch { fetches: Record<string, ort.Tensor> }
 
 /** The NanoDet detector over one shared session (per-camera buffers, see INVARIANTS above). */
 export function createNanodetDetector(o: NanodetOptions): Detector {
@@ -96,17 +97,15 @@ export function createNanodetDetector(o: NanodetOptions): Detector {
   if (unknown.length) throw new Error(`CLASSES: ${unknown.map((c) => JSON.stringify(c)).join(', ')} not among the model's classes (${o.names.slice(0, 8).join(', ')}, ... ${o.names.length} in all)`);
   const classIds = o.classes?.length ? o.classes.map((c) => o.names.indexOf(c)) : o.names.map((_, i) => i);
   const C = o.names.length;
-  const img = [1, H!, W!, 3];
   const cameras = new Map<string, CameraBuffers>();
   const newBuffers = (): CameraBuffers => {
-    const rgb = new Uint8Array(3 * H! * W!);
     const fetches: Record<string, ort.Tensor> = {};
     for (const s of o.strides) {
       const cells = Math.ceil(H! / s) * Math.ceil(W! / s);
       fetches[`cls${s}`] = new ort.Tensor('float32', new Float32Array(cells * C), [1, cells, C]);
       fetches[`reg${s}`] = new ort.Tensor('float32', new Float32Array(cells * 4 * o.bins), [1, cells, 4 * o.bins]);
     }
-    return { rgb, rgbTensor: new ort.Tensor('uint8', rgb, img), fetches };
+    return { ...uint8Scratch(W!, H!), fetches };
   };
 
   return {
@@ -118,16 +117,7 @@ export function createNanodetDetector(o: NanodetOptions): Detector {
       const frame = asFrame(input);
       let b = cameras.get(camera);
       if (!b) cameras.set(camera, (b = newBuffers()));
-      let tensor: ort.Tensor;
-      let letterbox: Letterbox;
-      if (frame.kind === 'raw') {
-        checkRawSize(frame, W!, H!);
-        tensor = new ort.Tensor('uint8', frame.data, img);
-        letterbox = frame.letterbox;
-      } else {
-        letterbox = await preprocessRgb(frame.jpeg, W!, H!, b.rgb);
-        tensor = b.rgbTensor;
-      }
+      const { tensor, letterbox } = await uint8Input(frame, W!, H!, b);
       const t1 = performance.now();
       const out = await session.run({ image: tensor }, b.fetches);
       const t2 = performance.now();
