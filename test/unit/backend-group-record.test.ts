@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processStartTime, reapRecordedGroups } from '../../supervisor/src/backends/group-record.ts';
 import { isProcessAlive } from '../../supervisor/src/backends/index.ts';
+import { waitFor } from '../helpers/net.ts';
 
 test('only groups whose leader has the recorded start time are killed', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgevisor-reap-'));
@@ -20,8 +21,7 @@ test('only groups whose leader has the recorded start time are killed', async ()
     writeFileSync(file, `${JSON.stringify({ pgid: mine.pid, startTime: st, child: 'a' })}\n${JSON.stringify({ pgid: reused.pid, startTime: String(Number(processStartTime(reused.pid!)) - 1), child: 'b' })}\nnot json\n`);
     const reaped = await reapRecordedGroups(file, 1_000);
     assert.deepEqual(reaped, [{ child: 'a', pgid: mine.pid }]);
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(isProcessAlive(mine.pid!), false);
+    await waitFor('the recorded group is gone', () => !isProcessAlive(mine.pid!), 5_000);
     assert.equal(isProcessAlive(reused.pid!), true, 'a pid with another start time is not ours');
   } finally {
     mine.kill('SIGKILL');
