@@ -11,14 +11,14 @@
  * (committed): a different tfjs or package version that changes the bytes fails loudly instead of
  * silently shipping another model. An existing file with the right checksum is kept (fast reinstall).
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeModel } from '../src/model/onnx-proto.ts';
 import { COCO_NAMES } from '../src/model/coco.ts';
 import { convertTfjsGraph, loadTfjsGraph } from './tfjs-to-onnx.ts';
+import { runModelBuild, sha256 } from './model-build-cli.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -50,33 +50,13 @@ export async function buildCenternet(source = centernetSource()): Promise<Uint8A
   return encodeModel(graph);
 }
 
-export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
 /** The default output and the committed checksum file. */
+export { sha256 };
 export const CENTERNET_MODEL = join(root, 'models/centernet.onnx');
 export const CENTERNET_SHA_FILE = join(root, 'models/centernet.onnx.sha256');
 
 async function main() {
-  const args = process.argv.slice(2);
-  const outIdx = args.indexOf('--out');
-  const out = outIdx >= 0 ? resolve(args[outIdx + 1]!) : CENTERNET_MODEL;
-  const expected = existsSync(CENTERNET_SHA_FILE) ? readFileSync(CENTERNET_SHA_FILE, 'utf8').trim().split(/\s+/)[0] : undefined;
-  if (!args.includes('--force') && existsSync(out) && expected && sha256(readFileSync(out)) === expected) {
-    console.error(`edgevisor: ${out} is up to date (sha256 ${expected.slice(0, 12)}...)`);
-    return;
-  }
-  const t0 = Date.now();
-  const bytes = await buildCenternet();
-  const sum = sha256(bytes);
-  if (args.includes('--print-sha')) console.log(sum);
-  if (expected && sum !== expected) {
-    console.error(`edgevisor: the converted CenterNet has sha256 ${sum}, ${CENTERNET_SHA_FILE} expects ${expected}: the @vladmandic/human or tfjs version changed the model. Check its outputs (test/unit/inference-centernet-convert.test.ts), then record the new sum in that file.`);
-    process.exit(1);
-  }
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(`${out}.tmp`, bytes);
-  renameSync(`${out}.tmp`, out);
-  console.error(`edgevisor: wrote ${out} (${(bytes.length / 1e6).toFixed(1)} MB, sha256 ${sum.slice(0, 12)}..., ${Date.now() - t0} ms)`);
+  await runModelBuild({ name: 'CenterNet', model: CENTERNET_MODEL, shaFile: CENTERNET_SHA_FILE, checkTest: 'test/unit/inference-centernet-convert.test.ts', build: buildCenternet }, process.argv.slice(2));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

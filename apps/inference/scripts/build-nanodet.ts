@@ -15,8 +15,7 @@
  * tfjs version that changes the bytes fails loudly. An existing file with that checksum is kept.
  */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +23,7 @@ import { encodeModel } from '../src/model/onnx-proto.ts';
 import { COCO_NAMES } from '../src/model/coco.ts';
 import { convertNchwTfjsGraph } from './tfjs-nchw-to-onnx.ts';
 import { loadTfjsGraph } from './tfjs-to-onnx.ts';
+import { runModelBuild, sha256 } from './model-build-cli.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -84,33 +84,13 @@ export async function buildNanodet(source = nanodetSource()): Promise<Uint8Array
   return encodeModel(graph);
 }
 
-export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
 /** The default output and the committed checksum file. */
+export { sha256 };
 export const NANODET_MODEL = join(root, 'models/nanodet.onnx');
 export const NANODET_SHA_FILE = join(root, 'models/nanodet.onnx.sha256');
 
 async function main() {
-  const args = process.argv.slice(2);
-  const outIdx = args.indexOf('--out');
-  const out = outIdx >= 0 ? resolve(args[outIdx + 1]!) : NANODET_MODEL;
-  const expected = existsSync(NANODET_SHA_FILE) ? readFileSync(NANODET_SHA_FILE, 'utf8').trim().split(/\s+/)[0] : undefined;
-  if (!args.includes('--force') && existsSync(out) && expected && sha256(readFileSync(out)) === expected) {
-    console.error(`edgevisor: ${out} is up to date (sha256 ${expected.slice(0, 12)}...)`);
-    return;
-  }
-  const t0 = Date.now();
-  const bytes = await buildNanodet();
-  const sum = sha256(bytes);
-  if (args.includes('--print-sha')) console.log(sum);
-  if (expected && sum !== expected) {
-    console.error(`edgevisor: the converted NanoDet has sha256 ${sum}, ${NANODET_SHA_FILE} expects ${expected}: the package or tfjs version changed the model. Check its outputs (test/unit/inference-nanodet-convert.test.ts), then record the new sum in that file.`);
-    process.exit(1);
-  }
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(`${out}.tmp`, bytes);
-  renameSync(`${out}.tmp`, out);
-  console.error(`edgevisor: wrote ${out} (${(bytes.length / 1e6).toFixed(1)} MB, sha256 ${sum.slice(0, 12)}..., ${Date.now() - t0} ms)`);
+  await runModelBuild({ name: 'NanoDet', model: NANODET_MODEL, shaFile: NANODET_SHA_FILE, checkTest: 'test/unit/inference-nanodet-convert.test.ts', build: buildNanodet }, process.argv.slice(2));
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
