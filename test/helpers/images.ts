@@ -10,7 +10,10 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const APP_IMAGE = 'edgevisor-app:local';
+// EDGEVISOR_TEST_IMAGE_TAG: a tag of one's own, so checkouts with other sources on one engine
+// (parallel worktrees) do not rebuild each other's image.
+const TAG = process.env.EDGEVISOR_TEST_IMAGE_TAG || 'local';
+export const APP_IMAGE = `edgevisor-app:${TAG}`;
 export const BASE_IMAGE = 'edgevisor-base:local';
 
 let built: Promise<string> | undefined;
@@ -24,7 +27,7 @@ export function ensureImages(opts: { timeoutMs?: number } = {}): Promise<string>
   return (built ??= new Promise<string>((res, rej) => {
     execFile(
       'flock',
-      ['/tmp/edgevisor-images.lock', resolve(root, 'docker/build-images.sh'), '--if-stale'],
+      ['/tmp/edgevisor-images.lock', resolve(root, 'docker/build-images.sh'), '--if-stale', '--tag', TAG],
       { cwd: root, timeout: opts.timeoutMs ?? 15 * 60_000, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => {
         if (err) rej(new Error(`docker/build-images.sh failed: ${(stderr || stdout).trim().split('\n').slice(-8).join('\n') || err.message}`));
