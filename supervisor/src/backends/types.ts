@@ -1,4 +1,5 @@
 import type { BackendSpec, Shutdown, WorkerSpec } from '../spec/types.ts';
+import type { Clock } from '../runtime/clock.ts';
 
 /**
  * How a unit ended. `code`/`signal` as Node reports them for processes, the container's exit code
@@ -65,6 +66,8 @@ export interface Unit {
 export interface BackendContext {
   /** Directory relative paths resolve against (the tree file's directory). */
   baseDir: string;
+  /** The tree's clock (runtime/clock.ts): backends that keep time of their own (inproc heartbeats and grace) use it. Default: the system clock. */
+  clock?: Clock;
 }
 
 /** Creates a unit for a worker. One factory per backend kind; the runtime picks by `backend.kind`. */

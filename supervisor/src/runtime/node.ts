@@ -6,11 +6,15 @@ import type { BackendRegistry } from '../backends/types.ts';
 import type { ProbeCheck, ChildSpec } from '../spec/types.ts';
 import type { ProbeResult, ProbeTarget } from '../probes/types.ts';
 import type { ChildSnapshot } from './types.ts';
+import type { Clock } from './clock.ts';
 
 /** What every node needs from the tree it lives in. */
 export interface NodeHost {
   emit(draft: EventDraft): TreeEvent;
+  /** `clock.now()`. */
   now(): number;
+  /** Every timer of the runtime is armed on it (runtime/clock.ts): tests pass a fake one. */
+  clock: Clock;
   backends: BackendRegistry;
   baseDir: string;
   runProbe(check: ProbeCheck, target: ProbeTarget, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult>;

@@ -1,18 +1,66 @@
 import { isUp } from '../core/lifecycle.ts';
-import { onFailure, initialBackoff } from '../core/backoff.ts';
-import { emptyWindow, recordRestart, type IntensityWindow } from '../core/intensity.ts';
-import { affectedByFailure, shouldRestart } from '../core/strategy.ts';
+import { initialBackoff } from '../core/backoff.ts';
+import { emptyWindow, type IntensityWindow } from '../core/intensity.ts';
+import { decide, type ChildMarks, type DecideEvent, type Step, type SupervisorView } from '../core/decide.ts';
 import { planManualRestart, type ManualRestartPlan } from '../core/manual-restart.ts';
 import type { BackoffSpec, SupervisorSpec } from '../spec/types.ts';
 import type { ChildSnapshot } from './types.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { TreeNode, type Failure, type NodeHost, type ParentLink } from './node.ts';
 import { WorkerNode } from './worker-node.ts';
+import type { TimerHandle } from './clock.ts';
+
+type Executor<K extends Step['kind']> = (node: SupervisorNode, step: Extract<Step, { kind: K }>) => void | Promise<void>;
+
+/**
+ * One executor per step kind of core/decide.ts; the compiler checks that none is missing.
+ * Executors do what the step says and decide nothing (the `ifStillUp` check aside: see Step).
+ */
+const executors = {
+  mark: (node, step) => applyMarks(node.childById(step.child), step.set),
+  record: (node, step) => node.setWindow(step.window),
+  emit: (node, step) => {
+    if (step.ifStillUp && !stillUp(node.childById(step.event.child))) return;
+    node.emitEvent(step.event);
+  },
+  stop: async (node, step) => {
+    const c = node.childById(step.child);
+    if (step.ifStillUp && !stillUp(c)) return;
+    if (step.set) applyMarks(c, step.set);
+    await c.stop(step.reason, step.next);
+  },
+  start: async (node, step) => {
+    const c = node.childById(step.child);
+    c.startReason = null;
+    await c.launch(step.reason);
+  },
+  watch: (node, step) => node.watchStartup(node.childById(step.child)),
+  wait: (node, step) => node.scheduleReconcile(step.at),
+  settle: (node, step) => node.settle(step.reason),
+  escalate: (node, step) => node.escalate(step),
+} satisfies { [K in Step['kind']]: Executor<K> };
+
+/** Up, not stopped by a technician, still wanted up: a sibling the strategy takes down. */
+function stillUp(c: TreeNode): boolean {
+  return isUp(c.state) && !c.manuallyStopped && c.desiredUp;
+}
+
+function applyMarks(c: TreeNode, set: ChildMarks): void {
+  if (set.handledGeneration !== undefined) c.handledGeneration = set.handledGeneration;
+  if (set.pendingFailure !== undefined) c.pendingFailure = set.pendingFailure;
+  if (set.desiredUp !== undefined) c.desiredUp = set.desiredUp;
+  if (set.dueAt !== undefined) c.dueAt = set.dueAt;
+  if (set.backoff !== undefined) c.backoff = set.backoff;
+  if (set.startReason !== undefined) c.startReason = set.startReason;
+  if (set.countRestart) c.restarts++;
+}
 
 /**
  * A supervisor: starts its children in order, stops them in reverse order, and applies its
  * strategy, restart intensity and backoff when one fails. Past its intensity it stops everything
  * and fails to its parent; the root instead ends in `gave_up` and raises an alarm.
+ * What to do is decided by core/decide.ts from a view of this node (`view()`); this class only
+ * runs the steps (`executors`) and owns the queue and the timers.
  *
  * INVARIANTS:
  * - Everything that changes the set of running children (failure handling, delayed restarts,
@@ -25,7 +73,7 @@ export class SupervisorNode extends TreeNode implements ParentLink {
   readonly children: TreeNode[];
   readonly queue = new SerialQueue();
   private window: IntensityWindow = emptyWindow;
-  private timers = new Set<NodeJS.Timeout>();
+  private timers = new Set<TimerHandle>();
 
   constructor(spec: SupervisorSpec, parent: ParentLink | null, host: NodeHost) {
     super(spec, parent, host);
@@ -89,50 +137,18 @@ export class SupervisorNode extends TreeNode implements ParentLink {
    * A supervisor that is `starting` becomes `running` at the end of its first pass that is not
    * waiting on a startup: from then on it is in charge of its children, even of one backing off.
    */
-  async reconcile(): Promise<'complete' | 'waiting' | 'blocked'> {
-    const outcome = await this.reconcilePass();
-    if (this.state === 'starting' && outcome !== 'waiting') {
-      this.upSince = this.host.now();
-      this.setState('running', outcome === 'complete' ? 'all children started' : 'started; some children are not up yet');
+  async reconcile(): Promise<void> {
+    const tried: string[] = [];
+    for (;;) {
+      const steps = await this.run({ type: 'reconcile', tried });
+      const started = steps.find((st) => st.kind === 'start');
+      if (!started) return;
+      tried.push(started.child);
     }
-    return outcome;
-  }
-
-  private async reconcilePass(): Promise<'complete' | 'waiting' | 'blocked'> {
-    const dependent = this.spec.strategy !== 'one_for_one';
-    let outcome: 'complete' | 'blocked' = 'complete';
-    for (const c of this.children) {
-      if (this.state !== 'running' && this.state !== 'starting') return 'blocked';
-      if (!c.desiredUp || c.manuallyStopped) continue;
-      if (c.state === 'running') continue;
-      if (c.state === 'starting') {
-        this.watchStartup(c);
-        return 'waiting';
-      }
-      const now = this.host.now();
-      const down = c.pendingFailure || c.state === 'unhealthy' || c.state === 'stopping' || (c.state === 'backoff' && c.dueAt > now);
-      if (down) {
-        if (c.state === 'backoff' && !c.pendingFailure) this.scheduleReconcile(c.dueAt);
-        if (dependent) return 'blocked';
-        outcome = 'blocked';
-        continue;
-      }
-      const why = c.startReason ?? (c.state === 'backoff' ? 'restart' : 'start');
-      c.startReason = null;
-      await c.launch(why);
-      if (c.current() === 'starting') {
-        this.watchStartup(c);
-        return 'waiting';
-      }
-      if (c.current() === 'running' || !c.desiredUp) continue;
-      if (dependent) return 'blocked';
-      outcome = 'blocked';
-    }
-    return outcome;
   }
 
   /** When `c` leaves `starting` (up, or down), run another pass. Once per run of `c`. */
-  private watchStartup(c: TreeNode): void {
+  watchStartup(c: TreeNode): void {
     if (c.watchedGeneration === c.generation) return;
     const gen = c.generation;
     c.watchedGeneration = gen;
@@ -140,60 +156,61 @@ export class SupervisorNode extends TreeNode implements ParentLink {
   }
 
   private async handleFailure(child: TreeNode, f: Failure): Promise<void> {
-    if (child.generation !== f.generation || child.handledGeneration === f.generation) return;
-    child.handledGeneration = f.generation;
-    child.pendingFailure = false;
-    if (this.state !== 'running' && this.state !== 'starting') return;
-    if (child.manuallyStopped) return;
-    if (!shouldRestart(child.spec.restart, f.cause, f.normal)) {
-      child.desiredUp = false;
-      if (isUp(child.state)) await child.stop(`${f.reason} (restart: ${child.spec.restart}, not restarted)`, 'failed');
-      this.scheduleReconcile(0); // children held behind it in the start order may go on
-      return;
-    }
-    const now = this.host.now();
-    const intensity = recordRestart(this.window, now, this.spec.intensity, this.spec.periodMs);
-    this.window = intensity.window;
-    if (intensity.exceeded) {
-      await this.escalate(child, f);
-      return;
-    }
-    const { delayMs, state } = onFailure(child.backoff, this.spec.backoff, f.ranForMs);
-    child.backoff = state;
-    const affected = affectedByFailure(
-      this.spec.strategy,
-      this.children.map((c) => c.id),
-      child.id,
-    ).map((id) => this.children.find((c) => c.id === id)!);
-    const restarted = affected.filter((c) => c === child || (isUp(c.state) && !c.manuallyStopped && c.spec.restart !== 'temporary'));
-    child.restarts++;
-    this.host.emit({
-      type: 'restart',
-      child: child.id,
-      reason: `${f.reason}; restarting ${restarted.map((c) => c.id).join(', ')}${delayMs > 0 ? ` in ${delayMs}ms` : ''} (${this.spec.strategy})`,
-      data: { ...f.data, cause: f.cause, strategy: this.spec.strategy, supervisor: this.id, affected: restarted.map((c) => c.id), delayMs },
-    });
-    const dueAt = now + delayMs;
-    // Take the affected siblings down in reverse start order, the failed child with them.
-    for (const c of [...affected].reverse()) {
-      if (c === child) {
-        c.dueAt = dueAt;
-        await c.stop(f.reason, 'backoff');
-        continue;
-      }
-      if (c.manuallyStopped || !c.desiredUp || !isUp(c.state)) continue;
-      const why = `${this.spec.strategy}: ${child.id} failed`;
-      if (c.spec.restart === 'temporary') {
-        c.desiredUp = false; // OTP: a temporary sibling is terminated, never restarted
-        await c.stop(why, 'stopped');
-        continue;
-      }
-      c.restarts++;
-      c.dueAt = dueAt;
-      this.host.emit({ type: 'restart', child: c.id, reason: why, data: { cause: 'sibling', sibling: child.id, strategy: this.spec.strategy, supervisor: this.id, delayMs } });
-      await c.stop(why, 'backoff');
-    }
-    this.scheduleReconcile(dueAt);
+    await this.run({ type: 'failed', child: child.id, failure: f });
+  }
+
+  /** The plain view core/decide.ts decides from, as of now. */
+  view(): SupervisorView {
+    return {
+      id: this.id,
+      state: this.state,
+      strategy: this.spec.strategy,
+      intensity: this.spec.intensity,
+      periodMs: this.spec.periodMs,
+      backoff: this.spec.backoff,
+      window: this.window,
+      hasParent: this.parent !== null,
+      children: this.children.map((c) => ({
+        id: c.id,
+        restart: c.spec.restart,
+        state: c.state,
+        manuallyStopped: c.manuallyStopped,
+        desiredUp: c.desiredUp,
+        pendingFailure: c.pendingFailure,
+        generation: c.generation,
+        handledGeneration: c.handledGeneration,
+        backoff: c.backoff,
+        dueAt: c.dueAt,
+        startReason: c.startReason,
+      })),
+    };
+  }
+
+  /** Decide, then run the steps in order. Returns the steps run (for reconcile's loop). */
+  private async run(event: DecideEvent): Promise<Step[]> {
+    const steps = decide(this.view(), event, this.host.now());
+    for (const step of steps) await (executors[step.kind] as Executor<typeof step.kind>)(this, step as never);
+    return steps;
+  }
+
+  childById(id: string): TreeNode {
+    const c = this.children.find((x) => x.id === id);
+    if (!c) throw new Error(`supervisor ${this.id}: a step names ${id}, which is not a child`);
+    return c;
+  }
+
+  setWindow(window: IntensityWindow): void {
+    this.window = window;
+  }
+
+  emitEvent(draft: Parameters<NodeHost['emit']>[0]): void {
+    this.host.emit(draft);
+  }
+
+  settle(reason: string): void {
+    if (this.state !== 'starting') return;
+    this.upSince = this.host.now();
+    this.setState('running', reason);
   }
 
   /** What a technician's restart of `child` takes down (core/manual-restart.ts), as of now. */
@@ -238,30 +255,20 @@ export class SupervisorNode extends TreeNode implements ParentLink {
     this.scheduleReconcile(0);
   }
 
-  /** More than `intensity` restarts in `period`: stop everything, then fail upwards. */
-  private async escalate(child: TreeNode, f: Failure): Promise<void> {
-    const reason = `more than ${this.spec.intensity} restarts in ${this.spec.periodMs}ms (last: ${child.id}: ${f.reason})`;
-    this.host.emit({ type: 'escalation', child: this.id, reason, data: { failedChild: child.id, intensity: this.spec.intensity, periodMs: this.spec.periodMs } });
+  /** More than `intensity` restarts in `period`: stop everything, then fail upwards (or give up at the root). */
+  async escalate(step: Extract<Step, { kind: 'escalate' }>): Promise<void> {
     const ranForMs = this.ranFor();
     this.generation++;
     this.cancelTimers();
-    this.setState('stopping', reason);
+    this.setState('stopping', step.reason);
     await this.stopChildren(`supervisor ${this.id} is giving up`);
     this.startedAt = null;
-    if (this.parent) {
+    if (step.toParent && this.parent) {
       this.pendingFailure = true;
-      this.setState('failed', reason);
-      this.parent.childFailed(this, {
-        cause: 'escalation',
-        ranForMs,
-        generation: this.generation,
-        normal: false,
-        reason: `supervisor ${this.id} gave up: ${reason}`,
-        data: { intensity: this.spec.intensity, periodMs: this.spec.periodMs, failedChild: child.id },
-      });
+      this.setState('failed', step.reason);
+      this.parent.childFailed(this, { ...step.failure, ranForMs, generation: this.generation });
     } else {
-      this.setState('gave_up', reason);
-      this.host.emit({ type: 'alarm', child: this.id, reason: `the tree gave up: ${reason}. Every child is stopped; the API keeps serving. Start ${this.id} again once the cause is fixed.` });
+      this.setState('gave_up', step.reason);
     }
   }
 
@@ -271,14 +278,14 @@ export class SupervisorNode extends TreeNode implements ParentLink {
     }
   }
 
-  private scheduleReconcile(at: number): void {
+  scheduleReconcile(at: number): void {
     const run = () => this.queue.run(() => this.reconcile()).catch((err) => this.host.onInternalError(err));
     const delay = at - this.host.now();
     if (delay <= 0) {
       void run();
       return;
     }
-    const t = setTimeout(() => {
+    const t = this.host.clock.setTimeout(() => {
       this.timers.delete(t);
       void run();
     }, delay);
@@ -286,7 +293,7 @@ export class SupervisorNode extends TreeNode implements ParentLink {
   }
 
   private cancelTimers(): void {
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) this.host.clock.clearTimeout(t);
     this.timers.clear();
   }
 

@@ -7,6 +7,7 @@ import type { ProbeResult, ProbeTarget } from '../probes/types.ts';
 import { runProbe as defaultRunProbe } from '../probes/index.ts';
 import { describeManualRestart, planManualRestart } from '../core/manual-restart.ts';
 import { SerialQueue } from './serial-queue.ts';
+import { systemClock, type Clock } from './clock.ts';
 import type { NodeHost, TreeNode } from './node.ts';
 import { SupervisorNode } from './supervisor-node.ts';
 import { WorkerNode } from './worker-node.ts';
@@ -20,6 +21,9 @@ export interface TreeDeps {
   sink?: EventSink;
   /** Directory relative paths resolve against (default: the tree file's directory, else cwd). */
   baseDir?: string;
+  /** Time and timers (runtime/clock.ts); default the system clock. Tests pass a fake one and drive time. */
+  clock?: Clock;
+  /** Only the time (kept for callers that predate `clock`); `clock` wins when both are given. */
   now?: () => number;
   runProbe?: (check: ProbeCheck, target: ProbeTarget, timeoutMs: number, signal: AbortSignal) => Promise<ProbeResult>;
   /** Bugs surfaced from background tasks (illegal transitions). Default: print them. */
@@ -54,8 +58,10 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
   const byId = new Map<string, TreeNode>();
   const sink = deps.sink ?? memorySink();
   const onInternalError = deps.onInternalError ?? ((err: unknown) => console.error('edgevisor: internal error:', err));
+  const clock: Clock = deps.clock ?? (deps.now ? { ...systemClock, now: deps.now } : systemClock);
   const host: NodeHost = {
-    now: deps.now ?? Date.now,
+    now: () => clock.now(),
+    clock,
     backends: deps.backends,
     baseDir: deps.baseDir ?? (spec.file ? spec.file.replace(/[/\\][^/\\]*$/, '') : process.cwd()),
     runProbe: deps.runProbe ?? defaultRunProbe,
