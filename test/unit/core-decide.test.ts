@@ -99,6 +99,7 @@ describe('decide: strategies', () => {
   const four = (extra: Record<string, Partial<ChildView>> = {}) => ['a', 'b', 'c', 'd'].map((id) => child(id, { ...(id === 'b' ? { state: 'backoff' } : {}), ...extra[id] }));
   const cases: [Strategy, string[]][] = [
     ['one_for_one', ['stop b->backoff']],
+    ['simple_one_for_one', ['stop b->backoff']],
     ['one_for_all', ['emit restart d?', 'stop d->backoff?', 'emit restart c?', 'stop c->backoff?', 'stop b->backoff', 'emit restart a?', 'stop a->backoff?']],
     ['rest_for_one', ['emit restart d?', 'stop d->backoff?', 'emit restart c?', 'stop c->backoff?', 'stop b->backoff']],
   ];
@@ -106,7 +107,7 @@ describe('decide: strategies', () => {
     test(`${strategy}: b fails; siblings taken down in reverse start order, each after the one after it`, () => {
       const steps = failed(sup(four(), { strategy }), 'b');
       assert.deepEqual(brief(steps), ['mark b', 'record', 'mark b', 'emit restart b', ...stops, 'wait +0']);
-      const affected = { one_for_one: ['b'], one_for_all: ['a', 'b', 'c', 'd'], rest_for_one: ['b', 'c', 'd'] }[strategy];
+      const affected = { one_for_one: ['b'], simple_one_for_one: ['b'], one_for_all: ['a', 'b', 'c', 'd'], rest_for_one: ['b', 'c', 'd'] }[strategy];
       assert.deepEqual(restartEvent(steps)?.data?.['affected'], affected);
       for (const s of steps) if (s.kind === 'stop' && s.child !== 'b') assert.deepEqual(s.set, { countRestart: true, dueAt: NOW });
     });
@@ -192,8 +193,8 @@ describe('decide: ordered start (reconcile)', () => {
     assert.deepEqual(reconcile(sup([child('a')], { state: 'starting' })), [{ kind: 'settle', reason: 'all children started' }]);
     assert.deepEqual(reconcile(sup([child('a')])), []);
   });
-  for (const strategy of ['one_for_one', 'rest_for_one', 'one_for_all'] as const) {
-    const holds = strategy !== 'one_for_one';
+  for (const strategy of ['one_for_one', 'simple_one_for_one', 'rest_for_one', 'one_for_all'] as const) {
+    const holds = strategy === 'rest_for_one' || strategy === 'one_for_all';
     test(`${strategy}: a child backing off ${holds ? 'holds the children after it' : 'does not hold its siblings'}; a pass is due when it is`, () => {
       const s = sup([child('a', { state: 'backoff', dueAt: NOW + 300 }), child('b', down())], { strategy, state: 'starting' });
       const steps = reconcile(s);

@@ -2,7 +2,7 @@ import type { ChildState } from './lifecycle.ts';
 import { isUp } from './lifecycle.ts';
 import { onFailure, type BackoffState } from './backoff.ts';
 import { recordRestart, type IntensityWindow } from './intensity.ts';
-import { affectedByFailure, shouldRestart, type FailureCause } from './strategy.ts';
+import { affectedByFailure, orderIsDependency, shouldRestart, type FailureCause } from './strategy.ts';
 import type { EventDraft } from './events.ts';
 import type { BackoffSpec, RestartType, Strategy } from '../spec/types.ts';
 
@@ -200,11 +200,11 @@ function decideFailure(s: SupervisorView, id: string, f: FailureReport, now: num
 
 /**
  * Ordered start: the next step of a reconcile pass. Under rest_for_one and one_for_all the order
- * is a dependency (a child down or backing off holds every child after it); under one_for_one
- * siblings are independent (a child that cannot come up is left to its own restarts).
+ * is a dependency (a child down or backing off holds every child after it); under one_for_one and
+ * simple_one_for_one siblings are independent (a child that cannot come up is left to its own restarts).
  */
 function decideReconcile(s: SupervisorView, tried: readonly string[], now: number): Step[] {
-  const dependent = s.strategy !== 'one_for_one';
+  const dependent = orderIsDependency(s.strategy);
   const steps: Step[] = [];
   let outcome: 'complete' | 'blocked' = 'complete';
   const end = (o: 'complete' | 'blocked' | 'waiting'): Step[] => {

@@ -3,7 +3,7 @@ import { initialBackoff } from '../core/backoff.ts';
 import { emptyWindow, type IntensityWindow } from '../core/intensity.ts';
 import { decide, type ChildMarks, type DecideEvent, type Step, type SupervisorView } from '../core/decide.ts';
 import { planManualRestart, type ManualRestartPlan } from '../core/manual-restart.ts';
-import type { BackoffSpec, SupervisorSpec } from '../spec/types.ts';
+import type { BackoffSpec, ChildSpec, SupervisorSpec } from '../spec/types.ts';
 import type { ChildSnapshot } from './types.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { TreeNode, type Failure, type NodeHost, type ParentLink } from './node.ts';
@@ -73,11 +73,44 @@ export class SupervisorNode extends TreeNode implements ParentLink {
   readonly children: TreeNode[];
   readonly queue = new SerialQueue();
   private window: IntensityWindow = emptyWindow;
+  /** simple_one_for_one: the n of the next default id `<supervisor>-<n>`. */
+  private nextSerial = 1;
   private timers = new Set<TimerHandle>();
 
   constructor(spec: SupervisorSpec, parent: ParentLink | null, host: NodeHost) {
     super(spec, parent, host);
     this.children = spec.children.map((c) => (c.type === 'supervisor' ? new SupervisorNode(c, this, host) : new WorkerNode(c, this, host)));
+  }
+
+  /**
+   * Adds a child at the end of the start order (a dynamic child, or one made from the template);
+   * a running supervisor starts it with its next reconcile pass, a stopped one when it starts.
+   */
+  addNode(spec: ChildSpec): TreeNode {
+    const node = spec.type === 'supervisor' ? new SupervisorNode(spec, this, this.host) : new WorkerNode(spec, this, this.host);
+    this.children.push(node);
+    if (this.state === 'running' || this.state === 'starting') this.scheduleReconcile(0);
+    return node;
+  }
+
+  /** Stops a child (on the queue, like every change of the set of children), then removes it. */
+  async removeNode(node: TreeNode, reason: string): Promise<void> {
+    node.manuallyStopped = true;
+    node.desiredUp = false;
+    await this.queue.run(async () => {
+      await node.stop(reason, 'stopped');
+      await node.close();
+      const i = this.children.indexOf(node);
+      if (i >= 0) this.children.splice(i, 1);
+    });
+  }
+
+  /** A fresh default id for a child made from the template: `<supervisor>-<n>`, not among `taken`. */
+  nextTemplateId(taken: (id: string) => boolean): string {
+    let id: string;
+    do id = `${this.id}-${this.nextSerial++}`;
+    while (taken(id));
+    return id;
   }
 
   get backoffSpec(): BackoffSpec {
@@ -272,7 +305,12 @@ export class SupervisorNode extends TreeNode implements ParentLink {
     }
   }
 
+  /** Reverse start order; simple_one_for_one children all at once, in no order (as OTP does). */
   private async stopChildren(reason: string): Promise<void> {
+    if (this.spec.strategy === 'simple_one_for_one') {
+      await Promise.all(this.children.map((c) => c.stop(reason, 'stopped')));
+      return;
+    }
     for (const c of [...this.children].reverse()) {
       await c.stop(reason, 'stopped');
     }

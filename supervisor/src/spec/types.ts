@@ -4,7 +4,11 @@
  * Field names mirror the YAML (snake_case there, camelCase here).
  */
 
-export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
+/**
+ * `simple_one_for_one` (OTP's): no static children, one `template`; children are added at run
+ * time from it (`tree.addChild`), restarted alone like one_for_one, stopped in no particular order.
+ */
+export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one' | 'simple_one_for_one';
 /** permanent: always restarted; transient: only after an abnormal exit; temporary: never. */
 export type RestartType = 'permanent' | 'transient' | 'temporary';
 /** SIGTERM (or abort/docker stop), wait `graceMs`, then kill; or kill at once. */
@@ -110,8 +114,16 @@ export interface SupervisorSpec extends NodeCommon {
   intensity: number;
   periodMs: number;
   backoff: BackoffSpec;
+  /** Static children, from the tree file (a simple_one_for_one supervisor has none). */
   children: readonly ChildSpec[];
+  /** simple_one_for_one only: the worker every added child is made from (its id is given at add time). */
+  template?: WorkerTemplate;
+  /** simple_one_for_one only: at most this many children (default 1000). */
+  maxChildren?: number;
 }
+
+/** A worker spec without its id: a simple_one_for_one supervisor's `template`. */
+export type WorkerTemplate = Omit<WorkerSpec, 'id'>;
 
 export type ChildSpec = WorkerSpec | SupervisorSpec;
 
