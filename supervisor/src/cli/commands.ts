@@ -31,6 +31,21 @@ export async function actionCommand(api: ApiClient, io: Output, action: 'restart
   io.out(res.message ?? `${action} requested: ${res.child}`);
 }
 
+/**
+ * `add PARENT`: a child from PARENT's template (simple_one_for_one: `--id`, `--env`, `--arg`), or
+ * the child spec of `--file` (YAML, as a child in the tree file). Prints the new child's id.
+ */
+export async function addCommand(api: ApiClient, io: Output, parent: string, child: unknown): Promise<void> {
+  const res = await api.post<{ added: string; parent: string }>('/v1/children', { parent, child });
+  io.out(`added ${res.added} to ${res.parent}`);
+}
+
+/** `delete ID`: stops a child added at run time, then deletes it. */
+export async function deleteCommand(api: ApiClient, io: Output, id: string): Promise<void> {
+  await api.delete(`/v1/children/${encodeURIComponent(id)}`);
+  io.out(`deleting ${id} (stopped, then removed from the tree)`);
+}
+
 export async function logsCommand(api: ApiClient, io: Output, id: string): Promise<void> {
   const child = await api.get<ChildSnapshot & { logs: string[] }>(`/v1/children/${encodeURIComponent(id)}`);
   for (const line of child.logs) io.out(line);

@@ -6,7 +6,7 @@ import type { ProbeCheck, TreeSpec } from '../spec/types.ts';
 import type { ProbeResult, ProbeTarget } from '../probes/types.ts';
 import { runProbe as defaultRunProbe } from '../probes/index.ts';
 import { describeManualRestart, planManualRestart } from '../core/manual-restart.ts';
-import { parseChildObject, specFromTemplate, type TemplateOverrides } from '../spec/load.ts';
+import { childInvalid, parseChildObject, specFromTemplate, type TemplateOverrides } from '../spec/load.ts';
 import type { ChildSpec } from '../spec/types.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -50,21 +50,19 @@ function dynamicChildSpec(parent: SupervisorNode, input: unknown, opts: { allowR
   const template = parent.spec.template;
   if (template) {
     if (input !== undefined && (input === null || typeof input !== 'object' || Array.isArray(input))) {
-      throw new EdgevisorError(codes.SPEC_INVALID, 'child: expected { id?, env?, args? } (the template\'s overrides)', { details: ['child: expected { id?, env?, args? } (the template\'s overrides)'] });
+      throw childInvalid(["child: expected { id?, env?, args? } (the template's overrides)"]);
     }
     const o = (input ?? {}) as TemplateOverrides & Record<string, unknown>;
     const unknown = Object.keys(o).filter((k) => !['id', 'env', 'args'].includes(k));
     if (unknown.length) {
-      const msg = `${unknown[0]}: unknown field; ${parent.id} is simple_one_for_one: a child is its template plus id, env, args`;
-      throw new EdgevisorError(codes.SPEC_INVALID, msg, { details: [msg] });
+      throw childInvalid([`${unknown[0]}: unknown field; ${parent.id} is simple_one_for_one: a child is its template plus id, env, args`]);
     }
     return specFromTemplate(template, o, o.id ?? parent.nextTemplateId(opts.taken));
   }
   const spec = parseChildObject(input, { parentBackoff: parent.spec.backoff, baseDir: opts.baseDir, allowRun: opts.allowRun });
   const withInner = (c: ChildSpec): boolean => (c.type === 'worker' ? c.innerTree !== undefined : c.children.some(withInner));
   if (withInner(spec)) {
-    const msg = 'child.inner_tree: not available for a child added at run time; declare it in the tree file';
-    throw new EdgevisorError(codes.SPEC_INVALID, msg, { details: [msg] });
+    throw childInvalid(['child.inner_tree: not available for a child added at run time; declare it in the tree file']);
   }
   return spec;
 }
@@ -278,7 +276,7 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
         node = parent.addNode(spec);
       } catch (err) {
         // A backend this supervisor was not given (docker in a tree without Docker children).
-        throw new EdgevisorError(codes.SPEC_INVALID, `child: ${(err as Error).message}`, { cause: err, details: [`child: ${(err as Error).message}`] });
+        throw childInvalid([`child: ${(err as Error).message}`]);
       }
       const register = (n: TreeNode) => {
         byId.set(n.id, n);

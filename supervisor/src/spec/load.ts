@@ -11,6 +11,7 @@ import type {
 import { CHECK_KINDS, ID_RE, codeChildSchema, codeTreeSchema, fileChildSchema, fileTreeSchema, type RawChild, type RawProbe, type RawTree } from './schema.ts';
 import { checkWithSchema, formatIssues, formatPath, parseYamlSource, readYamlSource, specInvalid, type SpecIssue, type YamlSource } from './yaml-config.ts';
 import { formatDuration } from './duration.ts';
+import { EdgevisorError, codes } from '../errors.ts';
 
 /** Every default of the tree format in one place (durations in ms). */
 export const TREE_DEFAULTS = Object.freeze({
@@ -212,8 +213,13 @@ export function parseChildObject(obj: unknown, opts: { parentBackoff: BackoffSpe
     child = resolveChild(r.value, [field], opts.parentBackoff, opts.baseDir, inner);
     issues.push(...inner);
   }
-  if (issues.length > 0 || !child) throw specInvalid(undefined, formatIssues(issues));
+  if (issues.length > 0 || !child) throw childInvalid(formatIssues(issues));
   return deepFreeze(child);
+}
+
+/** SPEC_INVALID for a child added at run time: every problem in the message, one per detail. */
+export function childInvalid(messages: readonly string[]): EdgevisorError {
+  return new EdgevisorError(codes.SPEC_INVALID, `invalid child: ${messages.join('; ')}`, { details: messages });
 }
 
 /** Per-child overrides of a simple_one_for_one template (`tree.addChild` on such a supervisor). */
@@ -249,7 +255,7 @@ export function specFromTemplate(template: WorkerTemplate, o: TemplateOverrides,
     if (!Array.isArray(o.args) || !o.args.every((a) => typeof a === 'string')) issues.push({ path: ['args'], message: 'expected a list of strings' });
     if (b.kind !== 'process') issues.push({ path: ['args'], message: `only a process template takes args; this template is ${b.kind}` });
   }
-  if (issues.length) throw specInvalid(undefined, formatIssues(issues));
+  if (issues.length) throw childInvalid(formatIssues(issues));
   const backend: BackendSpec = b.kind === 'process' ? { ...b, env: { ...b.env, ...o.env }, command: [...b.command, ...(o.args ?? [])] } : b;
   return deepFreeze({ ...template, id, backend } as WorkerSpec);
 }
