@@ -11,6 +11,7 @@ import type { Frame } from './frame-store.ts';
 import { createCameraMetrics, type CameraMetrics } from './metrics.ts';
 import { cameraErrors } from './sources/types.ts';
 import { createCameraTree, workerId } from './supervision.ts';
+import { DISCOVERED, createDiscoveredPoller, discoveredConfig, discoveredWorker, type DiscoveredOptions } from './discovered.ts';
 import { registerInnerTreeRoutes } from '../../../supervisor/src/inner/routes.ts';
 
 /** A camera controller, built but not listening. main.ts (or a test) listens and starts it. */
@@ -33,7 +34,7 @@ const EVENT_LOOP_SAMPLE_MS = 1000;
 /** Frame rings for detect cameras: written into `dir`; `perRun`: the directory is ours alone (removed at stop). */
 export interface FramesOptions { dir: string; perRun?: boolean; log?: (line: string) => void }
 
-export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoint?: Failpoint; frames?: FramesOptions }): CameraApp {
+export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoint?: Failpoint; frames?: FramesOptions; discovery?: DiscoveredOptions }): CameraApp {
   // Node process metrics with a coarser event-loop-delay sampler: prom-client's default (10 ms)
   // wakes the loop 100 times a second, about 6 ms of CPU per second on this class of machine,
   // a third of what the controller cost per camera before. Once a second still catches every
@@ -48,11 +49,14 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
   const ring: RingOptions | undefined = opts.frames
     ? { dir: opts.frames.dir, token: Math.floor(Math.random() * 2 ** 48) + 1, log: redactingLog(opts.frames.log) }
     : undefined;
+  const makeWorker = (cam: CameraRuntime) => createCameraWorker(cam, metrics, { failpoint: opts.failpoint, ...(ring ? { ring } : {}) });
   const tree = createCameraTree([...cameras.values()].map((cam) => ({
     cameraId: cam.config.id,
     heartbeatTimeoutMs: cam.config.heartbeatTimeoutMs,
-    run: createCameraWorker(cam, metrics, { failpoint: opts.failpoint, ...(ring ? { ring } : {}) }),
-  })));
+    run: makeWorker(cam),
+  })), opts.discovery ? { run: discoveredWorker(cameras, makeWorker), heartbeatTimeoutMs: discoveredConfig(DISCOVERED, opts.discovery.onvifUrl).heartbeatTimeoutMs } : undefined);
+  // Cameras the onvif service finds get a worker in this running tree (discovered.ts).
+  const discovered = opts.discovery ? createDiscoveredPoller(tree, cameras, { log: redactingLog(), ...opts.discovery }) : undefined;
   // Restarts of a camera's worker, by cause: a heartbeat verdict is a stall (the worker neither
   // delivered nor retried), like Frigate's watchdog restarts of a stalled ffmpeg.
   tree.onEvent((e) => {
@@ -206,8 +210,10 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
     async start() {
       if (opts.frames) prepareFramesDir(opts.frames.dir, opts.frames.perRun ?? false);
       await tree.start();
+      discovered?.start();
     },
     async stop() {
+      discovered?.stop();
       stopping.abort();
       innerRoutes.close();
       await app.close();
