@@ -217,3 +217,25 @@ describe('decide: ordered start (reconcile)', () => {
     for (const state of ['stopping', 'stopped', 'failed', 'gave_up'] as const) assert.deepEqual(reconcile(sup([child('a', down())], { state })), []);
   });
 });
+
+describe('decide: a manual restart plan', () => {
+  const plan = { child: 'b', restarting: ['b', 'c'], stopping: ['t'] };
+  const manual = (s: SupervisorView) => decide(s, { type: 'manual_restart', plan, by: 'technician' }, NOW);
+  test('reverse order, siblings only if still up, the named child always; no intensity, no backoff', () => {
+    const s = sup([child('a'), child('b'), child('c'), child('t', { restart: 'temporary' })], { strategy: 'rest_for_one' });
+    const steps = manual(s);
+    assert.deepEqual(brief(steps), ['stop t->stopped?', 'emit restart c?', 'stop c->stopped?', 'stop b->stopped', 'wait +0']);
+    assert.ok(!steps.some((x) => x.kind === 'record'), 'not counted toward intensity');
+    const stopC = steps[2] as Extract<Step, { kind: 'stop' }>;
+    assert.deepEqual(stopC.set, { countRestart: true });
+    assert.deepEqual(stopC.then, { pendingFailure: false, desiredUp: true, dueAt: 0, startReason: 'restarted after b (rest_for_one, by technician)' });
+    const stopB = steps[3] as Extract<Step, { kind: 'stop' }>;
+    assert.equal(stopB.set, undefined, 'the named child is counted when the request is accepted');
+    assert.equal(stopB.then?.startReason, 'restarted by technician');
+    assert.deepEqual((steps[0] as Extract<Step, { kind: 'stop' }>).set, { desiredUp: false });
+    assert.deepEqual((steps[1] as Extract<Step, { kind: 'emit' }>).event.data, { cause: 'manual', sibling: 'b', strategy: 'rest_for_one', supervisor: 'box', delayMs: 0 });
+  });
+  test('a supervisor that is not running carries out nothing', () => {
+    assert.deepEqual(manual(sup([child('b'), child('c')], { state: 'stopping' })), []);
+  });
+});

@@ -67,8 +67,19 @@ export interface FailureReport {
   data?: Record<string, unknown>;
 }
 
+/** What core/manual-restart.ts planned for a technician's restart (its `ManualRestartPlan`). */
+export interface ManualPlan {
+  child: string;
+  /** Restarted, in start order. */
+  restarting: readonly string[];
+  /** Temporary siblings stopped for good. */
+  stopping: readonly string[];
+}
+
 export type DecideEvent =
   | { type: 'failed'; child: string; failure: FailureReport }
+  /** A technician's restart: `by` is the role, for the reasons. Counts toward no intensity, touches no backoff. */
+  | { type: 'manual_restart'; plan: ManualPlan; by: string }
   /** `tried`: children already started in this pass (a start that did not take is not retried in the same pass). */
   | { type: 'reconcile'; tried: readonly string[] };
 
@@ -97,9 +108,10 @@ export type Step =
   | { kind: 'emit'; event: EventDraft; ifStillUp?: true }
   /**
    * Take the child down (a supervisor's children in reverse order) and leave it in `next`; `set`
-   * is applied just before (after the `ifStillUp` check).
+   * is applied just before (after the `ifStillUp` check), `then` just after, unless a technician
+   * stopped the child meanwhile.
    */
-  | { kind: 'stop'; child: string; reason: string; next: 'stopped' | 'backoff' | 'failed'; set?: ChildMarks; ifStillUp?: true }
+  | { kind: 'stop'; child: string; reason: string; next: 'stopped' | 'backoff' | 'failed'; set?: ChildMarks; ifStillUp?: true; then?: ChildMarks }
   /** Launch it (does not wait for its startup probes). */
   | { kind: 'start'; child: string; reason: string }
   /** It is starting: run another pass when its startup ends, up or down. */
@@ -125,7 +137,46 @@ export function decide(state: SupervisorView, event: DecideEvent, now: number): 
       return decideFailure(state, event.child, event.failure, now);
     case 'reconcile':
       return decideReconcile(state, event.tried, now);
+    case 'manual_restart':
+      return decideManualRestart(state, event.plan, event.by, now);
   }
+}
+
+/**
+ * A manual restart plan carried out: the affected children stop in reverse start order (siblings
+ * only if still up by then), are marked to start again with their reason, and a pass starts them
+ * in order, as after a failure but with no intensity, backoff or delay.
+ */
+function decideManualRestart(s: SupervisorView, plan: ManualPlan, by: string, now: number): Step[] {
+  if (!active(s)) return [];
+  const steps: Step[] = [];
+  const inOrder = s.children.filter((c) => plan.restarting.includes(c.id) || plan.stopping.includes(c.id));
+  for (const c of [...inOrder].reverse()) {
+    const named = c.id === plan.child;
+    const guard = named ? {} : { ifStillUp: true as const };
+    const why = named ? `restart requested by ${by}` : `${s.strategy}: ${plan.child} restarted by ${by}`;
+    if (plan.stopping.includes(c.id)) {
+      // temporary: never started again, as on a failure
+      steps.push({ kind: 'stop', child: c.id, reason: why, next: 'stopped', set: { desiredUp: false }, ...guard });
+      continue;
+    }
+    if (!named) {
+      steps.push({ kind: 'emit', ifStillUp: true, event: { type: 'restart', child: c.id, reason: why, data: { cause: 'manual', sibling: plan.child, strategy: s.strategy, supervisor: s.id, delayMs: 0 } } });
+    }
+    // The new run replaces any failure still reported for the old one (stale by generation then).
+    const startReason = named ? `restarted by ${by}` : `restarted after ${plan.child} (${s.strategy}, by ${by})`;
+    steps.push({
+      kind: 'stop',
+      child: c.id,
+      reason: why,
+      next: 'stopped',
+      ...(named ? {} : { set: { countRestart: true } }),
+      then: { pendingFailure: false, desiredUp: true, dueAt: 0, startReason },
+      ...guard,
+    });
+  }
+  steps.push({ kind: 'wait', at: now });
+  return steps;
 }
 
 function decideFailure(s: SupervisorView, id: string, f: FailureReport, now: number): Step[] {

@@ -28,6 +28,7 @@ const executors = {
     if (step.ifStillUp && !stillUp(c)) return;
     if (step.set) applyMarks(c, step.set);
     await c.stop(step.reason, step.next);
+    if (step.then && !c.manuallyStopped) applyMarks(c, step.then);
   },
   start: async (node, step) => {
     const c = node.childById(step.child);
@@ -260,32 +261,7 @@ export class SupervisorNode extends TreeNode implements ParentLink {
    * meanwhile is left to its own restart.
    */
   async restartManually(plan: ManualRestartPlan, by: string): Promise<void> {
-    const named = this.children.find((c) => c.id === plan.child)!;
-    const inOrder = this.children.filter((c) => plan.restarting.includes(c.id) || plan.stopping.includes(c.id));
-    await this.queue.run(async () => {
-      if (this.state !== 'running' && this.state !== 'starting') return;
-      for (const c of [...inOrder].reverse()) {
-        if (c !== named && (c.manuallyStopped || !c.desiredUp || !isUp(c.state))) continue;
-        const why = c === named ? `restart requested by ${by}` : `${this.spec.strategy}: ${named.id} restarted by ${by}`;
-        if (plan.stopping.includes(c.id)) {
-          c.desiredUp = false; // temporary: never started again, as on a failure
-          await c.stop(why, 'stopped');
-          continue;
-        }
-        if (c !== named) {
-          c.restarts++;
-          this.host.emit({ type: 'restart', child: c.id, reason: why, data: { cause: 'manual', sibling: named.id, strategy: this.spec.strategy, supervisor: this.id, delayMs: 0 } });
-        }
-        await c.stop(why, 'stopped');
-        if (c.manuallyStopped) continue; // a technician stopped it meanwhile
-        // This run replaces any failure still reported for the old one (stale by generation now).
-        c.pendingFailure = false;
-        c.desiredUp = true;
-        c.dueAt = 0;
-        c.startReason = c === named ? `restarted by ${by}` : `restarted after ${named.id} (${this.spec.strategy}, by ${by})`;
-      }
-    });
-    this.scheduleReconcile(0);
+    await this.queue.run(() => this.run({ type: 'manual_restart', plan, by }));
   }
 
   /** More than `intensity` restarts in `period`: stop everything, then fail upwards (or give up at the root). */
