@@ -53,7 +53,7 @@ test('every export of the public entry has TSDoc where it is declared', () => {
   const missing: string[] = [];
   for (const s of sf.statements) {
     for (const n of declName(s)) {
-      if (!s.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) continue;
+      if (!(ts.canHaveModifiers(s) && ts.getModifiers(s)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword))) continue;
       names.push(n);
       if (!hasDoc(s)) missing.push(n);
     }
