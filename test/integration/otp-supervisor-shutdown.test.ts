@@ -2,6 +2,9 @@
 // (the in-process ones are in test/unit/otp-supervisor-suite.test.ts; docs/otp-suite.md lists all).
 // A child's exit is read from the tree's own `exit` events: what the supervisor saw.
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { createTree, defaultBackends, parseTreeObject, type Tree, type TreeEvent } from 'edgevisor';
 import { waitFor } from '../helpers/net.ts';
@@ -94,4 +97,25 @@ test('otp:transient_shutdown: a transient child that exits with code 0 on SIGTER
   const second = s.pid('child2');
   process.kill(second, 'SIGTERM');
   await waitFor('child2 restarted', () => s.tree.child('child2')?.state === 'running' && s.tree.child('child2')?.info?.pid !== second);
+});
+
+test('otp:sup_start_restart_child_returns_error: a manual start that fails (differs: not an error to the caller; retried with backoff until it works)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgevisor-otp-'));
+  const script = join(dir, 'child1.sh');
+  writeFileSync(script, `#!/bin/sh\necho up-and-ready\nexec sleep 600\n`);
+  chmodSync(script, 0o755);
+  const s = await startTree({ name: 'sup_test', backoff: { initial: '200ms', max: '200ms', reset_after: '60s' }, children: [{ id: 'child1', shutdown: '1s', process: { command: [script] } }] });
+  t.after(async () => {
+    await s.tree.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const tech = { role: 'technician', via: 'test' } as const;
+  s.tree.stopChild('child1', tech);
+  await waitFor('child1 stopped', () => s.tree.child('child1')?.state === 'stopped');
+  renameSync(script, `${script}.gone`); // its start function now fails (OTP: supervisor_1 with error)
+  assert.doesNotThrow(() => s.tree.startChild('child1', tech)); // OTP: {error, ...} to the caller
+  await waitFor('a failed start', () => s.events.some((e) => e.type === 'restart' && e.child === 'child1' && e.data?.['cause'] === 'start_failed'));
+  assert.notEqual(s.tree.child('child1')?.state, 'running');
+  renameSync(`${script}.gone`, script);
+  await waitFor('child1 running again without another manual action', () => s.tree.child('child1')?.state === 'running');
 });
