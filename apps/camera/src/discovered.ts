@@ -11,8 +11,7 @@
  * costs one failed poll per period and nothing else.
  */
 import { deadline } from '../../common/src/index.ts';
-import type { Tree } from '../../../supervisor/src/runtime/types.ts';
-import type { InprocWorker } from '../../../supervisor/src/spec/types.ts';
+import type { InprocWorker, Tree } from 'edgevisor';
 import { parseCameras, type CameraConfig } from './config.ts';
 import { CameraRuntime } from './camera-worker.ts';
 

@@ -5,8 +5,10 @@
  */
 
 /**
- * `simple_one_for_one` (OTP's): no static children, one `template`; children are added at run
- * time from it (`tree.addChild`), restarted alone like one_for_one, stopped in no particular order.
+ * Which siblings restart with a failed child: itself (one_for_one), every sibling (one_for_all),
+ * itself and those after it (rest_for_one). `simple_one_for_one` (OTP's): no static children, one
+ * `template`; children are added at run time from it (`tree.addChild`), restarted alone like
+ * one_for_one, stopped in no particular order.
  */
 export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one' | 'simple_one_for_one';
 /** permanent: always restarted; transient: only after an abnormal exit; temporary: never. */
@@ -14,6 +16,7 @@ export type RestartType = 'permanent' | 'transient' | 'temporary';
 /** SIGTERM (or abort/docker stop), wait `graceMs`, then kill; or kill at once. */
 export type Shutdown = { kind: 'grace'; graceMs: number } | { kind: 'brutal_kill' };
 
+/** Delay between consecutive restarts of one child: the first after a clean run is immediate, then `initialMs` doubling to `maxMs`. */
 export interface BackoffSpec {
   initialMs: number;
   maxMs: number;
@@ -21,6 +24,7 @@ export interface BackoffSpec {
   resetAfterMs: number;
 }
 
+/** What a probe checks, by kind (README, "The tree file"). */
 export type ProbeCheck =
   | { kind: 'http'; url: string; status?: readonly number[]; bodyContains?: string; headers?: Readonly<Record<string, string>> }
   | { kind: 'tcp'; host: string; port: number }
@@ -29,6 +33,7 @@ export type ProbeCheck =
   | { kind: 'staleness'; url: string; metric: string; labels?: Readonly<Record<string, string>>; maxAgeMs: number }
   | { kind: 'docker_health' };
 
+/** A worker's probe: its check, period, timeout and failure threshold. */
 export interface ProbeSpec {
   name: string;
   check: ProbeCheck;
@@ -40,6 +45,7 @@ export interface ProbeSpec {
   startupGraceMs: number;
 }
 
+/** A local process child: argv, environment, working directory, kept output lines. */
 export interface ProcessBackendSpec {
   kind: 'process';
   command: readonly string[];
@@ -58,6 +64,7 @@ export type InprocWorker = (ctx: {
   id: string;
 }) => Promise<void>;
 
+/** An async function run inside the supervisor (it cannot be killed: past its grace it is abandoned). */
 export interface InprocBackendSpec {
   kind: 'inproc';
   /** Set when built in code (library use). */
@@ -69,12 +76,14 @@ export interface InprocBackendSpec {
   heartbeatTimeoutMs: number;
 }
 
+/** A compose service's container of the tree's own project. */
 export interface DockerBackendSpec {
   kind: 'docker';
   /** The compose service name; the container is found by compose labels of our own project. */
   service: string;
 }
 
+/** How a worker runs: a process, an in-process function, or a container. */
 export type BackendSpec = ProcessBackendSpec | InprocBackendSpec | DockerBackendSpec;
 
 interface NodeCommon {
@@ -83,6 +92,7 @@ interface NodeCommon {
   shutdown: Shutdown;
 }
 
+/** A leaf of the tree: one unit run by a backend, with its probes. */
 export interface WorkerSpec extends NodeCommon {
   type: 'worker';
   backend: BackendSpec;
@@ -107,6 +117,7 @@ export interface InnerTreeSpec {
   timeoutMs: number;
 }
 
+/** A supervisor node: its strategy, restart intensity and period, backoff, and children in start order. */
 export interface SupervisorSpec extends NodeCommon {
   type: 'supervisor';
   strategy: Strategy;
@@ -125,8 +136,10 @@ export interface SupervisorSpec extends NodeCommon {
 /** A worker spec without its id: a simple_one_for_one supervisor's `template`. */
 export type WorkerTemplate = Omit<WorkerSpec, 'id'>;
 
+/** A node under a supervisor: a worker or a nested supervisor. */
 export type ChildSpec = WorkerSpec | SupervisorSpec;
 
+/** A validated, frozen tree: what loadTreeFile / parseTree / parseTreeObject return and createTree takes. */
 export interface TreeSpec {
   version: 1;
   name: string;
