@@ -76,6 +76,7 @@ export interface ManualPlan {
   stopping: readonly string[];
 }
 
+/** What a decision is about: a child's failure, a reconcile pass (ordered start), a technician's restart. */
 export type DecideEvent =
   | { type: 'failed'; child: string; failure: FailureReport }
   /** A technician's restart: `by` is the role, for the reasons. Counts toward no intensity, touches no backoff. */
@@ -126,6 +127,7 @@ export type Step =
    */
   | { kind: 'escalate'; reason: string; toParent: boolean; failure: Omit<FailureReport, 'generation' | 'ranForMs'> };
 
+/** The kinds of step; the runtime has one executor for each. */
 export type StepKind = Step['kind'];
 
 const active = (s: SupervisorView) => s.state === 'running' || s.state === 'starting';

@@ -10,6 +10,7 @@ export interface TimerHandle {
   unref?(): unknown;
 }
 
+/** The time and the timers the runtime uses; a test passes a fake one (test/helpers/fake-clock.ts). */
 export interface Clock {
   /** Unix milliseconds. */
   now(): number;
@@ -19,6 +20,7 @@ export interface Clock {
   clearInterval(handle: TimerHandle | null | undefined): void;
 }
 
+/** Date.now and Node's timers: what every tree uses unless given another clock. */
 export const systemClock: Clock = Object.freeze({
   now: () => Date.now(),
   setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
