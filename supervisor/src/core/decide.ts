@@ -20,23 +20,23 @@ import type { BackoffSpec, RestartType, Strategy } from '../spec/types.ts';
  *   executes the steps and asks again after each `start`, until a decision has none: one pass.
  */
 
-/** What the decision reads of a child. */
+/** What the decision reads of a child (the runtime passes its nodes as they are: read-only here). */
 export interface ChildView {
-  id: string;
-  restart: RestartType;
-  state: ChildState;
-  manuallyStopped: boolean;
+  readonly id: string;
+  readonly restart: RestartType;
+  readonly state: ChildState;
+  readonly manuallyStopped: boolean;
   /** False after an end its restart type does not restart. */
-  desiredUp: boolean;
+  readonly desiredUp: boolean;
   /** Reported a failure not handled yet: never started meanwhile. */
-  pendingFailure: boolean;
-  generation: number;
-  handledGeneration: number;
-  backoff: BackoffState;
+  readonly pendingFailure: boolean;
+  readonly generation: number;
+  readonly handledGeneration: number;
+  readonly backoff: BackoffState;
   /** Unix ms before which a child in `backoff` must not start. */
-  dueAt: number;
+  readonly dueAt: number;
   /** Why its next start happens when decided elsewhere (a manual restart), else null. */
-  startReason: string | null;
+  readonly startReason: string | null;
 }
 
 /** What the decision reads of the supervisor itself. */

@@ -204,19 +204,11 @@ export class SupervisorNode extends TreeNode implements ParentLink {
       backoff: this.spec.backoff,
       window: this.window,
       hasParent: this.parent !== null,
-      children: this.children.map((c) => ({
-        id: c.id,
-        restart: c.spec.restart,
-        state: c.state,
-        manuallyStopped: c.manuallyStopped,
-        desiredUp: c.desiredUp,
-        pendingFailure: c.pendingFailure,
-        generation: c.generation,
-        handledGeneration: c.handledGeneration,
-        backoff: c.backoff,
-        dueAt: c.dueAt,
-        startReason: c.startReason,
-      })),
+      // The nodes themselves, read-only (a TreeNode has every ChildView field): no copy of every
+      // child per decision. With copies, test/bench/library.bench.ts (1000 workers) gave a failure
+      // -> replacement p50 of 0.47 ms against main's 0.39 ms; without, 0.40 ms (one loaded box,
+      // noisy). decide() keeps no reference past its return.
+      children: this.children,
     };
   }
 
