@@ -227,11 +227,13 @@ activate() {
   say "containers of $(cat "$_dir/VERSION") started in $(since "$_t0")"
 }
 
-# Every service of release DIR has a running container (else apply brings the stack up).
+# The stack of release DIR is up: the supervisor runs and every service has a container. The
+# apps' containers may be down for a moment (the supervisor restarts them): that is its business.
 stack_up() {
   _want=$(compose_within 60 "$1" config --services 2>/dev/null | wc -l)
-  _have=$(timeout 20 docker ps -q --filter "label=com.docker.compose.project=$(project_name)" 2>/dev/null | wc -l)
-  [ "$_want" -gt 0 ] && [ "$_have" -ge "$_want" ]
+  _have=$(timeout 30 docker ps -aq --filter "label=com.docker.compose.project=$(project_name)" 2>/dev/null | wc -l)
+  _sup=$(timeout 30 docker ps -q --filter "label=com.docker.compose.project=$(project_name)" --filter label=com.docker.compose.service=supervisor 2>/dev/null)
+  [ "$_want" -gt 0 ] && [ "$_have" -ge "$_want" ] && [ -n "$_sup" ]
 }
 
 # Waits until the supervisor answers inside its container (no curl needed on the host, whatever
