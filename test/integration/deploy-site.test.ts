@@ -18,9 +18,11 @@ import { fileURLToPath } from 'node:url';
 import { docker, dockerUnavailable } from '../helpers/docker.ts';
 import { APP_IMAGE, ensureImages } from '../helpers/images.ts';
 import { freePort, waitFor } from '../helpers/net.ts';
+import { readmeOutputAfter } from '../helpers/readme.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const unavailable = await dockerUnavailable();
+const readme = readFileSync(join(root, 'deploy/README.md'), 'utf8');
 const id = randomBytes(3).toString('hex');
 const project = `evsite${id}`;
 const version = `st${id}`;
@@ -43,6 +45,13 @@ async function getJson(port: number, path: string, token?: string): Promise<any>
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(3000), headers: token ? { authorization: `Bearer ${token}` } : {} });
   assert.equal(res.status, 200, `${path}: ${res.status}`);
   return res.json();
+}
+
+/** The same once the app answers: under load a probe may be restarting it at that moment. */
+async function served(port: number, path: string): Promise<any> {
+  return waitFor(`${path} on :${port}`, async () => {
+    try { return await getJson(port, path); } catch { return undefined; }
+  }, 90_000, 1000);
 }
 
 const services = ['supervisor', 'web', 'onvif', 'camera', 'inference', 'vacuum'];
@@ -156,9 +165,9 @@ describe('site files of an install: edgevisorctl apply on the real compose stack
       assert.equal(readFileSync(join(home, 'applied', f), 'utf8'), readFileSync(site(f), 'utf8'), `${f} applied`);
     }
     // What `npm start` shows: the same two cameras and zones, mounted from the install folder.
-    const cams = (await getJson(ports.camera, '/cameras')).cameras as { id: string }[];
+    const cams = (await served(ports.camera, '/cameras')).cameras as { id: string }[];
     assert.deepEqual(cams.map((c) => c.id).sort(), ['dock', 'press']);
-    const zones = (await getJson(ports.inference, '/zones')).cameras as Record<string, { zones: { id: string }[] }>;
+    const zones = (await served(ports.inference, '/zones')).cameras as Record<string, { zones: { id: string }[] }>;
     assert.deepEqual(Object.fromEntries(Object.entries(zones).map(([c, z]) => [c, z.zones.map((x) => x.id)])), { dock: ['forklift-lane'], press: ['press-guard'] });
     const mounts = await docker(['inspect', '-f', '{{range .Mounts}}{{if eq .Destination "/etc/edgevisor"}}{{.Source}} {{.RW}}{{end}}{{end}}', await container('camera')]);
     assert.equal(mounts, `${home}/applied false`, 'the applied copy, read-only');
@@ -170,7 +179,12 @@ describe('site files of an install: edgevisorctl apply on the real compose stack
     const seq = (await getJson(ports.api, '/v1/events?limit=1', viewer)).lastSeq as number;
     const good = Object.fromEntries(['tree.yaml', 'cameras.yaml', 'zones.yaml'].map((f) => [f, readFileSync(site(f), 'utf8')]));
     try {
+      // Exactly what deploy/README.md shows, with this home.
       edit('cameras.yaml', 'fps: 5', 'fps: fast')();
+      const one = await apply();
+      assert.equal(one.code, 1, one.stdout + one.stderr);
+      assert.equal(one.stdout, '');
+      assert.equal(one.stderr.trim(), readmeOutputAfter(readme, '## Site files').replaceAll('/opt/edgevisor', home));
       edit('zones.yaml', 'class: person', 'class: persn')();
       edit('tree.yaml', 'every: 10s', 'every: often')();
       const r = await apply();
@@ -195,13 +209,13 @@ describe('site files of an install: edgevisorctl apply on the real compose stack
 
   test('a zones change restarts inference alone; the new zone is served', async () => {
     await applyRestarting(edit('zones.yaml', 'id: press-guard', 'id: press-guard-2'), ['inference'], /^edgevisor: zones\.yaml changed: restarting inference\b/m);
-    const zones = (await getJson(ports.inference, '/zones')).cameras as Record<string, { zones: { id: string }[] }>;
+    const zones = (await served(ports.inference, '/zones')).cameras as Record<string, { zones: { id: string }[] }>;
     assert.deepEqual(zones['press']!.zones.map((z) => z.id), ['press-guard-2']);
   });
 
   test('a cameras change restarts camera, then inference (rest_for_one), nothing else', async () => {
     await applyRestarting(edit('cameras.yaml', /fps: 5\n/, 'fps: 4\n'), ['camera', 'inference'], /^edgevisor: cameras\.yaml changed: restarting camera, then inference \(rest_for_one\)$/m);
-    const cams = (await getJson(ports.camera, '/cameras')).cameras as { id: string; targetFps: number }[];
+    const cams = (await served(ports.camera, '/cameras')).cameras as { id: string; targetFps: number }[];
     assert.equal(cams.find((c) => c.id === 'dock')!.targetFps, 4);
   });
 
