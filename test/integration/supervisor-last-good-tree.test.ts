@@ -62,9 +62,7 @@ describe('edgevisor run on a bad tree file', { timeout: 120_000 }, () => {
     const r = await run(treeFile, { EDGEVISOR_LAST_GOOD_TREE: lastGood });
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.equal(r.stdout, '', 'no API, no tree');
-    const lines = r.stderr.trimEnd().split('\n');
-    assert.deepEqual(lines.slice(0, -1), validate.stderr.trimEnd().split('\n'), 'the CLI\'s messages, as they are');
-    assert.equal(lines.at(-1), 'edgevisor: tree.yaml refused and no last good tree to run: fix it (edgevisor validate tree.yaml) and start again');
+    assert.equal(r.stderr, validate.stderr, 'the CLI\'s messages, as they are, and nothing else');
   });
 
   test('a good tree is kept as the last good one; a bad one then runs it, with an alarm and /healthz saying why', async () => {

@@ -1,4 +1,4 @@
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { buildApi } from '../api/app.ts';
 import { listenApi } from '../api/server.ts';
 import { defaultBackends, killAllProcessUnits } from '../backends/index.ts';
@@ -32,7 +32,8 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
   // last good tree if there is one (cli/last-good-tree.ts), else exit 1.
   const choice = chooseTree(file, config.lastGoodTree, (line) => io.err(line));
   if (choice.kind === 'refused') {
-    throw new CliError(choice.problems[0]!, exitCodes.usage, { lines: [...choice.problems.slice(1), `edgevisor: ${basename(file)} refused and no last good tree to run: fix it (edgevisor validate ${basename(file)}) and start again`], bare: true });
+    // Exactly what `edgevisor validate` prints, and nothing else (scripts and tests read it).
+    throw new CliError(choice.problems[0]!, exitCodes.usage, { lines: choice.problems.slice(1), bare: true });
   }
   if (choice.kind === 'last_good') {
     for (const line of choice.health.problems) io.err(line);
