@@ -119,7 +119,8 @@ restart_for_site() {
     if echo "$_done" | grep -qw inference; then
       say "zones.yaml changed: inference restarts with the camera (above)"
     else
-      say "zones.yaml changed: $(ctl_within 60 "$_rdir" restart inference)" || return 1
+      _said=$(ctl_within 60 "$_rdir" restart inference) || return 1
+      say "zones.yaml changed: $_said"
     fi
   fi
 }
