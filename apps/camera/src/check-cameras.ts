@@ -7,7 +7,7 @@
  * ONVIF_URL is read as the app reads it (a device source needs the onvif service).
  */
 import { basename } from 'node:path';
-import { EdgevisorError, codes } from '../../../supervisor/src/errors.ts';
+import { EdgevisorError, codes } from 'edgevisor';
 import { loadCameras, loadEnvConfig } from './config.ts';
 
 const file = process.argv[2];

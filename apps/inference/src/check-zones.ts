@@ -8,7 +8,7 @@
  * (`zones.yaml:9 cameras.dock.zones[0].rules[0].class: unknown class "persn": ...`), exit 1.
  */
 import { basename } from 'node:path';
-import { EdgevisorError, codes } from '../../../supervisor/src/errors.ts';
+import { EdgevisorError, codes } from 'edgevisor';
 import { loadConfig } from './config.ts';
 import { readModelMetadata } from './model/onnx-proto.ts';
 import { parseNames } from './model/yolo.ts';
