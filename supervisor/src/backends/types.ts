@@ -65,6 +65,18 @@ export interface Unit {
 export interface BackendContext {
   /** Directory relative paths resolve against (the tree file's directory). */
   baseDir: string;
+  /**
+   * The one door through which a unit reports its worker's own state (a typed worker: the
+   * WorkerSpec has a `lifecycle`, see spec/worker-lifecycle.ts). Every backend that can carry states
+   * calls it (inproc: `ctx.setState`; a thread: a message on its port): `reportWorkerState(state)`.
+   * - Throws EdgevisorError EDGEVISOR_ERR_UNDECLARED_STATE for a state the worker did not declare
+   *   (or when it declared none): pass the error back to the worker (inproc throws it from setState).
+   * - Forward reports of the current run only: a run that ended (or was abandoned) must not move
+   *   the next run's state. Reports while the node is not up are ignored.
+   * - Each run begins in the declared initial state without a report; the node checks the
+   *   deadlines (core/worker-deadlines.ts); a per-state `heartbeat` deadline reads `Unit.lastHeartbeat()`.
+   */
+  reportWorkerState?: (state: string) => void;
 }
 
 /** Creates a unit for a worker. One factory per backend kind; the runtime picks by `backend.kind`. */

@@ -1,0 +1,121 @@
+import type { WorkerLifecycleSpec } from '../spec/types.ts';
+
+/**
+ * A typed worker's own states and their deadlines, checked. Pure: functions of (track, the
+ * declaration, now, the last heartbeat); the runtime (runtime/worker-state-watch.ts) only arms one
+ * timer for `nextDeadlineAt` and feeds state reports in.
+ *
+ * Three kinds of deadline (see spec/worker-lifecycle.ts for how they are declared):
+ * - `max_for`    the longest stay in a state ("stayed in connecting 12.0 s, limit 10 s");
+ * - `heartbeat`  in a state, the longest gap between signs of life; entering the state counts as
+ *                one ("no heartbeat in streaming for 2.1 s, limit 2 s");
+ * - `transition` `a->b`: once the worker enters `a`, it must reach `b` within the limit, whatever
+ *                states it passes through meanwhile; armed at the first entry into `a` (re-entering
+ *                `a` does not re-arm it, so flapping cannot hide a transition that never completes),
+ *                disarmed on entering `b` ("connecting -> streaming took 10.4 s, limit 10 s").
+ * A limit is inclusive: exactly at the limit is in time, one millisecond past it is a violation.
+ * A violation found at a state report (the timer ran late) counts the same as one found by the timer.
+ */
+
+/** Where a worker is in its own lifecycle during one run. */
+export interface WorkerStateTrack {
+  readonly state: string;
+  /** When it entered `state` (unix ms). */
+  readonly since: number;
+  /** Transition deadlines under way: `from->to` -> when `from` was entered. */
+  readonly armed: Readonly<Record<string, number>>;
+}
+
+export type DeadlineViolation =
+  | { kind: 'max_for'; state: string; elapsedMs: number; limitMs: number }
+  | { kind: 'heartbeat'; state: string; elapsedMs: number; limitMs: number }
+  /** `reached`: the worker got to `to`, too late; otherwise it is still on the way (in `state`). */
+  | { kind: 'transition'; from: string; to: string; state: string; reached: boolean; elapsedMs: number; limitMs: number };
+
+export const transitionKey = (from: string, to: string) => `${from}->${to}`;
+
+function enter(armed: Readonly<Record<string, number>>, lifecycle: WorkerLifecycleSpec, state: string, now: number): Record<string, number> {
+  const next: Record<string, number> = { ...armed };
+  for (const t of lifecycle.transitions) {
+    if (t.to === state) delete next[transitionKey(t.from, t.to)];
+    else if (t.from === state && next[transitionKey(t.from, t.to)] === undefined) next[transitionKey(t.from, t.to)] = now;
+  }
+  return next;
+}
+
+/** A run begins in the declared initial state, with the transitions out of it armed. */
+export function initialTrack(lifecycle: WorkerLifecycleSpec, now: number): WorkerStateTrack {
+  return { state: lifecycle.initial, since: now, armed: enter({}, lifecycle, lifecycle.initial, now) };
+}
+
+/** One candidate deadline: when it expires and the violation it would be. */
+interface Due {
+  at: number;
+  violation: (now: number) => DeadlineViolation;
+}
+
+function dues(track: WorkerStateTrack, lifecycle: WorkerLifecycleSpec, lastHeartbeat: number, reaching?: string): Due[] {
+  const out: Due[] = [];
+  const limits = lifecycle.perState[track.state];
+  if (limits?.maxForMs !== undefined) {
+    const limitMs = limits.maxForMs;
+    out.push({ at: track.since + limitMs, violation: (now) => ({ kind: 'max_for', state: track.state, elapsedMs: now - track.since, limitMs }) });
+  }
+  if (limits?.heartbeatMs !== undefined) {
+    const limitMs = limits.heartbeatMs;
+    const alive = Math.max(lastHeartbeat, track.since);
+    out.push({ at: alive + limitMs, violation: (now) => ({ kind: 'heartbeat', state: track.state, elapsedMs: now - alive, limitMs }) });
+  }
+  for (const t of lifecycle.transitions) {
+    const armedAt = track.armed[transitionKey(t.from, t.to)];
+    if (armedAt === undefined) continue;
+    const limitMs = t.withinMs;
+    out.push({
+      at: armedAt + limitMs,
+      violation: (now) => ({ kind: 'transition', from: t.from, to: t.to, state: track.state, reached: reaching === t.to, elapsedMs: now - armedAt, limitMs }),
+    });
+  }
+  return out;
+}
+
+/**
+ * The violated deadline at `now`, or null. When several are past, the one that expired first.
+ * `reaching`: the state being entered right now (a report), so a transition completed late says "took".
+ */
+export function checkDeadlines(track: WorkerStateTrack, lifecycle: WorkerLifecycleSpec, now: number, lastHeartbeat: number, reaching?: string): DeadlineViolation | null {
+  let first: Due | undefined;
+  for (const d of dues(track, lifecycle, lastHeartbeat, reaching)) {
+    if (now > d.at && (!first || d.at < first.at)) first = d;
+  }
+  return first ? first.violation(now) : null;
+}
+
+/** When the next deadline expires (the runtime checks again 1 ms after it), or null if none is armed. */
+export function nextDeadlineAt(track: WorkerStateTrack, lifecycle: WorkerLifecycleSpec, lastHeartbeat: number): number | null {
+  let at: number | null = null;
+  for (const d of dues(track, lifecycle, lastHeartbeat)) if (at === null || d.at < at) at = d.at;
+  return at;
+}
+
+/**
+ * The worker reports `to`. Checks the deadlines up to now first (the stay in the state it leaves, a
+ * transition it completes late), then enters `to`. Reporting the current state again changes nothing.
+ * `to` must be declared: the caller checks (spec/worker-lifecycle.ts `assertDeclaredState`).
+ */
+export function enterState(
+  track: WorkerStateTrack,
+  lifecycle: WorkerLifecycleSpec,
+  to: string,
+  now: number,
+  lastHeartbeat: number,
+): { track: WorkerStateTrack; violation: DeadlineViolation | null; changed: boolean } {
+  const violation = checkDeadlines(track, lifecycle, now, lastHeartbeat, to);
+  if (to === track.state) return { track, violation, changed: false };
+  return { track: { state: to, since: now, armed: enter(track.armed, lifecycle, to, now) }, violation, changed: true };
+}
+
+/** The violation as restart-event data (core/reason-words.ts turns it into words). */
+export function violationFacts(v: DeadlineViolation): Record<string, string | number | boolean> {
+  const base = { deadline: v.kind, workerState: v.state, elapsedMs: v.elapsedMs, limitMs: v.limitMs };
+  return v.kind === 'transition' ? { ...base, fromState: v.from, toState: v.to, reached: v.reached } : base;
+}
