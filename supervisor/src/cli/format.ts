@@ -42,7 +42,8 @@ export function lastReasonCell(node: ChildSnapshot, now: number): string {
 /** The WORKER cell: a typed worker's own state and how long it has been in it ("streaming 12s"). */
 export function workerStateCell(node: ChildSnapshot, now: number): string {
   if (!node.workerState) return '-';
-  return node.workerStateSince !== undefined ? `${node.workerState} ${formatDuration(now - node.workerStateSince)}` : node.workerState;
+  // A stale inner node's state is the last known one: how long it has lasted is not known.
+  return node.workerStateSince !== undefined && !node.stale ? `${node.workerState} ${formatDuration(now - node.workerStateSince)}` : node.workerState;
 }
 
 /**
