@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkDeadlines, enterState, initialTrack, nextDeadlineAt, violationFacts, type WorkerStateTrack } from '../../supervisor/src/core/worker-deadlines.ts';
 import { flushFold, foldChange, foldedReason, freshFold } from '../../supervisor/src/core/worker-state-fold.ts';
-import { restartReasonWords } from '../../supervisor/src/core/reason-words.ts';
+import { restartFacts, restartReasonWords } from '../../supervisor/src/core/reason-words.ts';
 import { assertDeclaredState, defineWorker, resolveLifecycle } from '../../supervisor/src/spec/worker-lifecycle.ts';
 import { EdgevisorError } from '../../supervisor/src/errors.ts';
 
@@ -183,4 +183,18 @@ test('setState checks: an undeclared state, or a worker that declares none, is a
   assert.ok(Object.isFrozen(w.lifecycle));
   // @ts-expect-error the initial state must be declared
   assert.throws(() => defineWorker({ states: ['a'], initial: 'b', run: async () => {} }), /initial/);
+});
+
+test('the words come back from a stored event\'s data alone (the store, the inner tree and the dashboard read only that)', () => {
+  const t = walk([['streaming', T0 + 1000], ['reconnecting', T0 + 2000]]);
+  const cases: [WorkerStateTrack, number, string][] = [
+    [initialTrack(camera, T0), T0 + 12_000, 'stayed in connecting 12.0 s, limit 10 s'],
+    [walk([['streaming', T0]]), T0 + 2100, 'no heartbeat in streaming for 2.1 s, limit 2 s'],
+    [enterState(t, camera, 'connecting', T0 + 25_000, 0).track, T0 + 32_001, 'reconnecting -> streaming not reached after 30.1 s, limit 30 s (now connecting)'],
+  ];
+  for (const [track, now, want] of cases) {
+    const data = JSON.parse(JSON.stringify({ cause: 'deadline', ...violationFacts(checkDeadlines(track, camera, now, 0)!) }));
+    assert.equal(restartReasonWords(restartFacts(data)), want);
+  }
+  assert.equal(restartReasonWords({ cause: 'deadline' }), 'missed a deadline of its own');
 });
