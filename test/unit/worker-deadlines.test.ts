@@ -84,7 +84,7 @@ test('transition: flapping back into from does not re-arm it, so a reconnect loo
     t = enterState(t, camera, 'connecting', T0 + 1000 + i * 2000, 0).track;
     t = enterState(t, camera, 'reconnecting', T0 + 2000 + i * 2000, 0).track;
   }
-  assert.equal(t.armed['reconnecting->streaming'], T0 + 1000);
+  assert.deepEqual(t.armed, [T0 + 1000], 'reconnecting->streaming, armed at the first entry into reconnecting');
   assert.equal(words(t, T0 + 31_001), 'reconnecting -> streaming not reached after 30.1 s, limit 30 s');
   const inConnecting = enterState(t, camera, 'connecting', T0 + 30_000, 0).track;
   assert.equal(words(inConnecting, T0 + 31_001), 'reconnecting -> streaming not reached after 30.1 s, limit 30 s (now connecting)');

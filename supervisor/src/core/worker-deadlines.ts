@@ -22,8 +22,8 @@ export interface WorkerStateTrack {
   readonly state: string;
   /** When it entered `state` (unix ms). */
   readonly since: number;
-  /** Transition deadlines under way: `from->to` -> when `from` was entered. */
-  readonly armed: Readonly<Record<string, number>>;
+  /** Per declared transition (same index as lifecycle.transitions): when its `from` was entered, or null when not under way. */
+  readonly armed: readonly (number | null)[];
 }
 
 export type DeadlineViolation =
@@ -32,50 +32,42 @@ export type DeadlineViolation =
   /** `reached`: the worker got to `to`, too late; otherwise it is still on the way (in `state`). */
   | { kind: 'transition'; from: string; to: string; state: string; reached: boolean; elapsedMs: number; limitMs: number };
 
-export const transitionKey = (from: string, to: string) => `${from}->${to}`;
-
-function enter(armed: Readonly<Record<string, number>>, lifecycle: WorkerLifecycleSpec, state: string, now: number): Record<string, number> {
-  const next: Record<string, number> = { ...armed };
-  for (const t of lifecycle.transitions) {
-    if (t.to === state) delete next[transitionKey(t.from, t.to)];
-    else if (t.from === state && next[transitionKey(t.from, t.to)] === undefined) next[transitionKey(t.from, t.to)] = now;
-  }
-  return next;
+/** The armed transitions after entering `state` at `now` (a hot path: one small array). */
+function enter(armed: readonly (number | null)[], lifecycle: WorkerLifecycleSpec, state: string, now: number): (number | null)[] {
+  return lifecycle.transitions.map((t, i) => (t.to === state ? null : (armed[i] ?? (t.from === state ? now : null))));
 }
 
 /** A run begins in the declared initial state, with the transitions out of it armed. */
 export function initialTrack(lifecycle: WorkerLifecycleSpec, now: number): WorkerStateTrack {
-  return { state: lifecycle.initial, since: now, armed: enter({}, lifecycle, lifecycle.initial, now) };
+  return { state: lifecycle.initial, since: now, armed: enter([], lifecycle, lifecycle.initial, now) };
 }
 
-/** One candidate deadline: when it expires and the violation it would be. */
-interface Due {
-  at: number;
-  violation: (now: number) => DeadlineViolation;
-}
-
-function dues(track: WorkerStateTrack, lifecycle: WorkerLifecycleSpec, lastHeartbeat: number, reaching?: string): Due[] {
-  const out: Due[] = [];
+/**
+ * The deadline that expires first: its time and which one it is (-1 max_for, -2 heartbeat, i >= 0
+ * the transition lifecycle.transitions[i]), or null if none is armed. No allocation: it runs at
+ * every state report.
+ */
+function earliest(track: WorkerStateTrack, lifecycle: WorkerLifecycleSpec, lastHeartbeat: number): { at: number; which: number } | null {
+  let at = Infinity;
+  let which = 0;
   const limits = lifecycle.perState[track.state];
-  if (limits?.maxForMs !== undefined) {
-    const limitMs = limits.maxForMs;
-    out.push({ at: track.since + limitMs, violation: (now) => ({ kind: 'max_for', state: track.state, elapsedMs: now - track.since, limitMs }) });
+  if (limits?.maxForMs !== undefined && track.since + limits.maxForMs < at) {
+    at = track.since + limits.maxForMs;
+    which = -1;
   }
-  if (limits?.heartbeatMs !== undefined) {
-    const limitMs = limits.heartbeatMs;
-    const alive = Math.max(lastHeartbeat, track.since);
-    out.push({ at: alive + limitMs, violation: (now) => ({ kind: 'heartbeat', state: track.state, elapsedMs: now - alive, limitMs }) });
+  if (limits?.heartbeatMs !== undefined && Math.max(lastHeartbeat, track.since) + limits.heartbeatMs < at) {
+    at = Math.max(lastHeartbeat, track.since) + limits.heartbeatMs;
+    which = -2;
   }
-  for (const t of lifecycle.transitions) {
-    const armedAt = track.armed[transitionKey(t.from, t.to)];
-    if (armedAt === undefined) continue;
-    const limitMs = t.withinMs;
-    out.push({
-      at: armedAt + limitMs,
-      violation: (now) => ({ kind: 'transition', from: t.from, to: t.to, state: track.state, reached: reaching === t.to, elapsedMs: now - armedAt, limitMs }),
-    });
+  const ts = lifecycle.transitions;
+  for (let i = 0; i < ts.length; i++) {
+    const armedAt = track.armed[i];
+    if (armedAt !== null && armedAt !== undefined && armedAt + ts[i]!.withinMs < at) {
+      at = armedAt + ts[i]!.withinMs;
+      which = i;
+    }
   }
-  return out;
+  return at === Infinity ? null : { at, which };
 }
 
 /**
@@ -83,18 +75,19 @@ function dues(track: WorkerStateTrack, lifecycle: WorkerLifecycleSpec, lastHeart
  * `reaching`: the state being entered right now (a report), so a transition completed late says "took".
  */
 export function checkDeadlines(track: WorkerStateTrack, lifecycle: WorkerLifecycleSpec, now: number, lastHeartbeat: number, reaching?: string): DeadlineViolation | null {
-  let first: Due | undefined;
-  for (const d of dues(track, lifecycle, lastHeartbeat, reaching)) {
-    if (now > d.at && (!first || d.at < first.at)) first = d;
-  }
-  return first ? first.violation(now) : null;
+  const first = earliest(track, lifecycle, lastHeartbeat);
+  if (!first || now <= first.at) return null;
+  const limits = lifecycle.perState[track.state];
+  if (first.which === -1) return { kind: 'max_for', state: track.state, elapsedMs: now - track.since, limitMs: limits!.maxForMs! };
+  if (first.which === -2) return { kind: 'heartbeat', state: track.state, elapsedMs: now - Math.max(lastHeartbeat, track.since), limitMs: limits!.heartbeatMs! };
+  const t = lifecycle.transitions[first.which]!;
+  const armedAt = track.armed[first.which]!;
+  return { kind: 'transition', from: t.from, to: t.to, state: track.state, reached: reaching === t.to, elapsedMs: now - armedAt, limitMs: t.withinMs };
 }
 
 /** When the next deadline expires (the runtime checks again 1 ms after it), or null if none is armed. */
 export function nextDeadlineAt(track: WorkerStateTrack, lifecycle: WorkerLifecycleSpec, lastHeartbeat: number): number | null {
-  let at: number | null = null;
-  for (const d of dues(track, lifecycle, lastHeartbeat)) if (at === null || d.at < at) at = d.at;
-  return at;
+  return earliest(track, lifecycle, lastHeartbeat)?.at ?? null;
 }
 
 /**

@@ -28,6 +28,8 @@ export class WorkerStateWatch {
   private track: WorkerStateTrack | null = null;
   private fold: StateFold | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** The deadline `timer` is set for. */
+  private timerAt = Infinity;
   private flushTimer: NodeJS.Timeout | null = null;
   private watching = false;
 
@@ -67,6 +69,7 @@ export class WorkerStateWatch {
   halt(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.timerAt = Infinity;
     this.flush();
     this.watching = false;
   }
@@ -89,15 +92,20 @@ export class WorkerStateWatch {
     this.deps.onViolation(v, violationFacts(v));
   }
 
-  /** One timer, 1 ms past the next deadline (limits are inclusive); re-armed after every check. */
+  /**
+   * One timer, 1 ms past the next deadline (limits are inclusive). Lazy: a timer already set for an
+   * earlier time is kept (it checks, finds nothing, and re-arms), so a worker reporting states many
+   * times a second does not reset a timer each time.
+   */
   private arm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
     if (!this.watching || !this.track) return;
     const at = nextDeadlineAt(this.track, this.deps.lifecycle, this.deps.lastHeartbeat());
-    if (at === null) return;
+    if (at === null || (this.timer && this.timerAt <= at)) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
     this.timer = this.later(at + 1 - this.deps.host.now(), () => {
       this.timer = null;
+      this.timerAt = Infinity;
       if (!this.watching || !this.track) return;
       const v = checkDeadlines(this.track, this.deps.lifecycle, this.deps.host.now(), this.deps.lastHeartbeat());
       if (v) this.violated(v);
