@@ -103,20 +103,23 @@ describe('typed workers: states and deadlines', () => {
       {
         version: 1,
         name: 'typed',
+        intensity: 10,
         backoff: { initial: '50ms', max: '1s', reset_after: '60s' },
         children: [
           { id: 'slow', inproc: { run: slow } },
           { id: 'quiet', inproc: { run: quiet } },
           { id: 'flaky', inproc: { run: flaky } },
+          // As a tree file names it: the declaration comes with the module, known only once loaded.
+          { id: 'loaded', inproc: { module: resolve('test/fixtures/typed-worker.ts') } },
         ],
       },
       join(tmp.dir, 'events.db'),
     );
     svc.tree.onEvent((e) => events.push(e));
-    await waitFor('every worker restarted once and streaming', () => ['slow', 'quiet', 'flaky'].every((id) => {
+    await waitFor('every worker restarted once and streaming', () => ['slow', 'quiet', 'flaky', 'loaded'].every((id) => {
       const n = svc.tree.child(id);
       return n?.restarts === 1 && n.state === 'running' && n.workerState === 'streaming';
-    }), 15_000);
+    }), 15_000).catch((err) => { throw new Error(`${(err as Error).message}: ${JSON.stringify(svc.tree.snapshot().nodes.map((n) => [n.id, n.state, n.restarts, n.workerState, n.lastReason]))}`); });
   });
   after(async () => {
     await svc?.close();
@@ -128,6 +131,7 @@ describe('typed workers: states and deadlines', () => {
   test('each broken deadline is a stall verdict whose reason names the constraint; only that worker restarts', () => {
     const expect: Record<string, { words: RegExp; deadline: string }> = {
       slow: { words: /^stayed in connecting (\d+) ms, limit 600 ms$/, deadline: 'max_for' },
+      loaded: { words: /^stayed in connecting (\d+) ms, limit 600 ms$/, deadline: 'max_for' },
       quiet: { words: /^no heartbeat in streaming for (\d+) ms, limit 600 ms$/, deadline: 'heartbeat' },
       flaky: { words: /^reconnecting -> streaming not reached after (\d+) ms, limit 600 ms(?: \(now connecting\))?$/, deadline: 'transition' },
     };
@@ -148,6 +152,7 @@ describe('typed workers: states and deadlines', () => {
       assert.equal(stopping?.data?.['shutdown'], 'brutal_kill');
     }
     assert.deepEqual(runs, { slow: 2, quiet: 2, flaky: 2 }, 'each restarted once, alone');
+    assert.equal(svc.tree.child('loaded')!.restarts, 1);
   });
 
   test('an undeclared state is refused with a stable code and the declared ones', () => {

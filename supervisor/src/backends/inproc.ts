@@ -143,7 +143,7 @@ export function createInprocUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
       if (!done) r.lastHeartbeat = Date.now();
     };
     const setState = (state: string) => {
-      assertDeclaredState(worker.lifecycle, state, worker.id); // thrown into the worker's own code
+      assertDeclaredState(worker.lifecycle ?? fn.lifecycle, state, worker.id); // thrown into the worker's own code
       // An abandoned run must not move the next run's state.
       if (!done) ctx.reportWorkerState?.(state);
     };
@@ -190,6 +190,8 @@ export function createInprocUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
       if (run) throw new IllegalStateError(`child "${worker.id}": start() while run ${run.generation} is still up`);
       const fn = await load();
       if (run) throw new IllegalStateError(`child "${worker.id}": start() while run ${(run as Run).generation} is still up`);
+      // A module's typed worker: its declaration is known only now.
+      if (fn.lifecycle && !worker.lifecycle) ctx.adoptWorkerLifecycle?.(fn.lifecycle);
       launch(fn);
     },
 

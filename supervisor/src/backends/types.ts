@@ -1,4 +1,4 @@
-import type { BackendSpec, Shutdown, WorkerSpec } from '../spec/types.ts';
+import type { BackendSpec, Shutdown, WorkerLifecycleSpec, WorkerSpec } from '../spec/types.ts';
 
 /**
  * How a unit ended. `code`/`signal` as Node reports them for processes, the container's exit code
@@ -77,6 +77,12 @@ export interface BackendContext {
    *   deadlines (core/worker-deadlines.ts); a per-state `heartbeat` deadline reads `Unit.lastHeartbeat()`.
    */
   reportWorkerState?: (state: string) => void;
+  /**
+   * For a unit that learns its worker's declaration only when it loads the worker (an inproc
+   * `module` named in a tree file that exports a defineWorker; a thread's module): hand it over
+   * here once, before the first run reports a state. Ignored when the spec already has one.
+   */
+  adoptWorkerLifecycle?: (lifecycle: WorkerLifecycleSpec) => void;
 }
 
 /** Creates a unit for a worker. One factory per backend kind; the runtime picks by `backend.kind`. */

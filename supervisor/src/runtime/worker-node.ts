@@ -3,7 +3,7 @@ import { countProbe, freshCounter, type ProbeCounter } from '../core/probe-verdi
 import { shouldRestart, type FailureCause } from '../core/strategy.ts';
 import { EdgevisorError, codes } from '../errors.ts';
 import type { ExitInfo, Unit } from '../backends/types.ts';
-import type { ProbeSpec, WorkerSpec } from '../spec/types.ts';
+import type { ProbeSpec, WorkerLifecycleSpec, WorkerSpec } from '../spec/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import { releaseProbeMemory } from '../probes/index.ts';
 import type { ChildSnapshot, ProbeStatus } from './types.ts';
@@ -48,8 +48,9 @@ export class WorkerNode extends TreeNode {
   private adoptable = true;
   /** The current run stopped answering (a probe timed out, the heartbeat stopped): see hungShutdown. */
   private hung = false;
-  /** A typed worker's own states and deadlines (spec.lifecycle), null for an untyped one. */
-  private readonly states: WorkerStateWatch | null;
+  /** A typed worker's own states and deadlines (spec.lifecycle, or adopted from its module), null for an untyped one. */
+  private states: WorkerStateWatch | null = null;
+  private lifecycle: WorkerLifecycleSpec | undefined;
 
   constructor(spec: WorkerSpec, parent: ParentLink, host: NodeHost) {
     super(spec, parent, host);
@@ -57,19 +58,16 @@ export class WorkerNode extends TreeNode {
     if (!factory) {
       throw new EdgevisorError(codes.START_FAILED, `child ${spec.id}: no ${spec.backend.kind} backend is available in this supervisor`);
     }
-    this.states = spec.lifecycle
-      ? new WorkerStateWatch({
-          id: spec.id,
-          lifecycle: spec.lifecycle,
-          host,
-          lastHeartbeat: () => this.unit.lastHeartbeat?.() ?? 0,
-          onViolation: (_v, facts) => {
-            const words = restartReasonWords({ cause: 'deadline', ...facts });
-            this.turnedUnhealthy('deadline', words, facts);
-          },
-        })
-      : null;
-    this.unit = factory(spec, { baseDir: host.baseDir, reportWorkerState: (state) => this.reportWorkerState(state) });
+    if (spec.lifecycle) this.adoptWorkerLifecycle(spec.lifecycle);
+    this.unit = factory(spec, {
+      baseDir: host.baseDir,
+      reportWorkerState: (state) => this.reportWorkerState(state),
+      adoptWorkerLifecycle: (lifecycle) => {
+        if (this.lifecycle) return;
+        this.adoptWorkerLifecycle(lifecycle);
+        if (this.state === 'starting') this.states!.begin(); // the run that loaded it begins now
+      },
+    });
     this.unit.onExit((exit) => this.onExit(exit));
   }
 
@@ -78,9 +76,20 @@ export class WorkerNode extends TreeNode {
    * EDGEVISOR_ERR_UNDECLARED_STATE for an undeclared state; ignored while the node is not up.
    */
   reportWorkerState(state: string): void {
-    assertDeclaredState(this.spec.lifecycle, state, this.id);
+    assertDeclaredState(this.lifecycle, state, this.id);
     if (this.state !== 'starting' && this.state !== 'running') return;
     this.states!.report(state);
+  }
+
+  private adoptWorkerLifecycle(lifecycle: WorkerLifecycleSpec): void {
+    this.lifecycle = lifecycle;
+    this.states = new WorkerStateWatch({
+      id: this.spec.id,
+      lifecycle,
+      host: this.host,
+      lastHeartbeat: () => this.unit.lastHeartbeat?.() ?? 0,
+      onViolation: (_v, facts) => this.turnedUnhealthy('deadline', restartReasonWords({ cause: 'deadline', ...facts }), facts),
+    });
   }
 
   async launch(reason: string): Promise<number> {
