@@ -7,12 +7,9 @@
  * first run; `yard` never connects on its first run and loops on reconnecting on its second. Each
  * broken deadline restarts that camera alone, with the constraint as the reason. The example prints
  * the worker-state and restart events as they happen, then `edgevisor status`'s table once every
- * camera is streaming again, and exits (0; 1 if that did not happen within 30 s).
+ * camera is streaming again, a `summary` line, and exits (0; 1 if that did not happen within 30 s).
  */
-import { defaultBackends } from '../../supervisor/src/backends/index.ts';
-import { formatEvent, formatStatus } from '../../supervisor/src/cli/format.ts';
-import { createTree } from '../../supervisor/src/runtime/tree.ts';
-import { parseTreeObject } from '../../supervisor/src/spec/load.ts';
+import { createTree, defaultBackends, formatEvent, formatStatus, parseTreeObject } from 'edgevisor';
 import { simulatedCamera } from './simulated-camera.ts';
 
 const cameras = {
@@ -48,7 +45,9 @@ const done = new Promise<boolean>((resolve) => {
 });
 await tree.start();
 const ok = await done;
-console.log(`\n${formatStatus(tree.snapshot())}`);
+const nodes = tree.snapshot().nodes.filter((n) => n.parent !== null);
+console.log(`\n${formatStatus(tree.snapshot())}\n`);
+console.log(`camera-states: summary ${JSON.stringify({ restarts: Object.fromEntries(nodes.map((n) => [n.id, n.restarts])), workerStates: Object.fromEntries(nodes.map((n) => [n.id, n.workerState])), reasons: Object.fromEntries(nodes.filter((n) => n.lastRestartReason).map((n) => [n.id, n.lastRestartReason])) })}`);
 await tree.stop();
 if (!ok) console.error('camera-states: the cameras did not all get back to streaming within 30 s');
 process.exit(ok ? 0 : 1);

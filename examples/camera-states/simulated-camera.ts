@@ -5,7 +5,7 @@
  * timer ticks; the real camera worker is apps/camera/src/camera-worker.ts.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { defineWorker } from '../../supervisor/src/spec/worker-lifecycle.ts';
+import { defineWorker } from 'edgevisor';
 
 /** What one run of a camera does. */
 export type RunScript =

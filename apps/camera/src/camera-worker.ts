@@ -1,4 +1,4 @@
-import { defineWorker, type TypedWorker } from '../../../supervisor/src/spec/worker-lifecycle.ts';
+import { defineWorker, type TypedWorker } from 'edgevisor';
 import type { AppError } from '../../common/src/index.ts';
 import type { CameraConfig, Failpoint } from './config.ts';
 import { toDetectFrame, type DetectFrame } from './detect-frame.ts';

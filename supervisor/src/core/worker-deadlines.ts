@@ -26,6 +26,7 @@ export interface WorkerStateTrack {
   readonly armed: readonly (number | null)[];
 }
 
+/** A broken deadline: which kind, in which state, how long it took against its limit. */
 export type DeadlineViolation =
   | { kind: 'max_for'; state: string; elapsedMs: number; limitMs: number }
   | { kind: 'heartbeat'; state: string; elapsedMs: number; limitMs: number }

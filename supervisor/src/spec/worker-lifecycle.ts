@@ -24,6 +24,7 @@ import type { InprocContext, InprocWorker, WorkerLifecycleSpec } from './types.t
 /** "10s", "500ms", or milliseconds. */
 export type DurationInput = string | number;
 
+/** The deadlines of one state: `{ maxFor: '10s' }`, `{ heartbeat: '2s' }`, or both. */
 export interface StateDeadlines {
   /** The longest the worker may stay in this state. */
   maxFor?: DurationInput;
@@ -41,6 +42,7 @@ export interface WorkerContext<S extends string> extends Omit<InprocContext, 'se
   setState(state: S): void;
 }
 
+/** What defineWorker takes: the states, the one each run begins in, the deadlines, the run function. */
 export interface WorkerDefinition<S extends string> {
   states: readonly S[];
   initial: NoInfer<S>;
