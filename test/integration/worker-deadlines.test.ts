@@ -190,3 +190,36 @@ describe('typed workers: states and deadlines', () => {
     assert.match(lines.find((l) => l.trim().startsWith('typed'))!, /^typed\s+running\s+-\s/);
   });
 });
+
+test('a unit that emits states (Unit.onWorkerState, as a thread does) goes through the same door: declared ones count, others are dropped', async () => {
+  const { createTree, defaultBackends, createInprocUnit, parseTreeObject } = await import('edgevisor');
+  const emitters = new Set<(state: string) => void>();
+  const worker = defineWorker({
+    states: ['idle', 'busy'],
+    initial: 'idle',
+    deadlines: { busy: { maxFor: '300ms' } },
+    run: ({ signal }) => untilAborted(signal),
+  });
+  const tree = createTree(parseTreeObject({ name: 'emitting', children: [{ id: 'w', inproc: { run: worker } }] }), {
+    backends: {
+      ...defaultBackends(),
+      inproc: (spec, ctx) => ({ ...createInprocUnit(spec, ctx), onWorkerState: (l: (s: string) => void) => (emitters.add(l), () => emitters.delete(l)) }),
+    },
+    onInternalError: (e) => assert.fail(String(e)),
+  });
+  const restarts: TreeEvent[] = [];
+  tree.onEvent((e) => e.type === 'restart' && restarts.push(e));
+  await tree.start();
+  try {
+    await waitFor('w running', () => tree.child('w')?.state === 'running');
+    assert.equal(tree.child('w')!.workerState, 'idle');
+    for (const l of emitters) l('bogus');
+    assert.equal(tree.child('w')!.workerState, 'idle', 'an undeclared state is dropped');
+    for (const l of emitters) l('busy');
+    assert.equal(tree.child('w')!.workerState, 'busy');
+    await waitFor('restarted on its busy deadline', () => restarts[0], 5000);
+    assert.match(String(restarts[0]!.data?.['words']), /^stayed in busy \d+ ms, limit 300 ms$/);
+  } finally {
+    await tree.stop();
+  }
+});

@@ -56,6 +56,13 @@ export interface Unit {
   health?(signal: AbortSignal): Promise<'healthy' | 'unhealthy' | 'starting' | 'none'>;
   /** In-process workers: unix ms of the last heartbeat (or of the start). */
   lastHeartbeat?(): number;
+  /**
+   * The other door for a worker's own states (a unit that emits them, e.g. a thread posting them
+   * over its port): the node subscribes and treats each like BackendContext.reportWorkerState;
+   * a state its declaration does not have (or any state of an untyped worker) is ignored there.
+   * Emit for the current run only.
+   */
+  onWorkerState?(listener: (state: string) => void): () => void;
   /** Last `n` lines of output kept by the backend (bounded ring). */
   logs(n?: number): string[];
   info(): UnitInfo;

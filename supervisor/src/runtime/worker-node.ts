@@ -69,6 +69,11 @@ export class WorkerNode extends TreeNode {
       },
     });
     this.unit.onExit((exit) => this.onExit(exit));
+    // States a unit emits (rather than reporting them through the context): same door, but an
+    // event listener must not throw, so an undeclared state is dropped here.
+    this.unit.onWorkerState?.((state) => {
+      if (this.lifecycle?.states.includes(state)) this.reportWorkerState(state);
+    });
   }
 
   /**
