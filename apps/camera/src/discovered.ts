@@ -35,14 +35,17 @@ export function discoveredConfig(id: string, onvifUrl: string): CameraConfig {
 /**
  * The template's worker: the camera runtime registered for `ctx.id`, run by `makeWorker`.
  * `cameras` is the controller's map: a discovered camera joins it (so /cameras, frames and the
- * inner tree serve it) before its child is added.
+ * inner tree serve it) before its child is added. A typed worker: its states and deadlines are
+ * those of a worker for `sample` (every discovered camera has the same defaults).
  */
-export function discoveredWorker(cameras: ReadonlyMap<string, CameraRuntime>, makeWorker: (cam: CameraRuntime) => InprocWorker): InprocWorker {
-  return (ctx) => {
+export function discoveredWorker(cameras: ReadonlyMap<string, CameraRuntime>, makeWorker: (cam: CameraRuntime) => InprocWorker, sample: CameraConfig): InprocWorker {
+  const proto = makeWorker(new CameraRuntime(sample)) as InprocWorker & { lifecycle?: unknown; states?: unknown };
+  const run: InprocWorker = (ctx) => {
     const cam = cameras.get(ctx.id);
     if (!cam) return Promise.reject(new Error(`no discovered camera "${ctx.id}"`));
     return makeWorker(cam)(ctx);
   };
+  return proto.lifecycle ? Object.assign(run, { lifecycle: proto.lifecycle, states: proto.states }) : run;
 }
 
 export interface DiscoveredPoller {

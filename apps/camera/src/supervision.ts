@@ -12,14 +12,15 @@ export const workerId = (cameraId: string) => cameraId;
 
 /**
  * The controller's own supervision tree: one in-process worker per camera under one_for_one, so
- * a camera that stops heartbeating restarts alone. Intensity is high on purpose: a flapping
+ * a camera that breaks one of its deadlines (camera-worker.ts: no frame, frames or retries that
+ * stop) restarts alone. Intensity is high on purpose: a flapping
  * camera must never take the whole controller (and every other camera) down with it; its
  * backoff (capped at 10 s) keeps it from spinning.
  */
 export function createCameraTree(
-  workers: ReadonlyArray<{ cameraId: string; run: InprocWorker; heartbeatTimeoutMs: number }>,
-  /** Workers for the cameras the onvif service finds (discovered.ts): a simple_one_for_one `discovered` supervisor with this template. */
-  discovered?: { run: InprocWorker; heartbeatTimeoutMs: number },
+  workers: ReadonlyArray<{ cameraId: string; run: InprocWorker }>,
+  /** Workers for the cameras the onvif service finds (discovered.ts): a simple_one_for_one `discovered` supervisor with this template (a typed worker). */
+  discovered?: { run: InprocWorker },
 ): Tree {
   const spec = parseTreeObject({
     name: 'camera-controller',
@@ -31,13 +32,14 @@ export function createCameraTree(
       id: workerId(w.cameraId),
       restart: 'permanent',
       shutdown: '3s',
-      inproc: { run: w.run, heartbeat_timeout: `${w.heartbeatTimeoutMs}ms` },
+      // A typed worker: its states and deadlines come with `run` (camera-worker.ts).
+      inproc: { run: w.run },
     })), ...(discovered ? [{
       id: 'discovered',
       strategy: 'simple_one_for_one',
       intensity: 1000,
       period: '60s',
-      template: { restart: 'permanent', shutdown: '3s', inproc: { run: discovered.run, heartbeat_timeout: `${discovered.heartbeatTimeoutMs}ms` } },
+      template: { restart: 'permanent', shutdown: '3s', inproc: { run: discovered.run } },
     }] : [])],
   });
   return createTree(spec, { backends: defaultBackends() });
