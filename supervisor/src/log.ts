@@ -12,13 +12,13 @@
  * test/bench/log.bench.ts (docs/benchmarks.md).
  */
 import { STATUS_CODES } from 'node:http';
+import type { TreeEvent } from './core/events.ts';
 import { pino, type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 
 export type { Logger } from 'pino';
 
-/** The levels LOG_LEVEL accepts. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const satisfies readonly LevelWithSilent[];
+export { LOG_LEVELS, parseLogLevel } from './log-level.ts';
 
 export interface LoggerOptions {
   /** `web`, `camera`, `inference`, `onvif`, `vacuum`, `supervisor` (or a test's name). */
@@ -45,14 +45,6 @@ export function createLogger(opts: LoggerOptions): Logger {
     ...(opts.rewriteLine ? { hooks: { streamWrite: opts.rewriteLine } } : {}),
   };
   return opts.destination ? pino(options, opts.destination) : pino(options);
-}
-
-/** Parses LOG_LEVEL (unset: info). Throws naming the variable and what is accepted. */
-export function parseLogLevel(value: string | undefined, where = 'env LOG_LEVEL'): LevelWithSilent {
-  if (value === undefined || value.trim() === '') return 'info';
-  const v = value.trim().toLowerCase();
-  if ((LOG_LEVELS as readonly string[]).includes(v)) return v as LevelWithSilent;
-  throw new Error(`${where}: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value.slice(0, 40))}`);
 }
 
 /** Longest request id accepted from a client (`x-request-id`); a longer or odd one is replaced. */
@@ -128,4 +120,20 @@ export function fastifyLogging(logger: Logger) {
 /** An onRequest hook: every answer carries `x-request-id` (the one its log lines have). */
 export async function echoRequestId(req: FastifyRequest, reply: FastifyReply): Promise<void> {
   void reply.header('x-request-id', req.id);
+}
+
+/** The level of a tree event's line: trouble as warn, a root that gave up (alarm) as error. */
+export function eventLevel(ev: TreeEvent): 'info' | 'warn' | 'error' {
+  if (ev.type === 'alarm' || ev.to === 'failed') return 'error';
+  if (ev.type === 'exit' || ev.type === 'restart' || ev.type === 'escalation' || (ev.type === 'probe' && ev.data?.['ok'] === false) || ev.to === 'unhealthy') return 'warn';
+  return 'info';
+}
+
+/** Logs one tree event: `child`, `event` (its type), `seq`, `from`/`to`, `data`; msg is the reason. */
+export function logEvent(logger: Logger, ev: TreeEvent): void {
+  const change = ev.from || ev.to ? `${ev.from ?? '?'} -> ${ev.to ?? '?'}: ` : '';
+  logger[eventLevel(ev)](
+    { child: ev.child, event: ev.type, seq: ev.seq, ...(ev.from ? { from: ev.from } : {}), ...(ev.to ? { to: ev.to } : {}), ...(ev.data ? { data: ev.data } : {}) },
+    `${ev.type}: ${change}${ev.reason}`,
+  );
 }
