@@ -89,14 +89,17 @@ export function serializeError(err: unknown, depth = 0): Record<string, unknown>
 /**
  * What fastify logs per request. Its default (two info lines per request) would drown a log in
  * probe and frame polls: here one line per completed request, at `debug` for a GET/HEAD that
- * succeeded (LOG_LEVEL=debug shows them), `info` for an action (POST...) or a 4xx, `warn` for a
- * 5xx (the error handler has logged the cause at `error` already).
+ * succeeded (LOG_LEVEL=debug shows them) and for a 401/403 (refusals are counted and logged rate
+ * limited where they matter: a flood of them must not flood the log), `info` for an action
+ * (POST...) or another 4xx, `warn` for a 5xx (the error handler has logged the cause at `error`).
  */
 class RequestLog extends LogController {
   override incomingRequest(): void {}
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     const status = reply.statusCode;
-    const level = status >= 500 || error ? 'warn' : status >= 400 || (request.method !== 'GET' && request.method !== 'HEAD') ? 'info' : 'debug';
+    const level = status >= 500 || error ? 'warn'
+      : status === 401 || status === 403 ? 'debug'
+      : status >= 400 || (request.method !== 'GET' && request.method !== 'HEAD') ? 'info' : 'debug';
     const path = request.url.split('?')[0]!.slice(0, 200);
     reply.log[level]({ method: request.method, path, status, ms: Math.round(reply.elapsedTime * 10) / 10 }, `${request.method} ${path} -> ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd());
   }

@@ -62,6 +62,7 @@ export function buildApp(opts: WebAppOptions): FastifyInstance {
   const camera = opts.cameraUrl ? upstreamClient('camera', opts.cameraUrl, { timeoutMs, onRequest: count }) : undefined;
   const vacuum = opts.vacuumUrl ? upstreamClient('vacuum', opts.vacuumUrl, { timeoutMs, onRequest: count }) : undefined;
   const supervisor = opts.supervisorUrl && supToken ? upstreamClient('supervisor', opts.supervisorUrl, { timeoutMs, onRequest: count, headers: { authorization: `Bearer ${supToken}` } }) : undefined;
+  const supervisorReader = opts.supervisorUrl && tokens.viewer ? upstreamClient('supervisor', opts.supervisorUrl, { timeoutMs, onRequest: count, headers: { authorization: `Bearer ${tokens.viewer}` } }) : undefined;
   const hub = createHub({
     inference, camera, supervisor, vacuum, diskHoursMin: opts.diskHoursMin, log,
     eventsPollMs: opts.eventsPollMs ?? 500, statsMs: opts.statsMs, inferenceBudgetMs: opts.inferenceBudgetMs ?? 100,
@@ -130,7 +131,7 @@ export function buildApp(opts: WebAppOptions): FastifyInstance {
       .catch((err: unknown) => log({ level: 'warn', msg: 'the supervisor did not record a dashboard action', action, role, error: err instanceof Error ? err.message : String(err), detail: (err as { detail?: string }).detail }));
   };
   const ctx = {
-    hub, auth, inference, camera, supervisor, streams, log, recordAudit,
+    hub, auth, inference, camera, supervisor, supervisorReader, streams, log, recordAudit,
     onUpstreamError: (u: Upstream) => upstreamErrors.inc({ upstream: u }),
     onDrop: () => dropped.inc(),
     onAction: (action: string, role: string) => actions.inc({ action, role }),
@@ -160,6 +161,8 @@ export interface RouteContext {
   inference: ReturnType<typeof upstreamClient>;
   camera?: ReturnType<typeof upstreamClient>;
   supervisor?: ReturnType<typeof upstreamClient>;
+  /** The supervisor with the viewer token (reads: a child's log lines), when the web app has one. */
+  supervisorReader?: ReturnType<typeof upstreamClient>;
   streams: Set<{ end(): void }>;
   log: (obj: Record<string, unknown>) => void;
   onUpstreamError(u: Upstream): void;
