@@ -36,14 +36,21 @@ export function upstreamAnswer(ctx: RouteContext, reply: FastifyReply, err: unkn
 /** Request fields hold URL paths, not server paths: shown as they are. */
 const REQUEST_FIELDS = new Set(['reqId', 'method', 'path', 'route', 'status', 'ms', 'app', 'child']);
 
+/**
+ * Addresses (`http://127.0.0.1:8083`, `rtsp://***@10.0.0.5:554`, `127.0.0.1:8083`) become `<host>`:
+ * the dashboard answers carry no internal address (the CLI, on the box, shows the lines whole).
+ */
+const scrubHosts = (s: string) => s.replace(/\b[a-z][a-z0-9+.-]{1,15}:\/\/[^\s"'/?#]+/gi, '<host>').replace(/\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b|\[[0-9a-f:]+\](?::\d{1,5})?/gi, '<host>');
+const scrub = (s: string) => scrubPaths(scrubHosts(s));
+
 /** One output line for the log panel: a JSON line in parts (time, level, message, fields), else text. */
 export function logEntry(line: string): { stream?: string; ts?: number; level?: string; msg?: string; fields?: [string, string][]; text?: string } {
   const e = parseLogLine(line);
-  if (!e.json) return { ...(e.stream ? { stream: e.stream } : {}), text: scrubPaths(e.raw) };
+  if (!e.json) return { ...(e.stream ? { stream: e.stream } : {}), text: scrub(e.raw) };
   const { ts, level, msg, fields } = e.json;
   return {
     ...(e.stream ? { stream: e.stream } : {}), ...(ts !== undefined ? { ts } : {}), ...(level ? { level } : {}),
-    msg: scrubPaths(msg), fields: fields.map(([k, v]) => [k, REQUEST_FIELDS.has(k) ? v : scrubPaths(v)]),
+    msg: scrub(msg), fields: fields.map(([k, v]) => [k, REQUEST_FIELDS.has(k) ? scrubHosts(v) : scrub(v)]),
   };
 }
 
@@ -219,7 +226,7 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
     try {
       const node = await sup.json<{ id: string; state: string; logs?: string[] }>(`/v1/children/${encodeURIComponent(req.params.id)}`);
       const logs = node.logs ?? [];
-      return { id: node.id, state: node.state, logs: logs.map(scrubPaths), entries: logs.map(logEntry) };
+      return { id: node.id, state: node.state, logs: logs.map(scrub), entries: logs.map(logEntry) };
     } catch (err) {
       return upstreamAnswer(ctx, reply, err);
     }
