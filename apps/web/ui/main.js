@@ -88,7 +88,8 @@ function Tile({ node, children, tech, csrf, now, extra }) {
     </dl>
     ${node.lastRestartReason && html`<p class="reason" title="last restart reason">↻ ${node.lastRestartReason}${node.lastRestartAt ? ` (${ago(now - node.lastRestartAt)} ago)` : ''}</p>`}
     ${extra}
-    <div class="actions">${tech && ['restart', 'stop', 'start'].map((a) => html`<button class=${`act-${a}`} onClick=${() => act(a)}>${a}</button>`)}<button class="act-logs" onClick=${showLogs}>${logs ? 'refresh logs' : 'logs'}</button>${logs && html`<button class="act-logs-close" onClick=${() => setLogs(null)}>hide logs</button>`}${msg && html`<span class="msg">${msg}</span>`}</div>
+    ${tech && html`<div class="actions">${['restart', 'stop', 'start'].map((a) => html`<button class=${`act-${a}`} onClick=${() => act(a)}>${a}</button>`)}${msg && html`<span class="msg">${msg}</span>`}</div>`}
+    <div class="logbar"><button class="act-logs" onClick=${showLogs}>${logs ? 'refresh log' : 'log'}</button>${logs && html`<button class="act-logs-close" onClick=${() => setLogs(null)}>hide log</button>`}</div>
     ${logs && html`<${LogPanel} entries=${logs}/>`}
     ${children}
   </section>`;
