@@ -310,5 +310,12 @@ describe('the merged tree (needs the tree helper: camera workers as inner childr
     }, 20_000, 250);
     assert.ok((await framesOf('press')) > pressBefore, 'press kept streaming');
     assert.equal(s.tree.child('camera')!.restarts, 0, 'the camera container was not restarted');
+    // The worker's log panel: the camera app's lines about it (child = dock), its restart among them.
+    let last: unknown;
+    const dockLog = await waitFor('the restart in dock\'s log', async () => {
+      const l = (last = (await get(`/api/children/${encodeURIComponent('camera/dock')}`)).json) as any;
+      return l.entries?.some((e: any) => /^(manual|restart): /.test(e.msg ?? '')) ? l : undefined;
+    }, 10_000, 250).catch((e: Error) => { throw new Error(`${e.message}: ${JSON.stringify(last)}`); });
+    assert.ok(dockLog.entries.every((e: any) => e.fields.some(([k, v]: [string, string]) => k === 'child' && v === 'dock')), JSON.stringify(dockLog.entries));
   });
 });

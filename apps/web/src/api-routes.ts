@@ -225,7 +225,15 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
     if (!sup) return sendError(reply, 503, 'WEB_ERR_SUPERVISOR_UNAVAILABLE', 'no supervisor configured (SUPERVISOR_URL, SUPERVISOR_TOKEN_FILE)');
     try {
       const node = await sup.json<{ id: string; state: string; logs?: string[] }>(`/v1/children/${encodeURIComponent(req.params.id)}`);
-      const logs = node.logs ?? [];
+      let logs = node.logs ?? [];
+      // An app's inner node (`camera/dock`) has no output of its own: its app's lines about it
+      // (child = the inner id) are its log.
+      const cut = req.params.id.indexOf('/');
+      if (cut > 0 && logs.length === 0) {
+        const inner = req.params.id.slice(cut + 1);
+        const app = await sup.json<{ logs?: string[] }>(`/v1/children/${encodeURIComponent(req.params.id.slice(0, cut))}`);
+        logs = (app.logs ?? []).filter((l) => parseLogLine(l).json?.fields.some(([k, v]) => k === 'child' && v === inner));
+      }
       return { id: node.id, state: node.state, logs: logs.map(scrub), entries: logs.map(logEntry) };
     } catch (err) {
       return upstreamAnswer(ctx, reply, err);
