@@ -44,7 +44,7 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
 
   const dockerLog = log.child({ component: 'docker' });
   const extra = await backendsForTree(spec, { log: (line) => dockerLog[/failed|ended|lost/.test(line) ? 'warn' : 'info'](line) });
-  const tree = createTree(spec, { sink: store, backends: { ...defaultBackends(), ...extra }, baseDir });
+  const tree = createTree(spec, { sink: store, backends: { ...defaultBackends(), ...extra }, baseDir, onInternalError: (err) => log.error({ err, code: 'EDGEVISOR_ERR_INTERNAL' }, 'internal error (supervision goes on)') });
   tree.onEvent((ev) => logEvent(log, ev));
   store.onHealthChange((h) => {
     const reason = h.writable
