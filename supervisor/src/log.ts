@@ -10,16 +10,24 @@
  * worker thread (one more thing that could hang unsupervised); synchronous so the lines written
  * just before process.exit (drain, start failed) are never lost. Cost measured in
  * test/bench/log.bench.ts (docs/benchmarks.md).
+ *
+ * pino and fastify are loaded when first used (createRequire, as the Docker client loads
+ * dockerode): importing the public entry stays as light as before for library users.
  */
 import { STATUS_CODES } from 'node:http';
+import { createRequire } from 'node:module';
 import type { TreeEvent } from './core/events.ts';
-import { pino, type DestinationStream, type LevelWithSilent, type Logger } from 'pino';
-import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { DestinationStream, LevelWithSilent, Logger as PinoLogger } from 'pino';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest, LogController as FastifyLogController } from 'fastify';
 
-export type { Logger } from 'pino';
+const load = createRequire(import.meta.url);
+
+/** A pino logger (`logger.info({ fields }, 'message')`, `logger.child({ child: 'camera' })`). */
+export type Logger = PinoLogger;
 
 export { LOG_LEVELS, parseLogLevel } from './log-level.ts';
 
+/** How {@link createLogger} builds a logger. */
 export interface LoggerOptions {
   /** `web`, `camera`, `inference`, `onvif`, `vacuum`, `supervisor` (or a test's name). */
   app: string;
@@ -35,6 +43,7 @@ export interface LoggerOptions {
 
 /** A pino logger writing JSON lines (see the module doc). */
 export function createLogger(opts: LoggerOptions): Logger {
+  const { pino } = load('pino') as typeof import('pino');
   const options = {
     level: opts.level ?? 'info',
     base: { app: opts.app, ...opts.base },
@@ -93,7 +102,8 @@ export function serializeError(err: unknown, depth = 0): Record<string, unknown>
  * limited where they matter: a flood of them must not flood the log), `info` for an action
  * (POST...) or another 4xx, `warn` for a 5xx (the error handler has logged the cause at `error`).
  */
-class RequestLog extends LogController {
+let RequestLog: (new () => FastifyLogController) | undefined;
+const requestLog = () => (RequestLog ??= class extends (load('fastify') as typeof import('fastify')).LogController {
   override incomingRequest(): void {}
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     const status = reply.statusCode;
@@ -104,7 +114,7 @@ class RequestLog extends LogController {
     reply.log[level]({ method: request.method, path, status, ms: Math.round(reply.elapsedTime * 10) / 10 }, `${request.method} ${path} -> ${status} ${STATUS_CODES[status] ?? ''}`.trimEnd());
   }
   override routeNotFound(): void {}
-}
+});
 
 /**
  * Fastify options that make `logger` its logger: `reqId` on every request line, taken from an
@@ -116,7 +126,7 @@ export function fastifyLogging(logger: Logger) {
     loggerInstance: logger as FastifyBaseLogger,
     requestIdHeader: false as const,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => requestIdFor(req.headers['x-request-id']),
-    logController: new RequestLog(),
+    logController: new (requestLog())(),
   };
 }
 

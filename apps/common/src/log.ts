@@ -5,10 +5,10 @@
  * every field of every line is covered whatever a call site logs; its patterns stop at quotes and
  * backslashes, so the line stays valid JSON.
  */
-import { createLogger as createBaseLogger, type Logger, type LoggerOptions } from '../../../supervisor/src/log.ts';
+import { createLogger as createBaseLogger, type Logger, type LoggerOptions } from 'edgevisor';
 import { redactSecrets } from './redact.ts';
 
-export { parseLogLevel, requestIdFor, serializeError, fastifyLogging, echoRequestId, LOG_LEVELS, MAX_REQUEST_ID, type Logger } from '../../../supervisor/src/log.ts';
+export { parseLogLevel, requestIdFor, serializeError, fastifyLogging, echoRequestId, LOG_LEVELS, MAX_REQUEST_ID, type Logger } from 'edgevisor';
 
 /** A logger whose every line is redacted (see the module doc). */
 export function createAppLogger(opts: Omit<LoggerOptions, 'rewriteLine'>): Logger {

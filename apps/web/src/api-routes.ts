@@ -9,7 +9,7 @@ import { sendError } from '../../common/src/index.ts';
 import type { SafetyEvent } from '../../inference/src/events/store.ts';
 import type { RouteContext } from './app.ts';
 import { COOKIE, guards } from './auth.ts';
-import { parseLogLine } from '../../../supervisor/src/cli/log-format.ts';
+import { parseLogLine } from 'edgevisor';
 import { scrubPaths, toWebEvent } from './hub.ts';
 import { openDashboardStream, parseCursor } from './stream.ts';
 import { UpstreamError, type Upstream } from './upstream.ts';
