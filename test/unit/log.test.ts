@@ -6,7 +6,7 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../../apps/common/src/errors.ts';
-import { createAppLogger, levelOfLine } from '../../apps/common/src/log.ts';
+import { createAppLogger, levelOfLine, lineLogger } from '../../apps/common/src/log.ts';
 import { clearSecrets, registerSecretsIn } from '../../apps/common/src/redact.ts';
 import { createLogger, parseLogLevel, requestIdFor, serializeError, logEvent, MAX_REQUEST_ID } from '../../supervisor/src/log.ts';
 import { formatLogLine, parseLogLine, rawLogLine } from '../../supervisor/src/cli/log-format.ts';
@@ -78,6 +78,19 @@ describe('app log lines', () => {
     c.log.info('hidden');
     c.log.warn('shown');
     assert.deepEqual(c.lines().map((l) => l.msg), ['shown']);
+  });
+
+  test('free-text lines from line callbacks: the camera they are about as child, the app prefix dropped', () => {
+    const c = capture((destination) => createAppLogger({ app: 'inference', destination }));
+    const log = lineLogger(c.log);
+    log('inference camera dock: cannot read the frame ring (retrying)');
+    log('camera press: frame ring failed, raw frames over HTTP only: ENOSPC');
+    log('inference: camera dock (nanodet model 416x416)');
+    assert.deepEqual(c.lines().map((l) => [l.level, l.child, l.msg]), [
+      ['warn', 'dock', 'cannot read the frame ring (retrying)'],
+      ['warn', 'press', 'frame ring failed, raw frames over HTTP only: ENOSPC'],
+      ['info', undefined, 'camera dock (nanodet model 416x416)'],
+    ]);
   });
 
   test('free-text lines from line callbacks get a level from their words', () => {

@@ -45,9 +45,22 @@ export function levelOfLine(line: string): LineLevel {
   return 'info';
 }
 
-/** A `(line) => void` that logs each line as `msg` on `logger` (at `level`, or levelOfLine's). */
+/**
+ * What a text line is about: `camera dock: ...` and `inference camera dock: ...` are about the
+ * camera `dock` (its `child` field); a leading `inference: ` (the app's name, already in `app`) goes.
+ */
+export function splitLine(line: string): { child?: string; msg: string } {
+  const m = /^(?:(?:camera|inference) )?camera ([\w.-]{1,64}): (.*)$/s.exec(line);
+  if (m) return { child: m[1]!, msg: m[2]! };
+  return { msg: line.replace(/^(?:camera|inference|web|onvif|vacuum): /, '') };
+}
+
+/** A `(line) => void` that logs each line as `msg` on `logger` (at `level`, or levelOfLine's; `child` from splitLine). */
 export function lineLogger(logger: Logger, level?: LineLevel): (line: string) => void {
-  return (line) => logger[level ?? levelOfLine(line)](line);
+  return (line) => {
+    const { child, msg } = splitLine(line);
+    logger[level ?? levelOfLine(line)](child ? { child } : {}, msg);
+  };
 }
 
 /**
