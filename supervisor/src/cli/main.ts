@@ -37,7 +37,7 @@ async function dispatch(command: Command, config: () => Config): Promise<void> {
       return eventsCommand(api(), io, { since: command.since, follow: command.follow, json: command.json, signal: ctl.signal });
     }
     case 'logs':
-      return logsCommand(api(), io, command.id);
+      return logsCommand(api(), io, command.id, { json: command.json });
     case 'add': {
       // A child spec file is read here (size, depth and alias limits of the tree file), checked by the supervisor.
       const child = command.file !== undefined
