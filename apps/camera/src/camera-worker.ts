@@ -87,7 +87,7 @@ export interface RingOptions {
  * heartbeats on every frame and every reconnect attempt (a worker that is retrying is not hung;
  * a worker that neither delivers nor retries is, and the runtime restarts it).
  */
-export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, opts: { failpoint?: Failpoint; source?: FrameSource; ring?: RingOptions } = {}): InprocWorker {
+export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, opts: { failpoint?: Failpoint; source?: FrameSource; ring?: RingOptions; framesStopped?: () => boolean } = {}): InprocWorker {
   const { id } = cam.config;
   const labels = { camera: id };
   const source = opts.source ?? sourceFor(cam.config.source);
@@ -142,6 +142,12 @@ export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, o
         ...(detect ? { detect } : {}),
         signal: inner.signal,
         frame(jpeg, raw) {
+          if (opts.framesStopped?.()) {
+            // Runtime failpoint stop-frames: the source is alive (heartbeats) but no frame gets
+            // through, as a camera that connects and sends nothing usable: only throughput sees it.
+            heartbeat();
+            return;
+          }
           if (hangAfter !== undefined && framesThisRun >= hangAfter) {
             // FAILPOINT hang: stop delivering and heartbeating, like a driver stuck in a call.
             inner.abort();
