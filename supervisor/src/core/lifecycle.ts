@@ -15,8 +15,9 @@ import { IllegalStateError } from '../errors.ts';
  * - `backoff`   down and waiting out its restart delay before `starting` again.
  * - `failed`    down and not going to be restarted: a temporary child that crashed, a start
  *               that cannot be retried, or a nested supervisor that escalated to its parent.
- * - `gave_up`   the root only: restart intensity was exceeded at the top; every child has been
- *               stopped, an alarm was raised, and the API keeps serving until a technician acts.
+ * - `gave_up`   the root only: restart intensity was exceeded at the top; the failing child has
+ *               been stopped (the others keep running, unsupervised), an alarm was raised, and
+ *               the API keeps serving until a technician acts.
  */
 export type ChildState =
   | 'stopped'
