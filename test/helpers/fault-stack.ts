@@ -146,8 +146,12 @@ async function composeCommand(): Promise<string[]> {
   return ['docker-compose'];
 }
 
-/** Brings the stack up and waits until it is whole. */
-export async function startFaultStack(opts: { prefix?: string; inferenceMb?: number } = {}): Promise<FaultStack> {
+/**
+ * Brings the stack up and waits until it is whole. `dockerAlone` (the benchmark's baseline): the
+ * apps only, no supervisor, with Docker's restart policy and compose's HEALTHCHECK as shipped
+ * (test/bench/faults-docker-alone.compose.yaml); whole = every app's /healthz answers.
+ */
+export async function startFaultStack(opts: { prefix?: string; inferenceMb?: number; dockerAlone?: boolean } = {}): Promise<FaultStack> {
   await ensureImages();
   const project = `${opts.prefix ?? 'evfaults'}${randomBytes(3).toString('hex')}`;
   const proxy = await createTapProxy();
@@ -169,7 +173,7 @@ export async function startFaultStack(opts: { prefix?: string; inferenceMb?: num
   for (const s of SERVICES) env[PORT_ENV[s]] = String(port[s]);
   const cmd = await composeCommand();
   const compose = (args: readonly string[], timeoutMs = 300_000) =>
-    run(cmd[0]!, [...cmd.slice(1), '-p', project, '-f', 'compose.yaml', '-f', 'test/e2e/faults.compose.yaml', ...args], { env, timeoutMs });
+    run(cmd[0]!, [...cmd.slice(1), '-p', project, '-f', 'compose.yaml', '-f', 'test/e2e/faults.compose.yaml', ...(opts.dockerAlone ? ['-f', 'test/bench/faults-docker-alone.compose.yaml'] : []), ...args], { env, timeoutMs });
   const url = (s: Service) => `http://127.0.0.1:${port[s]}`;
 
   const container = async (service: Service) => {
@@ -222,6 +226,7 @@ export async function startFaultStack(opts: { prefix?: string; inferenceMb?: num
       }
     },
     async whole() {
+      if (opts.dockerAlone) return (await Promise.all(APPS.map(healthy))).every(Boolean);
       const t = await tree().catch(() => undefined);
       // The supervisor's own children; an app's inner nodes (camera/dock) are the app's business.
       if (!t || ![...t.values()].every((n) => n.id.includes('/') || n.state === 'running')) return false;
@@ -238,7 +243,7 @@ export async function startFaultStack(opts: { prefix?: string; inferenceMb?: num
     },
   };
   try {
-    await compose(['up', '-d', '--remove-orphans'], 600_000);
+    await compose(['up', '-d', '--remove-orphans', ...(opts.dockerAlone ? APPS : [])], 600_000);
     await waitFor('the fault stack whole (every node running, every /healthz 200)', () => stack.whole(), 240_000, 1000);
   } catch (err) {
     const logs = await compose(['logs', '--tail', '30', 'supervisor'], 30_000).catch(() => '');
