@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { DOCKER_SOCKET, docker } from './docker.ts';
 import { APP_IMAGE, ensureImages } from './images.ts';
 import { freePort, waitFor } from './net.ts';
+import { mountTmpfs, type Tmpfs } from './tmpfs.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APPS = ['web', 'onvif', 'camera', 'inference', 'vacuum'] as const;
@@ -115,6 +116,8 @@ export interface SupervisorEvent {
 export interface FaultStack {
   project: string;
   proxy: TapProxy;
+  /** inference's data volume: a size-limited tmpfs on the host, bound into the container. */
+  inferenceData: Tmpfs;
   port: Record<Service, number>;
   url(service: Service): string;
   /** Runs compose for this project with the given arguments. */
@@ -155,6 +158,7 @@ export async function startFaultStack(opts: { prefix?: string; inferenceMb?: num
   await ensureImages();
   const project = `${opts.prefix ?? 'evfaults'}${randomBytes(3).toString('hex')}`;
   const proxy = await createTapProxy();
+  const inferenceData = mountTmpfs(`${opts.inferenceMb ?? 48}m`);
   const port = {} as Record<Service, number>;
   for (const s of SERVICES) port[s] = await freePort();
   const viewer = `viewer-${randomBytes(8).toString('hex')}`;
@@ -168,7 +172,7 @@ export async function startFaultStack(opts: { prefix?: string; inferenceMb?: num
     EDGEVISOR_TECHNICIAN_TOKEN: technician,
     EDGEVISOR_BIND: '127.0.0.1',
     EV_FAULTS_DOCKER_SOCK: proxy.path,
-    EV_FAULTS_INFERENCE_MB: String(opts.inferenceMb ?? 48),
+    EV_FAULTS_INFERENCE_DIR: inferenceData.dir,
   };
   for (const s of SERVICES) env[PORT_ENV[s]] = String(port[s]);
   const cmd = await composeCommand();
@@ -196,6 +200,7 @@ export async function startFaultStack(opts: { prefix?: string; inferenceMb?: num
   const stack: FaultStack = {
     project,
     proxy,
+    inferenceData,
     port,
     url,
     compose,
@@ -240,6 +245,7 @@ export async function startFaultStack(opts: { prefix?: string; inferenceMb?: num
       if (vols) await docker(['volume', 'rm', '-f', ...vols.split('\n')]).catch(() => {});
       await docker(['network', 'rm', `${project}_default`]).catch(() => {});
       await proxy.close();
+      inferenceData.remove();
     },
   };
   try {
