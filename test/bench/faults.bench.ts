@@ -88,6 +88,9 @@ interface Row { detectMs?: number; servingMs?: number }
 
 async function measure(s: FaultStack, f: FaultDef, side: 'edgevisor' | 'docker', healed: Map<string, number>): Promise<Row> {
   await waitFor('whole before the fault', () => s.whole(), 240_000, 500);
+  // Docker alone: start from a healthy HEALTHCHECK, or autoheal may act on an earlier (load-induced)
+  // failure and be credited with this fault.
+  if (side === 'docker') await waitFor(`${f.app} healthy per HEALTHCHECK`, async () => (await docker(['inspect', '-f', '{{.State.Health.Status}}', await s.container(f.app)])) === 'healthy', 240_000, 1000);
   const before = await s.inspect(f.app);
   const seq = side === 'edgevisor' ? ((await s.events(0)).at(-1)?.seq ?? 0) : 0;
   const t0 = Date.now();
