@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -159,6 +159,12 @@ export async function startFaultStack(opts: { prefix?: string; inferenceMb?: num
   const project = `${opts.prefix ?? 'evfaults'}${randomBytes(3).toString('hex')}`;
   const proxy = await createTapProxy();
   const inferenceData = mountTmpfs(`${opts.inferenceMb ?? 48}m`);
+  // The site directory (EDGEVISOR_SITE, mounted at /etc/edgevisor): the suite's tree and cameras,
+  // the shipped zones.
+  const site = mkdtempSync(join(tmpdir(), 'ev-faults-site-'));
+  copyFileSync(join(root, 'test/e2e/faults.tree.yaml'), join(site, 'tree.yaml'));
+  copyFileSync(join(root, 'test/e2e/faults.cameras.yaml'), join(site, 'cameras.yaml'));
+  copyFileSync(join(root, 'deploy/site/zones.yaml'), join(site, 'zones.yaml'));
   const port = {} as Record<Service, number>;
   for (const s of SERVICES) port[s] = await freePort();
   const viewer = `viewer-${randomBytes(8).toString('hex')}`;
@@ -173,6 +179,7 @@ export async function startFaultStack(opts: { prefix?: string; inferenceMb?: num
     EDGEVISOR_BIND: '127.0.0.1',
     EV_FAULTS_DOCKER_SOCK: proxy.path,
     EV_FAULTS_INFERENCE_DIR: inferenceData.dir,
+    EDGEVISOR_SITE: site,
   };
   for (const s of SERVICES) env[PORT_ENV[s]] = String(port[s]);
   const cmd = await composeCommand();
@@ -246,6 +253,7 @@ export async function startFaultStack(opts: { prefix?: string; inferenceMb?: num
       await docker(['network', 'rm', `${project}_default`]).catch(() => {});
       await proxy.close();
       inferenceData.remove();
+      rmSync(site, { recursive: true, force: true });
     },
   };
   try {
