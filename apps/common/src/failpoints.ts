@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { AppServer } from './app-server.ts';
 import { AppError, sendError } from './errors.ts';
+import { redactingLog } from './redact.ts';
 
 /** The zod field for each app's env schema: `...failpointsEnv`. */
 export const failpointsEnv = {
@@ -60,7 +61,8 @@ export function installFailpoints(server: Pick<AppServer, 'app'>, opts: Failpoin
   const armedSet = new Set<string>();
   const failpoints: Failpoints = { enabled: opts.enabled, armed: (name) => armedSet.has(name) };
   if (!opts.enabled) return failpoints;
-  const log = opts.log ?? ((l: string) => console.error(l));
+  // Default: the process's JSON log lines (apps/common/src/log.ts), through the one redaction.
+  const log = redactingLog(opts.log);
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   if (opts.dataDir && existsSync(join(opts.dataDir, CRASH_AT_START_MARKER))) {
     throw new AppError('APP_ERR_FAILPOINT_CRASH_AT_START', `${opts.app}: failpoint crash-at-start: ${CRASH_AT_START_MARKER} is in DATA_DIR; remove it to start`);
