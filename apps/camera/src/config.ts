@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { envVars, keyedUnion, loadCheckedYaml, parseEnv, registerSecretsIn, type Env } from '../../common/src/index.ts';
+import { envVars, failpointsEnv, keyedUnion, loadCheckedYaml, parseEnv, registerSecretsIn, type Env } from '../../common/src/index.ts';
 import { codes, EdgevisorError } from 'edgevisor';
 
 /**
@@ -124,6 +124,10 @@ export interface CameraEnvConfig {
   onvifUrl?: string;
   /** ONVIF_ADOPT=true: every camera the onvif service knows gets a worker, at run time (discovered.ts). */
   onvifAdopt: boolean;
+  /** DATA_DIR (optional): only the crash-at-start failpoint writes there. */
+  dataDir?: string;
+  /** EDGEVISOR_FAILPOINTS=1: POST /failpoints/<name> (apps/common/src/failpoints.ts; tests only). */
+  failpoints: boolean;
 }
 
 /**
@@ -145,6 +149,8 @@ const envSchema = z.object({
   ONVIF_URL: z.string().regex(/^https?:\/\/[^@/]+(\/.*)?$/, 'expected the onvif service URL, http://host:port').optional(),
   ONVIF_ADOPT: z.enum(['true', 'false'], { message: 'expected true or false' }).optional(),
   CAMERA_FAILPOINT: z.string().regex(/^hang:[A-Za-z0-9_-]+(:\d+)?$/, 'expected hang:<cameraId>[:<afterFrames>]').optional(),
+  DATA_DIR: envVars.optionalString(),
+  ...failpointsEnv,
 });
 
 export function loadEnvConfig(env: Env): Readonly<CameraEnvConfig> {
@@ -157,7 +163,7 @@ export function loadEnvConfig(env: Env): Readonly<CameraEnvConfig> {
   const framesDir = e.FRAMES_DIR ?? defaultFramesDir();
   const onvifAdopt = e.ONVIF_ADOPT === 'true';
   if (onvifAdopt && !e.ONVIF_URL) throw new EdgevisorError(codes.SPEC_INVALID, 'ONVIF_ADOPT: true needs the onvif service: set ONVIF_URL in the camera app\'s environment');
-  return Object.freeze({ port: e.PORT, host: e.HOST, camerasFile: e.CAMERAS_FILE, failpoint, framesDir, framesDirPerRun: !e.FRAMES_DIR, onvifUrl: e.ONVIF_URL, onvifAdopt });
+  return Object.freeze({ port: e.PORT, host: e.HOST, camerasFile: e.CAMERAS_FILE, failpoint, framesDir, framesDirPerRun: !e.FRAMES_DIR, onvifUrl: e.ONVIF_URL, dataDir: e.DATA_DIR, failpoints: e.EDGEVISOR_FAILPOINTS === '1', onvifAdopt });
 }
 
 /** The shipped motion model's input (models/motion.onnx): the default camera's detect size. */

@@ -51,6 +51,8 @@ export interface SupervisorView {
   window: IntensityWindow;
   /** False for the root: past its intensity it gives up (gave_up, alarm) instead of failing upwards. */
   hasParent: boolean;
+  /** The root only: 'stop_failed' gives up by stopping only the failing child (default: every child). */
+  onGiveUp?: 'stop_all' | 'stop_failed';
   /** Children in start order. */
   children: readonly ChildView[];
 }
@@ -122,10 +124,11 @@ export type Step =
   /** A supervisor still `starting` is past its first pass: `running` from now on. */
   | { kind: 'settle'; reason: string }
   /**
-   * Past its intensity: the supervisor stops every child in reverse order, then fails to its
-   * parent (`toParent`) with `failure`, or, at the root, ends in `gave_up`.
+   * Past its intensity: the supervisor stops every child in reverse order (or only the child
+   * `only`: a root with on_give_up: stop_failed), then fails to its parent (`toParent`) with
+   * `failure`, or, at the root, ends in `gave_up`.
    */
-  | { kind: 'escalate'; reason: string; toParent: boolean; failure: Omit<FailureReport, 'generation' | 'ranForMs'> };
+  | { kind: 'escalate'; reason: string; toParent: boolean; failure: Omit<FailureReport, 'generation' | 'ranForMs'>; only?: string };
 
 /** The kinds of step; the runtime has one executor for each. */
 export type StepKind = Step['kind'];
@@ -201,11 +204,19 @@ function decideFailure(s: SupervisorView, id: string, f: FailureReport, now: num
     const reason = `more than ${s.intensity} restarts in ${s.periodMs}ms (last: ${id}: ${f.reason})`;
     const facts = { intensity: s.intensity, periodMs: s.periodMs, failedChild: id };
     steps.push({ kind: 'emit', event: { type: 'escalation', child: s.id, reason, data: facts } });
-    steps.push({ kind: 'escalate', reason, toParent: s.hasParent, failure: { cause: 'escalation', normal: false, reason: `supervisor ${s.id} gave up: ${reason}`, data: facts } });
+    const onlyFailed = !s.hasParent && s.onGiveUp === 'stop_failed';
+    steps.push({
+      kind: 'escalate',
+      reason,
+      toParent: s.hasParent,
+      failure: { cause: 'escalation', normal: false, reason: `supervisor ${s.id} gave up: ${reason}`, data: facts },
+      ...(onlyFailed ? { only: id } : {}),
+    });
     if (!s.hasParent) {
+      const stopped = onlyFailed ? `${id} is stopped; the others keep running unsupervised` : 'Every child is stopped';
       steps.push({
         kind: 'emit',
-        event: { type: 'alarm', child: s.id, reason: `the tree gave up: ${reason}. Every child is stopped; the API keeps serving. Start ${s.id} again once the cause is fixed.` },
+        event: { type: 'alarm', child: s.id, reason: `the tree gave up: ${reason}. ${stopped}; the API keeps serving. Start ${s.id} again once the cause is fixed.` },
       });
     }
     return steps;

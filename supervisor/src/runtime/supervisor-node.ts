@@ -59,7 +59,8 @@ function applyMarks(c: TreeNode, set: ChildMarks): void {
 /**
  * A supervisor: starts its children in order, stops them in reverse order, and applies its
  * strategy, restart intensity and backoff when one fails. Past its intensity it stops everything
- * and fails to its parent; the root instead ends in `gave_up` and raises an alarm.
+ * and fails to its parent; the root instead ends in `gave_up` and raises an alarm (with
+ * `on_give_up: stop_failed` it stops only the failing child: the healthy ones keep serving).
  * What to do is decided by core/decide.ts from a view of this node (`view()`); this class only
  * runs the steps (`executors`) and owns the queue and the timers.
  *
@@ -139,6 +140,8 @@ export class SupervisorNode extends TreeNode implements ParentLink {
 
   async stop(reason: string, next: 'stopped' | 'backoff' | 'failed'): Promise<void> {
     if (!isUp(this.state)) {
+      // A root that gave up with stop_failed left its healthy children running: a stop takes them down too.
+      if (this.state === 'gave_up') await this.queue.run(() => this.stopChildren(reason));
       if (this.state !== next) this.setState(next, reason);
       return;
     }
@@ -204,6 +207,7 @@ export class SupervisorNode extends TreeNode implements ParentLink {
       backoff: this.spec.backoff,
       window: this.window,
       hasParent: this.parent !== null,
+      ...(this.spec.onGiveUp ? { onGiveUp: this.spec.onGiveUp } : {}),
       // The nodes themselves, read-only (a TreeNode has every ChildView field): no copy of every
       // child per decision. With copies, test/bench/library.bench.ts (1000 workers) gave a failure
       // -> replacement p50 of 0.47 ms against main's 0.39 ms; without, 0.40 ms (one loaded box,
@@ -262,7 +266,10 @@ export class SupervisorNode extends TreeNode implements ParentLink {
     this.generation++;
     this.cancelTimers();
     this.setState('stopping', step.reason);
-    await this.stopChildren(`supervisor ${this.id} is giving up`);
+    // A root with on_give_up: stop_failed stops only the child past its intensity (step.only): the
+    // healthy ones keep serving, unsupervised, until a technician starts the root again.
+    if (step.only !== undefined) await this.childById(step.only).stop(`supervisor ${this.id} is giving up`, 'stopped');
+    else await this.stopChildren(`supervisor ${this.id} is giving up`);
     this.startedAt = null;
     if (step.toParent && this.parent) {
       this.pendingFailure = true;

@@ -159,6 +159,13 @@ export interface SupervisorSpec extends NodeCommon {
   template?: WorkerTemplate;
   /** simple_one_for_one only: at most this many children (default 1000). */
   maxChildren?: number;
+  /**
+   * The root only (`on_give_up`): what giving up stops. 'stop_all' (default, as OTP): every child.
+   * 'stop_failed': only the child that went past the intensity; the healthy ones keep serving,
+   * unsupervised, until a technician starts the root again (a crash-looping camera must not take
+   * the dashboard and the other cameras down with it).
+   */
+  onGiveUp?: 'stop_all' | 'stop_failed';
 }
 
 /** A worker spec without its id: a simple_one_for_one supervisor's `template`. */
