@@ -143,6 +143,14 @@ describe('decide: intensity and escalation', () => {
     assert.match(esc.reason, /^more than 3 restarts in 10000ms \(last: a: exited with code 1\)$/);
     assert.ok(!steps.some((x) => x.kind === 'stop'), 'the escalate step stops every child itself, in reverse order');
   });
+  test('a root with on_give_up: stop_failed stops only the failing child and says so in the alarm', () => {
+    const s = sup([child('a', { state: 'backoff' }), child('b')], { onGiveUp: 'stop_failed', intensity: 0 });
+    const steps = failed(s, 'a');
+    assert.deepEqual(brief(steps), ['mark a', 'record', 'emit escalation box', 'escalate root', 'emit alarm box']);
+    assert.equal((steps[3] as Extract<Step, { kind: 'escalate' }>).only, 'a');
+    assert.match((steps[4] as Extract<Step, { kind: 'emit' }>).event.reason, /a is stopped; the others keep running unsupervised/);
+    assert.equal((failed(sup([child('a', { state: 'backoff' })], { intensity: 0 }), 'a')[3] as Extract<Step, { kind: 'escalate' }>).only, undefined, 'default: every child');
+  });
   test('a nested supervisor fails to its parent with cause escalation, no alarm', () => {
     const s = sup([child('a', { state: 'backoff' })], { id: 'group', hasParent: true, intensity: 0 });
     const steps = failed(s, 'a');
