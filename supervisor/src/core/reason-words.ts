@@ -24,6 +24,8 @@ export interface RestartFacts {
   code?: string;
   ageMs?: number;
   heartbeatTimeoutMs?: number;
+  /** sd_notify watchdog period (runtime/notify-watch.ts). */
+  watchdogMs?: number;
   sibling?: string;
   strategy?: string;
   /** Escalation of a nested supervisor. */
@@ -107,6 +109,7 @@ export function restartReasonWords(facts: RestartFacts, fallback = 'restarted'):
     case 'probe':
       return probeWords(facts);
     case 'heartbeat':
+      if (facts.watchdogMs !== undefined && facts.ageMs !== undefined) return `watchdog: no WATCHDOG=1 for ${(facts.ageMs / 1000).toFixed(1)} s (watchdog ${facts.watchdogMs} ms)`;
       return facts.ageMs !== undefined ? `heartbeat stopped for ${(facts.ageMs / 1000).toFixed(1)} s` : 'heartbeat stopped';
     case 'sibling':
       return `restarted with its sibling ${facts.sibling ?? '?'}${facts.strategy ? ` (${facts.strategy})` : ''}`;
@@ -142,6 +145,7 @@ export function restartFacts(data: Record<string, unknown> | undefined): Restart
   if (typeof d['code'] === 'string') f.code = d['code'];
   set('ageMs', num('ageMs'));
   set('heartbeatTimeoutMs', num('heartbeatTimeoutMs'));
+  set('watchdogMs', num('watchdogMs'));
   set('sibling', str('sibling'));
   set('strategy', str('strategy'));
   set('intensity', num('intensity'));

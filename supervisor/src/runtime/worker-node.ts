@@ -3,6 +3,8 @@ import { countProbe, freshCounter, type ProbeCounter } from '../core/probe-verdi
 import { shouldRestart, type FailureCause } from '../core/strategy.ts';
 import { EdgevisorError, codes } from '../errors.ts';
 import type { ExitInfo, Unit } from '../backends/types.ts';
+import { backendKey } from '../backends/registry.ts';
+import { NotifyWatch } from './notify-watch.ts';
 import type { ProbeSpec, WorkerSpec } from '../spec/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import { releaseProbeMemory } from '../probes/index.ts';
@@ -45,15 +47,32 @@ export class WorkerNode extends TreeNode {
   private adoptable = true;
   /** The current run stopped answering (a probe timed out, the heartbeat stopped): see hungShutdown. */
   private hung = false;
+  /** sd_notify (spec.notify): NOTIFY_SOCKET, READY=1, the watchdog. */
+  private readonly notify: NotifyWatch | null = null;
 
   constructor(spec: WorkerSpec, parent: ParentLink, host: NodeHost) {
     super(spec, parent, host);
-    const factory = host.backends[spec.backend.kind];
+    const kind = backendKey(spec.backend);
+    const factory = host.backends[kind];
     if (!factory) {
-      throw new EdgevisorError(codes.START_FAILED, `child ${spec.id}: no ${spec.backend.kind} backend is available in this supervisor`);
+      const custom = spec.backend.kind === 'custom' ? ' (register it with registerBackend before building the tree)' : '';
+      throw new EdgevisorError(codes.START_FAILED, `child ${spec.id}: no ${kind} backend is available in this supervisor${custom}`);
     }
-    this.unit = factory(spec, { baseDir: host.baseDir });
+    if (spec.notify) {
+      this.notify = new NotifyWatch(spec.notify, {
+        now: host.now,
+        group: () => (isUp(this.state) ? (this.unit.info().pid as number | undefined) : undefined),
+        onReady: () => {
+          if (this.state === 'starting' && this.probesPassedOnce()) this.becameRunning('READY=1');
+        },
+        onHung: (reason, data) => this.turnedUnhealthy('heartbeat', reason, data),
+      });
+    }
+    this.unit = factory(spec, { baseDir: host.baseDir, extraEnv: this.notify?.env() });
     this.unit.onExit((exit) => this.onExit(exit));
+    // A worker's own states (thread: setState over its port) are in info().workerState; this is
+    // where the node acts on them (per-state deadlines).
+    this.unit.onWorkerState?.(() => undefined);
   }
 
   async launch(reason: string): Promise<number> {
@@ -67,9 +86,12 @@ export class WorkerNode extends TreeNode {
     this.pendingFailure = false;
     this.hung = false;
     this.setState('starting', adopted ? 'adopted the running unit without restarting it' : reason);
+    // Before the spawn: a child may say READY=1 before start() resolves.
+    this.notify?.begin();
     try {
       if (!adopted) await this.unit.start();
     } catch (err) {
+      this.notify?.end();
       if (gen === this.generation && this.state === 'starting') {
         this.wentDown('start_failed', false, `start failed: ${(err as Error).message}`, { error: (err as Error).message });
       }
@@ -78,7 +100,7 @@ export class WorkerNode extends TreeNode {
     if (gen !== this.generation || this.state !== 'starting') return gen;
     this.startedAt = this.host.now();
     this.startProbes(gen);
-    if (this.spec.probes.length === 0) this.setState('running', 'started');
+    if (this.spec.probes.length === 0 && this.isReady()) this.becameRunning('started');
     return gen;
   }
 
@@ -116,6 +138,7 @@ export class WorkerNode extends TreeNode {
 
   async close(): Promise<void> {
     this.stopProbes();
+    this.notify?.close();
     await this.unit.close();
   }
 
@@ -130,7 +153,23 @@ export class WorkerNode extends TreeNode {
       backend: this.spec.backend.kind,
       probes: this.spec.probes.map((p) => this.probes.get(p.name)?.status ?? idleStatus(p)),
       info: this.unit.info(),
+      ...(this.notify ? { notify: this.notify.status() } : {}),
     };
+  }
+
+  /** Startup is over (probes passed once, READY=1 if asked for): the watchdog starts. */
+  private becameRunning(reason: string): void {
+    this.setState('running', reason);
+    this.notify?.arm();
+  }
+
+  /** A `notify.ready` child is ready once it sent READY=1; every other child is. */
+  private isReady(): boolean {
+    return this.notify?.ready ?? true;
+  }
+
+  private probesPassedOnce(): boolean {
+    return [...this.probes.values()].every((p) => p.counter.passedOnce);
   }
 
   private onExit(exit: ExitInfo): void {
@@ -208,7 +247,9 @@ export class WorkerNode extends TreeNode {
           });
           return;
         }
-        if (this.state === 'starting' && [...this.probes.values()].every((p) => p.counter.passedOnce)) this.setState('running', 'startup probes passed');
+        if (this.state === 'starting' && this.probesPassedOnce()) {
+          if (this.isReady()) this.becameRunning('startup probes passed');
+        }
         if (gen !== this.generation) return;
         // Fixed rate: a run that timed out does not push the next one back, so N failures take
         // N periods, not N x (period + timeout).
@@ -243,7 +284,7 @@ export class WorkerNode extends TreeNode {
 
   private startHeartbeatWatch(gen: number): void {
     const b = this.spec.backend;
-    if (b.kind !== 'inproc' || b.heartbeatTimeoutMs <= 0 || !this.unit.lastHeartbeat) return;
+    if ((b.kind !== 'inproc' && b.kind !== 'thread') || b.heartbeatTimeoutMs <= 0 || !this.unit.lastHeartbeat) return;
     const limit = b.heartbeatTimeoutMs;
     const every = Math.max(10, Math.min(500, Math.floor(limit / 4)));
     this.heartbeatTimer = setInterval(() => {
@@ -267,6 +308,7 @@ export class WorkerNode extends TreeNode {
     }
     this.probeAbort?.abort();
     this.probeAbort = null;
+    this.notify?.end();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
   }
