@@ -87,7 +87,7 @@ static void deliver(channel_t *ch, const char *data, size_t len, int pid) {
   void *copy;
   if (ch->callback && napi_get_reference_value(env, ch->callback, &cb) == napi_ok && cb != NULL &&
       napi_create_buffer_copy(env, len, data, &copy, &argv[0]) == napi_ok &&
-      napi_create_int32(env, pid, &argv[1]) == napi_ok && napi_get_undefined(env, &recv) == napi_ok) {
+      napi_create_int32(env, pid, &argv[1]) == napi_ok && napi_get_global(env, &recv) == napi_ok) {
     napi_value result;
     /* make_callback: runs microtasks after, and an exception goes to 'uncaughtException'. */
     napi_status st = napi_make_callback(env, ch->async, recv, cb, 2, argv, &result);

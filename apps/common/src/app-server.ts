@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { errorToHttp, sendError } from './errors.ts';
 import { redactingLog, redactSecrets } from './redact.ts';
+import { createSdNotify, type SdNotify } from './sd-notify.ts';
 
 /**
  * A health check: resolves when healthy, throws (with a message) when not. Keep it cheap.
@@ -24,6 +25,8 @@ export interface AppServerOptions {
   processMetrics?: boolean;
   /** Where a 5xx is logged (one line, redacted; default stderr). */
   log?: (line: string) => void;
+  /** sd_notify (READY=1 once listening, WATCHDOG=1 from the event loop); default: from NOTIFY_SOCKET / WATCHDOG_USEC. */
+  notify?: SdNotify;
 }
 
 /** What createAppServer returns. Register routes on `app`, metrics on `registry`. */
@@ -73,6 +76,13 @@ export function createAppServer(opts: AppServerOptions): AppServer {
   const timeoutMs = opts.healthTimeoutMs ?? 2000;
 
   const log = redactingLog(opts.log);
+  // Under a supervisor that offers NOTIFY_SOCKET (a `notify`/`watchdog` child): READY=1 once
+  // listening, then the event-loop watchdog pings; STOPPING=1 on close.
+  const notify = opts.notify ?? createSdNotify({ log });
+  if (notify.enabled) {
+    app.addHook('onListen', async () => notify.ready());
+    app.addHook('onClose', async () => notify.stop());
+  }
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = errorToHttp(err);
     // The answer says only "internal error"; the line says what happened (one line, no stack).

@@ -8,3 +8,4 @@ export { dataDirCheck } from './data-dir.ts';
 export { redactSecrets, redactUrl, redactingLog, registerSecret, registerSecretsIn, registerUrlSecrets, REDACTED } from './redact.ts';
 export { loadCheckedYaml, parseCheckedYaml, closest, keyedUnion, type ConfigCheck, type SpecIssue } from './yaml-checked.ts';
 export { deadline, type Deadline } from './deadline.ts';
+export { createSdNotify, type SdNotify, type SdNotifyOptions } from './sd-notify.ts';
