@@ -92,8 +92,14 @@ function threadMain(): void {
   const setState = (state: string) => post({ type: 'state', state: String(state) });
   const text = (err: unknown) => (err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err));
   (async () => {
-    if (tsx) ((await import(tsx)) as { register: () => void }).register();
-    const mod = (await import(url)) as Record<string, unknown>;
+    let mod: Record<string, unknown>;
+    try {
+      if (tsx) ((await import(tsx)) as { register: () => void }).register();
+      mod = (await import(url)) as Record<string, unknown>;
+    } catch (err) {
+      post({ type: 'start_failed', error: `cannot be imported: ${err instanceof Error ? err.message : String(err)}` });
+      process.exit(1);
+    }
     const fn = mod[exportName];
     if (typeof fn !== 'function') {
       post({ type: 'start_failed', error: `has no function export "${exportName}" (exports: ${Object.keys(mod).join(', ') || 'none'})` });
@@ -144,6 +150,12 @@ export function createThreadUnit(worker: WorkerSpec, _ctx: BackendContext): Unit
   const url = isAbsolute(spec.module) ? pathToFileURL(spec.module).href : spec.module;
   // Shown in messages: the file name, never the server's directory.
   const shown = isFile ? basename(spec.module) : spec.module;
+  /** Errors and stacks name the module's directory as "." (no server paths in events or logs). */
+  const hidePaths = (text: string) => {
+    // Node names the eval'd bootstrap "<cwd>/[worker eval]" as the importer: that is not the child's business.
+    const t = text.replace(/ imported from \S*\[worker eval\]/g, '');
+    return isFile ? t.replaceAll(dirname(isAbsolute(spec.module) ? spec.module : new URL(spec.module).pathname), '.') : t;
+  };
   let generation = 0;
   let run: Run | undefined;
   let latest: Run | undefined;
@@ -210,8 +222,8 @@ export function createThreadUnit(worker: WorkerSpec, _ctx: BackendContext): Unit
           r.workerState = m.state;
           r.lastHeartbeat = Date.now();
           if (run === r) for (const l of [...stateListeners]) l(m.state);
-        } else if (m?.type === 'failed') r.error = String(m.error);
-        else if (m?.type === 'start_failed') startError = `module ${shown} ${String(m.error)}`;
+        } else if (m?.type === 'failed') r.error = hidePaths(String(m.error));
+        else if (m?.type === 'start_failed') startError = `thread module ${shown} ${hidePaths(String(m.error))}`;
         else if (m?.type === 'started' && !up) {
           up = true;
           run = r;
@@ -223,9 +235,9 @@ export function createThreadUnit(worker: WorkerSpec, _ctx: BackendContext): Unit
       w.on('error', (err: Error & { code?: string }) => {
         // An uncaught exception in the thread, or ERR_WORKER_OUT_OF_MEMORY; 'exit' follows.
         if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') r.oom = true;
-        const text = String(err.message ?? err).replaceAll(isFile ? dirname(spec.module) : '\u0000', '.');
-        if (!up) startError ??= `cannot import thread module ${shown}: ${text}`;
-        else r.error ??= err.stack ?? text;
+        const text = hidePaths(String(err.message ?? err));
+        if (!up) startError ??= `thread module ${shown} failed to load: ${text}`;
+        else r.error ??= hidePaths(err.stack ?? text);
       });
       w.on('exit', (code) => {
         if (!up) {

@@ -353,7 +353,7 @@ function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
     // Containers would need the socket mounted (see notify/README.md); threads heartbeat over their port.
     if (kinds[0] !== 'process') ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process child only; this child is ${kinds[0] === 'children' ? 'a nested supervisor' : `a ${kinds[0]} worker`}` });
   }
-  if (c.notify !== undefined && c.watchdog !== undefined) {
+  if (isMapping(c.notify) && c.notify.watchdog !== undefined && c.watchdog !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['watchdog'], message: 'expected either watchdog or notify.watchdog, got both' });
   }
   if (kinds[0] === 'children') return;
