@@ -65,9 +65,8 @@ interface Run {
  * The thread's side. Self-contained (it is sent as source): no imports from the file around it.
  * `workerData`: { url, exportName, id, tsx } (tsx: the loader's URL for a TypeScript module).
  */
-function threadMain(): void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
+function threadMain(wt: typeof import('node:worker_threads')): void {
+  const { parentPort, workerData } = wt;
   const { url, exportName, id, tsx } = workerData as { url: string; exportName: string; id: string; tsx: string | null };
   const HEARTBEAT_MIN_GAP_MS = 20;
   const port = parentPort!;
@@ -118,8 +117,9 @@ function threadMain(): void {
   );
 }
 // tsx/esbuild may wrap named functions in a `__name(fn, "name")` helper of the module around:
-// the thread gets a no-op one, since the source runs alone there.
-const THREAD_SOURCE = `var __name = (f) => f;\n(${threadMain.toString()})()`;
+// the thread gets a no-op one, since the source runs alone there. `require` is called in this
+// string, not in threadMain: the bundle (bin/edgevisor.mjs) rewrites require() calls in code.
+const THREAD_SOURCE = `var __name = (f) => f;\n(${threadMain.toString()})(require('node:worker_threads'))`;
 
 let tsxUrl: string | null | undefined;
 /** The tsx loader's URL, for a TypeScript worker module (threads do not inherit a registered loader). */
