@@ -8,7 +8,7 @@
  * This is the one place that reads NOTIFY_SOCKET / WATCHDOG_USEC: they are the protocol's own
  * variables, set by whoever supervises the app, not app configuration.
  */
-import { hasNotifyAddon, sendNotify } from '../../../supervisor/src/notify/index.ts';
+import { hasNotifyAddon, sendNotify } from 'edgevisor';
 
 export interface SdNotify {
   /** True when NOTIFY_SOCKET is set and datagrams can be sent. */

@@ -14,6 +14,7 @@ export interface ExitInfo {
   error?: string;
 }
 
+/** What a command run in a unit's context returned. */
 export interface ExecResult {
   code: number;
   stdout: string;
@@ -87,6 +88,7 @@ export interface Unit {
   close(): Promise<void>;
 }
 
+/** What a unit factory gets besides the worker's spec. */
 export interface BackendContext {
   /** Directory relative paths resolve against (the tree file's directory). */
   baseDir: string;
@@ -104,6 +106,10 @@ export interface BackendContext {
  */
 export type UnitFactory = (worker: WorkerSpec, ctx: BackendContext) => Unit;
 
+/** The backend kinds a tree names: process, inproc, thread, docker, custom. */
 export type BackendKind = BackendSpec['kind'];
-/** Factories by backend name: the built-in kinds and the names given to registerBackend. */
+/**
+ * Unit factories by backend name: the built-in kinds and the names given to registerBackend;
+ * createTree picks one per worker by `backend.kind` (`custom` children: `backend.name`).
+ */
 export type BackendRegistry = { [name: string]: UnitFactory | undefined };

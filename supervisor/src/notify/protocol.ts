@@ -25,6 +25,7 @@ export interface NotifyMessage {
 /** Longest STATUS= kept: it is shown in snapshots and events. */
 export const STATUS_MAX = 200;
 
+/** Parses one datagram's text (`READY=1\nSTATUS=...`); malformed values are ignored, never half-read. */
 export function parseNotify(text: string): NotifyMessage {
   const m: NotifyMessage = {};
   for (const line of text.split('\n')) {

@@ -6,6 +6,7 @@ import type { NotifyStatus } from './notify-watch.ts';
 
 /** Who asked for a manual action (recorded in the event log). */
 export type Role = 'viewer' | 'technician';
+/** A manual action's author: the role its token proved and where it came from. */
 export interface Actor {
   role: Role;
   /** Where it came from: 'api', 'cli', 'dashboard'... */
@@ -14,6 +15,7 @@ export interface Actor {
   forwardedBy?: string;
 }
 
+/** One probe of a worker as a snapshot shows it: its last verdict, failures in a row, last error and latency. */
 export interface ProbeStatus {
   name: string;
   kind: string;
@@ -25,6 +27,7 @@ export interface ProbeStatus {
   lastRunAt?: number;
 }
 
+/** One node of a tree (a worker or a supervisor) at one instant, as the API, the CLI and the dashboard show it. */
 export interface ChildSnapshot {
   id: string;
   type: 'worker' | 'supervisor';
@@ -78,6 +81,7 @@ export interface InnerTreeStatus {
   error: string | null;
 }
 
+/** A whole tree at one instant: its name, the root's state, and every node in start order. */
 export interface TreeSnapshot {
   name: string;
   state: ChildState;
