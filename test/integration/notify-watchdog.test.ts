@@ -147,3 +147,27 @@ children:
     await h.close();
   }
 });
+
+test('ready with probes: running needs both READY=1 and the startup probes', { timeout: 30_000 }, async () => {
+  const h = await startTree(`
+name: t
+children:
+  - id: both
+    notify: { ready: true }
+    process: { command: [${PY}, ${SENDER}, '800', '100000'] }
+    probes:
+      - { name: ok, exec: { command: ['true'] }, every: 200ms }
+`);
+  try {
+    await waitFor('running', () => h.state('both') === 'running', 20_000);
+    const ev = (pred: (e: TreeEvent) => boolean) => h.events.find((e) => e.child === 'both' && pred(e))!;
+    const started = ev((e) => e.type === 'transition' && e.to === 'starting');
+    const passed = ev((e) => e.type === 'probe' && e.data?.['ok'] === true);
+    const running = ev((e) => e.type === 'transition' && e.to === 'running');
+    assert.ok(passed.ts < running.ts, 'the probe passed first');
+    assert.equal(running.reason, 'READY=1', 'READY=1 ended the startup');
+    assert.ok(running.ts - started.ts >= 700, `READY=1 came ${running.ts - started.ts}ms after the start (sent after 800 ms)`);
+  } finally {
+    await h.close();
+  }
+});

@@ -63,7 +63,8 @@ export class WorkerNode extends TreeNode {
         now: host.now,
         group: () => (isUp(this.state) ? (this.unit.info().pid as number | undefined) : undefined),
         onReady: () => {
-          if (this.state === 'starting' && this.probesPassedOnce()) this.becameRunning('READY=1');
+          // startedAt is set once the run's probes are set up: before that the probe map is the last run's.
+          if (this.state === 'starting' && this.startedAt !== null && this.probesPassedOnce()) this.becameRunning('READY=1');
         },
         onHung: (reason, data) => this.turnedUnhealthy('heartbeat', reason, data),
       });
