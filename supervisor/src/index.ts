@@ -72,9 +72,29 @@ export type {
   /** A thread worker: inproc's context plus `setState(state)`, run in its own worker thread. */
   ThreadWorker,
   InnerTreeSpec,
-  /** An in-process worker: `async ({ signal, heartbeat, id }) => { ... }`; settles when done, throws on failure. */
+  /** An in-process worker: `async ({ signal, heartbeat, id, setState }) => { ... }`; settles when done, throws on failure. */
   InprocWorker,
 } from './spec/types.ts';
+
+// --- Typed workers: their own states and deadlines ----------------------------------------------
+/**
+ * `defineWorker({ states, initial, deadlines, run })` declares a worker's own lifecycle
+ * (`connecting`, `streaming`, ...) and its deadlines: `<state>: { maxFor, heartbeat }`,
+ * `transitions: { 'a->b': limit }`. `run(ctx)` gets `ctx.setState`, which accepts only the
+ * declared states (in the types, and at run time: `EDGEVISOR_ERR_UNDECLARED_STATE`). Pass the
+ * result as `inproc: { run }` (or export it from a module named by `inproc.module`). A broken
+ * deadline restarts the worker with the constraint as the reason ("stayed in connecting 12.0 s,
+ * limit 10 s"); the state is in snapshots (`workerState`), `worker_state` events and `edgevisor status`.
+ */
+export { defineWorker, resolveLifecycle, assertDeclaredState } from './spec/worker-lifecycle.ts';
+export type { Deadlines, DurationInput, StateDeadlines, TypedWorker, WorkerContext, WorkerDefinition } from './spec/worker-lifecycle.ts';
+export type { InprocContext, WorkerLifecycleSpec } from './spec/types.ts';
+/** The pure deadline checker (what the runtime runs at each report and timer). */
+export { checkDeadlines, nextDeadlineAt, enterState, initialTrack, type DeadlineViolation, type WorkerStateTrack } from './core/worker-deadlines.ts';
+
+// --- Printing a tree as the CLI does ----------------------------------------------------------------
+/** `formatStatus(snapshot)`: `edgevisor status`'s table; `formatEvent(event)`: one `edgevisor events` line. */
+export { formatStatus, formatEvent } from './cli/format.ts';
 
 // --- Durations and checked YAML config files (apps use these for their own files) ---------------
 /** `parseDuration('1.5s')` → 1500 (also `500ms`, `2m`, `1h30m`, or a number of ms); throws on anything else. `formatDuration(1500)` → `"1.5s"`. */

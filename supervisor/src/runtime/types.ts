@@ -53,6 +53,10 @@ export interface ChildSnapshot {
   /** True after a manual stop: no probe, exit or strategy restarts it until started again. */
   manuallyStopped: boolean;
   backend?: BackendKind;
+  /** A typed worker's own state (declared with defineWorker, e.g. `streaming`), while it has a run. */
+  workerState?: string;
+  /** Unix ms it entered `workerState`. */
+  workerStateSince?: number;
   probes: ProbeStatus[];
   info?: UnitInfo;
   /** Child ids, in start order (supervisors; for a worker with `inner_tree`, its app's top-level inner nodes). */
