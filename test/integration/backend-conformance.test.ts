@@ -33,7 +33,8 @@ const SH: Record<Behaviour, string> = {
   stubborn: 'trap "" TERM; echo ready; while :; do sleep 0.05; done',
   crash: 'echo ready; sleep 0.2; exit 3',
 };
-const logsReady = (unit: Unit) => waitFor('ready line', () => unit.logs().some((l) => l.includes('ready')), 20_000, 10).then(() => undefined);
+// The child's own stdout line, not the "started pid N: sh -c ... echo ready" note that names the command.
+const logsReady = (unit: Unit) => waitFor('ready line', () => unit.logs().some((l) => l === 'stdout| ready'), 20_000, 10).then(() => undefined);
 
 describeConformance('process', {
   make: (b) => createProcessUnit(worker(`p-${b}`, { kind: 'process', command: ['sh', '-c', SH[b]], env: {}, logLines: 100 }), ctx),
