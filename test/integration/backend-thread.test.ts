@@ -113,5 +113,25 @@ test('start failures: a module that does not load, an export that is not there',
     return true;
   });
   const noExport = createThreadUnit(threadWorker('nope'), { baseDir: repoRoot });
-  await assert.rejects(noExport.start(), /thread module workers\.ts has no function export "nope" \(exports: clean, crash, hog, nativeBlock, releaseStubborn, spin, states, stubborn\)/);
+  await assert.rejects(noExport.start(), /thread module workers\.ts has no function export "nope" \(exports: clean, crash, hog, nativeBlock, releaseStubborn, spin, states, stubborn, typedStreaming, typedStuck\)/);
+});
+
+test("a typed worker's declaration comes over the port: declared states only, its deadlines apply", { timeout: 60_000 }, async () => {
+  const h = await startTree(`
+name: t
+children:
+  - id: ok
+    thread: { module: ${WORKERS}, export: typedStreaming }
+  - id: stuck
+    thread: { module: ${WORKERS}, export: typedStuck }
+`);
+  try {
+    await waitFor('ok streaming', () => h.tree.child('ok')?.workerState === 'streaming', 20_000);
+    await waitFor('stuck restarted by its deadline', () => h.events.find((e) => e.type === 'restart' && e.child === 'stuck'), 20_000, 10);
+    const r = h.events.find((e) => e.type === 'restart' && e.child === 'stuck')!;
+    assert.equal(r.data?.['cause'], 'deadline');
+    assert.match(String(r.data?.['words']), /^stayed in connecting \d+ ms, limit 400 ms$/);
+  } finally {
+    await h.close();
+  }
 });

@@ -26,7 +26,7 @@ import { Worker } from 'node:worker_threads';
 import { basename, dirname, isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { codes, EdgevisorError, IllegalStateError } from '../errors.ts';
-import type { Shutdown, ThreadBackendSpec, WorkerSpec } from '../spec/types.ts';
+import type { Shutdown, ThreadBackendSpec, WorkerLifecycleSpec, WorkerSpec } from '../spec/types.ts';
 import { createLogRing } from './log-ring.ts';
 import type { BackendContext, ExitInfo, Unit, UnitInfo } from './types.ts';
 
@@ -88,7 +88,15 @@ function threadMain(wt: typeof import('node:worker_threads')): void {
     last = now;
     post({ type: 'heartbeat' });
   };
-  const setState = (state: string) => post({ type: 'state', state: String(state) });
+  // A typed worker (defineWorker: the function carries its `lifecycle`) accepts only its declared
+  // states, as inproc's setState does; the supervisor side checks them again.
+  let declared: readonly string[] | null = null;
+  const setState = (state: string) => {
+    if (declared && !declared.includes(state)) {
+      throw Object.assign(new Error(`worker "${id}": setState(${JSON.stringify(state)}): not a declared state (declared: ${declared.join(', ')})`), { code: 'EDGEVISOR_ERR_UNDECLARED_STATE' });
+    }
+    post({ type: 'state', state: String(state) });
+  };
   const text = (err: unknown) => (err instanceof Error ? (err.stack ?? `${err.name}: ${err.message}`) : String(err));
   (async () => {
     let mod: Record<string, unknown>;
@@ -103,6 +111,11 @@ function threadMain(wt: typeof import('node:worker_threads')): void {
     if (typeof fn !== 'function') {
       post({ type: 'start_failed', error: `has no function export "${exportName}" (exports: ${Object.keys(mod).join(', ') || 'none'})` });
       process.exit(1);
+    }
+    const lifecycle = (fn as { lifecycle?: { states: readonly string[] } }).lifecycle;
+    if (lifecycle) {
+      declared = lifecycle.states;
+      post({ type: 'lifecycle', lifecycle }); // before 'started': the node adopts it for this run
     }
     post({ type: 'started' });
     await (fn as (ctx: unknown) => Promise<void>)({ signal: controller.signal, heartbeat, setState, id });
@@ -138,7 +151,7 @@ function tsxLoader(): string | null {
  * Creates a unit for a worker whose backend is `thread`: `backend.export` of `backend.module`,
  * called with `{ signal, heartbeat, setState, id }` in a new thread at every start.
  */
-export function createThreadUnit(worker: WorkerSpec, _ctx: BackendContext): Unit {
+export function createThreadUnit(worker: WorkerSpec, ctx: BackendContext): Unit {
   if (worker.backend.kind !== 'thread') {
     throw new IllegalStateError(`createThreadUnit: child "${worker.id}" has backend "${worker.backend.kind}", not "thread"`);
   }
@@ -215,9 +228,10 @@ export function createThreadUnit(worker: WorkerSpec, _ctx: BackendContext): Unit
           resolveReported();
         },
       };
-      w.on('message', (m: { type?: string; state?: string; error?: string }) => {
+      w.on('message', (m: { type?: string; state?: string; error?: string; lifecycle?: WorkerLifecycleSpec }) => {
         if (done) return;
         if (m?.type === 'heartbeat') r.lastHeartbeat = Date.now();
+        else if (m?.type === 'lifecycle' && m.lifecycle && !up) ctx.adoptWorkerLifecycle?.(m.lifecycle);
         else if (m?.type === 'state' && typeof m.state === 'string') {
           r.workerState = m.state;
           r.lastHeartbeat = Date.now();
