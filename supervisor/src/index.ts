@@ -187,3 +187,15 @@ export async function openEventLog(path: string, opts: import('./store/buffered-
 export { registerInnerTreeRoutes, type InnerRoutesOptions, type PublishedTree } from './inner/routes.ts';
 /** What an app may record in the supervisor's event log with `POST /v1/audit`. */
 export { auditActions, type AuditAction } from './api/audit.ts';
+
+// --- Logs -------------------------------------------------------------------------------------------
+/**
+ * JSON log lines (pino, loaded on first use): `createLogger({ app })` writes `time`, `level`,
+ * `app`, `msg` and fields to stdout; `fastifyLogging(logger)` makes it a fastify app's logger
+ * (request ids from a safe `x-request-id`, one line per request), `echoRequestId` sends the id
+ * back; `serializeError` is the `err` field (cause chain, stack without server paths);
+ * `logEvent` logs a tree event. docs/architecture.md, "Logs".
+ */
+export { createLogger, fastifyLogging, echoRequestId, requestIdFor, serializeError, logEvent, eventLevel, parseLogLevel, LOG_LEVELS, MAX_REQUEST_ID, type Logger, type LoggerOptions } from './log.ts';
+/** Reading children's output lines: a JSON log line in parts, readable, or as logged (`edgevisor logs`). */
+export { parseLogLine, formatLogLine, rawLogLine, type LogEntry } from './cli/log-format.ts';

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
 import type { Tree } from 'edgevisor';
-import { createAppServer, redactingLog, sendError, type AppServer } from '../../common/src/index.ts';
+import { createAppServer, processLogger, redactingLog, sendError, type AppServer } from '../../common/src/index.ts';
 import { CameraRuntime, createCameraWorker, type RingOptions } from './camera-worker.ts';
 import { ringFileName } from './frame-ring.ts';
 import { prepareFramesDir, removeFramesDir } from './frames-dir.ts';
@@ -54,7 +54,11 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
   })));
   // Restarts of a camera's worker, by cause: a broken deadline is a stall (the worker neither
   // delivered nor retried in time), like Frigate's watchdog restarts of a stalled ffmpeg.
+  // Each event of a camera's worker is a line with child = the camera id.
+  const log = processLogger();
   tree.onEvent((e) => {
+    const change = e.from || e.to ? `${e.from ?? '?'} -> ${e.to ?? '?'}: ` : '';
+    log[e.type === 'restart' || e.to === 'failed' || e.to === 'backoff' ? 'warn' : 'info']({ child: e.child, event: e.type, seq: e.seq }, `${e.type}: ${change}${e.reason}`);
     const restart = e.type === 'restart' || (e.type === 'manual' && e.data?.['action'] === 'restart');
     const cam = restart ? cameras.get(e.child) : undefined;
     if (!cam) return;

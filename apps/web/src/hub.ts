@@ -113,7 +113,7 @@ export function createHub(o: HubOptions) {
     const e = err as Error;
     // One log line per change of state, not one per failed poll.
     const changed = status[source].ok || status[source].error !== e.message;
-    if (!(err instanceof UpstreamError)) o.log({ level: 'error', msg: `${source} loop failed`, err: e?.stack ?? String(err) });
+    if (!(err instanceof UpstreamError)) o.log({ level: 'error', msg: `${source} loop failed`, err });
     else if (changed) o.log({ level: 'warn', msg: e.message, detail: err.detail });
     o.onUpstreamError?.(source);
     status[source] = { ok: false, error: err instanceof UpstreamError ? err.message : 'internal error' };

@@ -85,6 +85,11 @@ export interface Unit {
   onWorkerState?(listener: (state: string) => void): () => void;
   /** Last `n` lines of output kept by the backend (bounded ring). */
   logs(n?: number): string[];
+  /**
+   * Backends whose units keep their own output (Docker: the container's log): its last `n` lines,
+   * `stdout| ...` / `stderr| ...`, read on demand. Without it, `logs` is the output.
+   */
+  output?(n: number, signal: AbortSignal): Promise<string[]>;
   info(): UnitInfo;
   /** Release resources (listeners, streams). Does not stop the unit. */
   close(): Promise<void>;

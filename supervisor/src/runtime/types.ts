@@ -135,6 +135,8 @@ export interface Tree {
   innerAction(id: string, action: 'restart' | 'stop' | 'start', actor: Actor): Promise<void>;
   /** Last lines of a worker's output. */
   logs(id: string, n?: number): string[];
+  /** Last `n` lines of a worker's output as its backend keeps it (a container's log for Docker). */
+  output?(id: string, n: number, signal: AbortSignal): Promise<string[]>;
   /**
    * Records an event raised outside the runtime (the event log's own alarms): numbered, stored and
    * broadcast like the tree's events. Never throws.

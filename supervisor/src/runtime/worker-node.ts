@@ -190,6 +190,11 @@ export class WorkerNode extends TreeNode {
     return this.unit.logs(n);
   }
 
+  /** The unit's output (a container's own log for Docker), else the backend's ring. */
+  async output(n: number, signal: AbortSignal): Promise<string[]> {
+    return this.unit.output ? this.unit.output(n, signal) : this.unit.logs(n);
+  }
+
   snapshot(): ChildSnapshot {
     return {
       ...this.baseSnapshot(),
