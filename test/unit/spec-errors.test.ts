@@ -71,7 +71,7 @@ describe('tree file errors', () => {
       'tree.yaml:8 children[0].probes[0].evry: unknown field "evry"; accepted: name, http, tcp, exec, throughput, staleness, docker_health, every, timeout, failures, startup_grace',
     ]);
     assert.deepEqual(problems(['name: box', 'childern: []', 'children: []']), [
-      'tree.yaml:2 childern: unknown field "childern"; accepted: version, name, strategy, intensity, period, backoff, api, store, docker, children',
+      'tree.yaml:2 childern: unknown field "childern"; accepted: version, name, strategy, intensity, period, backoff, api, store, docker, on_give_up, children',
     ]);
     assert.deepEqual(problems([...HEAD, '  - id: web', '    process: { command: [x], comand: [y] }']), [
       'tree.yaml:5 children[0].process.comand: unknown field "comand"; accepted: command, env, pass_env, cwd, log_lines',
@@ -195,5 +195,12 @@ describe('tree file errors', () => {
       'tree.yaml:7 children[1].probes[0]: expected a mapping, got "fast"',
     ]);
     assert.deepEqual(problems(['version: 2', 'name: box', 'children: []']), ['tree.yaml:1 version: expected 1, got 2']);
+  });
+});
+
+test('on_give_up: a bad value names what is accepted, at its line', () => {
+  assert.throws(() => parseTree('version: 1\nname: box\non_give_up: stop_some\nchildren: []\n', 'tree.yaml'), (e: { details?: string[] }) => {
+    assert.match(e.details?.[0] ?? '', /^tree\.yaml:3 on_give_up: expected stop_all \(as OTP: every child is stopped\) or stop_failed/);
+    return true;
   });
 });

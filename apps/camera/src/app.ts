@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
 import type { Tree } from 'edgevisor';
-import { createAppServer, processLogger, redactingLog, sendError, type AppServer } from '../../common/src/index.ts';
+import { createAppServer, installFailpoints, processLogger, redactingLog, sendError, type AppServer } from '../../common/src/index.ts';
 import { CameraRuntime, createCameraWorker, type RingOptions } from './camera-worker.ts';
 import { ringFileName } from './frame-ring.ts';
 import { prepareFramesDir, removeFramesDir } from './frames-dir.ts';
@@ -33,13 +33,18 @@ const EVENT_LOOP_SAMPLE_MS = 1000;
 /** Frame rings for detect cameras: written into `dir`; `perRun`: the directory is ours alone (removed at stop). */
 export interface FramesOptions { dir: string; perRun?: boolean; log?: (line: string) => void }
 
-export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoint?: Failpoint; frames?: FramesOptions }): CameraApp {
+/** Runtime failpoints (apps/common/src/failpoints.ts; tests only): on, and where the crash-at-start marker goes. */
+export interface CameraFailpointsOptions { enabled: boolean; dataDir?: string }
+
+export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoint?: Failpoint; frames?: FramesOptions; failpoints?: CameraFailpointsOptions }): CameraApp {
   // Node process metrics with a coarser event-loop-delay sampler: prom-client's default (10 ms)
   // wakes the loop 100 times a second, about 6 ms of CPU per second on this class of machine,
   // a third of what the controller cost per camera before. Once a second still catches every
   // stall long enough to matter (a frame interval is 33-200 ms; the heartbeat timeout is >= 3 s).
   const server = createAppServer({ name: 'camera', processMetrics: false });
   const { app, registry } = server;
+  const failpoints = installFailpoints(server, { enabled: opts.failpoints?.enabled ?? false, app: 'camera', custom: ['stop-frames'], ...(opts.failpoints?.dataDir ? { dataDir: opts.failpoints.dataDir } : {}) });
+  const framesStopped = () => failpoints.armed('stop-frames');
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const metrics = createCameraMetrics(registry, opts.cameras.map((c) => c.id));
   const cameras = new Map(opts.cameras.map((c) => [c.id, new CameraRuntime(c)]));
@@ -50,7 +55,7 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
     : undefined;
   const tree = createCameraTree([...cameras.values()].map((cam) => ({
     cameraId: cam.config.id,
-    run: createCameraWorker(cam, metrics, { failpoint: opts.failpoint, ...(ring ? { ring } : {}) }),
+    run: createCameraWorker(cam, metrics, { failpoint: opts.failpoint, framesStopped, ...(ring ? { ring } : {}) }),
   })));
   // Restarts of a camera's worker, by cause: a broken deadline is a stall (the worker neither
   // delivered nor retried in time), like Frigate's watchdog restarts of a stalled ffmpeg.

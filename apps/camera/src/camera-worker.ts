@@ -101,7 +101,7 @@ export interface RingOptions {
  * retries is). The runtime restarts it with the broken deadline as the reason. There is no limit on
  * reconnecting as such: a camera that is unplugged retries forever, and a restart would not help.
  */
-export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, opts: { failpoint?: Failpoint; source?: FrameSource; ring?: RingOptions } = {}): TypedWorker<CameraWorkerState> {
+export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, opts: { failpoint?: Failpoint; source?: FrameSource; ring?: RingOptions; framesStopped?: () => boolean } = {}): TypedWorker<CameraWorkerState> {
   const { id } = cam.config;
   const labels = { camera: id };
   const source = opts.source ?? sourceFor(cam.config.source);
@@ -172,6 +172,12 @@ export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, o
           ...(detect ? { detect } : {}),
           signal: inner.signal,
           frame(jpeg, raw) {
+            if (opts.framesStopped?.()) {
+              // Runtime failpoint stop-frames: the source is alive (heartbeats) but no frame gets
+              // through, as a camera that connects and sends nothing usable: only throughput sees it.
+              heartbeat();
+              return;
+            }
             if (hangAfter !== undefined && framesThisRun >= hangAfter) {
               // FAILPOINT hang: stop delivering and heartbeating, like a driver stuck in a call.
               inner.abort();

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { envVars, keyedUnion, loadCheckedYaml, parseEnv, registerSecretsIn, type Env } from '../../common/src/index.ts';
+import { envVars, failpointsEnv, keyedUnion, loadCheckedYaml, parseEnv, registerSecretsIn, type Env } from '../../common/src/index.ts';
 import { codes, EdgevisorError } from 'edgevisor';
 
 /**
@@ -122,6 +122,10 @@ export interface CameraEnvConfig {
   framesDirPerRun: boolean;
   /** The onvif service, for `onvif: {device | address}` sources (ONVIF_URL). */
   onvifUrl?: string;
+  /** DATA_DIR (optional): only the crash-at-start failpoint writes there. */
+  dataDir?: string;
+  /** EDGEVISOR_FAILPOINTS=1: POST /failpoints/<name> (apps/common/src/failpoints.ts; tests only). */
+  failpoints: boolean;
 }
 
 /**
@@ -142,6 +146,8 @@ const envSchema = z.object({
   FRAMES_DIR: envVars.optionalString(),
   ONVIF_URL: z.string().regex(/^https?:\/\/[^@/]+(\/.*)?$/, 'expected the onvif service URL, http://host:port').optional(),
   CAMERA_FAILPOINT: z.string().regex(/^hang:[A-Za-z0-9_-]+(:\d+)?$/, 'expected hang:<cameraId>[:<afterFrames>]').optional(),
+  DATA_DIR: envVars.optionalString(),
+  ...failpointsEnv,
 });
 
 export function loadEnvConfig(env: Env): Readonly<CameraEnvConfig> {
@@ -152,7 +158,7 @@ export function loadEnvConfig(env: Env): Readonly<CameraEnvConfig> {
     failpoint = { kind: 'hang', camera: camera!, afterFrames: after ? Number(after) : 3 };
   }
   const framesDir = e.FRAMES_DIR ?? defaultFramesDir();
-  return Object.freeze({ port: e.PORT, host: e.HOST, camerasFile: e.CAMERAS_FILE, failpoint, framesDir, framesDirPerRun: !e.FRAMES_DIR, onvifUrl: e.ONVIF_URL });
+  return Object.freeze({ port: e.PORT, host: e.HOST, camerasFile: e.CAMERAS_FILE, failpoint, framesDir, framesDirPerRun: !e.FRAMES_DIR, onvifUrl: e.ONVIF_URL, dataDir: e.DATA_DIR, failpoints: e.EDGEVISOR_FAILPOINTS === '1' });
 }
 
 /** The shipped motion model's input (models/motion.onnx): the default camera's detect size. */

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createAppServer, redactingLog, sendError } from '../../common/src/index.ts';
+import { createAppServer, installFailpoints, redactingLog, sendError } from '../../common/src/index.ts';
 import type { InferenceConfig } from './config.ts';
 import { loadDetector } from './model/load.ts';
 import type { Detector } from './model/types.ts';
@@ -50,10 +50,12 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
   const store = openEventStore(join(cfg.dataDir, 'events.db'));
   const snapDir = join(cfg.dataDir, 'snapshots');
   const { app, registry, addHealthCheck } = createAppServer({ name: 'inference' });
+  // stuck: the next frame of every camera never finishes (as INFERENCE_FAILPOINT=hang, at run time).
+  const failpoints = installFailpoints({ app }, { enabled: cfg.failpoints ?? false, app: 'inference', dataDir: cfg.dataDir, custom: ['stuck'], log });
   const metrics = createMetrics(registry);
   mkdirSync(snapDir, { recursive: true });
   const writer = createEventWriter({ store, snapDir, registry, log });
-  const pipeline = createPipeline({ detector, zones, store, dataDir: cfg.dataDir, metrics, failpoint: cfg.failpoint, writer });
+  const pipeline = createPipeline({ detector, zones, store, dataDir: cfg.dataDir, metrics, failpoint: cfg.failpoint, writer, stuck: () => failpoints.armed('stuck') });
   let zoneWarning: string | undefined;
   const unknownCameras = new Gauge({ name: 'inference_zones_unknown_cameras', help: 'Cameras named in the zones file that the camera controller does not have (their zones never see a frame)', registers: [registry] });
   unknownCameras.set(0);

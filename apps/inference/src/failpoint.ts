@@ -26,7 +26,8 @@ export function parseFailpoint(text: string): Failpoint {
 }
 
 /** Armed once per process; the pipeline calls `inFrame()` inside every frame. */
-export function createFailpointGate(fp: Failpoint | null, now: () => number = Date.now) {
+/** `stuck`: the runtime failpoint of the same effect as hang (armed over HTTP, see apps/common/src/failpoints.ts). */
+export function createFailpointGate(fp: Failpoint | null, now: () => number = Date.now, stuck?: () => boolean) {
   const armedAt = now() + (fp?.afterMs ?? 0);
   const active = () => fp !== null && now() >= armedAt;
   return {
@@ -34,6 +35,10 @@ export function createFailpointGate(fp: Failpoint | null, now: () => number = Da
     suppressCounting: () => fp?.kind === 'stall' && active(),
     /** Hangs or blocks when armed; otherwise returns at once. */
     async inFrame(): Promise<void> {
+      if (stuck?.()) {
+        console.error('inference: FAILPOINT stuck: frame loop stuck');
+        await new Promise<never>(() => {});
+      }
       if (!fp || !active()) return;
       if (fp.kind === 'hang') {
         processLogger().error('INFERENCE_FAILPOINT hang: frame loop stuck');

@@ -21,6 +21,8 @@ export interface PipelineDeps {
   dataDir: string;
   metrics: InferenceMetrics;
   failpoint?: Failpoint | null;
+  /** The runtime failpoint `stuck` (apps/common/src/failpoints.ts): when true, frames hang as with `hang`. */
+  stuck?: () => boolean;
   now?: () => number;
   /** Stores events and snapshots, surviving a full disk (default: one of its own on `store`). */
   writer?: EventWriter;
@@ -52,7 +54,7 @@ async function snapshotPixels(frame: JpegFrame | RawFrame): Promise<RgbImage> {
 export function createPipeline(d: PipelineDeps): Pipeline {
   const now = d.now ?? Date.now;
   const dwell = createDwellState();
-  const gate = createFailpointGate(d.failpoint ?? null, now);
+  const gate = createFailpointGate(d.failpoint ?? null, now, d.stuck);
   const snapDir = join(d.dataDir, 'snapshots');
   // Label children looked up once: no label object or hashing per frame.
   const stage = { preprocess: d.metrics.latency.labels('preprocess'), run: d.metrics.latency.labels('run'), postprocess: d.metrics.latency.labels('postprocess') };

@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { AppError, createAppServer, dataDirCheck, errorToHttp, objectLogger, processLogger, sendError } from '../../common/src/index.ts';
+import { AppError, createAppServer, installFailpoints, dataDirCheck, errorToHttp, objectLogger, processLogger, sendError } from '../../common/src/index.ts';
 import { CameraRegistry } from './cameras.ts';
 import { defaultConfig, type OnvifConfig } from './config.ts';
 import { CameraStore, credentialsSchema } from './credentials.ts';
@@ -53,6 +53,7 @@ export function buildApp(opts: OnvifAppOptions = {}): OnvifApp {
   const cfg: OnvifConfig = { ...defaultConfig, ...opts.config };
   const log: LogLine = opts.log ?? objectLogger(processLogger());
   const { app, registry, addHealthCheck } = createAppServer({ name: 'onvif' });
+  installFailpoints({ app }, { enabled: cfg.failpoints ?? false, app: 'onvif', ...(cfg.dataDir ? { dataDir: cfg.dataDir } : {}) });
   const events = new EventLog(log);
   let cameras: CameraRegistry | undefined;
   const metrics = createOnvifMetrics(registry, () => cameras?.counts() ?? { known: 0, reachable: 0 });

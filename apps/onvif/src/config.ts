@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { envVars, parseEnv, type Env } from '../../common/src/index.ts';
+import { envVars, failpointsEnv, parseEnv, type Env } from '../../common/src/index.ts';
 
 /**
  * ONVIF service configuration, from the environment only (cameras added at run time and their
@@ -33,6 +33,8 @@ export interface OnvifConfig {
   driftWarnS: number;
   /** When set, POST/PUT/DELETE need `Authorization: Bearer <token>` (reads stay open: the camera controller and the dashboard read). */
   apiToken?: string;
+  /** EDGEVISOR_FAILPOINTS=1: POST /failpoints/<name> (apps/common/src/failpoints.ts; tests only). */
+  failpoints?: boolean;
 }
 
 const bool = (def: boolean) => z.enum(['true', 'false', '1', '0', 'on', 'off'], { message: 'expected true or false' }).default(def ? 'true' : 'false').transform((v) => v === 'true' || v === '1' || v === 'on');
@@ -54,6 +56,7 @@ const envSchema = z.object({
   ONVIF_REQUEST_TIMEOUT_MS: positiveMs(5000),
   ONVIF_API_TOKEN: z.string().regex(/^\S{8,200}$/, 'expected at least 8 characters, no spaces').optional(),
   ONVIF_DRIFT_WARN_S: z.coerce.number({ message: 'expected seconds' }).positive('expected seconds > 0').max(86_400, 'expected seconds <= 86400').default(5),
+  ...failpointsEnv,
 });
 
 /** Defaults for tests and library use (no env). */
@@ -81,5 +84,6 @@ function fromEnv(env: Env): OnvifConfig {
     requestTimeoutMs: e.ONVIF_REQUEST_TIMEOUT_MS,
     driftWarnS: e.ONVIF_DRIFT_WARN_S,
     apiToken: e.ONVIF_API_TOKEN,
+    failpoints: e.EDGEVISOR_FAILPOINTS === '1',
   };
 }

@@ -11,7 +11,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createAppServer, dataDirCheck, processLogger, sendError, AppError } from '../../common/src/index.ts';
+import { createAppServer, installFailpoints, dataDirCheck, processLogger, sendError, AppError } from '../../common/src/index.ts';
 import type { VacuumConfig } from './config.ts';
 import { createVacuumMetrics } from './metrics.ts';
 import { startScheduler, type Scheduler } from './scheduler.ts';
@@ -50,6 +50,7 @@ const jsonLine = ({ level, message, ...rest }: VacuumEvent) => processLogger()[l
 export function buildApp(opts: VacuumAppOptions): VacuumApp {
   const cfg = opts.config;
   const { app, registry, addHealthCheck } = createAppServer({ name: 'vacuum' });
+  installFailpoints({ app }, { enabled: cfg.failpoints ?? false, app: 'vacuum', dataDir: cfg.dataDir });
   const metrics = createVacuumMetrics(registry);
   const state = openStateDb(cfg.stateDb, opts.log ?? jsonLine);
   const vacuum = createVacuum(cfg, { state, metrics, failpoint: cfg.failpoint });

@@ -12,7 +12,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { Cron } from 'croner';
 import { z } from 'zod';
-import { envVars, loadYamlConfig, parseEnv, type Env } from '../../common/src/index.ts';
+import { envVars, failpointsEnv, loadYamlConfig, parseEnv, type Env } from '../../common/src/index.ts';
 import { parseDuration } from 'edgevisor';
 import { parseFailpoint, type Failpoint } from './failpoint.ts';
 
@@ -98,6 +98,8 @@ export interface VacuumConfig extends VacuumFileConfig {
   host: string;
   dataDir: string;
   failpoint: Failpoint | null;
+  /** EDGEVISOR_FAILPOINTS=1: POST /failpoints/<name> (apps/common/src/failpoints.ts; tests only). */
+  failpoints?: boolean;
 }
 
 const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
@@ -247,6 +249,7 @@ const envSchema = z.object({
     if (v === undefined || v === '') return;
     try { parseFailpoint(v); } catch (e) { ctx.addIssue({ code: 'custom', message: (e as Error).message }); }
   }),
+  ...failpointsEnv,
 });
 
 /** The built-in config on `dataDir` (no VACUUM_CONFIG), no failpoint, default port. */
@@ -258,7 +261,7 @@ export async function loadConfig(env: Env): Promise<Readonly<VacuumConfig>> {
   const e = parseEnv(envSchema, env);
   const dataDir = resolve(e.DATA_DIR);
   const file = e.VACUUM_CONFIG ? await loadVacuumFile(resolve(e.VACUUM_CONFIG), dataDir) : vacuumFileFromObject(DEFAULT_FILE, dataDir);
-  return Object.freeze({ ...file, port: e.PORT, host: e.HOST, dataDir, failpoint: e.VACUUM_FAILPOINT ? parseFailpoint(e.VACUUM_FAILPOINT) : null });
+  return Object.freeze({ ...file, port: e.PORT, host: e.HOST, dataDir, failpoint: e.VACUUM_FAILPOINT ? parseFailpoint(e.VACUUM_FAILPOINT) : null, failpoints: e.EDGEVISOR_FAILPOINTS === '1' });
 }
 
 function deepFreeze<T>(v: T): T {

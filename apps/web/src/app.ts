@@ -5,7 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import { Counter, Gauge } from 'prom-client';
-import { createAppServer, dataDirCheck, errorToHttp, objectLogger, processLogger, sendError } from '../../common/src/index.ts';
+import { createAppServer, installFailpoints, dataDirCheck, errorToHttp, objectLogger, processLogger, sendError } from '../../common/src/index.ts';
 import type { AuditAction } from 'edgevisor';
 import { createAuth } from './auth.ts';
 import type { WebConfig } from './config.ts';
@@ -27,6 +27,7 @@ export type WebAppOptions = Pick<WebConfig, 'version' | 'inferenceUrl'> & Partia
 
 export function buildApp(opts: WebAppOptions): FastifyInstance {
   const { app, registry, addHealthCheck } = createAppServer({ name: 'web' });
+  installFailpoints({ app }, { enabled: opts.failpoints ?? false, app: 'web', ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
   const log = opts.log ?? objectLogger(processLogger());
   const registers = [registry];
   const requests = new Counter({ name: 'web_http_requests_total', help: 'HTTP requests served', labelNames: ['route'], registers });

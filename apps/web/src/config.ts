@@ -9,13 +9,13 @@
  * EDGEVISOR_TOKEN is used to read only), WEB_PASSWORDS_FILE
  * (set-password.ts), WEB_REQUIRE_SIGNIN (false), WEB_SESSION_TTL_MS (8 h), WEB_ALLOWED_HOSTS
  * (comma-separated host names besides IP literals and localhost), WEB_EVENTS_POLL_MS (500),
- * WEB_INFERENCE_BUDGET_MS (100), WEB_HEALTH_BUDGET_MS (500).
+ * WEB_INFERENCE_BUDGET_MS (100), WEB_HEALTH_BUDGET_MS (500), EDGEVISOR_FAILPOINTS (0; tests only).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { envVars, parseEnv, type Env } from '../../common/src/index.ts';
+import { envVars, failpointsEnv, parseEnv, type Env } from '../../common/src/index.ts';
 import { codes, EdgevisorError } from 'edgevisor';
 import { parsePasswordFile, type PasswordEntry } from './passwords.ts';
 import { parseTokenFile } from './upstream.ts';
@@ -45,6 +45,7 @@ const schema = z.object({
   WEB_EVENTS_POLL_MS: z.coerce.number({ message: 'expected milliseconds 50..60000' }).int().min(50, 'expected milliseconds 50..60000').max(60_000, 'expected milliseconds 50..60000').default(500),
   WEB_INFERENCE_BUDGET_MS: z.coerce.number({ message: 'expected milliseconds 1..60000' }).int().min(1).max(60_000).default(100),
   WEB_HEALTH_BUDGET_MS: z.coerce.number({ message: 'expected milliseconds 50..10000' }).int().min(50).max(10_000).default(500),
+  ...failpointsEnv,
 });
 
 /** The checked configuration (see the file comment for each variable). */
@@ -55,6 +56,8 @@ export interface WebConfig {
   passwords: readonly PasswordEntry[];
   requireSignin: boolean; sessionTtlMs: number; sessionSecret: Buffer; allowedHosts: readonly string[];
   eventsPollMs: number; inferenceBudgetMs: number; healthBudgetMs: number;
+  /** EDGEVISOR_FAILPOINTS=1: POST /failpoints/<name> (apps/common/src/failpoints.ts; tests only). */
+  failpoints: boolean;
   /** Lines to print at start (e.g. a missing token file), never a secret. */
   warnings: readonly string[];
 }
@@ -99,6 +102,7 @@ export function loadWebConfig(envIn: Env): Readonly<WebConfig> {
     sessionTtlMs: e.WEB_SESSION_TTL_MS, sessionSecret: sessionSecret(e.DATA_DIR),
     allowedHosts: Object.freeze([...e.WEB_ALLOWED_HOSTS.split(',').map((h) => h.trim()).filter(Boolean), ...(/^[\w.-]+$/.test(e.HOST) && !/^[\d.]+$/.test(e.HOST) ? [e.HOST] : [])]),
     eventsPollMs: e.WEB_EVENTS_POLL_MS, inferenceBudgetMs: e.WEB_INFERENCE_BUDGET_MS, healthBudgetMs: e.WEB_HEALTH_BUDGET_MS,
+    failpoints: e.EDGEVISOR_FAILPOINTS === '1',
     warnings,
   });
 }

@@ -16,7 +16,9 @@ import { IllegalStateError } from '../errors.ts';
  * - `failed`    down and not going to be restarted: a temporary child that crashed, a start
  *               that cannot be retried, or a nested supervisor that escalated to its parent.
  * - `gave_up`   the root only: restart intensity was exceeded at the top; every child has been
- *               stopped, an alarm was raised, and the API keeps serving until a technician acts.
+ *               stopped (with `on_give_up: stop_failed` only the failing one: the others keep
+ *               running, unsupervised), an alarm was raised, and the API keeps serving until a
+ *               technician acts.
  */
 export type ChildState =
   | 'stopped'

@@ -12,7 +12,8 @@ import { WorkerNode } from './worker-node.ts';
 /**
  * A supervisor: starts its children in order, stops them in reverse order, and applies its
  * strategy, restart intensity and backoff when one fails. Past its intensity it stops everything
- * and fails to its parent; the root instead ends in `gave_up` and raises an alarm.
+ * and fails to its parent; the root instead ends in `gave_up` and raises an alarm (with
+ * `on_give_up: stop_failed` it stops only the failing child: the healthy ones keep serving).
  *
  * INVARIANTS:
  * - Everything that changes the set of running children (failure handling, delayed restarts,
@@ -57,6 +58,8 @@ export class SupervisorNode extends TreeNode implements ParentLink {
 
   async stop(reason: string, next: 'stopped' | 'backoff' | 'failed'): Promise<void> {
     if (!isUp(this.state)) {
+      // A root that gave up with stop_failed left its healthy children running: a stop takes them down too.
+      if (this.state === 'gave_up') await this.queue.run(() => this.stopChildren(reason));
       if (this.state !== next) this.setState(next, reason);
       return;
     }
@@ -246,7 +249,12 @@ export class SupervisorNode extends TreeNode implements ParentLink {
     this.generation++;
     this.cancelTimers();
     this.setState('stopping', reason);
-    await this.stopChildren(`supervisor ${this.id} is giving up`);
+    // A root with on_give_up: stop_failed stops only the child past its intensity: the healthy ones
+    // keep serving (the dashboard shows the alarm, working cameras keep recording), unsupervised,
+    // until a technician starts the root again. Otherwise every child stops, as in OTP.
+    const onlyFailed = !this.parent && this.spec.onGiveUp === 'stop_failed';
+    if (onlyFailed) await child.stop(`supervisor ${this.id} is giving up`, 'stopped');
+    else await this.stopChildren(`supervisor ${this.id} is giving up`);
     this.startedAt = null;
     if (this.parent) {
       this.pendingFailure = true;
@@ -261,7 +269,7 @@ export class SupervisorNode extends TreeNode implements ParentLink {
       });
     } else {
       this.setState('gave_up', reason);
-      this.host.emit({ type: 'alarm', child: this.id, reason: `the tree gave up: ${reason}. Every child is stopped; the API keeps serving. Start ${this.id} again once the cause is fixed.` });
+      this.host.emit({ type: 'alarm', child: this.id, reason: `the tree gave up: ${reason}. ${onlyFailed ? `${child.id} is stopped; the others keep running unsupervised` : 'Every child is stopped'}; the API keeps serving. Start ${this.id} again once the cause is fixed.` });
     }
   }
 

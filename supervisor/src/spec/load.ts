@@ -110,6 +110,7 @@ function resolveTree(raw: RawTree, file: string | undefined, issues: SpecIssue[]
     periodMs: raw.period ?? TREE_DEFAULTS.periodMs,
     backoff,
     children: raw.children.map((c, i) => resolveChild(c, ['children', i], backoff, baseDir, issues)),
+    ...(raw.on_give_up ? { onGiveUp: raw.on_give_up } : {}),
   };
   const docker: NonNullable<TreeSpec['docker']> = { timeoutMs: raw.docker?.timeout ?? TREE_DEFAULTS.dockerTimeoutMs, onExit: raw.docker?.on_exit ?? 'leave' };
   if (raw.docker?.project !== undefined) docker.project = raw.docker.project;

@@ -395,6 +395,7 @@ export function createTreeSchema(opts: { allowRun: boolean }) {
         on_exit: z.enum(['leave', 'stop'], { error: expected('leave (containers keep running and are adopted by the next supervisor) or stop') }).optional(),
       })
       .optional(),
+    on_give_up: z.enum(['stop_all', 'stop_failed'], { error: expected('stop_all (as OTP: every child is stopped) or stop_failed (only the child past its intensity; the others keep serving)') }).optional(),
     children: z.array(childSchema(opts.allowRun)),
   });
 }

@@ -202,6 +202,13 @@ export interface SupervisorSpec extends NodeCommon {
   periodMs: number;
   backoff: BackoffSpec;
   children: readonly ChildSpec[];
+  /**
+   * The root only (`on_give_up`): what giving up stops. 'stop_all' (default, as OTP): every child.
+   * 'stop_failed': only the child that went past the intensity; the healthy ones keep serving,
+   * unsupervised, until a technician starts the root again (a crash-looping camera must not take
+   * the dashboard and the other cameras down with it).
+   */
+  onGiveUp?: 'stop_all' | 'stop_failed';
 }
 
 /** A node under a supervisor: a worker or a nested supervisor. */
