@@ -3,8 +3,10 @@
 // it starts after the sensor's probe has passed and restarts with it. Failure modes:
 //   sensor     wedges once (a spinning event loop): no exit, no answer; its HTTP probe times out,
 //              it is marked hung and killed at once (hung_shutdown brutal_kill), then restarted;
-//   collector  crashes once (its store refuses a write) and restarts alone.
-// A third kind, a `thread` worker (worker_threads, killable), goes where THREAD_WORKER says.
+//   collector  crashes once (its store refuses a write) and restarts alone (with the smoother
+//              after it, rest_for_one);
+//   smoother   a `thread` worker (smoother.mjs, worker_threads) that wedges once in a JavaScript
+//              loop: its heartbeat stops, it is marked hung and terminate()d, then restarted.
 //
 // Run: node examples/mixed/main.mjs (after `npm run build:lib`), or from the sources:
 // node --import tsx examples/mixed/main.mjs. Exits 0 once 40 readings are collected, 1 after 30 s.
@@ -31,6 +33,7 @@ const freePort = () =>
 
 const port = await freePort();
 const dir = mkdtempSync(join(tmpdir(), 'edgevisor-mixed-'));
+process.env.MIXED_DIR = dir; // threads get a copy of the environment: the smoother's marker lives here
 const readings = [];
 const sensorPids = new Set();
 let storeFailed = false;
@@ -46,7 +49,7 @@ async function collector({ signal, heartbeat }) {
         log(`collector: the store refused reading ${STORE_FULL_AT}: crash`);
         throw new Error(`store refused reading ${STORE_FULL_AT}`);
       }
-      readings.push(r.value);
+      if (readings.length < READINGS) readings.push(r.value);
       sensorPids.add(r.pid);
       heartbeat();
     } catch (err) {
@@ -74,9 +77,8 @@ const spec = parseTreeObject({
       },
       probes: [{ name: 'live', http: { url: `http://127.0.0.1:${port}/healthz` }, every: '200ms', timeout: '200ms', failures: 2 }],
     },
-    // THREAD_WORKER: a `thread` child (a module run in worker_threads, killable) goes here, e.g.
-    // { id: 'smoother', thread: { module: './smoother.mjs' } }, once the thread backend lands.
     { id: 'collector', shutdown: '500ms', inproc: { run: collector, heartbeat_timeout: '2s' } },
+    { id: 'smoother', shutdown: '500ms', thread: { module: join(import.meta.dirname, 'smoother.mjs'), heartbeat_timeout: '500ms', resource_limits: { max_old_generation_mb: 32 } } },
   ],
 });
 const tree = createTree(spec, { backends: defaultBackends() });
@@ -93,10 +95,10 @@ const deadline = setTimeout(async () => {
   process.exit(1);
 }, 30_000);
 await tree.start();
-log('tree mixed started: sensor (process) -> collector (inproc) (rest_for_one)');
+log('tree mixed started: sensor (process) -> collector (inproc) -> smoother (thread) (rest_for_one)');
 await new Promise((resolve) => {
   const check = setInterval(() => {
-    if (readings.length >= READINGS) {
+    if (readings.length >= READINGS && failures.smoother && tree.child('smoother')?.state === 'running') {
       clearInterval(check);
       resolve();
     }

@@ -77,6 +77,12 @@ export type {
   ProcessBackendSpec,
   InprocBackendSpec,
   DockerBackendSpec,
+  ThreadBackendSpec,
+  ThreadResourceLimits,
+  CustomBackendSpec,
+  NotifySpec,
+  /** A thread worker: inproc's context plus `setState(state)`, run in its own worker thread. */
+  ThreadWorker,
   InnerTreeSpec,
   /** A simple_one_for_one supervisor's `template`: a worker spec without its id. */
   WorkerTemplate,
@@ -149,10 +155,16 @@ export { restartReasonWords, restartFacts, type RestartFacts } from './core/reas
 
 // --- Backends -------------------------------------------------------------------------------------
 /**
- * `defaultBackends()` gives `{ process, inproc }`; add `docker` with {@link dockerBackendsFor}.
- * A backend is a {@link UnitFactory}: `(worker, ctx) => Unit` (see the `Unit` invariants).
+ * `defaultBackends()` gives `{ process, inproc, thread }`; add `docker` with {@link dockerBackendsFor}.
+ * A backend is a {@link UnitFactory}: `(worker, ctx) => Unit` (see the `Unit` invariants);
+ * `registerBackend(registry, name, factory)` adds your own, chosen by `custom: { kind: name }`.
  */
 export { defaultBackends, createInprocUnit, createProcessUnit, killAllProcessUnits, type InprocExitInfo, type ProcessExitInfo } from './backends/index.ts';
+export { createThreadUnit, type ThreadExitInfo } from './backends/thread.ts';
+export { registerBackend, backendKey, BUILTIN_BACKENDS } from './backends/registry.ts';
+/** sd_notify: the sender apps use (`sendNotify`), the message parser, a child's NOTIFY_SOCKET variables. */
+export { hasNotifyAddon, sendNotify, parseNotify, notifyEnv, type NotifyMessage } from './notify/index.ts';
+export type { NotifyStatus } from './runtime/notify-watch.ts';
 export type { Unit, UnitFactory, UnitInfo, ExitInfo, ExecResult, BackendContext, BackendKind, BackendRegistry } from './backends/types.ts';
 
 /**

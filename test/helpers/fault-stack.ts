@@ -154,7 +154,7 @@ async function composeCommand(): Promise<string[]> {
  * apps only, no supervisor, with Docker's restart policy and compose's HEALTHCHECK as shipped
  * (test/bench/faults-docker-alone.compose.yaml); whole = every app's /healthz answers.
  */
-export async function startFaultStack(opts: { prefix?: string; inferenceMb?: number; dockerAlone?: boolean } = {}): Promise<FaultStack> {
+export async function startFaultStack(opts: { prefix?: string; inferenceMb?: number; dockerAlone?: boolean; camerasFile?: string } = {}): Promise<FaultStack> {
   await ensureImages();
   const project = `${opts.prefix ?? 'evfaults'}${randomBytes(3).toString('hex')}`;
   const proxy = await createTapProxy();
@@ -163,7 +163,7 @@ export async function startFaultStack(opts: { prefix?: string; inferenceMb?: num
   // the shipped zones.
   const site = mkdtempSync(join(tmpdir(), 'ev-faults-site-'));
   copyFileSync(join(root, 'test/e2e/faults.tree.yaml'), join(site, 'tree.yaml'));
-  copyFileSync(join(root, 'test/e2e/faults.cameras.yaml'), join(site, 'cameras.yaml'));
+  copyFileSync(opts.camerasFile ?? join(root, 'test/e2e/faults.cameras.yaml'), join(site, 'cameras.yaml'));
   copyFileSync(join(root, 'deploy/site/zones.yaml'), join(site, 'zones.yaml'));
   const port = {} as Record<Service, number>;
   for (const s of SERVICES) port[s] = await freePort();

@@ -11,11 +11,12 @@ test('examples/etl: a hang, a poison record and a webhook outage are each caught
 
 test('examples/mixed: the wedged sensor process is killed on its probe timeout and restarted with its collector; the collector crash restarts it alone', async () => {
   const out = await runExample(join(repoRoot, 'examples/mixed/main.mjs'));
-  assert.deepEqual(out.summary, { readings: 40, sensorRuns: 2, failures: { sensor: 'probe', collector: 'exit' } });
+  assert.deepEqual(out.summary, { readings: 40, sensorRuns: 2, failures: { sensor: 'probe', collector: 'exit', smoother: 'heartbeat' } });
   const text = out.lines.join('\n');
   assert.match(text, /restart sensor: hung: probe live \(http\) timed out 2 times/);
   assert.match(text, /restart collector: restarted with its sibling sensor \(rest_for_one\)/);
   assert.match(text, /restart collector: crashed: store refused reading 25/);
+  assert.match(text, /restart smoother: heartbeat stopped for 0\.\d s/);
 });
 
 test('examples/camera-states: each broken deadline restarts its camera alone, the constraint in its words; then every camera streams', async () => {

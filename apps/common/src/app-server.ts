@@ -4,6 +4,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { errorToHttp, sendError } from './errors.ts';
 import { echoRequestId, fastifyLogging, processLogger, type Logger } from './log.ts';
 import { redactSecrets } from './redact.ts';
+import { createSdNotify, type SdNotify } from './sd-notify.ts';
 
 /**
  * A health check: resolves when healthy, throws (with a message) when not. Keep it cheap.
@@ -26,6 +27,8 @@ export interface AppServerOptions {
   healthTimeoutMs?: number;
   /** Also collect Node process metrics (default true). */
   processMetrics?: boolean;
+  /** sd_notify (READY=1 once listening, WATCHDOG=1 from the event loop); default: from NOTIFY_SOCKET / WATCHDOG_USEC. */
+  notify?: SdNotify;
 }
 
 /** What createAppServer returns. Register routes on `app`, metrics on `registry`. */
@@ -75,6 +78,14 @@ export function createAppServer(opts: AppServerOptions): AppServer {
   const timeoutMs = opts.healthTimeoutMs ?? 2000;
 
   app.addHook('onRequest', echoRequestId);
+  // Under a supervisor that offers NOTIFY_SOCKET (a `notify`/`watchdog` child): READY=1 once
+  // listening, then the event-loop watchdog pings; STOPPING=1 on close.
+  const logger = opts.logger ?? processLogger();
+  const notify = opts.notify ?? createSdNotify({ log: (line) => logger.warn(line) });
+  if (notify.enabled) {
+    app.addHook('onListen', async () => notify.ready());
+    app.addHook('onClose', async () => notify.stop());
+  }
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = errorToHttp(err);
     // The answer says only its code and "internal error"; the line says what happened, with the

@@ -279,7 +279,8 @@ export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit
         let child: ChildProcess;
         try {
           // Only what the spec gives, over a minimal base: never the supervisor's tokens.
-          const env = childEnv(spec.env, spec.passEnv);
+          // ctx.extraEnv last: the runtime's NOTIFY_SOCKET is the one the child must use.
+          const env = { ...childEnv(spec.env, spec.passEnv), ...ctx.extraEnv };
           assertCommandExists(file, cwd, env['PATH']);
           // Under the parent watch (parent-watch.ts): the group dies with the supervisor.
           const watched = watchedCommand([file, ...args]);

@@ -31,20 +31,40 @@ export interface UnitInfo {
 }
 
 /**
- * One supervised unit (a process, a container, an async worker), owned by exactly one runtime
- * node. The runtime never calls start() while a previous start is up, and always awaits stop().
+ * One supervised unit (a process, a thread, a container, an async worker), owned by exactly one
+ * runtime node. This is the interface a custom backend implements (see `registerBackend` in
+ * backends/registry.ts); test/helpers/backend-conformance.ts is the suite every backend passes.
  *
- * INVARIANTS:
+ * The runtime's side of the contract:
+ * - it never calls start() while a previous start is in flight or a run is up (it waits for the
+ *   run's exit, or for stop() to resolve, first);
+ * - it always awaits stop() before the next start();
+ * - it drops everything it learns about an older run (the node's generation), but a unit must
+ *   not rely on that: see INVARIANTS.
+ *
+ * INVARIANTS (what every backend guarantees, checked by the conformance suite):
  * - `onExit` listeners fire exactly once per successful start(), after the unit is gone, and as
- *   soon as the backend learns of it (process 'exit', Docker 'die' event, worker promise settled),
- *   whether the exit was asked for (stop) or not (crash).
- * - stop() resolves only once the unit is gone (after grace + kill if needed); it is idempotent
- *   and safe to call when the unit is not up.
- * - Nothing here throws synchronously; failures to launch reject start() with an EdgevisorError.
+ *   soon as the backend learns of it (process 'exit', Docker 'die' event, worker promise settled,
+ *   thread 'exit'), whether the exit was asked for (stop) or not (crash).
+ * - A run never reports twice and never reports after the next start(): a late settle, a late
+ *   exit event, a heartbeat or a state of an older run is dropped by the unit itself.
+ * - stop() resolves only once the unit is gone (after grace + kill if needed) and its exit has
+ *   been reported; it is idempotent (concurrent calls share one promise) and resolves at once
+ *   when the unit is not up.
+ * - `normal` in the exit: true for a clean end (code 0, a stop honoured within the grace, an
+ *   asked-for brutal_kill), false for a crash or a kill after the grace ran out.
+ * - Nothing here throws synchronously; failures to launch reject start() with an EdgevisorError
+ *   (code START_FAILED), and no exit is reported for a start that failed.
  */
 export interface Unit {
+  /** Launches a new run. Resolves once it is up (spawned, thread online, container started). */
   start(): Promise<void>;
+  /**
+   * Stops the run: asks it to end (SIGTERM, abort, `docker stop`), waits `graceMs`, then kills
+   * it; `brutal_kill` kills at once. Resolves after the exit has been reported.
+   */
   stop(shutdown: Shutdown): Promise<void>;
+  /** Subscribes to exits (see INVARIANTS); returns the unsubscribe function. */
   onExit(listener: (exit: ExitInfo) => void): () => void;
   /**
    * For backends with units that outlive the supervisor (Docker): look for an existing unit and
@@ -55,7 +75,7 @@ export interface Unit {
   exec?(command: readonly string[], timeoutMs: number, signal: AbortSignal): Promise<ExecResult>;
   /** Docker's own HEALTHCHECK status, for the docker_health probe. */
   health?(signal: AbortSignal): Promise<'healthy' | 'unhealthy' | 'starting' | 'none'>;
-  /** In-process workers: unix ms of the last heartbeat (or of the start). */
+  /** In-process and thread workers: unix ms of the last heartbeat (or of the start). */
   lastHeartbeat?(): number;
   /**
    * The other door for a worker's own states (a unit that emits them, e.g. a thread posting them
@@ -83,6 +103,11 @@ export interface BackendContext {
   /** The tree's clock (runtime/clock.ts): backends that keep time of their own (inproc heartbeats and grace) use it. Default: the system clock. */
   clock?: Clock;
   /**
+   * Variables the runtime adds to the unit's environment (process units: NOTIFY_SOCKET and
+   * WATCHDOG_USEC for sd_notify, notify/). Backends without an environment ignore them.
+   */
+  extraEnv?: Readonly<Record<string, string>>;
+  /**
    * The one door through which a unit reports its worker's own state (a typed worker: the
    * WorkerSpec has a `lifecycle`, see spec/worker-lifecycle.ts). Every backend that can carry states
    * calls it (inproc: `ctx.setState`; a thread: a message on its port): `reportWorkerState(state)`.
@@ -102,10 +127,17 @@ export interface BackendContext {
   adoptWorkerLifecycle?: (lifecycle: WorkerLifecycleSpec) => void;
 }
 
-/** Creates a unit for a worker. One factory per backend kind; the runtime picks by `backend.kind`. */
+/**
+ * Creates a unit for a worker. One factory per backend kind; the runtime picks by `backend.kind`
+ * (for `custom` children, by `backend.name`). It is called once per child when the tree is
+ * built: it may throw EdgevisorError(SPEC_INVALID) for options it cannot accept.
+ */
 export type UnitFactory = (worker: WorkerSpec, ctx: BackendContext) => Unit;
 
-/** The backend kinds a tree names: process, inproc, docker. */
+/** The backend kinds a tree names: process, inproc, thread, docker, custom. */
 export type BackendKind = BackendSpec['kind'];
-/** Unit factories by backend kind; createTree picks one per worker by `backend.kind`. */
-export type BackendRegistry = Partial<Record<BackendKind, UnitFactory>>;
+/**
+ * Unit factories by backend name: the built-in kinds and the names given to registerBackend;
+ * createTree picks one per worker by `backend.kind` (`custom` children: `backend.name`).
+ */
+export type BackendRegistry = { [name: string]: UnitFactory | undefined };

@@ -24,6 +24,8 @@ export interface RestartFacts {
   code?: string;
   ageMs?: number;
   heartbeatTimeoutMs?: number;
+  /** sd_notify watchdog period (runtime/notify-watch.ts). */
+  watchdogMs?: number;
   /** Deadlines of a typed worker (core/worker-deadlines.ts): max_for | heartbeat | transition. */
   deadline?: string;
   /** The worker's own state when the deadline broke; a transition's from and to. */
@@ -147,6 +149,7 @@ export function restartReasonWords(facts: RestartFacts, fallback = 'restarted'):
     case 'probe':
       return probeWords(facts);
     case 'heartbeat':
+      if (facts.watchdogMs !== undefined && facts.ageMs !== undefined) return `watchdog: no WATCHDOG=1 for ${(facts.ageMs / 1000).toFixed(1)} s (watchdog ${facts.watchdogMs} ms)`;
       return facts.ageMs !== undefined ? `heartbeat stopped for ${(facts.ageMs / 1000).toFixed(1)} s` : 'heartbeat stopped';
     case 'deadline':
       return deadlineWords(facts);
@@ -184,6 +187,7 @@ export function restartFacts(data: Record<string, unknown> | undefined): Restart
   if (typeof d['code'] === 'string') f.code = d['code'];
   set('ageMs', num('ageMs'));
   set('heartbeatTimeoutMs', num('heartbeatTimeoutMs'));
+  set('watchdogMs', num('watchdogMs'));
   set('deadline', str('deadline'));
   set('workerState', str('workerState'));
   set('fromState', str('fromState'));

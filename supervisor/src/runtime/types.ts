@@ -2,6 +2,7 @@ import type { ChildState } from '../core/lifecycle.ts';
 import type { EventDraft, TreeEvent } from '../core/events.ts';
 import type { BackendKind, UnitInfo } from '../backends/types.ts';
 import type { ManualRestartPlan } from '../core/manual-restart.ts';
+import type { NotifyStatus } from './notify-watch.ts';
 
 /** Who asked for a manual action (recorded in the event log). */
 export type Role = 'viewer' | 'technician';
@@ -70,6 +71,8 @@ export interface ChildSnapshot {
   fetchedAt?: number;
   /** On a worker with `inner_tree`: how fetching its app's tree goes. */
   innerTree?: InnerTreeStatus;
+  /** On a worker with `notify`/`watchdog` (sd_notify): READY=1, the last ping, STATUS=. */
+  notify?: NotifyStatus;
 }
 
 /** The polling of one child's inner tree, as its snapshot shows it. */

@@ -3,6 +3,8 @@ import { countProbe, freshCounter, type ProbeCounter } from '../core/probe-verdi
 import { shouldRestart, type FailureCause } from '../core/strategy.ts';
 import { EdgevisorError, codes } from '../errors.ts';
 import type { ExitInfo, Unit } from '../backends/types.ts';
+import { backendKey } from '../backends/registry.ts';
+import { NotifyWatch } from './notify-watch.ts';
 import type { ProbeSpec, WorkerLifecycleSpec, WorkerSpec } from '../spec/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import { releaseProbeMemory } from '../probes/index.ts';
@@ -49,20 +51,36 @@ export class WorkerNode extends TreeNode {
   private adoptable = true;
   /** The current run stopped answering (a probe timed out, the heartbeat stopped): see hungShutdown. */
   private hung = false;
+  /** sd_notify (spec.notify): NOTIFY_SOCKET, READY=1, the watchdog. */
+  private readonly notify: NotifyWatch | null = null;
   /** A typed worker's own states and deadlines (spec.lifecycle, or adopted from its module), null for an untyped one. */
   private states: WorkerStateWatch | null = null;
   private lifecycle: WorkerLifecycleSpec | undefined;
 
   constructor(spec: WorkerSpec, parent: ParentLink, host: NodeHost) {
     super(spec, parent, host);
-    const factory = host.backends[spec.backend.kind];
+    const kind = backendKey(spec.backend);
+    const factory = host.backends[kind];
     if (!factory) {
-      throw new EdgevisorError(codes.START_FAILED, `child ${spec.id}: no ${spec.backend.kind} backend is available in this supervisor`);
+      const custom = spec.backend.kind === 'custom' ? ' (register it with registerBackend before building the tree)' : '';
+      throw new EdgevisorError(codes.START_FAILED, `child ${spec.id}: no ${kind} backend is available in this supervisor${custom}`);
+    }
+    if (spec.notify) {
+      this.notify = new NotifyWatch(spec.notify, {
+        now: host.now,
+        group: () => (isUp(this.state) ? (this.unit.info().pid as number | undefined) : undefined),
+        onReady: () => {
+          // startedAt is set once the run's probes are set up: before that the probe map is the last run's.
+          if (this.state === 'starting' && this.startedAt !== null && this.probesPassedOnce()) this.becameRunning('READY=1');
+        },
+        onHung: (reason, data) => this.turnedUnhealthy('heartbeat', reason, data),
+      });
     }
     if (spec.lifecycle) this.adoptWorkerLifecycle(spec.lifecycle);
     this.unit = factory(spec, {
       baseDir: host.baseDir,
       clock: host.clock,
+      extraEnv: this.notify?.env(),
       reportWorkerState: (state) => this.reportWorkerState(state),
       adoptWorkerLifecycle: (lifecycle) => {
         if (this.lifecycle) return;
@@ -71,8 +89,9 @@ export class WorkerNode extends TreeNode {
       },
     });
     this.unit.onExit((exit) => this.onExit(exit));
-    // States a unit emits (rather than reporting them through the context): same door, but an
-    // event listener must not throw, so an undeclared state is dropped here.
+    // States a unit emits (rather than reporting them through the context; a thread posts them
+    // over its port): same door, but an event listener must not throw, so an undeclared state is
+    // dropped here.
     this.unit.onWorkerState?.((state) => {
       if (this.lifecycle?.states.includes(state)) this.reportWorkerState(state);
     });
@@ -110,12 +129,15 @@ export class WorkerNode extends TreeNode {
     this.pendingFailure = false;
     this.hung = false;
     this.setState('starting', adopted ? 'adopted the running unit without restarting it' : reason);
-    // Before start(): an inproc worker runs its first lines (and may report a state) inside it.
+    // Before start(): an inproc worker runs its first lines (and may report a state) inside it,
+    // and a child may say READY=1 before start() resolves.
     this.states?.begin();
+    this.notify?.begin();
     try {
       if (!adopted) await this.unit.start();
     } catch (err) {
       if (gen === this.generation) this.states?.halt();
+      this.notify?.end();
       if (gen === this.generation && this.state === 'starting') {
         this.wentDown('start_failed', false, `start failed: ${(err as Error).message}`, { error: (err as Error).message });
       }
@@ -124,7 +146,7 @@ export class WorkerNode extends TreeNode {
     if (gen !== this.generation || this.state !== 'starting') return gen;
     this.startedAt = this.host.now();
     this.startProbes(gen);
-    if (this.spec.probes.length === 0) this.setState('running', 'started');
+    if (this.spec.probes.length === 0 && this.isReady()) this.becameRunning('started');
     return gen;
   }
 
@@ -162,6 +184,7 @@ export class WorkerNode extends TreeNode {
 
   async close(): Promise<void> {
     this.stopProbes();
+    this.notify?.close();
     await this.unit.close();
   }
 
@@ -181,8 +204,24 @@ export class WorkerNode extends TreeNode {
       backend: this.spec.backend.kind,
       probes: this.spec.probes.map((p) => this.probes.get(p.name)?.status ?? idleStatus(p)),
       info: this.unit.info(),
+      ...(this.notify ? { notify: this.notify.status() } : {}),
       ...(isUp(this.state) ? this.states?.current() : undefined),
     };
+  }
+
+  /** Startup is over (probes passed once, READY=1 if asked for): the watchdog starts. */
+  private becameRunning(reason: string): void {
+    this.setState('running', reason);
+    this.notify?.arm();
+  }
+
+  /** A `notify.ready` child is ready once it sent READY=1; every other child is. */
+  private isReady(): boolean {
+    return this.notify?.ready ?? true;
+  }
+
+  private probesPassedOnce(): boolean {
+    return [...this.probes.values()].every((p) => p.counter.passedOnce);
   }
 
   private onExit(exit: ExitInfo): void {
@@ -260,7 +299,9 @@ export class WorkerNode extends TreeNode {
           });
           return;
         }
-        if (this.state === 'starting' && [...this.probes.values()].every((p) => p.counter.passedOnce)) this.setState('running', 'startup probes passed');
+        if (this.state === 'starting' && this.probesPassedOnce()) {
+          if (this.isReady()) this.becameRunning('startup probes passed');
+        }
         if (gen !== this.generation) return;
         // Fixed rate: a run that timed out does not push the next one back, so N failures take
         // N periods, not N x (period + timeout).
@@ -295,7 +336,7 @@ export class WorkerNode extends TreeNode {
 
   private startHeartbeatWatch(gen: number): void {
     const b = this.spec.backend;
-    if (b.kind !== 'inproc' || b.heartbeatTimeoutMs <= 0 || !this.unit.lastHeartbeat) return;
+    if ((b.kind !== 'inproc' && b.kind !== 'thread') || b.heartbeatTimeoutMs <= 0 || !this.unit.lastHeartbeat) return;
     const limit = b.heartbeatTimeoutMs;
     const every = Math.max(10, Math.min(500, Math.floor(limit / 4)));
     this.heartbeatTimer = this.host.clock.setInterval(() => {
@@ -319,6 +360,7 @@ export class WorkerNode extends TreeNode {
     }
     this.probeAbort?.abort();
     this.probeAbort = null;
+    this.notify?.end();
     if (this.heartbeatTimer) this.host.clock.clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
     this.states?.halt();

@@ -6,7 +6,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ZodType } from 'zod';
 import type {
-  BackendSpec, BackoffSpec, ChildSpec, ProbeCheck, ProbeSpec, SupervisorSpec, TreeSpec, WorkerSpec, WorkerTemplate,
+  BackendSpec, BackoffSpec, ChildSpec, ProbeCheck, ProbeSpec, SupervisorSpec, ThreadResourceLimits, TreeSpec, WorkerSpec, WorkerTemplate,
 } from './types.ts';
 import { CHECK_KINDS, ID_RE, codeChildSchema, codeTreeSchema, fileChildSchema, fileTreeSchema, type RawChild, type RawProbe, type RawTree } from './schema.ts';
 import { checkWithSchema, formatIssues, formatPath, parseYamlSource, readYamlSource, specInvalid, type SpecIssue, type YamlSource } from './yaml-config.ts';
@@ -32,6 +32,8 @@ export const TREE_DEFAULTS = Object.freeze({
   innerTree: Object.freeze({ everyMs: 1_000, timeoutMs: 500 }),
   /** simple_one_for_one: children added at run time, at most. */
   maxChildren: 1_000,
+  /** sd_notify: how long a `ready` child may take to send READY=1. */
+  notifyStartTimeoutMs: 60_000,
 } as const);
 
 type Path = readonly PropertyKey[];
@@ -196,6 +198,8 @@ function resolveChild(raw: RawChild, path: Path, parentBackoff: BackoffSpec, bas
       timeoutMs: raw.inner_tree.timeout ?? Math.min(TREE_DEFAULTS.innerTree.timeoutMs, raw.inner_tree.every ?? Infinity),
     };
   }
+  const notify = resolveNotify(raw);
+  if (notify) worker.notify = notify;
   return worker;
 }
 
@@ -263,6 +267,16 @@ export function specFromTemplate(template: WorkerTemplate, o: TemplateOverrides,
   return deepFreeze({ ...template, id, backend } as WorkerSpec);
 }
 
+/** `watchdog: 500ms` is short for `notify: { watchdog: 500ms }`. */
+function resolveNotify(raw: RawChild): WorkerSpec['notify'] {
+  if (raw.notify === undefined && raw.watchdog === undefined) return undefined;
+  return {
+    ready: raw.notify?.ready ?? false,
+    watchdogMs: raw.watchdog ?? raw.notify?.watchdog ?? 0,
+    startTimeoutMs: raw.notify?.start_timeout ?? TREE_DEFAULTS.notifyStartTimeoutMs,
+  };
+}
+
 /** File-like module specifiers resolve against the tree's directory; package names stay as written. */
 function resolveModule(m: string, baseDir: string): string {
   if (isAbsolute(m) || m.startsWith('file:') || m.startsWith('node:')) return m;
@@ -288,6 +302,17 @@ function resolveBackend(raw: RawChild, baseDir: string): BackendSpec {
     }
     return spec;
   }
+  if (raw.thread) {
+    const t = raw.thread;
+    const l = t.resource_limits ?? {};
+    const limits: ThreadResourceLimits = {};
+    if (l.max_old_generation_mb !== undefined) limits.maxOldGenerationSizeMb = l.max_old_generation_mb;
+    if (l.max_young_generation_mb !== undefined) limits.maxYoungGenerationSizeMb = l.max_young_generation_mb;
+    if (l.code_range_mb !== undefined) limits.codeRangeSizeMb = l.code_range_mb;
+    if (l.stack_mb !== undefined) limits.stackSizeMb = l.stack_mb;
+    return { kind: 'thread', module: resolveModule(t.module, baseDir), export: t.export ?? TREE_DEFAULTS.inprocExport, resourceLimits: limits, heartbeatTimeoutMs: t.heartbeat_timeout ?? 0 };
+  }
+  if (raw.custom) return { kind: 'custom', name: raw.custom.kind, options: raw.custom.options ?? {} };
   if (raw.docker) return { kind: 'docker', service: raw.docker.service };
   // The schema guarantees exactly one backend; reaching here is a bug in schema.ts.
   throw new Error(`child "${raw.id}" has no backend after validation`);

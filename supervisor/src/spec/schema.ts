@@ -12,7 +12,7 @@ import { expected, expectedType } from './yaml-config.ts';
 export const ID_RE = /^[a-z0-9][a-z0-9_-]*$/;
 const ID_EXPECTED = 'an id matching [a-z0-9][a-z0-9_-]* (lowercase letters, digits, "_" and "-")';
 
-export const BACKEND_KEYS = ['process', 'inproc', 'docker', 'children', 'template'] as const;
+export const BACKEND_KEYS = ['process', 'inproc', 'thread', 'docker', 'custom', 'children', 'template'] as const;
 export const CHECK_KINDS = ['http', 'tcp', 'exec', 'throughput', 'staleness', 'docker_health'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 /** Keys that only make sense on a nested supervisor (a child with `children`). */
@@ -48,6 +48,14 @@ export const RANGES = {
   inner_tree_every: [100, 3_600_000],
   inner_tree_timeout: [10, 3_600_000],
   max_children: [1, 10_000],
+  // A thread's V8 limits (MB): below 4 MB of old generation a thread cannot even load a module.
+  max_old_generation_mb: [4, 65_536],
+  max_young_generation_mb: [1, 4_096],
+  code_range_mb: [1, 4_096],
+  stack_mb: [1, 1_024],
+  // sd_notify: under 20 ms the pings themselves would be the load.
+  watchdog: [20, 3_600_000],
+  notify_start_timeout: [100, 3_600_000],
 } as const satisfies Record<string, readonly [number, number]>;
 type Range = readonly [number, number];
 
@@ -210,6 +218,33 @@ function inprocBackend(allowRun: boolean) {
   }, { when: () => true });
 }
 
+const threadBackend = z.strictObject({
+  module: text,
+  export: text.optional(),
+  heartbeat_timeout: duration(RANGES.heartbeat_timeout).optional(),
+  resource_limits: z
+    .strictObject({
+      max_old_generation_mb: intIn(RANGES.max_old_generation_mb).optional(),
+      max_young_generation_mb: intIn(RANGES.max_young_generation_mb).optional(),
+      code_range_mb: intIn(RANGES.code_range_mb).optional(),
+      stack_mb: intIn(RANGES.stack_mb).optional(),
+    })
+    .optional(),
+});
+
+/** A user's backend (backends/registry.ts): `kind` names the registered factory, `options` go to it. */
+const customBackend = z.strictObject({
+  kind: z.string({ error: expected('a backend name matching [a-z0-9][a-z0-9_-]*, as given to registerBackend') }).regex(ID_RE, { error: expected('a backend name matching [a-z0-9][a-z0-9_-]*, as given to registerBackend') }),
+  options: z.record(z.string(), z.unknown(), { error: expectedType('a mapping of options for the backend') }).optional(),
+});
+
+/** sd_notify (notify/): `ready` waits for READY=1, `watchdog` expects WATCHDOG=1 at least that often. */
+const notify = z.strictObject({
+  ready: z.boolean({ error: expected('true or false') }).optional(),
+  watchdog: duration(RANGES.watchdog).optional(),
+  start_timeout: duration(RANGES.notify_start_timeout).optional(),
+});
+
 const dockerBackend = z.strictObject({
   service: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, { error: expected('a compose service name') }),
 });
@@ -273,7 +308,11 @@ export interface RawChild {
   hung_shutdown?: Shutdown;
   process?: z.output<typeof processBackend>;
   inproc?: { module?: string; export?: string; heartbeat_timeout?: number; run?: InprocWorker };
+  thread?: z.output<typeof threadBackend>;
   docker?: z.output<typeof dockerBackend>;
+  custom?: z.output<typeof customBackend>;
+  notify?: z.output<typeof notify>;
+  watchdog?: number;
   probes?: RawProbe[];
   inner_tree?: { url: string; every?: number; timeout?: number };
   strategy?: Strategy;
@@ -320,7 +359,11 @@ function childSchema(allowRun: boolean): z.ZodType<RawChild> {
       hung_shutdown: shutdown.optional(),
       process: processBackend.optional(),
       inproc: inprocBackend(allowRun).optional(),
+      thread: threadBackend.optional(),
       docker: dockerBackend.optional(),
+      custom: customBackend.optional(),
+      notify: notify.optional(),
+      watchdog: duration(RANGES.watchdog).optional(),
       probes: z.array(probe).optional(),
       inner_tree: innerTree.optional(),
       ...supervision,
@@ -337,7 +380,7 @@ function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
   if (!isMapping(v)) return; // already reported as "expected a mapping"
   const kinds = present(v, BACKEND_KEYS);
   if (kinds.length !== 1) {
-    const accepted = 'expected exactly one of process, inproc, docker (a worker), children (a nested supervisor) or template (a simple_one_for_one supervisor)';
+    const accepted = 'expected exactly one of process, inproc, thread, docker, custom (a worker), children (a nested supervisor) or template (a simple_one_for_one supervisor)';
     ctx.addIssue({ code: 'custom', path: kinds.length ? [kinds[1]!] : [], message: `${accepted}, got ${kinds.length ? kinds.join(' and ') : 'none'}` });
     return;
   }
@@ -355,8 +398,15 @@ function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
     if (c.probes !== undefined) ctx.addIssue({ code: 'custom', path: ['probes'], message: 'a nested supervisor takes no probes; put them on its workers' });
     if (c.hung_shutdown !== undefined) ctx.addIssue({ code: 'custom', path: ['hung_shutdown'], message: 'a nested supervisor takes no hung_shutdown; put it on its workers' });
     if (c.inner_tree !== undefined) ctx.addIssue({ code: 'custom', path: ['inner_tree'], message: 'a nested supervisor takes no inner_tree; put it on the worker whose app serves /v1/tree' });
-    return;
   }
+  for (const k of present(v, ['notify', 'watchdog'] as const)) {
+    // Containers would need the socket mounted (see notify/README.md); threads heartbeat over their port.
+    if (kinds[0] !== 'process') ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process child only; this child is ${kinds[0] === 'children' ? 'a nested supervisor' : `a ${kinds[0]} worker`}` });
+  }
+  if (isMapping(c.notify) && c.notify.watchdog !== undefined && c.watchdog !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['watchdog'], message: 'expected either watchdog or notify.watchdog, got both' });
+  }
+  if (kinds[0] === 'children') return;
   for (const k of present(v, SUPERVISOR_ONLY)) {
     ctx.addIssue({ code: 'custom', path: [k], message: `only a nested supervisor (a child with children) takes "${k}"; this child is a ${kinds[0]} worker` });
   }

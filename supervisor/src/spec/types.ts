@@ -102,6 +102,57 @@ export interface InprocBackendSpec {
   heartbeatTimeoutMs: number;
 }
 
+/** What a `thread` worker's function gets (backends/thread.ts): inproc's context plus its own states. */
+export type ThreadWorker = (ctx: {
+  signal: AbortSignal;
+  heartbeat: () => void;
+  /** Reports the worker's own state ("connecting", "streaming"...) over the thread's port. */
+  setState: (state: string) => void;
+  id: string;
+}) => Promise<void>;
+
+/** V8 heap limits of a thread (worker_threads `resourceLimits`), in MB; unset = Node's defaults. */
+export interface ThreadResourceLimits {
+  maxOldGenerationSizeMb?: number;
+  maxYoungGenerationSizeMb?: number;
+  codeRangeSizeMb?: number;
+  stackSizeMb?: number;
+}
+
+/** A module run in its own worker thread: killable with terminate() while it runs JS. */
+export interface ThreadBackendSpec {
+  kind: 'thread';
+  /** Module path (absolute after load) or package specifier, and its function export. */
+  module: string;
+  export: string;
+  resourceLimits: ThreadResourceLimits;
+  /** A thread that posts no heartbeat for this long is stalled (0 = no heartbeat check). */
+  heartbeatTimeoutMs: number;
+}
+
+/**
+ * A backend registered by the user (backends/registry.ts `registerBackend`): `name` picks the
+ * factory, `options` are passed to it as written (the factory validates them).
+ */
+export interface CustomBackendSpec {
+  kind: 'custom';
+  name: string;
+  options: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * `notify` of a process child: the sd_notify protocol (supervisor/src/notify/). The child gets
+ * NOTIFY_SOCKET (and WATCHDOG_USEC when `watchdogMs` > 0).
+ */
+export interface NotifySpec {
+  /** Startup ends with READY=1 (systemd's Type=notify), on top of the startup probes. */
+  ready: boolean;
+  /** A child that sends no WATCHDOG=1 for this long is hung and killed (0 = no watchdog). */
+  watchdogMs: number;
+  /** With `ready`: no READY=1 within this long is a failed start. */
+  startTimeoutMs: number;
+}
+
 /** A compose service's container of the tree's own project. */
 export interface DockerBackendSpec {
   kind: 'docker';
@@ -109,8 +160,8 @@ export interface DockerBackendSpec {
   service: string;
 }
 
-/** How a worker runs: a process, an in-process function, or a container. */
-export type BackendSpec = ProcessBackendSpec | InprocBackendSpec | DockerBackendSpec;
+/** How a worker runs: a process, an in-process function, a thread, a container, or a registered backend. */
+export type BackendSpec = ProcessBackendSpec | InprocBackendSpec | ThreadBackendSpec | DockerBackendSpec | CustomBackendSpec;
 
 interface NodeCommon {
   id: string;
@@ -133,6 +184,8 @@ export interface WorkerSpec extends NodeCommon {
   lifecycle?: WorkerLifecycleSpec;
   /** Where its app publishes its own supervision tree, merged under this child (inner/inner-tree.ts). */
   innerTree?: InnerTreeSpec;
+  /** sd_notify readiness and watchdog (process children): `notify:` or `watchdog:` in the file. */
+  notify?: NotifySpec;
 }
 
 /** `inner_tree` of a worker: the app serves GET /v1/tree, /v1/events and POST /v1/children/:id/<action> at `url`. */

@@ -103,6 +103,8 @@ function createDockerUnit(id: string, service: string, deps: UnitDeps): Unit {
   let runStartedAt: number | null = null;
   let restartCount = 0;
   let oomSeen = false;
+  /** The current run is being stopped with brutal_kill: its SIGKILL was asked for, a clean end (as for processes). */
+  let killAsked = false;
   let starting = false;
   let pendingExit: ExitInfo | null = null;
   let stopping: Promise<void> | null = null;
@@ -123,6 +125,8 @@ function createDockerUnit(id: string, service: string, deps: UnitDeps): Unit {
   const reportExit = (exit: ExitInfo, source: string) => {
     if (!watching) return;
     watching = false;
+    if (killAsked && !exit.oom && exit.error === undefined) exit = { ...exit, normal: true };
+    killAsked = false;
     note(`exit code=${exit.code}${exit.oom ? ' oom' : ''}${exit.error ? ` (${exit.error})` : ''} seen by ${source}`);
     if (starting) pendingExit = exit;
     else emit(exit);
@@ -210,6 +214,7 @@ function createDockerUnit(id: string, service: string, deps: UnitDeps): Unit {
     try {
       // A paused (frozen) container cannot run a SIGTERM handler: its grace would only be waited out.
       const frozen = shutdown.kind === 'grace' && (await client.inspect(cid).then((st) => st.paused, () => false));
+      killAsked = shutdown.kind === 'brutal_kill';
       if (shutdown.kind === 'brutal_kill' || frozen) await client.kill(cid, 'SIGKILL');
       else await client.stop(cid, Math.ceil(shutdown.graceMs / 1000));
     } catch (err) {
@@ -243,6 +248,7 @@ function createDockerUnit(id: string, service: string, deps: UnitDeps): Unit {
       container = c;
       assertOwned(c, project, service);
       oomSeen = false;
+      killAsked = false;
       pendingExit = null;
       runStartedAt = null;
       runThreshold = Date.now();
