@@ -401,12 +401,12 @@ function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
   }
   for (const k of present(v, ['notify', 'watchdog'] as const)) {
     // Containers would need the socket mounted (see notify/README.md); threads heartbeat over their port.
-    if (kinds[0] !== 'process') ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process child only; this child is ${kinds[0] === 'children' ? 'a nested supervisor' : `a ${kinds[0]} worker`}` });
+    if (kinds[0] !== 'process') ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process child only; this child is ${kinds[0] === 'children' || kinds[0] === 'template' ? 'a nested supervisor' : `a ${kinds[0]} worker`}` });
   }
   if (isMapping(c.notify) && c.notify.watchdog !== undefined && c.watchdog !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['watchdog'], message: 'expected either watchdog or notify.watchdog, got both' });
   }
-  if (kinds[0] === 'children') return;
+  if (kinds[0] === 'children' || kinds[0] === 'template') return;
   for (const k of present(v, SUPERVISOR_ONLY)) {
     ctx.addIssue({ code: 'custom', path: [k], message: `only a nested supervisor (a child with children) takes "${k}"; this child is a ${kinds[0]} worker` });
   }
