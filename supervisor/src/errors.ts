@@ -11,6 +11,8 @@ export const codes = {
   STATE_CONFLICT: 'EDGEVISOR_ERR_STATE_CONFLICT',
   /** No child with that id in this tree (API 404). */
   UNKNOWN_CHILD: 'EDGEVISOR_ERR_UNKNOWN_CHILD',
+  /** A child added at run time has an id the tree already has (API 409). */
+  CHILD_EXISTS: 'EDGEVISOR_ERR_CHILD_EXISTS',
   /** The backend could not launch the unit (spawn failed, container missing...). */
   START_FAILED: 'EDGEVISOR_ERR_START_FAILED',
   /** A probe did not answer within its timeout. */

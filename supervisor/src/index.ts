@@ -40,6 +40,16 @@ export type {
 } from './runtime/types.ts';
 /** What a manual restart restarts, in start order (`tree.restartChild()` returns it). */
 export type { ManualRestartPlan } from './core/manual-restart.ts';
+/**
+ * Time and timers, passed in: `createTree(spec, { clock })` arms every runtime timer (backoff,
+ * reconcile, probe scheduling, heartbeat checks, inproc grace) on it; `systemClock` by default.
+ */
+export { systemClock, type Clock, type TimerHandle } from './runtime/clock.ts';
+/**
+ * A supervisor's decisions as data: `decide(view, event, now)` returns the steps (stop, start,
+ * emit, wait, escalate, ...) the runtime executes. Pure; exported for tools and tests.
+ */
+export { decide, type Step, type StepKind, type DecideEvent, type SupervisorView, type ChildView, type FailureReport, type ChildMarks, type ManualPlan } from './core/decide.ts';
 
 // --- Tree specs: files and objects ---------------------------------------------------------------
 /**
@@ -50,6 +60,8 @@ export type { ManualRestartPlan } from './core/manual-restart.ts';
  * The result is deep-frozen. `TREE_DEFAULTS` lists every default.
  */
 export { loadTreeFile, parseTree, parseTreeObject, TREE_DEFAULTS } from './spec/load.ts';
+/** One child for `tree.addChild` checked alone (`child.<field>: ...` messages), and a child made from a simple_one_for_one template. */
+export { parseChildObject, specFromTemplate, type TemplateOverrides } from './spec/load.ts';
 export type {
   TreeSpec,
   ChildSpec,
@@ -72,6 +84,8 @@ export type {
   /** A thread worker: inproc's context plus `setState(state)`, run in its own worker thread. */
   ThreadWorker,
   InnerTreeSpec,
+  /** A simple_one_for_one supervisor's `template`: a worker spec without its id. */
+  WorkerTemplate,
   /** An in-process worker: `async ({ signal, heartbeat, id, setState }) => { ... }`; settles when done, throws on failure. */
   InprocWorker,
 } from './spec/types.ts';

@@ -285,6 +285,9 @@ describe('regressions found by adversarial tests', () => {
       intensity: 10,
       children: [{ ...procChild('a', p.a, { probe: false }), probes: tcpProbe(gatePort, '20s', 1000) }, procChild('b', p.b)],
     });
+    // a is `running` once the gate answers, not once it listens itself: a crash request sent
+    // before that is lost (on a loaded box node takes seconds to boot).
+    await waitFor('a listening', async () => (await fetch(`http://127.0.0.1:${p.a}/healthz`, { signal: AbortSignal.timeout(500) }).catch(() => null))?.ok === true, 15_000);
     await closeGate(g);
     await crash(p.a); // a restarts and waits in `starting` until the gate opens again
     await waitFor('a restarting', () => h.state('a') === 'starting' && h.restarts('a') === 1);

@@ -15,6 +15,8 @@ import type { TreeEvent } from '../../supervisor/src/core/events.ts';
 import type { InprocWorker } from '../../supervisor/src/spec/types.ts';
 import type { Actor, Tree } from '../../supervisor/src/runtime/types.ts';
 import { waitFor } from '../helpers/net.ts';
+import { systemClock, type Clock } from '../../supervisor/src/runtime/clock.ts';
+import type { FakeClock } from '../helpers/fake-clock.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const httpChild = join(repoRoot, 'test/fixtures/http-child.js');
@@ -58,11 +60,15 @@ export function formatEvents(events: readonly TreeEvent[]): string {
   return events.map((x) => `${x.seq} ${x.type} ${x.child} ${x.from ?? ''}->${x.to ?? ''} ${x.reason}`).join('\n');
 }
 
-/** Builds (and by default starts) a tree from a spec object. */
-export async function buildTree(obj: Record<string, unknown>, opts: { start?: boolean } = {}): Promise<Harness> {
+/**
+ * Builds (and by default starts) a tree from a spec object. With `clock` (test/helpers/fake-clock.ts)
+ * the runtime and the inproc backend run on fake time: the start and close() drive it.
+ */
+export async function buildTree(obj: Record<string, unknown>, opts: { start?: boolean; clock?: FakeClock } = {}): Promise<Harness> {
   const spec = parseTreeObject({ version: 1, ...obj });
   const errors: unknown[] = [];
-  const tree = createTree(spec, { backends: defaultBackends(), baseDir: repoRoot, onInternalError: (e) => errors.push(e) });
+  const clock = opts.clock;
+  const tree = createTree(spec, { backends: defaultBackends(), baseDir: repoRoot, onInternalError: (e) => errors.push(e), ...(clock ? { clock } : {}) });
   const events: TreeEvent[] = [];
   const pids = new Set<number>();
   tree.onEvent((e) => {
@@ -73,7 +79,7 @@ export async function buildTree(obj: Record<string, unknown>, opts: { start?: bo
     }
   });
   const started = opts.start === false ? Promise.resolve() : tree.start();
-  await started;
+  await drive(clock, 'the tree started', started);
   const node = (id: string) => tree.child(id);
   let closed = false;
   const h: Harness = {
@@ -94,7 +100,8 @@ export async function buildTree(obj: Record<string, unknown>, opts: { start?: bo
       // A stop that hangs is a bug too; fail with the log instead of hanging the file.
       let timer: NodeJS.Timeout | undefined;
       const hung = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), 20_000)));
-      const outcome = await Promise.race([tree.stop().then(() => 'ok' as const), hung]);
+      const stopping = tree.stop();
+      const outcome = await Promise.race([drive(clock, 'tree.stop()', stopping).then(() => 'ok' as const), hung]);
       clearTimeout(timer);
       assert.equal(outcome, 'ok', `tree.stop() did not finish within 20 s\n${h.dump()}`);
       checkEventLog(events);
@@ -104,6 +111,16 @@ export async function buildTree(obj: Record<string, unknown>, opts: { start?: bo
     },
   };
   return h;
+}
+
+/** Awaits `p`; on a fake clock, runs its timers meanwhile (a stop's grace, a start's probes). */
+async function drive(clock: FakeClock | undefined, label: string, p: Promise<unknown>): Promise<void> {
+  if (!clock) return void (await p);
+  let done = false;
+  const settled = p.then(() => (done = true), () => (done = true));
+  await clock.until(label, () => done);
+  await settled;
+  await p;
 }
 
 /** Runs `fn` and, if it throws, prints the event log first (for failing waits). */
@@ -123,10 +140,11 @@ interface LiveRun {
 }
 
 /**
- * In-process workers driven from the test: each run heartbeats every 20 ms until it is told to
- * crash (reject), finish (resolve) or stall (stop heartbeating), or until it is aborted.
+ * In-process workers driven from the test: each run heartbeats every 20 ms (of `clock`'s time)
+ * until it is told to crash (reject), finish (resolve) or stall (stop heartbeating), or until it
+ * is aborted.
  */
-export function createWorkers() {
+export function createWorkers(clock: Clock = systemClock) {
   const runs: Record<string, number> = {};
   const live = new Map<string, LiveRun>();
   const get = (id: string): LiveRun => {
@@ -138,14 +156,14 @@ export function createWorkers() {
     async ({ signal, heartbeat }) => {
       runs[id] = (runs[id] ?? 0) + 1;
       await new Promise<void>((resolveRun, rejectRun) => {
-        const beat = setInterval(heartbeat, 20);
+        const beat = clock.setInterval(heartbeat, 20);
         const self: LiveRun = {
           crash: (err) => end(err ?? new Error(`${id} crashed on purpose`)),
           finish: () => end(),
-          stall: () => clearInterval(beat),
+          stall: () => clock.clearInterval(beat),
         };
         const end = (err?: Error) => {
-          clearInterval(beat);
+          clock.clearInterval(beat);
           if (live.get(id) === self) live.delete(id);
           if (err) rejectRun(err);
           else resolveRun();

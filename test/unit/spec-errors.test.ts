@@ -79,7 +79,7 @@ describe('tree file errors', () => {
   });
 
   test('a child needs exactly one backend', () => {
-    const one = 'expected exactly one of process, inproc, thread, docker, custom (a worker) or children (a nested supervisor)';
+    const one = 'expected exactly one of process, inproc, thread, docker, custom (a worker), children (a nested supervisor) or template (a simple_one_for_one supervisor)';
     assert.deepEqual(problems([...HEAD, '  - id: web', '    restart: transient']), [`tree.yaml:4 children[0]: ${one}, got none`]);
     assert.deepEqual(problems([...HEAD, '  - id: web', '    process: { command: [x] }', '    docker: { service: web }']), [
       `tree.yaml:6 children[0].docker: ${one}, got process and docker`,

@@ -38,6 +38,7 @@ test('each range is enforced at both ends, and the message states it', () => {
       case 'docker_timeout': return tree(proc, `docker: { timeout: ${v} }\n`);
       case 'inner_tree_every': return tree(`${proc}    inner_tree: { url: "http://127.0.0.1:1", every: ${v}, timeout: 10ms }\n`);
       case 'inner_tree_timeout': return tree(`${proc}    inner_tree: { url: "http://127.0.0.1:1", every: 1h, timeout: ${v} }\n`);
+      case 'max_children': return tree(`    strategy: simple_one_for_one\n    max_children: ${v}\n    template: { process: { command: [node] } }\n`);
       case 'max_old_generation_mb': case 'max_young_generation_mb': case 'code_range_mb': case 'stack_mb':
         return tree(`    thread: { module: ./w.js, resource_limits: { ${field}: ${v} } }\n`);
       case 'watchdog': return tree(`${proc}    watchdog: ${v}\n`);
@@ -45,7 +46,7 @@ test('each range is enforced at both ends, and the message states it', () => {
     }
     throw new Error(`no template for ${field}`);
   };
-  const isDuration = (f: string) => !['failures', 'intensity', 'min_rate', 'log_lines', 'retain_events'].includes(f) && !f.endsWith('_mb');
+  const isDuration = (f: string) => !['failures', 'intensity', 'min_rate', 'log_lines', 'retain_events', 'max_children'].includes(f) && !f.endsWith('_mb');
   for (const [field, [min, max]] of Object.entries(RANGES)) {
     const show = (n: number) => (isDuration(field) ? `"${formatDuration(n)}"` : String(n));
     for (const ok of [min, max]) assert.doesNotThrow(() => parseTree(at(field, show(ok)), '/t/tree.yaml'), `${field}: ${show(ok)} must be accepted`);

@@ -36,7 +36,7 @@ test('custom: the registered name and its options, passed as written', () => {
   const e = errs('    custom: { kind: "SSH!", options: [1] }\n');
   assert.ok(e.some((m) => m.startsWith('tree.yaml:5 children[0].custom.kind: expected a backend name matching [a-z0-9][a-z0-9_-]*')), e.join(' | '));
   assert.ok(e.some((m) => m.startsWith('tree.yaml:5 children[0].custom.options: expected a mapping of options')), e.join(' | '));
-  assert.ok(errs('    custom: { kind: ssh }\n    process: { command: [x] }\n').some((m) => m.includes('expected exactly one of process, inproc, thread, docker, custom (a worker) or children')));
+  assert.ok(errs('    custom: { kind: ssh }\n    process: { command: [x] }\n').some((m) => m.includes('expected exactly one of process, inproc, thread, docker, custom (a worker), children (a nested supervisor) or template')));
 });
 
 test('watchdog: 500ms is notify { watchdog: 500ms }; notify has ready and start_timeout with defaults', () => {

@@ -11,6 +11,7 @@ import type { Frame } from './frame-store.ts';
 import { createCameraMetrics, type CameraMetrics } from './metrics.ts';
 import { cameraErrors } from './sources/types.ts';
 import { createCameraTree, workerId } from './supervision.ts';
+import { DISCOVERED, createDiscoveredPoller, discoveredConfig, discoveredWorker, type DiscoveredOptions } from './discovered.ts';
 import { registerInnerTreeRoutes } from 'edgevisor';
 
 /** A camera controller, built but not listening. main.ts (or a test) listens and starts it. */
@@ -36,7 +37,7 @@ export interface FramesOptions { dir: string; perRun?: boolean; log?: (line: str
 /** Runtime failpoints (apps/common/src/failpoints.ts; tests only): on, and where the crash-at-start marker goes. */
 export interface CameraFailpointsOptions { enabled: boolean; dataDir?: string }
 
-export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoint?: Failpoint; frames?: FramesOptions; failpoints?: CameraFailpointsOptions }): CameraApp {
+export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoint?: Failpoint; frames?: FramesOptions; failpoints?: CameraFailpointsOptions; discovery?: DiscoveredOptions }): CameraApp {
   // Node process metrics with a coarser event-loop-delay sampler: prom-client's default (10 ms)
   // wakes the loop 100 times a second, about 6 ms of CPU per second on this class of machine,
   // a third of what the controller cost per camera before. Once a second still catches every
@@ -53,10 +54,13 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
   const ring: RingOptions | undefined = opts.frames
     ? { dir: opts.frames.dir, token: Math.floor(Math.random() * 2 ** 48) + 1, log: redactingLog(opts.frames.log) }
     : undefined;
+  const makeWorker = (cam: CameraRuntime) => createCameraWorker(cam, metrics, { failpoint: opts.failpoint, framesStopped, ...(ring ? { ring } : {}) });
   const tree = createCameraTree([...cameras.values()].map((cam) => ({
     cameraId: cam.config.id,
-    run: createCameraWorker(cam, metrics, { failpoint: opts.failpoint, framesStopped, ...(ring ? { ring } : {}) }),
-  })));
+    run: makeWorker(cam),
+  })), opts.discovery ? { run: discoveredWorker(cameras, makeWorker, discoveredConfig(DISCOVERED, opts.discovery.onvifUrl)) } : undefined);
+  // Cameras the onvif service finds get a worker in this running tree (discovered.ts).
+  const discovered = opts.discovery ? createDiscoveredPoller(tree, cameras, { log: redactingLog(), ...opts.discovery }) : undefined;
   // Restarts of a camera's worker, by cause: a broken deadline is a stall (the worker neither
   // delivered nor retried in time), like Frigate's watchdog restarts of a stalled ffmpeg.
   // Each event of a camera's worker is a line with child = the camera id.
@@ -210,8 +214,10 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
     async start() {
       if (opts.frames) prepareFramesDir(opts.frames.dir, opts.frames.perRun ?? false);
       await tree.start();
+      discovered?.start();
     },
     async stop() {
+      discovered?.stop();
       stopping.abort();
       innerRoutes.close();
       await app.close();

@@ -122,6 +122,8 @@ export interface CameraEnvConfig {
   framesDirPerRun: boolean;
   /** The onvif service, for `onvif: {device | address}` sources (ONVIF_URL). */
   onvifUrl?: string;
+  /** ONVIF_ADOPT=true: every camera the onvif service knows gets a worker, at run time (discovered.ts). */
+  onvifAdopt: boolean;
   /** DATA_DIR (optional): only the crash-at-start failpoint writes there. */
   dataDir?: string;
   /** EDGEVISOR_FAILPOINTS=1: POST /failpoints/<name> (apps/common/src/failpoints.ts; tests only). */
@@ -145,6 +147,7 @@ const envSchema = z.object({
   CAMERAS_FILE: envVars.optionalString(),
   FRAMES_DIR: envVars.optionalString(),
   ONVIF_URL: z.string().regex(/^https?:\/\/[^@/]+(\/.*)?$/, 'expected the onvif service URL, http://host:port').optional(),
+  ONVIF_ADOPT: z.enum(['true', 'false'], { message: 'expected true or false' }).optional(),
   CAMERA_FAILPOINT: z.string().regex(/^hang:[A-Za-z0-9_-]+(:\d+)?$/, 'expected hang:<cameraId>[:<afterFrames>]').optional(),
   DATA_DIR: envVars.optionalString(),
   ...failpointsEnv,
@@ -158,7 +161,9 @@ export function loadEnvConfig(env: Env): Readonly<CameraEnvConfig> {
     failpoint = { kind: 'hang', camera: camera!, afterFrames: after ? Number(after) : 3 };
   }
   const framesDir = e.FRAMES_DIR ?? defaultFramesDir();
-  return Object.freeze({ port: e.PORT, host: e.HOST, camerasFile: e.CAMERAS_FILE, failpoint, framesDir, framesDirPerRun: !e.FRAMES_DIR, onvifUrl: e.ONVIF_URL, dataDir: e.DATA_DIR, failpoints: e.EDGEVISOR_FAILPOINTS === '1' });
+  const onvifAdopt = e.ONVIF_ADOPT === 'true';
+  if (onvifAdopt && !e.ONVIF_URL) throw new EdgevisorError(codes.SPEC_INVALID, 'ONVIF_ADOPT: true needs the onvif service: set ONVIF_URL in the camera app\'s environment');
+  return Object.freeze({ port: e.PORT, host: e.HOST, camerasFile: e.CAMERAS_FILE, failpoint, framesDir, framesDirPerRun: !e.FRAMES_DIR, onvifUrl: e.ONVIF_URL, dataDir: e.DATA_DIR, failpoints: e.EDGEVISOR_FAILPOINTS === '1', onvifAdopt });
 }
 
 /** The shipped motion model's input (models/motion.onnx): the default camera's detect size. */

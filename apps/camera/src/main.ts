@@ -7,7 +7,8 @@ runMain(async () => {
   const env = loadEnvConfig(process.env);
   const cameras = env.camerasFile ? await loadCameras(env.camerasFile, { onvifUrl: env.onvifUrl }) : defaultCameras;
   if (env.failpoint) log.warn({ failpoint: env.failpoint }, `FAILPOINT active: hang ${env.failpoint.camera} after ${env.failpoint.afterFrames} frames per run`);
-  const cam = buildCameraApp({ cameras, failpoint: env.failpoint, frames: { dir: env.framesDir, perRun: env.framesDirPerRun }, failpoints: { enabled: env.failpoints, ...(env.dataDir ? { dataDir: env.dataDir } : {}) } });
+  const discovery = env.onvifAdopt && env.onvifUrl ? { onvifUrl: env.onvifUrl } : undefined;
+  const cam = buildCameraApp({ cameras, failpoint: env.failpoint, frames: { dir: env.framesDir, perRun: env.framesDirPerRun }, failpoints: { enabled: env.failpoints, ...(env.dataDir ? { dataDir: env.dataDir } : {}) }, ...(discovery ? { discovery } : {}) });
   await cam.start();
   await cam.app.listen({ port: env.port, host: env.host });
   log.info({ cameras: cameras.map((c) => c.id), url: `http://${env.host}:${env.port}` }, `${cameras.length} camera(s) on http://${env.host}:${env.port}`);

@@ -17,20 +17,30 @@ export const workerId = (cameraId: string) => cameraId;
  * camera must never take the whole controller (and every other camera) down with it; its
  * backoff (capped at 10 s) keeps it from spinning.
  */
-export function createCameraTree(workers: ReadonlyArray<{ cameraId: string; run: InprocWorker }>): Tree {
+export function createCameraTree(
+  workers: ReadonlyArray<{ cameraId: string; run: InprocWorker }>,
+  /** Workers for the cameras the onvif service finds (discovered.ts): a simple_one_for_one `discovered` supervisor with this template (a typed worker). */
+  discovered?: { run: InprocWorker },
+): Tree {
   const spec = parseTreeObject({
     name: 'camera-controller',
     strategy: 'one_for_one',
     intensity: 1000,
     period: '60s',
     backoff: { initial: '200ms', max: '10s', reset_after: '60s' },
-    children: workers.map((w) => ({
+    children: [...workers.map((w) => ({
       id: workerId(w.cameraId),
       restart: 'permanent',
       shutdown: '3s',
       // A typed worker: its states and deadlines come with `run` (camera-worker.ts).
       inproc: { run: w.run },
-    })),
+    })), ...(discovered ? [{
+      id: 'discovered',
+      strategy: 'simple_one_for_one',
+      intensity: 1000,
+      period: '60s',
+      template: { restart: 'permanent', shutdown: '3s', inproc: { run: discovered.run } },
+    }] : [])],
   });
   return createTree(spec, { backends: defaultBackends() });
 }

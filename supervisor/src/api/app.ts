@@ -7,6 +7,7 @@ import type { EventStore } from '../store/types.ts';
 import type { Role, Tree } from '../runtime/types.ts';
 import { createAuthenticator, type ApiTokens } from './auth.ts';
 import { registerAuditRoute } from './audit.ts';
+import { registerChildrenRoutes } from './children.ts';
 import { ApiError, apiCodes, badRequest, sendError, statusFor } from './errors.ts';
 import { apiBodyLimit, clientErrorHandler, frameworkAnswer, frameworkErrors } from './framework-errors.ts';
 import { createTreeMetrics } from './metrics.ts';
@@ -224,6 +225,7 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
     });
   }
   registerAuditRoute(app, tree, viaValues, technician);
+  registerChildrenRoutes(app, tree, { technician, via: parseVia });
 }
 
 /**

@@ -39,6 +39,7 @@ const statusByCode: Partial<Record<ApiCode, number>> = {
   [codes.UNKNOWN_CHILD]: 404,
   [apiCodes.ROUTE_NOT_FOUND]: 404,
   [codes.STATE_CONFLICT]: 409,
+  [codes.CHILD_EXISTS]: 409,
   [codes.INNER_UNAVAILABLE]: 502,
   [apiCodes.PAYLOAD_TOO_LARGE]: 413,
   [apiCodes.URI_TOO_LONG]: 414,

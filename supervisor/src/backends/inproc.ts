@@ -26,6 +26,7 @@ import { assertDeclaredState } from '../spec/worker-lifecycle.ts';
 import type { InprocBackendSpec, InprocWorker, Shutdown, WorkerSpec } from '../spec/types.ts';
 import { createLogRing } from './log-ring.ts';
 import type { BackendContext, ExitInfo, Unit, UnitInfo } from './types.ts';
+import { systemClock, type TimerHandle } from '../runtime/clock.ts';
 
 /** ExitInfo plus whether the worker was given up on (it ignored the abort past the grace). */
 export interface InprocExitInfo extends ExitInfo {
@@ -67,6 +68,7 @@ export function createInprocUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
     throw new IllegalStateError(`createInprocUnit: child "${worker.id}" has backend "${worker.backend.kind}", not "inproc"`);
   }
   const spec: InprocBackendSpec = worker.backend;
+  const clock = ctx.clock ?? systemClock;
   const ring = createLogRing(LOG_LINES);
   const listeners = new Set<(exit: ExitInfo) => void>();
   let generation = 0;
@@ -115,7 +117,7 @@ export function createInprocUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
   const launch = (fn: InprocWorker) => {
     const gen = ++generation;
     const controller = new AbortController();
-    const now = Date.now();
+    const now = clock.now();
     let resolveReported!: () => void;
     const reported = new Promise<void>((r) => (resolveReported = r));
     let done = false;
@@ -140,7 +142,7 @@ export function createInprocUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
     ring.note(`started (run ${gen})`);
     const heartbeat = () => {
       // Heartbeats of an abandoned run must not make the next run look alive.
-      if (!done) r.lastHeartbeat = Date.now();
+      if (!done) r.lastHeartbeat = clock.now();
     };
     const setState = (state: string) => {
       assertDeclaredState(worker.lifecycle ?? fn.lifecycle, state, worker.id); // thrown into the worker's own code
@@ -173,10 +175,10 @@ export function createInprocUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
     // brutal_kill has no in-process meaning beyond "no grace": a worker that settles right on the
     // abort (within the same tick) still gets to report a clean stop.
     const graceMs = shutdown.kind === 'grace' ? shutdown.graceMs : 0;
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'grace'>((res) => (timer = setTimeout(() => res('grace'), graceMs)));
+    let timer: TimerHandle | undefined;
+    const graceOver = new Promise<'grace'>((res) => (timer = clock.setTimeout(() => res('grace'), graceMs)));
     const outcome = await Promise.race([r.reported.then(() => 'settled' as const), graceOver]);
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
     if (outcome === 'grace') {
       abandonedCount++;
       const text = `abandoned: did not settle within ${graceMs}ms of the abort (in-process code cannot be killed; it may still be running)`;

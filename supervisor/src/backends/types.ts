@@ -1,4 +1,5 @@
 import type { BackendSpec, Shutdown, WorkerLifecycleSpec, WorkerSpec } from '../spec/types.ts';
+import type { Clock } from '../runtime/clock.ts';
 
 /**
  * How a unit ended. `code`/`signal` as Node reports them for processes, the container's exit code
@@ -99,6 +100,8 @@ export interface Unit {
 export interface BackendContext {
   /** Directory relative paths resolve against (the tree file's directory). */
   baseDir: string;
+  /** The tree's clock (runtime/clock.ts): backends that keep time of their own (inproc heartbeats and grace) use it. Default: the system clock. */
+  clock?: Clock;
   /**
    * Variables the runtime adds to the unit's environment (process units: NOTIFY_SOCKET and
    * WATCHDOG_USEC for sd_notify, notify/). Backends without an environment ignore them.

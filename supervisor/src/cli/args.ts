@@ -10,7 +10,9 @@ export type Command =
   | { cmd: 'restart'; id: string; only: boolean }
   | { cmd: 'stop' | 'start'; id: string }
   | { cmd: 'events'; follow: boolean; since?: number; json: boolean }
-  | { cmd: 'logs'; id: string; json: boolean };
+  | { cmd: 'logs'; id: string; json: boolean }
+  | { cmd: 'add'; parent: string; id?: string; env: Record<string, string>; args: string[]; file?: string }
+  | { cmd: 'delete'; id: string };
 
 export const usage = `usage: edgevisor <command> [options]
 
@@ -26,6 +28,10 @@ commands:
   logs ID [--json]              the last 50 lines of a child's output (a container's own log for
                                 Docker): JSON lines read as time, level, message, fields; --json: as
                                 logged
+  add PARENT [--id ID] [--env K=V]... [--arg A]...
+                                add a child to a simple_one_for_one supervisor, from its template
+  add PARENT --file CHILD.yaml  add a child (a child spec as in the tree file) to a supervisor
+  delete ID                     stop a child added at run time, then delete it
   help                          this text
 
 environment:
@@ -38,7 +44,7 @@ const usageError = (message: string) => new CliError(`${message} (see "edgevisor
 /** Parses argv (without node and the script). Throws CliError(usage) on anything unexpected. */
 export function parseCommand(argv: readonly string[]): Command {
   const [cmd, ...rest] = argv;
-  const parse = (options: Record<string, { type: 'boolean' | 'string' }>, positionals: number, what: string) => {
+  const parse = (options: Record<string, { type: 'boolean' | 'string'; multiple?: boolean }>, positionals: number, what: string) => {
     let parsed;
     try {
       parsed = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true });
@@ -70,6 +76,19 @@ export function parseCommand(argv: readonly string[]): Command {
       const p = parse({ only: { type: 'boolean' } }, 1, 'one child id');
       return { cmd, id: p.positionals[0]!, only: p.values.only === true };
     }
+    case 'add': {
+      const p = parse({ id: { type: 'string' }, env: { type: 'string', multiple: true }, arg: { type: 'string', multiple: true }, file: { type: 'string' } }, 1, 'one supervisor id');
+      const v = p.values as { id?: string; env?: string[]; arg?: string[]; file?: string };
+      const env: Record<string, string> = {};
+      for (const kv of v.env ?? []) {
+        const cut = kv.indexOf('=');
+        if (cut <= 0) throw usageError(`add: --env expects NAME=VALUE, got "${kv}"`);
+        env[kv.slice(0, cut)] = kv.slice(cut + 1);
+      }
+      if (v.file !== undefined && (v.id !== undefined || v.env || v.arg)) throw usageError('add: --file takes the whole child spec; --id, --env and --arg are for a template');
+      return { cmd, parent: p.positionals[0]!, id: v.id, env, args: v.arg ?? [], file: v.file };
+    }
+    case 'delete':
     case 'stop':
     case 'start': {
       const p = parse({}, 1, 'one child id');

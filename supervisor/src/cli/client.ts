@@ -4,7 +4,9 @@ import { CliError, exitCodes } from './errors.ts';
 export interface ApiClient {
   readonly baseUrl: string;
   get<T>(path: string): Promise<T>;
-  post<T>(path: string): Promise<T>;
+  /** POST; with `body`, sent as JSON. */
+  post<T>(path: string, body?: unknown): Promise<T>;
+  delete<T>(path: string): Promise<T>;
   /** Opens a streaming GET (SSE). Only the wait for the response headers is bounded. */
   stream(path: string, headers: Record<string, string>, signal: AbortSignal): Promise<Response>;
 }
@@ -60,11 +62,12 @@ export function createApiClient(opts: ClientOptions): ApiClient {
     return new CliError(message, exitFor(res.status));
   };
 
-  const call = async <T>(method: 'GET' | 'POST', path: string): Promise<T> => {
+  const call = async <T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> => {
     let res: Response;
     const signal = AbortSignal.timeout(timeoutMs);
+    const json = body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
     try {
-      res = await fetch(baseUrl + path, { method, headers: { accept: 'application/json', ...auth }, signal });
+      res = await fetch(baseUrl + path, { method, headers: { accept: 'application/json', ...auth, ...json.headers }, body: json.body, signal });
     } catch (err) {
       throw unreachable(err);
     }
@@ -79,7 +82,8 @@ export function createApiClient(opts: ClientOptions): ApiClient {
   return {
     baseUrl,
     get: (path) => call('GET', path),
-    post: (path) => call('POST', path),
+    post: (path, body) => call('POST', path, body),
+    delete: (path) => call('DELETE', path),
     async stream(path, headers, signal) {
       // Our own controller: the timeout must bound only the wait for headers, not the body,
       // which is meant to stay open for hours.

@@ -33,6 +33,21 @@ export async function actionCommand(api: ApiClient, io: Output, action: 'restart
 }
 
 /**
+ * `add PARENT`: a child from PARENT's template (simple_one_for_one: `--id`, `--env`, `--arg`), or
+ * the child spec of `--file` (YAML, as a child in the tree file). Prints the new child's id.
+ */
+export async function addCommand(api: ApiClient, io: Output, parent: string, child: unknown): Promise<void> {
+  const res = await api.post<{ added: string; parent: string }>('/v1/children', { parent, child });
+  io.out(`added ${res.added} to ${res.parent}`);
+}
+
+/** `delete ID`: stops a child added at run time, then deletes it. */
+export async function deleteCommand(api: ApiClient, io: Output, id: string): Promise<void> {
+  await api.delete(`/v1/children/${encodeURIComponent(id)}`);
+  io.out(`deleting ${id} (stopped, then removed from the tree)`);
+}
+
+/**
  * `logs ID`: the child's last output lines. A JSON log line is printed readable (formatLogLine:
  * time, level, message, key fields); `json` prints it as logged. Other lines (ffmpeg, a child
  * that prints text, the backend's notes) pass through unchanged either way.

@@ -6,7 +6,8 @@ import { EdgevisorError, codes } from '../errors.ts';
 import { loadConfig, type Config } from '../config.ts';
 import { parseCommand, usage, type Command } from './args.ts';
 import { createApiClient } from './client.ts';
-import { actionCommand, consoleOutput, eventsCommand, logsCommand, statusCommand } from './commands.ts';
+import { actionCommand, addCommand, consoleOutput, deleteCommand, eventsCommand, logsCommand, statusCommand } from './commands.ts';
+import { readYamlSource } from '../spec/yaml-config.ts';
 import { CliError, exitCodes } from './errors.ts';
 import { validateCommand } from './tree-file.ts';
 
@@ -37,6 +38,15 @@ async function dispatch(command: Command, config: () => Config): Promise<void> {
     }
     case 'logs':
       return logsCommand(api(), io, command.id, { json: command.json });
+    case 'add': {
+      // A child spec file is read here (size, depth and alias limits of the tree file), checked by the supervisor.
+      const child = command.file !== undefined
+        ? readYamlSource(command.file).data
+        : { ...(command.id !== undefined ? { id: command.id } : {}), ...(Object.keys(command.env).length ? { env: command.env } : {}), ...(command.args.length ? { args: command.args } : {}) };
+      return addCommand(api(), io, command.parent, child);
+    }
+    case 'delete':
+      return deleteCommand(api(), io, command.id);
   }
 }
 

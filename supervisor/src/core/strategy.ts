@@ -22,17 +22,24 @@ export function shouldRestart(restart: RestartType, cause: FailureCause, normalE
 
 /**
  * Which children a strategy takes down with the failed one, in start order. Pure.
- * one_for_one: only it; one_for_all: all; rest_for_one: it and every child started after it.
+ * one_for_one and simple_one_for_one: only it; one_for_all: all; rest_for_one: it and every
+ * child started after it.
  */
 export function affectedByFailure(strategy: Strategy, childIds: readonly string[], failed: string): string[] {
   const i = childIds.indexOf(failed);
   if (i < 0) throw new Error(`affectedByFailure: ${failed} is not a child (${childIds.join(', ')})`);
   switch (strategy) {
     case 'one_for_one':
+    case 'simple_one_for_one':
       return [failed];
     case 'one_for_all':
       return [...childIds];
     case 'rest_for_one':
       return childIds.slice(i);
   }
+}
+
+/** Under one_for_all and rest_for_one the start order is a dependency; otherwise siblings are independent. */
+export function orderIsDependency(strategy: Strategy): boolean {
+  return strategy === 'one_for_all' || strategy === 'rest_for_one';
 }

@@ -3,14 +3,18 @@ import { initialBackoff, type BackoffState } from '../core/backoff.ts';
 import type { EventDraft, TreeEvent } from '../core/events.ts';
 import type { FailureCause } from '../core/strategy.ts';
 import type { BackendRegistry } from '../backends/types.ts';
-import type { ProbeCheck, ChildSpec } from '../spec/types.ts';
+import type { ProbeCheck, ChildSpec, RestartType } from '../spec/types.ts';
 import type { ProbeResult, ProbeTarget } from '../probes/types.ts';
 import type { ChildSnapshot } from './types.ts';
+import type { Clock } from './clock.ts';
 
 /** What every node needs from the tree it lives in. */
 export interface NodeHost {
   emit(draft: EventDraft): TreeEvent;
+  /** `clock.now()`. */
   now(): number;
+  /** Every timer of the runtime is armed on it (runtime/clock.ts): tests pass a fake one. */
+  clock: Clock;
   backends: BackendRegistry;
   baseDir: string;
   runProbe(check: ProbeCheck, target: ProbeTarget, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult>;
@@ -89,6 +93,11 @@ export abstract class TreeNode {
 
   get id(): string {
     return this.spec.id;
+  }
+
+  /** Its restart type (so a node reads as a core/decide.ts `ChildView` as it is). */
+  get restart(): RestartType {
+    return this.spec.restart;
   }
 
   /** The only way a state changes. Throws IllegalStateError for a change not in the table. */

@@ -6,7 +6,10 @@ import type { ProbeCheck, TreeSpec } from '../spec/types.ts';
 import type { ProbeResult, ProbeTarget } from '../probes/types.ts';
 import { runProbe as defaultRunProbe } from '../probes/index.ts';
 import { describeManualRestart, planManualRestart } from '../core/manual-restart.ts';
+import { childInvalid, parseChildObject, specFromTemplate, type TemplateOverrides } from '../spec/load.ts';
+import type { ChildSpec } from '../spec/types.ts';
 import { SerialQueue } from './serial-queue.ts';
+import { systemClock, type Clock } from './clock.ts';
 import type { NodeHost, TreeNode } from './node.ts';
 import { SupervisorNode } from './supervisor-node.ts';
 import { WorkerNode } from './worker-node.ts';
@@ -21,6 +24,9 @@ export interface TreeDeps {
   sink?: EventSink;
   /** Directory relative paths resolve against (default: the tree file's directory, else cwd). */
   baseDir?: string;
+  /** Time and timers (runtime/clock.ts); default the system clock. Tests pass a fake one and drive time. */
+  clock?: Clock;
+  /** Only the time (kept for callers that predate `clock`); `clock` wins when both are given. */
   now?: () => number;
   runProbe?: (check: ProbeCheck, target: ProbeTarget, timeoutMs: number, signal: AbortSignal) => Promise<ProbeResult>;
   /** Bugs surfaced from background tasks (illegal transitions). Default: print them. */
@@ -40,6 +46,28 @@ function withRestartWords(draft: EventDraft): EventDraft {
   return { ...draft, data: { ...draft.data, words: restartReasonWords(facts, draft.reason) } };
 }
 
+/** The spec of a child added at run time: from the parent's template (simple_one_for_one) or as written. */
+function dynamicChildSpec(parent: SupervisorNode, input: unknown, opts: { allowRun: boolean; baseDir: string; taken: (id: string) => boolean }): ChildSpec {
+  const template = parent.spec.template;
+  if (template) {
+    if (input !== undefined && (input === null || typeof input !== 'object' || Array.isArray(input))) {
+      throw childInvalid(["child: expected { id?, env?, args? } (the template's overrides)"]);
+    }
+    const o = (input ?? {}) as TemplateOverrides & Record<string, unknown>;
+    const unknown = Object.keys(o).filter((k) => !['id', 'env', 'args'].includes(k));
+    if (unknown.length) {
+      throw childInvalid([`${unknown[0]}: unknown field; ${parent.id} is simple_one_for_one: a child is its template plus id, env, args`]);
+    }
+    return specFromTemplate(template, o, o.id ?? parent.nextTemplateId(opts.taken));
+  }
+  const spec = parseChildObject(input, { parentBackoff: parent.spec.backoff, baseDir: opts.baseDir, allowRun: opts.allowRun });
+  const withInner = (c: ChildSpec): boolean => (c.type === 'worker' ? c.innerTree !== undefined : c.children.some(withInner));
+  if (withInner(spec)) {
+    throw childInvalid(['child.inner_tree: not available for a child added at run time; declare it in the tree file']);
+  }
+  return spec;
+}
+
 function memorySink(): EventSink {
   let seq = 0;
   return { append: (d) => ({ ...d, seq: ++seq, ts: d.ts ?? Date.now() }) };
@@ -55,8 +83,10 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
   const byId = new Map<string, TreeNode>();
   const sink = deps.sink ?? memorySink();
   const onInternalError = deps.onInternalError ?? ((err: unknown) => console.error('edgevisor: internal error:', err));
+  const clock: Clock = deps.clock ?? (deps.now ? { ...systemClock, now: deps.now } : systemClock);
   const host: NodeHost = {
-    now: deps.now ?? Date.now,
+    now: () => clock.now(),
+    clock,
     backends: deps.backends,
     baseDir: deps.baseDir ?? (spec.file ? spec.file.replace(/[/\\][^/\\]*$/, '') : process.cwd()),
     runProbe: deps.runProbe ?? defaultRunProbe,
@@ -103,9 +133,12 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
     const cut = id.indexOf('/');
     return cut > 0 ? inner.get(id.slice(0, cut)) : undefined;
   };
+  /** Ids of the children added at run time (addChild), and of their descendants. */
+  const dynamic = new Set<string>();
   const withInner = (s: ChildSnapshot): ChildSnapshot => {
     const t = inner.get(s.id);
-    return t ? { ...s, children: t.topLevelIds(), innerTree: t.status() } : s;
+    const out = t ? { ...s, children: t.topLevelIds(), innerTree: t.status() } : s;
+    return dynamic.has(s.id) ? { ...out, dynamic: true } : out;
   };
 
   const find = (id: string): TreeNode => {
@@ -223,6 +256,54 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
         }),
       );
       return plan;
+    },
+    addChild(parentId, input, actor, opts = {}) {
+      const parent = find(parentId);
+      if (!(parent instanceof SupervisorNode)) throw conflict(parent, 'it is a worker; children go under a supervisor');
+      const spec = dynamicChildSpec(parent, input, { allowRun: opts.allowRun === true, baseDir: host.baseDir, taken: (id) => byId.has(id) });
+      const ids: string[] = [];
+      const collect = (c: ChildSpec) => {
+        ids.push(c.id);
+        if (c.type === 'supervisor') c.children.forEach(collect);
+      };
+      collect(spec);
+      const taken = ids.filter((id) => byId.has(id));
+      if (taken.length) throw new EdgevisorError(codes.CHILD_EXISTS, `the tree already has a child "${taken[0]}"; ids are unique across the whole tree`);
+      const max = parent.spec.maxChildren;
+      if (max !== undefined && parent.children.length >= max) throw conflict(parent, `it has ${parent.children.length} children, its max_children`);
+      manual(parent, 'add', actor, { added: spec.id, parent: parent.id }, `: ${spec.id}`);
+      let node: TreeNode;
+      try {
+        node = parent.addNode(spec);
+      } catch (err) {
+        // A backend this supervisor was not given (docker in a tree without Docker children).
+        throw childInvalid([`child: ${(err as Error).message}`]);
+      }
+      const register = (n: TreeNode) => {
+        byId.set(n.id, n);
+        dynamic.add(n.id);
+        if (n instanceof SupervisorNode) n.children.forEach(register);
+      };
+      register(node);
+      return withInner(node.snapshot());
+    },
+    removeChild(id, actor) {
+      const n = find(id);
+      if (!dynamic.has(id)) throw conflict(n, 'it is declared in the tree file; only children added at run time can be deleted (stop it instead)');
+      const parent = n.parent;
+      if (!(parent instanceof SupervisorNode)) throw conflict(n, 'it has no supervisor');
+      if (!parent.children.includes(n)) throw conflict(n, 'it is being deleted');
+      manual(n, 'delete', actor);
+      void background(
+        parent.removeNode(n, `deleted by ${actor.role}`).then(() => {
+          const forget = (x: TreeNode) => {
+            byId.delete(x.id);
+            dynamic.delete(x.id);
+            if (x instanceof SupervisorNode) x.children.forEach(forget);
+          };
+          forget(n);
+        }),
+      );
     },
     logs(id, n) {
       if (!byId.has(id) && innerOf(id)?.nodes().some((x) => x.id === id)) return []; // an app's inner node: its app keeps its logs

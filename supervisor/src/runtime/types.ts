@@ -61,6 +61,8 @@ export interface ChildSnapshot {
   info?: UnitInfo;
   /** Child ids, in start order (supervisors; for a worker with `inner_tree`, its app's top-level inner nodes). */
   children?: string[];
+  /** Added at run time (`tree.addChild`), not declared in the tree file. */
+  dynamic?: true;
   /** Set on the nodes of an app's inner tree, merged under their child (inner/inner-tree.ts); ids are `<child>/<innerId>`. */
   inner?: true;
   /** Inner nodes: true when the app's tree has not been fetched lately; state and counters are then the last known. */
@@ -133,6 +135,24 @@ export interface Tree {
    * (the app's 404/409) or INNER_UNAVAILABLE.
    */
   innerAction(id: string, action: 'restart' | 'stop' | 'start', actor: Actor): Promise<void>;
+  /**
+   * Adds a child to the running tree under supervisor `parentId` (a dynamic child: the tree file
+   * stays the declaration of the static part). Under a `simple_one_for_one` supervisor `child` is
+   * the template's overrides (`{ id?, env?, args? }`, default id `<supervisor>-<n>`); under any other
+   * supervisor it is a child spec as in the tree file (`allowRun`: an inproc child may carry `run`,
+   * code only). Validated by the tree file's schema: SPEC_INVALID with one message per problem,
+   * `child.<field>: ...`. Throws UNKNOWN_CHILD (no such parent), CHILD_EXISTS (the id is taken),
+   * STATE_CONFLICT (the parent is a worker, or a simple_one_for_one at its max_children). Recorded
+   * as a `manual` event (action `add`); the child starts with its parent's next reconcile pass
+   * (at the end of the start order), or when its parent starts. Returns its snapshot.
+   */
+  addChild(parentId: string, child: unknown, actor: Actor, opts?: { allowRun?: boolean }): ChildSnapshot;
+  /**
+   * Stops a child added at run time, then deletes it (a `manual` event, action `delete`; it is
+   * gone from the snapshot once stopped). A child declared in the tree file cannot be deleted
+   * (STATE_CONFLICT: stop it instead).
+   */
+  removeChild(id: string, actor: Actor): void;
   /** Last lines of a worker's output. */
   logs(id: string, n?: number): string[];
   /** Last `n` lines of a worker's output as its backend keeps it (a container's log for Docker). */

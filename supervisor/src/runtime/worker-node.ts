@@ -10,6 +10,7 @@ import type { ProbeResult } from '../probes/types.ts';
 import { releaseProbeMemory } from '../probes/index.ts';
 import type { ChildSnapshot, ProbeStatus } from './types.ts';
 import { TreeNode, type NodeHost, type ParentLink } from './node.ts';
+import type { TimerHandle } from './clock.ts';
 import { WorkerStateWatch } from './worker-state-watch.ts';
 import { assertDeclaredState } from '../spec/worker-lifecycle.ts';
 import { restartReasonWords } from '../core/reason-words.ts';
@@ -22,7 +23,7 @@ interface ProbeRun {
   counter: ProbeCounter;
   memory: Record<string, unknown>;
   status: ProbeStatus;
-  timer: NodeJS.Timeout | null;
+  timer: TimerHandle | null;
   /** The wall-clock slot the next steady-state run is scheduled for (0 = not in steady state). */
   due: number;
 }
@@ -42,7 +43,7 @@ export class WorkerNode extends TreeNode {
   declare readonly spec: WorkerSpec;
   readonly unit: Unit;
   private probes = new Map<string, ProbeRun>();
-  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private heartbeatTimer: TimerHandle | null = null;
   /** Aborted when the node stops probing: calls off every run in flight. */
   private probeAbort: AbortController | null = null;
   /** Set while we are stopping the unit ourselves: its exit is then expected, not a crash. */
@@ -78,6 +79,7 @@ export class WorkerNode extends TreeNode {
     if (spec.lifecycle) this.adoptWorkerLifecycle(spec.lifecycle);
     this.unit = factory(spec, {
       baseDir: host.baseDir,
+      clock: host.clock,
       extraEnv: this.notify?.env(),
       reportWorkerState: (state) => this.reportWorkerState(state),
       adoptWorkerLifecycle: (lifecycle) => {
@@ -308,13 +310,13 @@ export class WorkerNode extends TreeNode {
         const after = this.host.now();
         if (quick) {
           run.due = 0;
-          run.timer = setTimeout(guarded, Math.max(0, period - (after - began)));
+          run.timer = this.host.clock.setTimeout(guarded, Math.max(0, period - (after - began)));
         } else {
           run.due = nextProbeDue(run.due, began, after, period);
-          run.timer = setTimeout(guarded, Math.max(0, run.due - after));
+          run.timer = this.host.clock.setTimeout(guarded, Math.max(0, run.due - after));
         }
       };
-      run.timer = setTimeout(guarded, 0);
+      run.timer = this.host.clock.setTimeout(guarded, 0);
     }
     this.startHeartbeatWatch(gen);
   }
@@ -337,7 +339,7 @@ export class WorkerNode extends TreeNode {
     if ((b.kind !== 'inproc' && b.kind !== 'thread') || b.heartbeatTimeoutMs <= 0 || !this.unit.lastHeartbeat) return;
     const limit = b.heartbeatTimeoutMs;
     const every = Math.max(10, Math.min(500, Math.floor(limit / 4)));
-    this.heartbeatTimer = setInterval(() => {
+    this.heartbeatTimer = this.host.clock.setInterval(() => {
       if (gen !== this.generation) return;
       try {
         const age = this.host.now() - this.unit.lastHeartbeat!();
@@ -352,14 +354,14 @@ export class WorkerNode extends TreeNode {
 
   private stopProbes(): void {
     for (const run of this.probes.values()) {
-      if (run.timer) clearTimeout(run.timer);
+      if (run.timer) this.host.clock.clearTimeout(run.timer);
       run.timer = null;
       releaseProbeMemory(run.memory);
     }
     this.probeAbort?.abort();
     this.probeAbort = null;
     this.notify?.end();
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.heartbeatTimer) this.host.clock.clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
     this.states?.halt();
   }

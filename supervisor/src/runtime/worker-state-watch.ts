@@ -14,11 +14,12 @@ import { flushFold, foldChange, foldedReason, freshFold, type FoldedChange, type
 import { assertDeclaredState } from '../spec/worker-lifecycle.ts';
 import type { WorkerLifecycleSpec } from '../spec/types.ts';
 import type { NodeHost } from './node.ts';
+import type { TimerHandle } from './clock.ts';
 
 export interface WorkerStateWatchDeps {
   id: string;
   lifecycle: WorkerLifecycleSpec;
-  host: Pick<NodeHost, 'emit' | 'now' | 'onInternalError'>;
+  host: Pick<NodeHost, 'emit' | 'now' | 'onInternalError' | 'clock'>;
   /** Unix ms of the worker's last heartbeat (Unit.lastHeartbeat), 0 if it has none. */
   lastHeartbeat: () => number;
   onViolation: (violation: DeadlineViolation, facts: Record<string, string | number | boolean>) => void;
@@ -27,10 +28,10 @@ export interface WorkerStateWatchDeps {
 export class WorkerStateWatch {
   private track: WorkerStateTrack | null = null;
   private fold: StateFold | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   /** The deadline `timer` is set for. */
   private timerAt = Infinity;
-  private flushTimer: NodeJS.Timeout | null = null;
+  private flushTimer: TimerHandle | null = null;
   private watching = false;
 
   constructor(private readonly deps: WorkerStateWatchDeps) {}
@@ -67,7 +68,7 @@ export class WorkerStateWatch {
   }
 
   halt(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.deps.host.clock.clearTimeout(this.timer);
     this.timer = null;
     this.timerAt = Infinity;
     this.flush();
@@ -75,7 +76,7 @@ export class WorkerStateWatch {
   }
 
   private flush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
+    if (this.flushTimer) this.deps.host.clock.clearTimeout(this.flushTimer);
     this.flushTimer = null;
     if (!this.fold) return;
     const f = flushFold(this.fold, this.deps.host.now());
@@ -101,7 +102,7 @@ export class WorkerStateWatch {
     if (!this.watching || !this.track) return;
     const at = nextDeadlineAt(this.track, this.deps.lifecycle, this.deps.lastHeartbeat());
     if (at === null || (this.timer && this.timerAt <= at)) return;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.deps.host.clock.clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = this.later(at + 1 - this.deps.host.now(), () => {
       this.timer = null;
@@ -113,8 +114,8 @@ export class WorkerStateWatch {
     });
   }
 
-  private later(ms: number, fn: () => void): NodeJS.Timeout {
-    const t = setTimeout(() => {
+  private later(ms: number, fn: () => void): TimerHandle {
+    const t = this.deps.host.clock.setTimeout(() => {
       try {
         fn();
       } catch (err) {

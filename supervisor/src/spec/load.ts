@@ -6,11 +6,12 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { ZodType } from 'zod';
 import type {
-  BackendSpec, BackoffSpec, ChildSpec, ProbeCheck, ProbeSpec, SupervisorSpec, ThreadResourceLimits, TreeSpec, WorkerSpec,
+  BackendSpec, BackoffSpec, ChildSpec, ProbeCheck, ProbeSpec, SupervisorSpec, ThreadResourceLimits, TreeSpec, WorkerSpec, WorkerTemplate,
 } from './types.ts';
-import { CHECK_KINDS, codeTreeSchema, fileTreeSchema, type RawChild, type RawProbe, type RawTree } from './schema.ts';
+import { CHECK_KINDS, ID_RE, codeChildSchema, codeTreeSchema, fileChildSchema, fileTreeSchema, type RawChild, type RawProbe, type RawTree } from './schema.ts';
 import { checkWithSchema, formatIssues, formatPath, parseYamlSource, readYamlSource, specInvalid, type SpecIssue, type YamlSource } from './yaml-config.ts';
 import { formatDuration } from './duration.ts';
+import { EdgevisorError, codes } from '../errors.ts';
 
 /** Every default of the tree format in one place (durations in ms). */
 export const TREE_DEFAULTS = Object.freeze({
@@ -29,6 +30,8 @@ export const TREE_DEFAULTS = Object.freeze({
   logLines: 1_000,
   inprocExport: 'default',
   innerTree: Object.freeze({ everyMs: 1_000, timeoutMs: 500 }),
+  /** simple_one_for_one: children added at run time, at most. */
+  maxChildren: 1_000,
   /** sd_notify: how long a `ready` child may take to send READY=1. */
   notifyStartTimeoutMs: 60_000,
 } as const);
@@ -146,6 +149,23 @@ function resolveBackoff(raw: RawChild['backoff'], parent: BackoffSpec, path: Pat
 
 function resolveChild(raw: RawChild, path: Path, parentBackoff: BackoffSpec, baseDir: string, issues: SpecIssue[]): ChildSpec {
   const restart = raw.restart ?? 'permanent';
+  if (raw.template) {
+    const backoff = resolveBackoff(raw.backoff, parentBackoff, path, issues);
+    const { id: _id, ...template } = resolveChild({ ...raw.template, id: raw.id }, [...path, 'template'], backoff, baseDir, issues) as WorkerSpec;
+    return {
+      type: 'supervisor',
+      id: raw.id,
+      restart,
+      shutdown: raw.shutdown ?? { kind: 'grace', graceMs: TREE_DEFAULTS.supervisorShutdownMs },
+      strategy: 'simple_one_for_one',
+      intensity: raw.intensity ?? TREE_DEFAULTS.intensity,
+      periodMs: raw.period ?? TREE_DEFAULTS.periodMs,
+      backoff,
+      children: [],
+      template,
+      maxChildren: raw.max_children ?? TREE_DEFAULTS.maxChildren,
+    };
+  }
   if (raw.children) {
     const backoff = resolveBackoff(raw.backoff, parentBackoff, path, issues);
     return {
@@ -181,6 +201,70 @@ function resolveChild(raw: RawChild, path: Path, parentBackoff: BackoffSpec, bas
   const notify = resolveNotify(raw);
   if (notify) worker.notify = notify;
   return worker;
+}
+
+/**
+ * One child added to a running tree (`tree.addChild`, `POST /v1/children`): the same schema as a
+ * child of the tree file, the same defaults, the parent's backoff inherited. `field` prefixes
+ * every message (`child.process.command: ...`). Throws SPEC_INVALID with one detail per problem.
+ * A tree file's duplicate-id and nesting checks are the caller's (it knows the running tree).
+ */
+export function parseChildObject(obj: unknown, opts: { parentBackoff: BackoffSpec; baseDir: string; allowRun: boolean; field?: string }): ChildSpec {
+  const field = opts.field ?? 'child';
+  const schema = opts.allowRun ? codeChildSchema : fileChildSchema;
+  const r = checkWithSchema(obj, schema);
+  const issues: SpecIssue[] = r.ok ? [] : r.issues.map((i) => ({ ...i, path: [field, ...i.path] }));
+  let child: ChildSpec | undefined;
+  if (r.ok) {
+    const inner: SpecIssue[] = [];
+    child = resolveChild(r.value, [field], opts.parentBackoff, opts.baseDir, inner);
+    issues.push(...inner);
+  }
+  if (issues.length > 0 || !child) throw childInvalid(formatIssues(issues));
+  return deepFreeze(child);
+}
+
+/** SPEC_INVALID for a child added at run time: every problem in the message, one per detail. */
+export function childInvalid(messages: readonly string[]): EdgevisorError {
+  return new EdgevisorError(codes.SPEC_INVALID, `invalid child: ${messages.join('; ')}`, { details: messages });
+}
+
+/** Per-child overrides of a simple_one_for_one template (`tree.addChild` on such a supervisor). */
+export interface TemplateOverrides {
+  /** Default: `<supervisor>-<n>`. */
+  id?: string;
+  /** Merged over the template's process `env`. */
+  env?: Readonly<Record<string, string>>;
+  /** Appended to the template's process `command`. */
+  args?: readonly string[];
+}
+
+/**
+ * A child made from a template: the template with its id, `env` merged and `args` appended
+ * (process templates; an inproc worker tells its children apart by `ctx.id`). Throws SPEC_INVALID
+ * naming the field and what is accepted.
+ */
+export function specFromTemplate(template: WorkerTemplate, o: TemplateOverrides, id: string): WorkerSpec {
+  const issues: SpecIssue[] = [];
+  if (!ID_RE.test(id)) issues.push({ path: ['id'], message: `expected an id matching [a-z0-9][a-z0-9_-]* (lowercase letters, digits, "_" and "-"), got ${JSON.stringify(String(id).slice(0, 80))}` });
+  const b = template.backend;
+  if (o.env !== undefined) {
+    if (o.env === null || typeof o.env !== 'object' || Array.isArray(o.env)) issues.push({ path: ['env'], message: 'expected a mapping of variable names to strings' });
+    else {
+      for (const [k, v] of Object.entries(o.env)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) issues.push({ path: ['env', k], message: 'expected an environment variable name like "CAMERA_ID"' });
+        else if (typeof v !== 'string') issues.push({ path: ['env', k], message: `expected a string, got ${typeof v}` });
+      }
+    }
+    if (b.kind !== 'process') issues.push({ path: ['env'], message: `only a process template takes env; this template is ${b.kind}` });
+  }
+  if (o.args !== undefined) {
+    if (!Array.isArray(o.args) || !o.args.every((a) => typeof a === 'string')) issues.push({ path: ['args'], message: 'expected a list of strings' });
+    if (b.kind !== 'process') issues.push({ path: ['args'], message: `only a process template takes args; this template is ${b.kind}` });
+  }
+  if (issues.length) throw childInvalid(formatIssues(issues));
+  const backend: BackendSpec = b.kind === 'process' ? { ...b, env: { ...b.env, ...o.env }, command: [...b.command, ...(o.args ?? [])] } : b;
+  return deepFreeze({ ...template, id, backend } as WorkerSpec);
 }
 
 /** `watchdog: 500ms` is short for `notify: { watchdog: 500ms }`. */

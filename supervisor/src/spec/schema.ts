@@ -12,11 +12,11 @@ import { expected, expectedType } from './yaml-config.ts';
 export const ID_RE = /^[a-z0-9][a-z0-9_-]*$/;
 const ID_EXPECTED = 'an id matching [a-z0-9][a-z0-9_-]* (lowercase letters, digits, "_" and "-")';
 
-export const BACKEND_KEYS = ['process', 'inproc', 'thread', 'docker', 'custom', 'children'] as const;
+export const BACKEND_KEYS = ['process', 'inproc', 'thread', 'docker', 'custom', 'children', 'template'] as const;
 export const CHECK_KINDS = ['http', 'tcp', 'exec', 'throughput', 'staleness', 'docker_health'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
 /** Keys that only make sense on a nested supervisor (a child with `children`). */
-const SUPERVISOR_ONLY = ['strategy', 'intensity', 'period', 'backoff'] as const;
+const SUPERVISOR_ONLY = ['strategy', 'intensity', 'period', 'backoff', 'max_children'] as const;
 
 const id = z.string({ error: expected(ID_EXPECTED) }).regex(ID_RE, { error: expected(ID_EXPECTED) });
 const text = z.string().min(1);
@@ -47,6 +47,7 @@ export const RANGES = {
   docker_timeout: [1, 600_000],
   inner_tree_every: [100, 3_600_000],
   inner_tree_timeout: [10, 3_600_000],
+  max_children: [1, 10_000],
   // A thread's V8 limits (MB): below 4 MB of old generation a thread cannot even load a module.
   max_old_generation_mb: [4, 65_536],
   max_young_generation_mb: [1, 4_096],
@@ -276,7 +277,17 @@ const innerTree = z
     }
   }, { when: () => true });
 
-const strategy = z.enum(['one_for_one', 'one_for_all', 'rest_for_one']);
+const strategy = z.enum(['one_for_one', 'one_for_all', 'rest_for_one', 'simple_one_for_one']);
+/** The root has static children: simple_one_for_one is refused there with what to do instead. */
+const ROOT_STRATEGIES = ['one_for_one', 'one_for_all', 'rest_for_one'] as const;
+const rootStrategy = z.unknown().transform((v, ctx): Strategy => {
+  if ((ROOT_STRATEGIES as readonly unknown[]).includes(v)) return v as Strategy;
+  const message = v === 'simple_one_for_one'
+    ? 'the root cannot be simple_one_for_one: put a nested supervisor with strategy: simple_one_for_one and a template under it'
+    : `expected one of ${ROOT_STRATEGIES.map((x) => `"${x}"`).join(', ')}, got ${describeValue(v)}`;
+  ctx.addIssue({ code: 'custom', message });
+  return z.NEVER;
+});
 const backoff = z.strictObject({
   initial: duration(RANGES.backoff_initial).optional(),
   max: duration(RANGES.backoff_max).optional(),
@@ -309,6 +320,34 @@ export interface RawChild {
   period?: number;
   backoff?: z.output<typeof backoff>;
   children?: RawChild[];
+  template?: RawTemplate;
+  max_children?: number;
+}
+
+/** A simple_one_for_one supervisor's `template`: a worker without id. */
+export type RawTemplate = Omit<RawChild, 'id' | 'children' | 'template' | 'strategy' | 'intensity' | 'period' | 'backoff' | 'max_children' | 'inner_tree'>;
+
+const WORKER_KEYS = ['process', 'inproc', 'docker'] as const;
+
+/** The worker a simple_one_for_one supervisor makes its children from: a child spec without id. */
+function templateSchema(allowRun: boolean): z.ZodType<RawTemplate> {
+  return z
+    .strictObject({
+      restart: z.enum(['permanent', 'transient', 'temporary']).optional(),
+      shutdown: shutdown.optional(),
+      hung_shutdown: shutdown.optional(),
+      process: processBackend.optional(),
+      inproc: inprocBackend(allowRun).optional(),
+      docker: dockerBackend.optional(),
+      probes: z.array(probe).optional(),
+    })
+    .superRefine((v, ctx) => {
+      if (!isMapping(v)) return;
+      const kinds = present(v, WORKER_KEYS);
+      if (kinds.length === 1) return;
+      const accepted = 'expected exactly one of process, inproc or docker (a template is a worker, without id)';
+      ctx.addIssue({ code: 'custom', path: kinds.length ? [kinds[1]!] : [], message: `${accepted}, got ${kinds.length ? kinds.join(' and ') : 'none'}` });
+    }, { when: () => true });
 }
 
 function childSchema(allowRun: boolean): z.ZodType<RawChild> {
@@ -329,6 +368,8 @@ function childSchema(allowRun: boolean): z.ZodType<RawChild> {
       inner_tree: innerTree.optional(),
       ...supervision,
       children: z.lazy(() => z.array(child)).optional(),
+      template: templateSchema(allowRun).optional(),
+      max_children: intIn(RANGES.max_children).optional(),
     })
     .superRefine((v, ctx) => checkChildShape(v, ctx), { when: () => true });
   return child;
@@ -339,24 +380,33 @@ function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
   if (!isMapping(v)) return; // already reported as "expected a mapping"
   const kinds = present(v, BACKEND_KEYS);
   if (kinds.length !== 1) {
-    const accepted = 'expected exactly one of process, inproc, thread, docker, custom (a worker) or children (a nested supervisor)';
+    const accepted = 'expected exactly one of process, inproc, thread, docker, custom (a worker), children (a nested supervisor) or template (a simple_one_for_one supervisor)';
     ctx.addIssue({ code: 'custom', path: kinds.length ? [kinds[1]!] : [], message: `${accepted}, got ${kinds.length ? kinds.join(' and ') : 'none'}` });
     return;
   }
   const c = v as Record<string, unknown>;
-  if (kinds[0] === 'children') {
+  if (kinds[0] === 'template' && c.strategy !== 'simple_one_for_one') {
+    ctx.addIssue({ code: 'custom', path: ['template'], message: `a template is for a simple_one_for_one supervisor: add strategy: simple_one_for_one, or list children instead${c.strategy !== undefined ? ` (strategy is ${JSON.stringify(c.strategy)})` : ''}` });
+  }
+  if (kinds[0] === 'children' && c.strategy === 'simple_one_for_one') {
+    ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'simple_one_for_one takes a template (one worker spec without id), not children; its children are added at run time' });
+  }
+  if (kinds[0] === 'children' && c.max_children !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['max_children'], message: 'only a simple_one_for_one supervisor (a child with template) takes max_children' });
+  }
+  if (kinds[0] === 'children' || kinds[0] === 'template') {
     if (c.probes !== undefined) ctx.addIssue({ code: 'custom', path: ['probes'], message: 'a nested supervisor takes no probes; put them on its workers' });
     if (c.hung_shutdown !== undefined) ctx.addIssue({ code: 'custom', path: ['hung_shutdown'], message: 'a nested supervisor takes no hung_shutdown; put it on its workers' });
     if (c.inner_tree !== undefined) ctx.addIssue({ code: 'custom', path: ['inner_tree'], message: 'a nested supervisor takes no inner_tree; put it on the worker whose app serves /v1/tree' });
   }
   for (const k of present(v, ['notify', 'watchdog'] as const)) {
     // Containers would need the socket mounted (see notify/README.md); threads heartbeat over their port.
-    if (kinds[0] !== 'process') ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process child only; this child is ${kinds[0] === 'children' ? 'a nested supervisor' : `a ${kinds[0]} worker`}` });
+    if (kinds[0] !== 'process') ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process child only; this child is ${kinds[0] === 'children' || kinds[0] === 'template' ? 'a nested supervisor' : `a ${kinds[0]} worker`}` });
   }
   if (isMapping(c.notify) && c.notify.watchdog !== undefined && c.watchdog !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['watchdog'], message: 'expected either watchdog or notify.watchdog, got both' });
   }
-  if (kinds[0] === 'children') return;
+  if (kinds[0] === 'children' || kinds[0] === 'template') return;
   for (const k of present(v, SUPERVISOR_ONLY)) {
     ctx.addIssue({ code: 'custom', path: [k], message: `only a nested supervisor (a child with children) takes "${k}"; this child is a ${kinds[0]} worker` });
   }
@@ -385,6 +435,7 @@ export function createTreeSchema(opts: { allowRun: boolean }) {
     version: z.literal(1).optional(),
     name: id,
     ...supervision,
+    strategy: rootStrategy.optional(),
     api: z.strictObject({ listen: listen.optional() }).optional(),
     store: z.strictObject({ path: text.optional(), retain_events: intIn(RANGES.retain_events).optional() }).optional(),
     docker: z
@@ -406,3 +457,6 @@ export type RawTree = z.output<ReturnType<typeof createTreeSchema>>;
 /** Schemas are built once: YAML files (no `run`) and trees built in code (with `run`). */
 export const fileTreeSchema = createTreeSchema({ allowRun: false });
 export const codeTreeSchema = createTreeSchema({ allowRun: true });
+/** One child alone, as added to a running tree (api: no `run`; code: `run` allowed). */
+export const fileChildSchema = childSchema(false);
+export const codeChildSchema = childSchema(true);

@@ -4,8 +4,13 @@
  * Field names mirror the YAML (snake_case there, camelCase here).
  */
 
-/** Which siblings restart with a failed child: itself (one_for_one), every sibling (one_for_all), itself and those after it (rest_for_one). */
-export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
+/**
+ * Which siblings restart with a failed child: itself (one_for_one), every sibling (one_for_all),
+ * itself and those after it (rest_for_one). `simple_one_for_one` (OTP's): no static children, one
+ * `template`; children are added at run time from it (`tree.addChild`), restarted alone like
+ * one_for_one, stopped in no particular order.
+ */
+export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one' | 'simple_one_for_one';
 /** permanent: always restarted; transient: only after an abnormal exit; temporary: never. */
 export type RestartType = 'permanent' | 'transient' | 'temporary';
 /** SIGTERM (or abort/docker stop), wait `graceMs`, then kill; or kill at once. */
@@ -201,7 +206,12 @@ export interface SupervisorSpec extends NodeCommon {
   intensity: number;
   periodMs: number;
   backoff: BackoffSpec;
+  /** Static children, from the tree file (a simple_one_for_one supervisor has none). */
   children: readonly ChildSpec[];
+  /** simple_one_for_one only: the worker every added child is made from (its id is given at add time). */
+  template?: WorkerTemplate;
+  /** simple_one_for_one only: at most this many children (default 1000). */
+  maxChildren?: number;
   /**
    * The root only (`on_give_up`): what giving up stops. 'stop_all' (default, as OTP): every child.
    * 'stop_failed': only the child that went past the intensity; the healthy ones keep serving,
@@ -210,6 +220,9 @@ export interface SupervisorSpec extends NodeCommon {
    */
   onGiveUp?: 'stop_all' | 'stop_failed';
 }
+
+/** A worker spec without its id: a simple_one_for_one supervisor's `template`. */
+export type WorkerTemplate = Omit<WorkerSpec, 'id'>;
 
 /** A node under a supervisor: a worker or a nested supervisor. */
 export type ChildSpec = WorkerSpec | SupervisorSpec;
