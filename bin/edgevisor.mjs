@@ -24,7 +24,7 @@ if (process.env.EDGEVISOR_TSX === '1') {
     const { ensureDist } = await import(pathToFileURL(join(root, 'scripts/build-dist.mjs')).href);
     await ensureDist({ quiet: true });
   } else if (!existsSync(bundle)) {
-    console.error(`edgevisor: ${bundle} is missing and there are no sources to build it from (reinstall, or run npm ci in a checkout)`);
+    console.error(`edgevisor: dist/edgevisor.mjs is missing and there are no sources to build it from (reinstall, or run npm ci in a checkout)`);
     process.exit(1);
   }
   await import(pathToFileURL(bundle).href);
