@@ -1,8 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 // The `edgevisor` CLI: runs dist/edgevisor.mjs, the supervisor bundled at install (npm ci's
 // postinstall) or image build (scripts/build-dist.mjs). Nothing is compiled or written at run time
-// where no sources are (an image, an installed tree). In a source checkout (supervisor/src is
-// here) a dist/ older than the sources is rebuilt first (esbuild, ~0.5 s, into dist/ only), so a
+// where no sources are (an image, an installed tree or npm package). In a source checkout
+// (supervisor/src and scripts/build-dist.mjs are here) a dist/ older than the sources is rebuilt first (esbuild, ~0.5 s, into dist/ only), so a
 // source edit is never run from an old bundle.
 // Set EDGEVISOR_TSX=1 to run the sources through tsx instead (stack traces with .ts lines).
 // The supervisor service runs with --max-semi-space-size=2 (shebang, compose.yaml, npm start): its
@@ -20,8 +20,9 @@ if (process.env.EDGEVISOR_TSX === '1') {
   register();
   await import(pathToFileURL(source).href);
 } else {
-  if (existsSync(source)) {
-    const { ensureDist } = await import(pathToFileURL(join(root, 'scripts/build-dist.mjs')).href);
+  const builder = join(root, 'scripts/build-dist.mjs');
+  if (existsSync(source) && existsSync(builder)) {
+    const { ensureDist } = await import(pathToFileURL(builder).href);
     await ensureDist({ quiet: true });
   } else if (!existsSync(bundle)) {
     console.error(`edgevisor: dist/edgevisor.mjs is missing and there are no sources to build it from (reinstall, or run npm ci in a checkout)`);

@@ -29,8 +29,10 @@ export const codes = {
   INNER_UNAVAILABLE: 'EDGEVISOR_ERR_INNER_UNAVAILABLE',
 } as const;
 
+/** One of the stable codes in `codes`. */
 export type ErrorCode = (typeof codes)[keyof typeof codes];
 
+/** An error with a stable `code` (one of `codes`), `details` (one message per problem) and `cause`. */
 export class EdgevisorError extends Error {
   readonly code: ErrorCode;
   readonly details: readonly string[];

@@ -1,8 +1,8 @@
 /**
  * scripts/build-dist.mjs and bin/edgevisor.mjs on a copy of the checkout (the real one is shared):
  * a source edit is never run from an old bundle (the bin rebuilds dist/ first), a fresh dist/ is
- * run without writing anything, and without sources (an installed tree, an image) the bin runs
- * dist/ as it is, or says in one line what is missing.
+ * run without writing anything, and without sources or build script (an image, an npm package)
+ * the bin runs dist/ as it is, or says in one line what is missing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,7 +44,17 @@ test('bin/edgevisor.mjs rebuilds a stale dist/, runs a fresh one without writing
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), 'fine: 1 children');
 
-    // No sources (what an image or an installed tree has): dist/ runs as it is.
+    // An npm package carries the sources but not the build script: it runs its dist/ as packed.
+    writeFileSync(src, readFileSync(src, 'utf8').replace('io.out(`fine: ', 'io.out(`packed: '));
+    const script = join(dir, 'scripts/build-dist.mjs');
+    const kept = readFileSync(script);
+    rmSync(script);
+    r = run('validate', tree);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'fine: 1 children');
+    writeFileSync(script, kept);
+
+    // No sources (what an image has): dist/ runs as it is.
     rmSync(join(dir, 'supervisor'), { recursive: true });
     r = run('validate', tree);
     assert.equal(r.status, 0, r.stderr);

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
-import type { Tree } from '../../../supervisor/src/runtime/types.ts';
+import type { Tree } from 'edgevisor';
 import { createAppServer, redactingLog, sendError, type AppServer } from '../../common/src/index.ts';
 import { CameraRuntime, createCameraWorker, type RingOptions } from './camera-worker.ts';
 import { ringFileName } from './frame-ring.ts';
@@ -11,7 +11,7 @@ import type { Frame } from './frame-store.ts';
 import { createCameraMetrics, type CameraMetrics } from './metrics.ts';
 import { cameraErrors } from './sources/types.ts';
 import { createCameraTree, workerId } from './supervision.ts';
-import { registerInnerTreeRoutes } from '../../../supervisor/src/inner/routes.ts';
+import { registerInnerTreeRoutes } from 'edgevisor';
 
 /** A camera controller, built but not listening. main.ts (or a test) listens and starts it. */
 export interface CameraApp extends AppServer {

@@ -1,4 +1,4 @@
-import type { InprocWorker } from '../../../supervisor/src/spec/types.ts';
+import type { InprocWorker } from 'edgevisor';
 import type { AppError } from '../../common/src/index.ts';
 import type { CameraConfig, Failpoint } from './config.ts';
 import { toDetectFrame, type DetectFrame } from './detect-frame.ts';

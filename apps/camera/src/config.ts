@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { envVars, keyedUnion, loadCheckedYaml, parseEnv, registerSecretsIn, type Env } from '../../common/src/index.ts';
-import { codes, EdgevisorError } from '../../../supervisor/src/errors.ts';
+import { codes, EdgevisorError } from 'edgevisor';
 
 /**
  * Camera controller configuration. This module is the only one in apps/camera that reads

@@ -1,8 +1,8 @@
-import { defaultBackends } from '../../../supervisor/src/backends/index.ts';
-import { createTree } from '../../../supervisor/src/runtime/tree.ts';
-import type { Tree } from '../../../supervisor/src/runtime/types.ts';
-import { parseTreeObject } from '../../../supervisor/src/spec/load.ts';
-import type { InprocWorker } from '../../../supervisor/src/spec/types.ts';
+import { defaultBackends } from 'edgevisor';
+import { createTree } from 'edgevisor';
+import type { Tree } from 'edgevisor';
+import { parseTreeObject } from 'edgevisor';
+import type { InprocWorker } from 'edgevisor';
 
 /**
  * The child id of a camera's worker in the controller's tree: the camera id itself, so the

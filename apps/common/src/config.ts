@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { codes, EdgevisorError } from '../../../supervisor/src/errors.ts';
+import { codes, EdgevisorError } from 'edgevisor';
 
 /** The environment as a plain record (process.env, or a literal in tests). */
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { codes, EdgevisorError } from '../../../supervisor/src/errors.ts';
+import { codes, EdgevisorError } from 'edgevisor';
 import { redactSecrets } from './redact.ts';
 
 /**

@@ -7,8 +7,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { z, type ZodType } from 'zod';
-import { EdgevisorError } from '../../../supervisor/src/errors.ts';
-import { checkWithSchema, formatIssues, parseYamlSource, specInvalid, zodErrorMessage, type SpecIssue } from '../../../supervisor/src/spec/yaml-config.ts';
+import { EdgevisorError } from 'edgevisor';
+import { checkWithSchema, formatIssues, parseYamlSource, specInvalid, zodErrorMessage, type SpecIssue } from 'edgevisor';
 
 export type { SpecIssue };
 

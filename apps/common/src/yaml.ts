@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { codes, EdgevisorError } from '../../../supervisor/src/errors.ts';
+import { codes, EdgevisorError } from 'edgevisor';
 
 /**
  * Loads a YAML file and validates it with a zod schema; returns the parsed (defaulted) value.
@@ -24,9 +24,7 @@ let sharedLoader: SharedLoader | null | undefined;
 async function importShared(): Promise<SharedLoader | null> {
   if (sharedLoader !== undefined) return sharedLoader;
   try {
-    // A variable specifier keeps tsc from requiring the module before it exists.
-    const spec = '../../../supervisor/src/spec/yaml-config.ts';
-    const mod = (await import(spec)) as { loadYamlConfig?: SharedLoader };
+    const mod = (await import('edgevisor')) as { loadYamlConfig?: SharedLoader };
     sharedLoader = typeof mod.loadYamlConfig === 'function' ? mod.loadYamlConfig : null;
   } catch (err) {
     if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;

@@ -13,7 +13,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { envVars, loadYamlConfig, parseEnv, type Env } from '../../common/src/index.ts';
-import { parseDuration } from '../../../supervisor/src/spec/duration.ts';
+import { parseDuration } from 'edgevisor';
 import { parseFailpoint, type Failpoint } from './failpoint.ts';
 
 /** A data volume the vacuum watches (a mount, or a folder on the root filesystem). */

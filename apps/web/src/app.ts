@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import { Counter, Gauge } from 'prom-client';
 import { createAppServer, dataDirCheck, errorToHttp, sendError } from '../../common/src/index.ts';
-import type { AuditAction } from '../../../supervisor/src/api/audit.ts';
+import type { AuditAction } from 'edgevisor';
 import { createAuth } from './auth.ts';
 import type { WebConfig } from './config.ts';
 import { createHub } from './hub.ts';

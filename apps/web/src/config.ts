@@ -16,7 +16,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { envVars, parseEnv, type Env } from '../../common/src/index.ts';
-import { codes, EdgevisorError } from '../../../supervisor/src/errors.ts';
+import { codes, EdgevisorError } from 'edgevisor';
 import { parsePasswordFile, type PasswordEntry } from './passwords.ts';
 import { parseTokenFile } from './upstream.ts';
 

@@ -10,7 +10,7 @@
  * subscription once.
  */
 import type { SafetyEvent } from '../../inference/src/events/store.ts';
-import type { TreeEvent } from '../../../supervisor/src/core/events.ts';
+import type { TreeEvent } from 'edgevisor';
 import { TailLog, sseParser, parseProm } from './event-log.ts';
 import { countLastHour, History, problems, qualityOf, quantileMs, restartWords, type Buckets, type Quality } from './stats.ts';
 import { UpstreamError, type UpstreamClient } from './upstream.ts';

@@ -16,7 +16,7 @@
  * is dropped; it resumes by Last-Event-ID.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { TreeEvent } from '../../../supervisor/src/core/events.ts';
+import type { TreeEvent } from 'edgevisor';
 import type { SafetyEvent } from '../../inference/src/events/store.ts';
 import { toWebEvent, type Hub, type HubMessage, type WebSafetyEvent } from './hub.ts';
 import type { TailLog } from './event-log.ts';

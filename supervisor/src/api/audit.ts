@@ -16,6 +16,7 @@ import { badRequest } from './errors.ts';
 
 /** What an app may record. Whitelisted: anything else is a 400. */
 export const auditActions = ['pin', 'unpin', 'sign_in', 'sign_out', 'sign_in_refused'] as const;
+/** One of `auditActions`. */
 export type AuditAction = (typeof auditActions)[number];
 
 /** Words for the event's reason, e.g. "pin by a technician via dashboard: safety event 42". */

@@ -14,6 +14,7 @@ export interface ExitInfo {
   error?: string;
 }
 
+/** What a command run in a unit's context returned. */
 export interface ExecResult {
   code: number;
   stdout: string;
@@ -62,6 +63,7 @@ export interface Unit {
   close(): Promise<void>;
 }
 
+/** What a unit factory gets besides the worker's spec. */
 export interface BackendContext {
   /** Directory relative paths resolve against (the tree file's directory). */
   baseDir: string;
@@ -70,5 +72,7 @@ export interface BackendContext {
 /** Creates a unit for a worker. One factory per backend kind; the runtime picks by `backend.kind`. */
 export type UnitFactory = (worker: WorkerSpec, ctx: BackendContext) => Unit;
 
+/** The backend kinds a tree names: process, inproc, docker. */
 export type BackendKind = BackendSpec['kind'];
+/** Unit factories by backend kind; createTree picks one per worker by `backend.kind`. */
 export type BackendRegistry = Partial<Record<BackendKind, UnitFactory>>;

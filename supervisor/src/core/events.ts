@@ -18,6 +18,7 @@ import type { ChildState } from './lifecycle.ts';
  */
 export type EventType = 'transition' | 'probe' | 'restart' | 'exit' | 'escalation' | 'alarm' | 'manual';
 
+/** One numbered event of a tree (see EventType above for the kinds and their data). */
 export interface TreeEvent {
   seq: number;
   ts: number;

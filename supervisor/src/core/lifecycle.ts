@@ -28,6 +28,7 @@ export type ChildState =
   | 'failed'
   | 'gave_up';
 
+/** Every state, in a fixed order (for tables and metrics). */
 export const childStates = ['stopped', 'starting', 'running', 'unhealthy', 'stopping', 'backoff', 'failed', 'gave_up'] as const satisfies readonly ChildState[];
 
 /** Which state may follow which. Anything else is a bug in edgevisor and throws. */
@@ -42,6 +43,7 @@ export const transitions = {
   gave_up: ['starting', 'stopped'],
 } as const satisfies Record<ChildState, readonly ChildState[]>;
 
+/** Whether the lifecycle table allows `from -> to`. */
 export function canTransition(from: ChildState, to: ChildState): boolean {
   return (transitions[from] as readonly ChildState[]).includes(to);
 }

@@ -21,6 +21,7 @@ export interface SiblingView {
   restart: RestartType;
 }
 
+/** What a manual restart does, in start order: who restarts, which temporary siblings are only stopped, and who is spared by `only`. */
 export interface ManualRestartPlan {
   /** The child the technician named. */
   child: string;

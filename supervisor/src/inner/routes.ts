@@ -43,6 +43,7 @@ function count(raw: unknown, field: string, fallback: number): number {
   return Number(raw);
 }
 
+/** Serves `tree` on an app's fastify instance for the supervisor's `inner_tree` polling (routes above); `close()` stops recording its events. */
 export function registerInnerTreeRoutes(app: FastifyInstance, tree: Tree, opts: InnerRoutesOptions = {}): { close(): void } {
   const instance = randomUUID();
   const size = opts.ringSize ?? 2000;

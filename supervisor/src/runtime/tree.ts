@@ -13,6 +13,7 @@ import { WorkerNode } from './worker-node.ts';
 import { createInnerTree, type InnerTree } from '../inner/inner-tree.ts';
 import type { Actor, ChildSnapshot, EventSink, Tree, TreeSnapshot } from './types.ts';
 
+/** What a tree needs from its host: the backends, and optionally an event sink, a base directory, a clock and a probe runner. */
 export interface TreeDeps {
   /** Units per backend kind (process/inproc from backends/index.ts, docker from backends/docker). */
   backends: BackendRegistry;

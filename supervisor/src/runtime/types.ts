@@ -5,6 +5,7 @@ import type { ManualRestartPlan } from '../core/manual-restart.ts';
 
 /** Who asked for a manual action (recorded in the event log). */
 export type Role = 'viewer' | 'technician';
+/** A manual action's author: the role its token proved and where it came from. */
 export interface Actor {
   role: Role;
   /** Where it came from: 'api', 'cli', 'dashboard'... */
@@ -13,6 +14,7 @@ export interface Actor {
   forwardedBy?: string;
 }
 
+/** One probe of a worker as a snapshot shows it: its last verdict, failures in a row, last error and latency. */
 export interface ProbeStatus {
   name: string;
   kind: string;
@@ -24,6 +26,7 @@ export interface ProbeStatus {
   lastRunAt?: number;
 }
 
+/** One node of a tree (a worker or a supervisor) at one instant, as the API, the CLI and the dashboard show it. */
 export interface ChildSnapshot {
   id: string;
   type: 'worker' | 'supervisor';
@@ -75,6 +78,7 @@ export interface InnerTreeStatus {
   error: string | null;
 }
 
+/** A whole tree at one instant: its name, the root's state, and every node in start order. */
 export interface TreeSnapshot {
   name: string;
   state: ChildState;

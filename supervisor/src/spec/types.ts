@@ -4,12 +4,14 @@
  * Field names mirror the YAML (snake_case there, camelCase here).
  */
 
+/** Which siblings restart with a failed child: itself (one_for_one), every sibling (one_for_all), itself and those after it (rest_for_one). */
 export type Strategy = 'one_for_one' | 'one_for_all' | 'rest_for_one';
 /** permanent: always restarted; transient: only after an abnormal exit; temporary: never. */
 export type RestartType = 'permanent' | 'transient' | 'temporary';
 /** SIGTERM (or abort/docker stop), wait `graceMs`, then kill; or kill at once. */
 export type Shutdown = { kind: 'grace'; graceMs: number } | { kind: 'brutal_kill' };
 
+/** Delay between consecutive restarts of one child: the first after a clean run is immediate, then `initialMs` doubling to `maxMs`. */
 export interface BackoffSpec {
   initialMs: number;
   maxMs: number;
@@ -17,6 +19,7 @@ export interface BackoffSpec {
   resetAfterMs: number;
 }
 
+/** What a probe checks, by kind (README, "The tree file"). */
 export type ProbeCheck =
   | { kind: 'http'; url: string; status?: readonly number[]; bodyContains?: string; headers?: Readonly<Record<string, string>> }
   | { kind: 'tcp'; host: string; port: number }
@@ -25,6 +28,7 @@ export type ProbeCheck =
   | { kind: 'staleness'; url: string; metric: string; labels?: Readonly<Record<string, string>>; maxAgeMs: number }
   | { kind: 'docker_health' };
 
+/** A worker's probe: its check, period, timeout and failure threshold. */
 export interface ProbeSpec {
   name: string;
   check: ProbeCheck;
@@ -36,6 +40,7 @@ export interface ProbeSpec {
   startupGraceMs: number;
 }
 
+/** A local process child: argv, environment, working directory, kept output lines. */
 export interface ProcessBackendSpec {
   kind: 'process';
   command: readonly string[];
@@ -54,6 +59,7 @@ export type InprocWorker = (ctx: {
   id: string;
 }) => Promise<void>;
 
+/** An async function run inside the supervisor (it cannot be killed: past its grace it is abandoned). */
 export interface InprocBackendSpec {
   kind: 'inproc';
   /** Set when built in code (library use). */
@@ -65,12 +71,14 @@ export interface InprocBackendSpec {
   heartbeatTimeoutMs: number;
 }
 
+/** A compose service's container of the tree's own project. */
 export interface DockerBackendSpec {
   kind: 'docker';
   /** The compose service name; the container is found by compose labels of our own project. */
   service: string;
 }
 
+/** How a worker runs: a process, an in-process function, or a container. */
 export type BackendSpec = ProcessBackendSpec | InprocBackendSpec | DockerBackendSpec;
 
 interface NodeCommon {
@@ -79,6 +87,7 @@ interface NodeCommon {
   shutdown: Shutdown;
 }
 
+/** A leaf of the tree: one unit run by a backend, with its probes. */
 export interface WorkerSpec extends NodeCommon {
   type: 'worker';
   backend: BackendSpec;
@@ -103,6 +112,7 @@ export interface InnerTreeSpec {
   timeoutMs: number;
 }
 
+/** A supervisor node: its strategy, restart intensity and period, backoff, and children in start order. */
 export interface SupervisorSpec extends NodeCommon {
   type: 'supervisor';
   strategy: Strategy;
@@ -113,8 +123,10 @@ export interface SupervisorSpec extends NodeCommon {
   children: readonly ChildSpec[];
 }
 
+/** A node under a supervisor: a worker or a nested supervisor. */
 export type ChildSpec = WorkerSpec | SupervisorSpec;
 
+/** A validated, frozen tree: what loadTreeFile / parseTree / parseTreeObject return and createTree takes. */
 export interface TreeSpec {
   version: 1;
   name: string;

@@ -27,7 +27,7 @@
  */
 import { z } from 'zod';
 import { closest, loadCheckedYaml, parseCheckedYaml, type SpecIssue } from '../../../common/src/index.ts';
-import { DURATION_EXPECTED, describeValue, parseDuration } from '../../../../supervisor/src/spec/duration.ts';
+import { DURATION_EXPECTED, describeValue, parseDuration } from 'edgevisor';
 import type { Point, ZonesConfig } from './dwell.ts';
 
 const HOUR = 3_600_000;
