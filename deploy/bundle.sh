@@ -1,8 +1,8 @@
 #!/bin/sh
 # Writes one tarball for a plant box without internet: the application image (docker save, gzip:
-# `docker load` reads it as it is, and gzip is on every box), the compose file, the supervision
-# tree, the env template, VERSION and the install/upgrade/rollback scripts. Run it on a build
-# machine from the repo. Each step prints its size and how long it took; saving and writing print
+# `docker load` reads it as it is, and gzip is on every box), the compose file, the demo site
+# files (deploy/site/: tree, cameras, zones), the env template, VERSION and the scripts. Run it on
+# a build machine from the repo. Each step prints its size and how long it took; saving and writing print
 # bytes done of the total every 5 s (lib.sh's meter).
 #
 # Usage: deploy/bundle.sh [--version V] [--image IMAGE] [--out DIR] [--fast]
@@ -46,12 +46,13 @@ mkdir -p "$out"
 stage=$(mktemp -d "$out/.stage.XXXXXX")
 chmod 755 "$stage"
 trap 'rm -rf "$stage" "${tarball:-$stage}.part"' EXIT
-mkdir -p "$stage/deploy"
+mkdir -p "$stage/deploy/site"
 cp "$root/compose.yaml" "$stage/"
-cp "$root/deploy/tree.yaml" "$stage/deploy/"
+# The demo site files: the first install seeds the box's site folder with them.
+cp "$root/deploy/site/tree.yaml" "$root/deploy/site/cameras.yaml" "$root/deploy/site/zones.yaml" "$stage/deploy/site/"
 cp "$root/deploy/edgevisor.env.example" "$root/deploy/README.md" \
    "$root/deploy/install.sh" "$root/deploy/upgrade.sh" "$root/deploy/rollback.sh" \
-   "$root/deploy/lib.sh" "$root/deploy/edgevisorctl" "$stage/"
+   "$root/deploy/lib.sh" "$root/deploy/site.sh" "$root/deploy/edgevisorctl" "$stage/"
 echo "$version" > "$stage/VERSION"
 echo "$tag" > "$stage/IMAGE"
 

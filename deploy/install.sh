@@ -10,6 +10,7 @@
 # Env: EDGEVISOR_HOME, EDGEVISOR_COMPOSE, EDGEVISOR_WAIT (see lib.sh)
 set -eu
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
+. "$(dirname "$(readlink -f "$0")")/site.sh"
 t0=$(date +%s)
 need_docker
 
@@ -46,6 +47,7 @@ write_env "$dir"
 # A first install points `current` at the release before starting it, so that after a failed
 # start (a port taken...) `edgevisorctl apply` is the one command that tries again.
 [ -e "$home/current" ] || ln -sfn "$dir" "$home/current"
+prepare_site "$dir"
 activate "$dir" || die "compose could not start $version: fix what the lines above say, then run $retry"
 rc=0
 wait_stack "$dir" || rc=$?

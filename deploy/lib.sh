@@ -1,4 +1,4 @@
-# Shared by install.sh, upgrade.sh, rollback.sh and edgevisorctl (sourced, not run). POSIX sh has
+# Shared by install.sh, upgrade.sh, rollback.sh and edgevisorctl (sourced, not run; site.sh after it). POSIX sh has
 # no `local`: variables set inside functions start with _ so they never clobber the caller's.
 # Only what every Linux box with Docker has is used: sh, coreutils, tar, gzip, awk, sed, grep
 # (ss from iproute2 when present). No curl, jq, pv or node on the host.
@@ -7,7 +7,9 @@
 # /opt/edgevisor):
 #   edgevisor.env            site settings (tokens, ports); created once from the template, then yours
 #   project                  the compose project name the stack runs under (default edgevisor)
-#   releases/<version>/      one unpacked bundle each: VERSION, compose.yaml, deploy/tree.yaml, .env
+#   releases/<version>/      one unpacked bundle each: VERSION, compose.yaml, deploy/site/ (the
+#                            demo site files), .env (and .env.applied: what compose last ran with)
+#   site/, applied/          the plant's site files and the copy the stack runs (site.sh)
 #   current, previous        symlinks to the running release and the one before it
 # Env (optional): EDGEVISOR_HOME, EDGEVISOR_COMPOSE ("docker compose" or "docker-compose"),
 #                 EDGEVISOR_WAIT (seconds to wait for the supervisor and its children, default 180)
@@ -138,9 +140,11 @@ write_env() {
     chmod 600 "$home/edgevisor.env"
     say "created $home/edgevisor.env with new API tokens"
   fi
-  { grep -v -E '^(EDGEVISOR_IMAGE|EDGEVISOR_VERSION|EDGEVISOR_DOCKER_GID)=' "$home/edgevisor.env" || true
+  { grep -v -E '^(EDGEVISOR_IMAGE|EDGEVISOR_VERSION|EDGEVISOR_SITE|EDGEVISOR_DOCKER_GID)=' "$home/edgevisor.env" || true
     echo "EDGEVISOR_IMAGE=$(cat "$_dir/IMAGE")"
     echo "EDGEVISOR_VERSION=$_version"
+    # The site files the containers mount (site.sh): the applied copy, never the one being edited.
+    echo "EDGEVISOR_SITE=$home/applied"
     # The supervisor (uid 10001) reaches the Docker socket through its group (compose.yaml).
     echo "EDGEVISOR_DOCKER_GID=$(stat -c %g /var/run/docker.sock 2>/dev/null || echo 0)"
   } > "$_dir/.env"
@@ -217,10 +221,21 @@ activate() {
     return 1
   fi
   rm -f "$_log"
+  # What compose now runs with: apply compares the next .env with it.
+  cp "$_dir/.env" "$_dir/.env.applied"
   _old=$(readlink "$home/current" 2>/dev/null || true)
   if [ -n "$_old" ] && [ "$_old" != "$_dir" ]; then ln -sfn "$_old" "$home/previous"; fi
   ln -sfn "$_dir" "$home/current"
   say "containers of $(cat "$_dir/VERSION") started in $(since "$_t0")"
+}
+
+# The stack of release DIR is up: the supervisor runs and every service has a container. The
+# apps' containers may be down for a moment (the supervisor restarts them): that is its business.
+stack_up() {
+  _want=$(compose_within 60 "$1" config --services 2>/dev/null | wc -l)
+  _have=$(timeout 30 docker ps -aq --filter "label=com.docker.compose.project=$(project_name)" 2>/dev/null | wc -l)
+  _sup=$(timeout 30 docker ps -q --filter "label=com.docker.compose.project=$(project_name)" --filter label=com.docker.compose.service=supervisor 2>/dev/null)
+  [ "$_want" -gt 0 ] && [ "$_have" -ge "$_want" ] && [ -n "$_sup" ]
 }
 
 # Waits until the supervisor answers inside its container (no curl needed on the host, whatever

@@ -8,6 +8,7 @@
 #      EDGEVISOR_WAIT (see lib.sh)
 set -eu
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
+. "$(dirname "$(readlink -f "$0")")/site.sh"
 t0=$(date +%s)
 need_docker
 
@@ -16,6 +17,7 @@ prev=$(readlink "$home/previous" 2>/dev/null) || die "no previous release under 
 retry="$home/current/rollback.sh"
 # The release's .env is rewritten so site settings edited since then (tokens, ports) still apply.
 write_env "$prev"
+prepare_site "$prev"
 say "rolling back to $(cat "$prev/VERSION")"
 activate "$prev" || die "compose could not start $(cat "$prev/VERSION"): fix what the lines above say, then run $retry"
 rc=0

@@ -8,6 +8,7 @@
 #      EDGEVISOR_WAIT (see lib.sh)
 set -eu
 . "$(dirname "$(readlink -f "$0")")/lib.sh"
+. "$(dirname "$(readlink -f "$0")")/site.sh"
 t0=$(date +%s)
 need_docker
 
@@ -18,6 +19,8 @@ retry="$home/current/upgrade.sh $1"
 dir=$(unpack_bundle "$1")
 [ "$dir" != "$old" ] || die "$(cat "$dir/VERSION") is already running; nothing to upgrade"
 write_env "$dir"
+# The plant's site files, checked by the new release's validators before anything stops.
+prepare_site "$dir"
 say "upgrading $(cat "$old/VERSION") -> $(cat "$dir/VERSION")"
 rc=0
 activate "$dir" || rc=1

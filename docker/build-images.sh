@@ -27,7 +27,7 @@ image="edgevisor-app:$tag"
 # build: the legacy builder sends the whole context (~200 MB) even when every layer is cached.
 cd "$root"
 source_hash=$( { find bin supervisor apps models -type f ! -name '*.test.ts' -print; \
-  echo package.json package-lock.json .npmrc tsconfig.json scripts/build-native.mjs scripts/build-models.mjs scripts/build-dist.mjs deploy/tree.yaml deploy/embedded/cameras.yaml deploy/embedded/zones.yaml docker/Dockerfile docker/healthcheck.mjs docker/prune-node-modules.mjs .dockerignore | tr ' ' '\n'; } \
+  echo package.json package-lock.json .npmrc tsconfig.json scripts/build-native.mjs scripts/build-models.mjs scripts/build-dist.mjs deploy/site/tree.yaml deploy/site/cameras.yaml deploy/site/zones.yaml docker/Dockerfile docker/healthcheck.mjs docker/prune-node-modules.mjs .dockerignore | tr ' ' '\n'; } \
   | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
 if [ "$if_stale" = 1 ] && [ "$(docker image inspect -f '{{index .Config.Labels "edgevisor.source-hash"}}' "$image" 2>/dev/null)" = "$source_hash" ]; then
   echo "build-images: $image is up to date ($source_hash)"

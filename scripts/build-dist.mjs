@@ -36,6 +36,9 @@ export const entries = {
   onvif: 'apps/onvif/src/main.ts',
   vacuum: 'apps/vacuum/src/main.ts',
   'web-set-password': 'apps/web/src/set-password.ts',
+  // The site-file checks `edgevisorctl apply` runs in the image (deploy/site.sh).
+  'check-cameras': 'apps/camera/src/check-cameras.ts',
+  'check-zones': 'apps/inference/src/check-zones.ts',
 };
 // Files that change what esbuild produces besides the sources themselves.
 const buildInputs = ['scripts/build-dist.mjs', 'tsconfig.json', 'package.json'];

@@ -15,6 +15,11 @@ export interface Config {
   readonly apiUrl: string;
   /** Token the CLI sends (EDGEVISOR_TOKEN). */
   readonly token?: string;
+  /**
+   * Where `run` keeps the last tree file that validated, to run it when the file is refused
+   * (EDGEVISOR_LAST_GOOD_TREE, a file path; unset: not kept, a bad tree file is fatal).
+   */
+  readonly lastGoodTree?: string;
 }
 
 export const defaultApiUrl = 'http://127.0.0.1:7070';
@@ -81,5 +86,6 @@ export function loadConfig(env: Env = process.env): Config {
   if (problems.length) {
     throw new EdgevisorError(codes.SPEC_INVALID, `invalid environment: ${problems.join('; ')}`, { details: problems });
   }
-  return Object.freeze({ viewerToken, technicianToken, listen, apiUrl, token: str('EDGEVISOR_TOKEN') });
+  const lastGoodTree = str('EDGEVISOR_LAST_GOOD_TREE');
+  return Object.freeze({ viewerToken, technicianToken, listen, apiUrl, token: str('EDGEVISOR_TOKEN'), ...(lastGoodTree ? { lastGoodTree } : {}) });
 }

@@ -21,6 +21,11 @@ export interface ApiOptions {
   logger?: FastifyServerOptions['logger'];
   /** SSE heartbeat comment interval (default 15 s). */
   sseHeartbeatMs?: number;
+  /**
+   * The tree file's state for /healthz (`run` passes it, cli/last-good-tree.ts): when it was
+   * refused and the last good tree runs instead, /healthz says `degraded` and names the file.
+   */
+  treeFile?: { status: 'ok' | 'refused'; file: string };
 }
 
 /** Manual actions: URL verb -> Tree method. */
@@ -142,7 +147,13 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
 
   app.get('/healthz', async () => {
     const h = store.health?.();
-    return { status: 'ok', tree: tree.snapshot().state, ...(h ? { store: { writable: h.writable, pending: h.pending, dropped: h.dropped } } : {}) };
+    const treeFile = opts.treeFile;
+    return {
+      status: treeFile?.status === 'refused' ? 'degraded' : 'ok',
+      tree: tree.snapshot().state,
+      ...(h ? { store: { writable: h.writable, pending: h.pending, dropped: h.dropped } } : {}),
+      ...(treeFile ? { treeFile } : {}),
+    };
   });
 
   app.get('/metrics', async (_req, reply) => {

@@ -9,8 +9,9 @@ import type { Config } from '../config.ts';
 import { createTree } from '../runtime/tree.ts';
 import { DEFAULT_MAX_PENDING, openBufferedStore } from '../store/buffered-store.ts';
 import type { Output } from './commands.ts';
+import { CliError, exitCodes } from './errors.ts';
 import { formatEvent } from './format.ts';
-import { loadTreeOrExit } from './tree-file.ts';
+import { chooseTree, refusedReason } from './last-good-tree.ts';
 
 /**
  * `edgevisor run TREE.yaml`: the supervisor service. The API listens before the tree starts so a
@@ -27,7 +28,18 @@ import { loadTreeOrExit } from './tree-file.ts';
 const SAME_SIGNAL_MS = 1_000;
 
 export async function runCommand(io: Output, file: string, config: Config): Promise<void> {
-  const spec = await loadTreeOrExit(file);
+  // A refused tree file: the validator's messages as `edgevisor validate` prints them, then the
+  // last good tree if there is one (cli/last-good-tree.ts), else exit 1.
+  const choice = chooseTree(file, config.lastGoodTree, (line) => io.err(line));
+  if (choice.kind === 'refused') {
+    // Exactly what `edgevisor validate` prints, and nothing else (scripts and tests read it).
+    throw new CliError(choice.problems[0]!, exitCodes.usage, { lines: choice.problems.slice(1), bare: true });
+  }
+  if (choice.kind === 'last_good') {
+    for (const line of choice.health.problems) io.err(line);
+    io.err(`edgevisor: ${choice.health.file} refused: running the last good tree (saved ${choice.health.lastGoodSavedAt})`);
+  }
+  const spec = choice.spec;
   const baseDir = spec.file ? dirname(spec.file) : process.cwd();
   // Buffered: a full or failing disk never stops the supervision (events wait in memory).
   const store = openBufferedStore(resolve(baseDir, spec.store.path), { retainEvents: spec.store.retainEvents });
@@ -54,6 +66,7 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
     store,
     tokens: { viewer: config.viewerToken, technician: config.technicianToken },
     logger: { level: 'warn' },
+    treeFile: choice.health,
   });
   const listen = config.listen ?? spec.api;
   let url: string;
@@ -102,6 +115,9 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
   // Last resort if we die from an uncaught error: never leave process groups behind.
   process.on('exit', () => killAllProcessUnits());
 
+  if (choice.kind === 'last_good') {
+    tree.record({ type: 'alarm', child: spec.name, reason: refusedReason(choice.health), data: { treeFile: choice.health.file, ...(choice.health.line ? { line: choice.health.line } : {}), problems: choice.health.problems, running: 'last_good' } });
+  }
   try {
     await tree.start();
   } catch (err) {

@@ -1,0 +1,126 @@
+# The plant's site files (sourced after lib.sh by install.sh, upgrade.sh, rollback.sh and
+# edgevisorctl): tree.yaml, cameras.yaml and zones.yaml.
+#
+#   HOME/site/      the plant's files: seeded from the release's demo files (deploy/site/) at the
+#                   first install, then edited by the technician; no release owns them, so an
+#                   upgrade or a rollback keeps them
+#   HOME/applied/   the copy the stack runs: mounted read-only into the supervisor, camera and
+#                   inference containers (EDGEVISOR_SITE in the release's .env) and written only
+#                   once every file validated, so a bad edit never reaches a container, not even
+#                   one restarted later after a crash; apply compares site/ with it to know what
+#                   changed
+#
+# The files are checked with the validators of the release's own image (the supervisor's
+# `validate`, the camera app's and the inference app's loaders), in a container without network
+# and with a read-only root, so a box without Node checks them exactly as the apps will read them.
+
+SITE_FILES='tree.yaml cameras.yaml zones.yaml'
+
+# Creates HOME/site from release DIR's demo files when the box has none yet.
+seed_site() {
+  [ ! -d "$home/site" ] || return 0
+  mkdir -p "$home/site"
+  for _f in $SITE_FILES; do cp "$1/deploy/site/$_f" "$home/site/$_f"; done
+  chmod 644 "$home/site/"*.yaml
+  say "created $home/site with the demo tree, cameras and zones (yours to edit; then run $home/current/edgevisorctl apply)"
+}
+
+# service_env CONFIG SERVICE VAR...: `-e VAR=value` for each VAR that SERVICE has in CONFIG, the
+# output of `compose config` (so both compose versions and the release's .env are taken into account).
+service_env() {
+  _cfg=$1 _svc=$2; shift 2
+  for _var in "$@"; do
+    _val=$(echo "$_cfg" | awk -v svc="  $_svc:" -v var="$_var" '
+      $0 == svc { s = 1; next }
+      s && /^  [^ ]/ { s = 0 }
+      s && $0 ~ "^      " var ": " { sub("^ *" var ": *", ""); gsub(/^["\047]|["\047]$/, ""); print; exit }')
+    [ -z "$_val" ] || printf -- '-e %s=%s\n' "$_var" "$_val"
+  done
+}
+
+# check_site DIR: validates HOME/site with the image of release DIR. Silent when every file is
+# valid; otherwise prints each problem as `edgevisor: HOME/site/FILE:LINE field: what is wrong`
+# on stderr and returns 1.
+check_site() {
+  _cdir=$1
+  for _f in $SITE_FILES; do
+    [ -f "$home/site/$_f" ] || { echo "edgevisor: $home/site/$_f is missing (a copy of the demo one is in $_cdir/deploy/site/$_f)" >&2; return 1; }
+  done
+  # The model and classes of inference, the onvif service of camera: what the apps check against.
+  _cfg=$(compose_within 60 "$_cdir" config 2>/dev/null || true)
+  _envs="$(service_env "$_cfg" inference MODEL CLASSES) $(service_env "$_cfg" camera ONVIF_URL)"
+  _err=$(mktemp)
+  # As root without capabilities: it reads the files whatever their mode; the apps read the
+  # applied copy, which is world-readable.
+  # shellcheck disable=SC2086 # one -e VAR=value per word
+  timeout 120 docker run --rm --network none --read-only --tmpfs /tmp --user 0:0 --cap-drop ALL \
+    --security-opt no-new-privileges -v "$home/site:/site:ro" $_envs \
+    "$(cat "$_cdir/IMAGE")" sh -c '
+      rc=0
+      node dist/edgevisor.mjs validate /site/tree.yaml >/dev/null || rc=1
+      ids=$(node dist/check-cameras.mjs /site/cameras.yaml) || rc=1
+      ids=${ids##*: }
+      node dist/check-zones.mjs ${ids:+--cameras "$ids"} /site/zones.yaml >/dev/null || rc=1
+      exit $rc' >/dev/null 2>"$_err"
+  _rc=$?
+  if [ "$_rc" -ne 0 ]; then
+    # Problems name their file (`cameras.yaml:14 ...`): give the technician the file to edit.
+    awk -v site="$home/site/" '/^(tree|cameras|zones)\.yaml[: ]/ { print "edgevisor: " site $0; next } NF { print "edgevisor: " $0 }' "$_err" >&2
+    [ -s "$_err" ] || echo "edgevisor: the site files could not be checked (docker run exited $_rc)" >&2
+  fi
+  rm -f "$_err"
+  return "$_rc"
+}
+
+# The site files that differ from the applied copy, one name a line.
+site_changes() {
+  for _f in $SITE_FILES; do cmp -s "$home/site/$_f" "$home/applied/$_f" || echo "$_f"; done
+}
+
+# Copies HOME/site to HOME/applied, each file replaced by a rename: a container reading it sees
+# the old file or the new one, never half of one.
+publish_site() {
+  mkdir -p "$home/applied"
+  chmod 755 "$home/applied"
+  for _f in $SITE_FILES; do
+    cp "$home/site/$_f" "$home/applied/.$_f.tmp"
+    chmod 644 "$home/applied/.$_f.tmp"
+    mv -f "$home/applied/.$_f.tmp" "$home/applied/$_f"
+  done
+}
+
+# The site step of install, upgrade and rollback, before their compose up: seed, check, publish.
+prepare_site() {
+  seed_site "$1"
+  check_site "$1" || die "the site files in $home/site are refused (see the lines above): nothing was changed; fix them, then run $retry"
+  publish_site
+}
+
+# restart_for_site DIR CHANGED: after publish_site, restarts what the changed files need, through
+# the supervisor (so each restart is an event with its reason): tree.yaml the supervisor itself
+# (SIGTERM leaves the apps running; the new one adopts them and runs the new tree), cameras.yaml
+# camera (and what its strategy restarts with it: inference, rest_for_one), zones.yaml inference
+# unless it already restarted. Says what it restarted.
+restart_for_site() {
+  _rdir=$1 _changed=$2
+  if echo "$_changed" | grep -qx tree.yaml; then
+    say "tree.yaml changed: restarting the supervisor (the apps keep running; it takes them over)"
+    compose_within 120 "$_rdir" restart supervisor >/dev/null 2>&1 || return 1
+    # The restarted supervisor must answer before it is asked to restart anything.
+    wait_stack "$_rdir" >/dev/null || return $?
+  fi
+  _done=''
+  if echo "$_changed" | grep -qx cameras.yaml; then
+    _said=$(ctl_within 60 "$_rdir" restart camera) || return 1
+    say "cameras.yaml changed: $_said"
+    _done=$_said
+  fi
+  if echo "$_changed" | grep -qx zones.yaml; then
+    if echo "$_done" | grep -qw inference; then
+      say "zones.yaml changed: inference restarts with the camera (above)"
+    else
+      _said=$(ctl_within 60 "$_rdir" restart inference) || return 1
+      say "zones.yaml changed: $_said"
+    fi
+  fi
+}
