@@ -1,4 +1,6 @@
 import { EdgevisorError, codes } from './errors.ts';
+import { parseLogLevel } from './log-level.ts';
+import type { LevelWithSilent } from 'pino';
 
 /**
  * The supervisor service's environment, read once, validated and frozen. The only module of the
@@ -15,6 +17,8 @@ export interface Config {
   readonly apiUrl: string;
   /** Token the CLI sends (EDGEVISOR_TOKEN). */
   readonly token?: string;
+  /** Level of `run`'s JSON log lines (LOG_LEVEL: fatal..trace or silent; default info). */
+  readonly logLevel: LevelWithSilent;
   /**
    * Where `run` keeps the last tree file that validated, to run it when the file is refused
    * (EDGEVISOR_LAST_GOOD_TREE, a file path; unset: not kept, a bad tree file is fatal).
@@ -83,9 +87,16 @@ export function loadConfig(env: Env = process.env): Config {
     else problems.push(`EDGEVISOR_API: expected an http(s) URL like "${defaultApiUrl}", got "${apiRaw}"`);
   }
 
+  let logLevel: LevelWithSilent = 'info';
+  try {
+    logLevel = parseLogLevel(str('LOG_LEVEL'), 'LOG_LEVEL');
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
+
   if (problems.length) {
     throw new EdgevisorError(codes.SPEC_INVALID, `invalid environment: ${problems.join('; ')}`, { details: problems });
   }
   const lastGoodTree = str('EDGEVISOR_LAST_GOOD_TREE');
-  return Object.freeze({ viewerToken, technicianToken, listen, apiUrl, token: str('EDGEVISOR_TOKEN'), ...(lastGoodTree ? { lastGoodTree } : {}) });
+  return Object.freeze({ viewerToken, technicianToken, listen, apiUrl, token: str('EDGEVISOR_TOKEN'), logLevel, ...(lastGoodTree ? { lastGoodTree } : {}) });
 }

@@ -25,6 +25,8 @@ export const codes = {
   UNAUTHORIZED: 'EDGEVISOR_ERR_UNAUTHORIZED',
   FORBIDDEN: 'EDGEVISOR_ERR_FORBIDDEN',
   BAD_REQUEST: 'EDGEVISOR_ERR_BAD_REQUEST',
+  /** A typed worker reported a state it did not declare (or declared no states). */
+  UNDECLARED_STATE: 'EDGEVISOR_ERR_UNDECLARED_STATE',
   /** A manual action on an inner node (`camera/dock`) could not be passed to its app (API 502). */
   INNER_UNAVAILABLE: 'EDGEVISOR_ERR_INNER_UNAVAILABLE',
 } as const;

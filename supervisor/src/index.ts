@@ -66,9 +66,29 @@ export type {
   InprocBackendSpec,
   DockerBackendSpec,
   InnerTreeSpec,
-  /** An in-process worker: `async ({ signal, heartbeat, id }) => { ... }`; settles when done, throws on failure. */
+  /** An in-process worker: `async ({ signal, heartbeat, id, setState }) => { ... }`; settles when done, throws on failure. */
   InprocWorker,
 } from './spec/types.ts';
+
+// --- Typed workers: their own states and deadlines ----------------------------------------------
+/**
+ * `defineWorker({ states, initial, deadlines, run })` declares a worker's own lifecycle
+ * (`connecting`, `streaming`, ...) and its deadlines: `<state>: { maxFor, heartbeat }`,
+ * `transitions: { 'a->b': limit }`. `run(ctx)` gets `ctx.setState`, which accepts only the
+ * declared states (in the types, and at run time: `EDGEVISOR_ERR_UNDECLARED_STATE`). Pass the
+ * result as `inproc: { run }` (or export it from a module named by `inproc.module`). A broken
+ * deadline restarts the worker with the constraint as the reason ("stayed in connecting 12.0 s,
+ * limit 10 s"); the state is in snapshots (`workerState`), `worker_state` events and `edgevisor status`.
+ */
+export { defineWorker, resolveLifecycle, assertDeclaredState } from './spec/worker-lifecycle.ts';
+export type { Deadlines, DurationInput, StateDeadlines, TypedWorker, WorkerContext, WorkerDefinition } from './spec/worker-lifecycle.ts';
+export type { InprocContext, WorkerLifecycleSpec } from './spec/types.ts';
+/** The pure deadline checker (what the runtime runs at each report and timer). */
+export { checkDeadlines, nextDeadlineAt, enterState, initialTrack, type DeadlineViolation, type WorkerStateTrack } from './core/worker-deadlines.ts';
+
+// --- Printing a tree as the CLI does ----------------------------------------------------------------
+/** `formatStatus(snapshot)`: `edgevisor status`'s table; `formatEvent(event)`: one `edgevisor events` line. */
+export { formatStatus, formatEvent } from './cli/format.ts';
 
 // --- Durations and checked YAML config files (apps use these for their own files) ---------------
 /** `parseDuration('1.5s')` → 1500 (also `500ms`, `2m`, `1h30m`, or a number of ms); throws on anything else. `formatDuration(1500)` → `"1.5s"`. */
@@ -155,3 +175,15 @@ export async function openEventLog(path: string, opts: import('./store/buffered-
 export { registerInnerTreeRoutes, type InnerRoutesOptions, type PublishedTree } from './inner/routes.ts';
 /** What an app may record in the supervisor's event log with `POST /v1/audit`. */
 export { auditActions, type AuditAction } from './api/audit.ts';
+
+// --- Logs -------------------------------------------------------------------------------------------
+/**
+ * JSON log lines (pino, loaded on first use): `createLogger({ app })` writes `time`, `level`,
+ * `app`, `msg` and fields to stdout; `fastifyLogging(logger)` makes it a fastify app's logger
+ * (request ids from a safe `x-request-id`, one line per request), `echoRequestId` sends the id
+ * back; `serializeError` is the `err` field (cause chain, stack without server paths);
+ * `logEvent` logs a tree event. docs/architecture.md, "Logs".
+ */
+export { createLogger, fastifyLogging, echoRequestId, requestIdFor, serializeError, logEvent, eventLevel, parseLogLevel, LOG_LEVELS, MAX_REQUEST_ID, type Logger, type LoggerOptions } from './log.ts';
+/** Reading children's output lines: a JSON log line in parts, readable, or as logged (`edgevisor logs`). */
+export { parseLogLine, formatLogLine, rawLogLine, type LogEntry } from './cli/log-format.ts';

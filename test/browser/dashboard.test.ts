@@ -55,6 +55,17 @@ describe('operator dashboard in Chromium', () => {
     await shot('overview');
   });
 
+  test('a viewer opens a subsystem\'s log panel: its JSON lines as time, level, message and fields, then hides it', async () => {
+    await page.click('[data-child="inference"] .act-logs');
+    const row = await page.waitForSelector('[data-child="inference"] .logs .line[data-level]:has-text("listening on")');
+    const text = (await row.textContent()) ?? '';
+    assert.match(text, /^\d{1,2}:\d\d:\d\d.*INFO listening on <host> .*app=inference/, text);
+    assert.doesNotMatch(text, /[{}"]/, 'parsed, not raw JSON');
+    await shot('log-panel');
+    await page.click('[data-child="inference"] .act-logs-close');
+    await page.waitForSelector('[data-child="inference"] .logs', { state: 'detached' });
+  });
+
   test('the live view shows moving frames: two screenshots differ', async () => {
     const img = await page.waitForSelector('[data-camera="dock"] img.live');
     await page.waitForFunction(() => ((document.querySelector('[data-camera="dock"] img.live') as HTMLImageElement)?.naturalWidth ?? 0) > 0);
@@ -117,7 +128,8 @@ describe('operator dashboard in Chromium', () => {
     await page.waitForFunction(() => /by a technician/.test(document.querySelector('[data-child="crashy"] .reason')?.textContent ?? ''), undefined, { timeout: 15_000 });
     assert.equal(s.events.findLast((e) => e.type === 'manual' && e.child === 'crashy')?.data?.['role'], 'technician');
     await page.click('[data-child="crashy"] .act-logs');
-    await page.waitForSelector('[data-child="crashy"] pre.logs');
+    // crashy prints text: its lines show as they are.
+    await page.waitForSelector('[data-child="crashy"] .logs .line.text');
     // Pin from the feed.
     const [id] = s.append(1, 'dock');
     await page.click(`#events li[data-id="${id}"] button.pin`);

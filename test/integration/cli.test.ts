@@ -182,10 +182,13 @@ describe('edgevisor CLI (real bin)', () => {
 
       child.kill('SIGTERM');
       assert.equal(await exited, 0, err);
-      assert.match(out, /SIGTERM: stopping runbox/);
-      assert.match(out, /web\s+\w+ -> stopped/);
+      // The service's stdout is JSON lines, one per event, about a child.
+      const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { app: string; level: string; msg: string; child?: string; from?: string; to?: string });
+      assert.ok(lines.every((l) => l.app === 'supervisor' && typeof l.level === 'string' && typeof l.msg === 'string'), out);
+      assert.ok(lines.some((l) => /SIGTERM: stopping runbox/.test(l.msg)), out);
+      assert.ok(lines.some((l) => l.child === 'web' && l.to === 'stopped'), out);
       await assert.rejects(fetch(`http://127.0.0.1:${childPort}/healthz`, { signal: AbortSignal.timeout(2_000) }), 'the child is gone');
-      assert.match(out, /web\s+running -> stopping/);
+      assert.ok(lines.some((l) => l.child === 'web' && l.from === 'running' && l.to === 'stopping'), out);
     } finally {
       child.kill('SIGKILL');
     }

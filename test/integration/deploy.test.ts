@@ -97,7 +97,7 @@ async function assertServing(version: string): Promise<void> {
 /** What every command prints after it brought the stack up (issue 17, point 4). */
 function assertSummary(r: Run, last: RegExp): void {
   const output = all(r);
-  assert.match(output, /^ID\s+STATE\s+UPTIME\s+RESTARTS\s+LAST-REASON$/m, output);
+  assert.match(output, /^ID\s+STATE\s+(?:WORKER\s+)?UPTIME\s+RESTARTS\s+LAST-REASON$/m, output);
   for (const child of ['web', 'onvif', 'pipeline', 'camera', 'inference', 'vacuum']) assert.match(output, new RegExp(`^\\s+${child}\\s+running\\s`, 'm'), output);
   assert.ok(output.includes(`edgevisor: dashboard: http://127.0.0.1:${ports.web}/ `), output);
   assert.ok(output.includes(`EDGEVISOR_TECHNICIAN_TOKEN (restart, stop, start) in ${home}/edgevisor.env`), output);

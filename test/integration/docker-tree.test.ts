@@ -94,6 +94,20 @@ describe('docker children under one_for_one', { skip, timeout: 400_000 }, () => 
     await waitHealthy(camera.url, 5000); // serving again (a fresh connection: the old one died with the process)
   });
 
+  test('a Docker child\'s log lines (GET /v1/children/:id, edgevisor logs) are the container\'s own output, across its restart', async () => {
+    const app = buildApi({ tree: h.tree, store: { since: () => [], lastSeq: () => 0 }, tokens: { technician: TECH } });
+    const url = await listenApi(app, { host: '127.0.0.1', port: 0 });
+    try {
+      const res = await fetch(`${url}/v1/children/camera`, { headers: { authorization: `Bearer ${TECH}` }, signal: AbortSignal.timeout(10_000) });
+      const logs = ((await res.json()) as { logs: string[] }).logs;
+      // The crash of the test above, printed by the process inside before it exited, and the next run's lines.
+      assert.ok(logs.some((l) => /^stdout\| http-child\[\d+\] fault: crash with code 3$/.test(l)), JSON.stringify(logs));
+      assert.ok(logs.every((l) => /^(stdout|stderr)\| /.test(l)), JSON.stringify(logs));
+    } finally {
+      await app.close();
+    }
+  });
+
   test('a frozen container (docker pause) fails its HTTP probe by timeout and is restarted; siblings untouched', async () => {
     const others = await marks(proj, [camera, vacuum]);
     const before = await started(proj, web);

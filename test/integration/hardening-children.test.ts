@@ -125,7 +125,7 @@ describe('hardening: process children and their supervisor', () => {
     try {
       await waitFor('both running again', async () => (await second.state('web')) === 'running' && (await second.state('cam')) === 'running', 30_000);
       assert.ok(pids.every((p) => !isProcessAlive(p)), 'the orphans were stopped');
-      assert.match(second.stderr(), /stopped web \(process group \d+\), left running by a previous supervisor/);
+      assert.match(second.stdout(), /stopped web \(process group \d+\), left running by a previous supervisor/);
       const tree = (await second.api('/v1/tree')).body;
       for (const n of tree.nodes.filter((x: { parent: string | null }) => x.parent !== null)) assert.equal(n.restarts, 0, `${n.id}: ${n.lastReason}`);
     } finally {

@@ -60,7 +60,7 @@ test('SIGINT to the npm start process group: one graceful stop, stop events, not
     const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
     assert.equal(code, 0, out);
     assert.match(out, /SIGINT: stopping box/);
-    assert.match(out, /edgevisor: stopped/);
+    assert.match(out, /"app":"supervisor","msg":"stopped"}/, "the last line of the supervisor (JSON)");
     assert.doesNotMatch(out, /again: killing every child/, 'the second SIGINT of the same Ctrl-C took the force path');
 
     for (const pid of pids) assert.equal(isProcessAlive(pid), false, `child ${pid} left running`);

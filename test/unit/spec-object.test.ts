@@ -31,7 +31,7 @@ test('an inproc child carries its run function through, unfrozen and callable', 
   // The function still works after loading: run it for a moment and stop it.
   const ac = new AbortController();
   let beats = 0;
-  const done = loop.backend.kind === 'inproc' ? loop.backend.run!({ signal: ac.signal, heartbeat: () => { beats++; }, id: 'loop' }) : undefined;
+  const done = loop.backend.kind === 'inproc' ? loop.backend.run!({ signal: ac.signal, heartbeat: () => { beats++; }, id: 'loop', setState: () => {} }) : undefined;
   await new Promise((r) => setTimeout(r, 50));
   ac.abort();
   await done;

@@ -42,6 +42,7 @@ describe('web stats', () => {
     assert.equal(restartWords({ type: 'restart', reason: 'x', data: { cause: 'exit', signal: 'SIGKILL' } }), 'killed by signal SIGKILL');
     assert.equal(restartWords({ type: 'restart', reason: 'x', data: { cause: 'exit', exitCode: 3 } }), 'crashed: exit code 3');
     assert.match(restartWords({ type: 'restart', reason: 'probe live failed 3 times', data: { cause: 'probe' } }), /^hung: probe live failed 3 times/);
+    assert.equal(restartWords({ type: 'restart', reason: 'x; restarting dock', data: { cause: 'deadline', words: 'stayed in connecting 12.0 s, limit 10 s' } }), 'stayed in connecting 12.0 s, limit 10 s');
     assert.equal(restartWords({ type: 'manual', reason: 'x', data: { action: 'restart', role: 'technician', via: 'dashboard' } }), 'restarted by a technician from the dashboard');
     assert.equal(restartWords({ type: 'manual', reason: 'x', data: { action: 'stop', role: 'technician', via: 'cli' } }), 'stopped by a technician via cli');
   });

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
 import type { Tree } from 'edgevisor';
-import { createAppServer, redactingLog, sendError, type AppServer } from '../../common/src/index.ts';
+import { createAppServer, processLogger, redactingLog, sendError, type AppServer } from '../../common/src/index.ts';
 import { CameraRuntime, createCameraWorker, type RingOptions } from './camera-worker.ts';
 import { ringFileName } from './frame-ring.ts';
 import { prepareFramesDir, removeFramesDir } from './frames-dir.ts';
@@ -50,26 +50,25 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
     : undefined;
   const tree = createCameraTree([...cameras.values()].map((cam) => ({
     cameraId: cam.config.id,
-    heartbeatTimeoutMs: cam.config.heartbeatTimeoutMs,
     run: createCameraWorker(cam, metrics, { failpoint: opts.failpoint, ...(ring ? { ring } : {}) }),
   })));
-  // Restarts of a camera's worker, by cause: a heartbeat verdict is a stall (the worker neither
-  // delivered nor retried), like Frigate's watchdog restarts of a stalled ffmpeg.
+  // Restarts of a camera's worker, by cause: a broken deadline is a stall (the worker neither
+  // delivered nor retried in time), like Frigate's watchdog restarts of a stalled ffmpeg.
+  // Each event of a camera's worker is a line with child = the camera id.
+  const log = processLogger();
   tree.onEvent((e) => {
+    const change = e.from || e.to ? `${e.from ?? '?'} -> ${e.to ?? '?'}: ` : '';
+    log[e.type === 'restart' || e.to === 'failed' || e.to === 'backoff' ? 'warn' : 'info']({ child: e.child, event: e.type, seq: e.seq }, `${e.type}: ${change}${e.reason}`);
     const restart = e.type === 'restart' || (e.type === 'manual' && e.data?.['action'] === 'restart');
     const cam = restart ? cameras.get(e.child) : undefined;
     if (!cam) return;
     cam.restarts.add(e.ts);
-    if (e.data?.['cause'] === 'heartbeat') cam.stalls.add(e.ts);
+    if (e.data?.['cause'] === 'deadline' || e.data?.['cause'] === 'heartbeat') cam.stalls.add(e.ts);
   });
   // The supervisor merges this tree under the camera child (inner_tree): GET /v1/tree, /v1/events,
-  // POST /v1/children/:id/restart|stop|start, with each worker's camera state as info.workerState.
-  const innerRoutes = registerInnerTreeRoutes(app, tree, {
-    decorate: (node) => {
-      const cam = node.parent !== null ? cameras.get(node.id) : undefined;
-      return cam ? { ...node, info: { ...node.info, workerState: cam.state() } } : node;
-    },
-  });
+  // POST /v1/children/:id/restart|stop|start. Each worker's own state (connecting, streaming,
+  // reconnecting) is in its node as workerState, its events as worker_state.
+  const innerRoutes = registerInnerTreeRoutes(app, tree);
   // One camera down is the camera's problem (shown in /cameras and metrics), not the process's:
   // failing /healthz for it would get every camera restarted by the outer supervisor.
   server.addHealthCheck('workers', () => {

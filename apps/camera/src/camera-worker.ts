@@ -1,4 +1,4 @@
-import type { InprocWorker } from 'edgevisor';
+import { defineWorker, type TypedWorker } from 'edgevisor';
 import type { AppError } from '../../common/src/index.ts';
 import type { CameraConfig, Failpoint } from './config.ts';
 import { toDetectFrame, type DetectFrame } from './detect-frame.ts';
@@ -23,6 +23,16 @@ export type CameraState =
   | 'reconnecting'
   /** No frame for 3 intervals (plus 1 s) and no error reported: the worker may be hung. */
   | 'stalled';
+
+/**
+ * A camera worker's own lifecycle, as the supervision tree sees it (`camera/<id>` in the
+ * supervisor's tree, `edgevisor status`'s WORKER column):
+ * - `connecting`   a run began; no frame yet;
+ * - `streaming`    frames arrive;
+ * - `reconnecting` the source failed or dropped and retries with backoff.
+ */
+export const cameraWorkerStates = ['connecting', 'streaming', 'reconnecting'] as const;
+export type CameraWorkerState = (typeof cameraWorkerStates)[number];
 
 /**
  * Everything the controller keeps per camera; it outlives worker restarts, so the frame seq,
@@ -83,11 +93,15 @@ export interface RingOptions {
 }
 
 /**
- * The supervised worker of one camera: runs its source, keeps the newest frame, counts, and
- * heartbeats on every frame and every reconnect attempt (a worker that is retrying is not hung;
- * a worker that neither delivers nor retries is, and the runtime restarts it).
+ * The supervised worker of one camera, a typed worker (spec/worker-lifecycle.ts): runs its source,
+ * keeps the newest frame, counts, reports its state and heartbeats on every frame and every
+ * reconnect attempt. Its deadlines (all the camera's `heartbeatTimeoutMs`): no frame for that long
+ * after a start (`connecting` maxFor), frames that stop (`streaming` heartbeat), retries that stop
+ * (`reconnecting` heartbeat: a worker that is retrying is not hung; one that neither delivers nor
+ * retries is). The runtime restarts it with the broken deadline as the reason. There is no limit on
+ * reconnecting as such: a camera that is unplugged retries forever, and a restart would not help.
  */
-export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, opts: { failpoint?: Failpoint; source?: FrameSource; ring?: RingOptions } = {}): InprocWorker {
+export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, opts: { failpoint?: Failpoint; source?: FrameSource; ring?: RingOptions } = {}): TypedWorker<CameraWorkerState> {
   const { id } = cam.config;
   const labels = { camera: id };
   const source = opts.source ?? sourceFor(cam.config.source);
@@ -111,71 +125,89 @@ export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, o
     heartbeat();
   };
 
-  return async ({ signal, heartbeat }) => {
-    if (cam.runs++ > 0) metrics.workerRestarts.inc(labels);
-    // The source gets its own signal so the hang failpoint can stop it without ending the run.
-    const inner = new AbortController();
-    const onAbort = () => inner.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    let framesThisRun = 0;
-    let hung: (() => void) | undefined;
-    const hang = new Promise<void>((resolve) => { hung = resolve; });
-    const { detect } = cam.config;
-    // A fresh ring per run, renamed into place: a reader notices the new inode and reopens.
-    if (detect && opts.ring) {
+  const limit = cam.config.heartbeatTimeoutMs;
+  return defineWorker({
+    states: cameraWorkerStates,
+    initial: 'connecting',
+    deadlines: { connecting: { maxFor: limit }, streaming: { heartbeat: limit }, reconnecting: { heartbeat: limit } },
+    run: async ({ signal, heartbeat: beat, setState }) => {
+      if (cam.runs++ > 0) metrics.workerRestarts.inc(labels);
+      // Reported only when it changes: frames come 5-30 times a second.
+      let state: CameraWorkerState = 'connecting';
+      const enter = (next: CameraWorkerState) => {
+        if (state === next) return;
+        state = next;
+        setState(next);
+      };
+      const heartbeat = () => {
+        enter('streaming');
+        beat();
+      };
+      // The source gets its own signal so the hang failpoint can stop it without ending the run.
+      const inner = new AbortController();
+      const onAbort = () => inner.abort(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      let framesThisRun = 0;
+      let hung: (() => void) | undefined;
+      const hang = new Promise<void>((resolve) => { hung = resolve; });
+      const { detect } = cam.config;
+      // A fresh ring per run, renamed into place: a reader notices the new inode and reopens.
+      if (detect && opts.ring) {
+        try {
+          ring = createRingWriter(ringPath(opts.ring.dir, id), detect, opts.ring.token);
+        } catch (err) {
+          opts.ring.log(`camera ${id}: cannot create frame ring ${ringFileName(id)} in FRAMES_DIR, raw frames over HTTP only: ${describeFsError(err)}`);
+        }
+      }
+      // Sources that cannot make the detect frame in their own decode (mjpeg, snapshot) hand over
+      // JPEGs; they are decoded here once each, newest first: while one decodes, a newer JPEG
+      // replaces any waiting one (latest-frame semantics, nothing queues).
+      const decoder = detect ? createDetectDecoder((jpeg, raw) => deliver(jpeg, raw, heartbeat), (jpeg) => toDetectFrame(jpeg, detect), () => metrics.decodeErrors.inc(labels)) : undefined;
       try {
-        ring = createRingWriter(ringPath(opts.ring.dir, id), detect, opts.ring.token);
-      } catch (err) {
-        opts.ring.log(`camera ${id}: cannot create frame ring ${ringFileName(id)} in FRAMES_DIR, raw frames over HTTP only: ${describeFsError(err)}`);
+        const sourceDone = source({
+          cameraId: id,
+          fps: cam.config.fps,
+          width: cam.config.width,
+          height: cam.config.height,
+          ...(detect ? { detect } : {}),
+          signal: inner.signal,
+          frame(jpeg, raw) {
+            if (hangAfter !== undefined && framesThisRun >= hangAfter) {
+              // FAILPOINT hang: stop delivering and heartbeating, like a driver stuck in a call.
+              inner.abort();
+              return;
+            }
+            framesThisRun++;
+            if (decoder && !raw) decoder.push(jpeg);
+            else deliver(jpeg, raw, heartbeat);
+          },
+          reconnecting(err: AppError, delayMs: number) {
+            cam.lastError = { code: err.code, message: `${err.message} (retry in ${delayMs}ms)`, at: Date.now() };
+            cam.reconnects.add(cam.lastError.at);
+            metrics.reconnects.inc(labels);
+            metrics.sourceErrors.inc({ camera: id, code: err.code });
+            enter('reconnecting');
+            beat();
+          },
+          decodeError() {
+            metrics.decodeErrors.inc(labels);
+          },
+        });
+        await sourceDone;
+        if (!signal.aborted && hangAfter !== undefined) {
+          // Blocked until the supervisor gives up on us and aborts the run.
+          signal.addEventListener('abort', () => hung?.(), { once: true });
+          await hang;
+        }
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        inner.abort();
+        decoder?.close();
+        ring?.close();
+        ring = undefined;
       }
-    }
-    // Sources that cannot make the detect frame in their own decode (mjpeg, snapshot) hand over
-    // JPEGs; they are decoded here once each, newest first: while one decodes, a newer JPEG
-    // replaces any waiting one (latest-frame semantics, nothing queues).
-    const decoder = detect ? createDetectDecoder((jpeg, raw) => deliver(jpeg, raw, heartbeat), (jpeg) => toDetectFrame(jpeg, detect), () => metrics.decodeErrors.inc(labels)) : undefined;
-    try {
-      const sourceDone = source({
-        cameraId: id,
-        fps: cam.config.fps,
-        width: cam.config.width,
-        height: cam.config.height,
-        ...(detect ? { detect } : {}),
-        signal: inner.signal,
-        frame(jpeg, raw) {
-          if (hangAfter !== undefined && framesThisRun >= hangAfter) {
-            // FAILPOINT hang: stop delivering and heartbeating, like a driver stuck in a call.
-            inner.abort();
-            return;
-          }
-          framesThisRun++;
-          if (decoder && !raw) decoder.push(jpeg);
-          else deliver(jpeg, raw, heartbeat);
-        },
-        reconnecting(err: AppError, delayMs: number) {
-          cam.lastError = { code: err.code, message: `${err.message} (retry in ${delayMs}ms)`, at: Date.now() };
-          cam.reconnects.add(cam.lastError.at);
-          metrics.reconnects.inc(labels);
-          metrics.sourceErrors.inc({ camera: id, code: err.code });
-          heartbeat();
-        },
-        decodeError() {
-          metrics.decodeErrors.inc(labels);
-        },
-      });
-      await sourceDone;
-      if (!signal.aborted && hangAfter !== undefined) {
-        // Blocked until the supervisor gives up on us and aborts the run.
-        signal.addEventListener('abort', () => hung?.(), { once: true });
-        await hang;
-      }
-    } finally {
-      signal.removeEventListener('abort', onAbort);
-      inner.abort();
-      decoder?.close();
-      ring?.close();
-      ring = undefined;
-    }
-  };
+    },
+  });
 }
 
 /**

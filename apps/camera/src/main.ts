@@ -1,16 +1,15 @@
-import { redactingLog, runMain } from '../../common/src/index.ts';
+import { processLogger, runMain } from '../../common/src/index.ts';
 import { buildCameraApp } from './app.ts';
 import { defaultCameras, loadCameras, loadEnvConfig } from './config.ts';
 
-const log = redactingLog();
-
 runMain(async () => {
+  const log = processLogger();
   const env = loadEnvConfig(process.env);
   const cameras = env.camerasFile ? await loadCameras(env.camerasFile, { onvifUrl: env.onvifUrl }) : defaultCameras;
-  if (env.failpoint) log(`camera: FAILPOINT active: hang ${env.failpoint.camera} after ${env.failpoint.afterFrames} frames per run`);
+  if (env.failpoint) log.warn({ failpoint: env.failpoint }, `FAILPOINT active: hang ${env.failpoint.camera} after ${env.failpoint.afterFrames} frames per run`);
   const cam = buildCameraApp({ cameras, failpoint: env.failpoint, frames: { dir: env.framesDir, perRun: env.framesDirPerRun } });
   await cam.start();
   await cam.app.listen({ port: env.port, host: env.host });
-  log(`camera: ${cameras.length} camera(s) on http://${env.host}:${env.port}`);
+  log.info({ cameras: cameras.map((c) => c.id), url: `http://${env.host}:${env.port}` }, `${cameras.length} camera(s) on http://${env.host}:${env.port}`);
   return cam;
-}, { graceMs: 8000 });
+}, { app: 'camera', graceMs: 8000 });

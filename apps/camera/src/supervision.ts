@@ -12,11 +12,12 @@ export const workerId = (cameraId: string) => cameraId;
 
 /**
  * The controller's own supervision tree: one in-process worker per camera under one_for_one, so
- * a camera that stops heartbeating restarts alone. Intensity is high on purpose: a flapping
+ * a camera that breaks one of its deadlines (camera-worker.ts: no frame, frames or retries that
+ * stop) restarts alone. Intensity is high on purpose: a flapping
  * camera must never take the whole controller (and every other camera) down with it; its
  * backoff (capped at 10 s) keeps it from spinning.
  */
-export function createCameraTree(workers: ReadonlyArray<{ cameraId: string; run: InprocWorker; heartbeatTimeoutMs: number }>): Tree {
+export function createCameraTree(workers: ReadonlyArray<{ cameraId: string; run: InprocWorker }>): Tree {
   const spec = parseTreeObject({
     name: 'camera-controller',
     strategy: 'one_for_one',
@@ -27,7 +28,8 @@ export function createCameraTree(workers: ReadonlyArray<{ cameraId: string; run:
       id: workerId(w.cameraId),
       restart: 'permanent',
       shutdown: '3s',
-      inproc: { run: w.run, heartbeat_timeout: `${w.heartbeatTimeoutMs}ms` },
+      // A typed worker: its states and deadlines come with `run` (camera-worker.ts).
+      inproc: { run: w.run },
     })),
   });
   return createTree(spec, { backends: defaultBackends() });

@@ -2,7 +2,8 @@ import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { errorToHttp, sendError } from './errors.ts';
-import { redactingLog, redactSecrets } from './redact.ts';
+import { echoRequestId, fastifyLogging, processLogger, type Logger } from './log.ts';
+import { redactSecrets } from './redact.ts';
 
 /**
  * A health check: resolves when healthy, throws (with a message) when not. Keep it cheap.
@@ -16,14 +17,15 @@ export type HealthCheck = () => void | string | undefined | Promise<void | strin
 export interface AppServerOptions {
   /** App name: shown in /healthz and as the `app` default label on every metric. */
   name: string;
-  /** Fastify logger (default off: apps log through their own lines). */
-  logger?: boolean;
+  /**
+   * Fastify's logger, so request lines carry `reqId` (default: the process's logger, stdout,
+   * redacted; see log.ts). A 5xx is logged on it with its cause; the answer says only its code.
+   */
+  logger?: Logger;
   /** Per-check timeout for /healthz (default 2000 ms). */
   healthTimeoutMs?: number;
   /** Also collect Node process metrics (default true). */
   processMetrics?: boolean;
-  /** Where a 5xx is logged (one line, redacted; default stderr). */
-  log?: (line: string) => void;
 }
 
 /** What createAppServer returns. Register routes on `app`, metrics on `registry`. */
@@ -47,7 +49,7 @@ export interface HealthBody {
  */
 export function createAppServer(opts: AppServerOptions): AppServer {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    ...fastifyLogging(opts.logger ?? processLogger()),
     // Framework-level refusals keep the {error:{code,message}} contract too, without echoing the
     // (possibly huge or hostile) URL back.
     frameworkErrors: (err, _req, reply) => {
@@ -72,11 +74,12 @@ export function createAppServer(opts: AppServerOptions): AppServer {
   const checks = new Map<string, HealthCheck>();
   const timeoutMs = opts.healthTimeoutMs ?? 2000;
 
-  const log = redactingLog(opts.log);
+  app.addHook('onRequest', echoRequestId);
   app.setErrorHandler((err, req, reply) => {
     const { status, body } = errorToHttp(err);
-    // The answer says only "internal error"; the line says what happened (one line, no stack).
-    if (status >= 500) log(`${opts.name}: ${req.method} ${req.url.slice(0, 200)} -> ${status}: ${(err as Error)?.message ?? String(err)}`);
+    // The answer says only its code and "internal error"; the line says what happened, with the
+    // cause chain and the stack (file names only, redacted like every line).
+    if (status >= 500) req.log.error({ err, status, code: body.error.code, path: req.url.split('?')[0]!.slice(0, 200) }, `${req.method} ${req.url.split('?')[0]!.slice(0, 200)} -> ${status}: ${(err as Error)?.message ?? String(err)}`);
     void reply.code(status).type('application/json').send(body);
   });
   // The last net under every answer (JSON, text, /metrics, /healthz): whatever a route put in it,

@@ -8,3 +8,4 @@ export { dataDirCheck } from './data-dir.ts';
 export { redactSecrets, redactUrl, redactingLog, registerSecret, registerSecretsIn, registerUrlSecrets, REDACTED } from './redact.ts';
 export { loadCheckedYaml, parseCheckedYaml, closest, keyedUnion, type ConfigCheck, type SpecIssue } from './yaml-checked.ts';
 export { deadline, type Deadline } from './deadline.ts';
+export { createAppLogger, processLogger, setProcessLogger, lineLogger, levelOfLine, objectLogger, parseLogLevel, requestIdFor, serializeError, type Logger, type LineLevel } from './log.ts';

@@ -18,6 +18,8 @@
  * nothing matches), and no maintained package covers URLs + Digest headers + known secrets.
  */
 
+import { lineLogger, processLogger } from './log.ts';
+
 /** What replaces a secret. */
 export const REDACTED = '***';
 
@@ -145,8 +147,11 @@ export function containsSecret(text: string): boolean {
   return redactSecrets(text) !== text;
 }
 
-/** A log function whose every line is redacted first; `sink` defaults to stderr (console.error). */
+/**
+ * A log function whose every line is redacted first; `sink` defaults to the process's JSON logger
+ * (log.ts: the line becomes `msg`, its level from its words; that logger redacts again, whole).
+ */
 export function redactingLog(sink?: (line: string) => void): (line: string) => void {
-  const out = sink ?? ((line: string) => console.error(line));
+  const out = sink ?? ((line: string) => lineLogger(processLogger())(line));
   return (line) => out(redactSecrets(line));
 }

@@ -4,9 +4,12 @@
  * Shutdown is two-phase (as temporal's worker and undici's close/destroy do): the first signal
  * calls `stop()` to drain (stop accepting, finish in-flight work, stop workers); if that has not
  * finished within `graceMs`, or a second signal arrives, the process exits at once with code 1.
+ *
+ * It also sets up the process's logger (log.ts): JSON lines on stdout with `app`, at LOG_LEVEL.
  */
 
-import { redactingLog } from './redact.ts';
+import { redactSecrets } from './redact.ts';
+import { createAppLogger, parseLogLevel, processLogger, setProcessLogger, type Logger } from './log.ts';
 
 /** What `start` returns: something that can be drained. */
 export interface Running {
@@ -14,31 +17,42 @@ export interface Running {
 }
 
 export interface RunMainOptions {
+  /** The app's name: the `app` field of every line the process logs. */
+  app?: string;
   /** How long the drain may take before a forced exit (default 10000 ms). */
   graceMs?: number;
-  /** Where to log lifecycle lines (default console.error). */
-  log?: (line: string) => void;
+  /** Where lifecycle lines go (default: the process's logger). */
+  logger?: Logger;
   /** For tests: replaces process.exit. */
   exit?: (code: number) => void;
 }
 
 export function runMain(start: () => Promise<Running>, opts: RunMainOptions = {}): void {
   const graceMs = opts.graceMs ?? 10_000;
-  const log = redactingLog(opts.log);
   const exit = opts.exit ?? ((code: number) => process.exit(code));
+  let log: Logger;
+  try {
+    log = opts.logger ?? (opts.app ? setProcessLogger(createAppLogger({ app: opts.app, level: parseLogLevel(process.env['LOG_LEVEL']) })) : processLogger());
+  } catch (err) {
+    log = setProcessLogger(createAppLogger({ app: opts.app ?? 'app' }));
+    process.stderr.write(`start failed: ${(err as Error).message}\n`);
+    log.fatal({ code: 'APP_ERR_CONFIG' }, `start failed: ${(err as Error).message}`);
+    exit(1);
+    return;
+  }
   let running: Running | undefined;
   let stopping = false;
 
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
-      log(`${signal} again: forcing exit`);
+      log.warn({ signal }, `${signal} again: forcing exit`);
       exit(1);
       return;
     }
     stopping = true;
-    log(`${signal}: draining (grace ${graceMs}ms)`);
+    log.info({ signal, graceMs }, `${signal}: draining (grace ${graceMs}ms)`);
     const force = setTimeout(() => {
-      log(`drain did not finish within ${graceMs}ms: forcing exit`);
+      log.error({ graceMs }, `drain did not finish within ${graceMs}ms: forcing exit`);
       exit(1);
     }, graceMs);
     force.unref();
@@ -49,7 +63,7 @@ export function runMain(start: () => Promise<Running>, opts: RunMainOptions = {}
       })
       .catch((err: unknown) => {
         clearTimeout(force);
-        log(`drain failed: ${err instanceof Error ? err.message : String(err)}`);
+        log.error({ err }, `drain failed: ${err instanceof Error ? err.message : String(err)}`);
         exit(1);
       });
   };
@@ -64,8 +78,11 @@ export function runMain(start: () => Promise<Running>, opts: RunMainOptions = {}
     })
     .catch((err: unknown) => {
       const e = err as { code?: string; message?: string; details?: readonly string[] };
-      log(`start failed${e?.code ? ` [${e.code}]` : ''}: ${e?.message ?? String(err)}`);
-      for (const d of e?.details ?? []) log(`  ${d}`);
+      // A start failure is read by the person who started the process (a bad PORT, a typo in
+      // a site file): plain lines on stderr as before, and the JSON line for the log.
+      const text = `start failed${e?.code ? ` [${e.code}]` : ''}: ${e?.message ?? String(err)}`;
+      process.stderr.write(redactSecrets([text, ...(e?.details ?? []).map((d) => `  ${d}`)].join('\n')) + '\n');
+      log.fatal({ ...(e?.code ? { code: e.code, details: e.details } : { err }) }, text);
       exit(1);
     });
 }

@@ -12,7 +12,7 @@
  * - jpeg: GET .../frame.jpg long-polls, decoded here with sharp (cameras without detect).
  */
 import { join } from 'node:path';
-import { deadline } from '../../common/src/index.ts';
+import { deadline, lineLogger, processLogger } from '../../common/src/index.ts';
 import { openRingReader, type RingFrame, type RingReader } from '../../camera/src/frame-ring.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { InferenceMetrics } from './metrics.ts';
@@ -43,7 +43,7 @@ const RING_RETRY_MS = 30_000;
 
 /** Runs until `signal` aborts. Never throws: fetch and model errors are counted and retried with backoff. */
 export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
-  const log = o.log ?? ((l: string) => console.error(l));
+  const log = o.log ?? lineLogger(processLogger());
   const cam = `${o.cameraUrl}/cameras/${encodeURIComponent(o.camera)}`;
   let lastSeq = -1;
   let backoffMs = 250;

@@ -10,6 +10,7 @@
  *
  * DELAY (e.g. 5s, 500ms) counts from when the pipeline was created; default 0.
  */
+import { processLogger } from '../../common/src/index.ts';
 
 /** A parsed failpoint: what to do and from when (ms after pipeline start). */
 export interface Failpoint { kind: 'hang' | 'block' | 'stall' | 'slow'; afterMs: number }
@@ -35,12 +36,12 @@ export function createFailpointGate(fp: Failpoint | null, now: () => number = Da
     async inFrame(): Promise<void> {
       if (!fp || !active()) return;
       if (fp.kind === 'hang') {
-        console.error('INFERENCE_FAILPOINT hang: frame loop stuck');
+        processLogger().error('INFERENCE_FAILPOINT hang: frame loop stuck');
         await new Promise<never>(() => {});
       }
       if (fp.kind === 'slow') await new Promise((r) => setTimeout(r, SLOW_FRAME_MS));
       if (fp.kind === 'block') {
-        console.error('INFERENCE_FAILPOINT block: main thread blocked');
+        processLogger().error('INFERENCE_FAILPOINT block: main thread blocked');
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
       }
     },

@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { AppError, createAppServer, dataDirCheck, errorToHttp, sendError } from '../../common/src/index.ts';
+import { AppError, createAppServer, dataDirCheck, errorToHttp, objectLogger, processLogger, sendError } from '../../common/src/index.ts';
 import { CameraRegistry } from './cameras.ts';
 import { defaultConfig, type OnvifConfig } from './config.ts';
 import { CameraStore, credentialsSchema } from './credentials.ts';
@@ -51,7 +51,7 @@ function parseOr400<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 
 export function buildApp(opts: OnvifAppOptions = {}): OnvifApp {
   const cfg: OnvifConfig = { ...defaultConfig, ...opts.config };
-  const log: LogLine = opts.log ?? ((entry) => process.stderr.write(JSON.stringify({ time: new Date().toISOString(), ...entry }) + '\n'));
+  const log: LogLine = opts.log ?? objectLogger(processLogger());
   const { app, registry, addHealthCheck } = createAppServer({ name: 'onvif' });
   const events = new EventLog(log);
   let cameras: CameraRegistry | undefined;
@@ -80,7 +80,8 @@ function routes(app: FastifyInstance, reg: CameraRegistry, events: EventLog, log
     const code = (err as AppError).code;
     if (err instanceof AppError && code in statusOf) return sendError(reply, statusOf[code]!, code, err.message, err.details);
     const { status, body } = errorToHttp(err);
-    if (status >= 500) log({ level: 'error', app: 'onvif', msg: `${req.method} ${req.routeOptions.url ?? ''}: ${body.error.code}: ${body.error.message}` });
+    // The cause goes to the log (redacted, like every line), the answer says only the code.
+    if (status >= 500) req.log.error({ err, status, code: body.error.code, route: req.routeOptions.url ?? '' }, `${req.method} ${req.routeOptions.url ?? ''} -> ${status}: ${(err as Error)?.message ?? String(err)}`);
     return reply.code(status).type('application/json').send(body);
   });
 

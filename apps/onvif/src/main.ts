@@ -1,5 +1,5 @@
 // The onvif process: reads env, installs the two-phase SIGTERM/SIGINT handling (runMain), listens.
-import { runMain } from '../../common/src/index.ts';
+import { processLogger, runMain } from '../../common/src/index.ts';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
 
@@ -7,9 +7,10 @@ import { loadConfig } from './config.ts';
 // Docker's stop timeout is 10 s: drain within 5 s so a stop never ends in SIGKILL.
 runMain(async () => {
   const config = loadConfig(process.env);
+  const log = processLogger();
   const svc = buildApp({ config });
   svc.start();
   await svc.app.listen({ port: config.port, host: config.host });
-  console.error(JSON.stringify({ time: new Date().toISOString(), level: 'info', app: 'onvif', msg: `listening on http://${config.host}:${config.port}`, discovery: config.discoveryEnabled }));
+  log.info({ url: `http://${config.host}:${config.port}`, discovery: config.discoveryEnabled }, `listening on http://${config.host}:${config.port}`);
   return { stop: () => svc.stop() };
-}, { graceMs: 5_000 });
+}, { app: 'onvif', graceMs: 5_000 });

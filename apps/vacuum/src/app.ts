@@ -11,7 +11,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createAppServer, dataDirCheck, sendError, AppError } from '../../common/src/index.ts';
+import { createAppServer, dataDirCheck, processLogger, sendError, AppError } from '../../common/src/index.ts';
 import type { VacuumConfig } from './config.ts';
 import { createVacuumMetrics } from './metrics.ts';
 import { startScheduler, type Scheduler } from './scheduler.ts';
@@ -44,7 +44,8 @@ const eventsQuery = z.strictObject({
   limit: z.string().regex(/^\d{1,4}$/, 'expected 1..1000').transform(Number).refine((n) => n >= 1 && n <= 1000, 'expected 1..1000').optional(),
 });
 
-const jsonLine = (e: VacuumEvent) => process.stdout.write(`${JSON.stringify({ app: 'vacuum', ...e })}\n`);
+// One JSON line per vacuum event on the process's logger (warning -> warn, alarm -> error).
+const jsonLine = ({ level, message, ...rest }: VacuumEvent) => processLogger()[level === 'alarm' ? 'error' : level === 'warning' ? 'warn' : 'info']({ event: rest.type, ...rest }, message);
 
 export function buildApp(opts: VacuumAppOptions): VacuumApp {
   const cfg = opts.config;

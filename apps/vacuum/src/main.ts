@@ -1,6 +1,6 @@
 // The vacuum process: reads env and the vacuum file (config.ts), installs the two-phase
 // SIGTERM/SIGINT handling (runMain), listens.
-import { runMain } from '../../common/src/index.ts';
+import { processLogger, runMain } from '../../common/src/index.ts';
 import { loadConfig } from './config.ts';
 import { buildApp } from './app.ts';
 
@@ -10,5 +10,6 @@ runMain(async () => {
   const config = await loadConfig(process.env);
   const v = buildApp({ config });
   await v.app.listen({ port: config.port, host: config.host });
+  processLogger().info({ url: `http://${config.host}:${config.port}` }, `listening on http://${config.host}:${config.port}`);
   return { stop: () => v.close() };
-}, { graceMs: 5_000 });
+}, { app: 'vacuum', graceMs: 5_000 });

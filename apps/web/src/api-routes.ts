@@ -9,6 +9,7 @@ import { sendError } from '../../common/src/index.ts';
 import type { SafetyEvent } from '../../inference/src/events/store.ts';
 import type { RouteContext } from './app.ts';
 import { COOKIE, guards } from './auth.ts';
+import { parseLogLine } from 'edgevisor';
 import { scrubPaths, toWebEvent } from './hub.ts';
 import { openDashboardStream, parseCursor } from './stream.ts';
 import { UpstreamError, type Upstream } from './upstream.ts';
@@ -30,6 +31,27 @@ export function upstreamAnswer(ctx: RouteContext, reply: FastifyReply, err: unkn
   if (err.status === 401 || err.status === 403) return sendError(reply, 502, 'WEB_ERR_SUPERVISOR_REFUSED', `the ${err.upstream} app refused the web app's credentials (check SUPERVISOR_TOKEN_FILE)`);
   ctx.onUpstreamError(err.upstream);
   return sendError(reply, 503, `WEB_ERR_${err.upstream.toUpperCase()}_UNAVAILABLE`, err.message);
+}
+
+/** Request fields hold URL paths, not server paths: shown as they are. */
+const REQUEST_FIELDS = new Set(['reqId', 'method', 'path', 'route', 'status', 'ms', 'app', 'child']);
+
+/**
+ * Addresses (`http://127.0.0.1:8083`, `rtsp://***@10.0.0.5:554`, `127.0.0.1:8083`) become `<host>`:
+ * the dashboard answers carry no internal address (the CLI, on the box, shows the lines whole).
+ */
+const scrubHosts = (s: string) => s.replace(/\b[a-z][a-z0-9+.-]{1,15}:\/\/[^\s"'/?#]+/gi, '<host>').replace(/\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b|\[[0-9a-f:]+\](?::\d{1,5})?/gi, '<host>');
+const scrub = (s: string) => scrubPaths(scrubHosts(s));
+
+/** One output line for the log panel: a JSON line in parts (time, level, message, fields), else text. */
+export function logEntry(line: string): { stream?: string; ts?: number; level?: string; msg?: string; fields?: [string, string][]; text?: string } {
+  const e = parseLogLine(line);
+  if (!e.json) return { ...(e.stream ? { stream: e.stream } : {}), text: scrub(e.raw) };
+  const { ts, level, msg, fields } = e.json;
+  return {
+    ...(e.stream ? { stream: e.stream } : {}), ...(ts !== undefined ? { ts } : {}), ...(level ? { level } : {}),
+    msg: scrub(msg), fields: fields.map(([k, v]) => [k, REQUEST_FIELDS.has(k) ? scrubHosts(v) : scrub(v)]),
+  };
 }
 
 const EVENT_FILTERS = ['camera', 'zone', 'cls', 'from', 'to', 'pinned', 'before', 'limit'] as const;
@@ -193,13 +215,26 @@ export function registerApiRoutes(app: FastifyInstance, ctx: RouteContext): void
     });
   }
 
-  // A child's detail with its recent log lines (technicians: logs can say more than an operator needs).
-  app.get<{ Params: { id: string } }>('/api/children/:id', { onRequest: g.technician }, async (req, reply) => {
+  // A child's detail with its recent log lines, for viewers too: every app redacts its lines at
+  // the source (apps/common/src/log.ts: the whole line passes the one redaction before it is
+  // written), so they carry no credential; server paths are cut here as in every answer. Fetched
+  // with the supervisor's viewer token when the web app has one (a read needs no more).
+  app.get<{ Params: { id: string } }>('/api/children/:id', { onRequest: g.viewer }, async (req, reply) => {
     if (!CHILD_ID.test(req.params.id)) return sendError(reply, 400, 'WEB_ERR_BAD_ID', `child id: expected ids like "camera" or "camera/dock", got ${echo(req.params.id)}`);
-    if (!ctx.supervisor) return sendError(reply, 503, 'WEB_ERR_SUPERVISOR_UNAVAILABLE', 'no supervisor configured (SUPERVISOR_URL, SUPERVISOR_TOKEN_FILE)');
+    const sup = ctx.supervisorReader ?? ctx.supervisor;
+    if (!sup) return sendError(reply, 503, 'WEB_ERR_SUPERVISOR_UNAVAILABLE', 'no supervisor configured (SUPERVISOR_URL, SUPERVISOR_TOKEN_FILE)');
     try {
-      const node = await ctx.supervisor.json<{ id: string; state: string; logs?: string[] }>(`/v1/children/${encodeURIComponent(req.params.id)}`);
-      return { id: node.id, state: node.state, logs: (node.logs ?? []).map(scrubPaths) };
+      const node = await sup.json<{ id: string; state: string; logs?: string[] }>(`/v1/children/${encodeURIComponent(req.params.id)}`);
+      let logs = node.logs ?? [];
+      // An app's inner node (`camera/dock`) has no output of its own: its app's lines about it
+      // (child = the inner id) are its log.
+      const cut = req.params.id.indexOf('/');
+      if (cut > 0 && logs.length === 0) {
+        const inner = req.params.id.slice(cut + 1);
+        const app = await sup.json<{ logs?: string[] }>(`/v1/children/${encodeURIComponent(req.params.id.slice(0, cut))}`);
+        logs = (app.logs ?? []).filter((l) => parseLogLine(l).json?.fields.some(([k, v]) => k === 'child' && v === inner));
+      }
+      return { id: node.id, state: node.state, logs: logs.map(scrub), entries: logs.map(logEntry) };
     } catch (err) {
       return upstreamAnswer(ctx, reply, err);
     }

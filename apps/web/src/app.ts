@@ -5,7 +5,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import { Counter, Gauge } from 'prom-client';
-import { createAppServer, dataDirCheck, errorToHttp, sendError } from '../../common/src/index.ts';
+import { createAppServer, dataDirCheck, errorToHttp, objectLogger, processLogger, sendError } from '../../common/src/index.ts';
 import type { AuditAction } from 'edgevisor';
 import { createAuth } from './auth.ts';
 import type { WebConfig } from './config.ts';
@@ -21,13 +21,13 @@ export type WebAppOptions = Pick<WebConfig, 'version' | 'inferenceUrl'> & Partia
   upstreamTimeoutMs?: number;
   /** Stats frame and tree/cameras poll interval (default 1000 ms). */
   statsMs?: number;
-  /** JSON log lines (default: stderr). */
+  /** Log entries `{ level, msg, ...fields }` (default: the process's logger: JSON lines on stdout, redacted). */
   log?: (obj: Record<string, unknown>) => void;
 };
 
 export function buildApp(opts: WebAppOptions): FastifyInstance {
   const { app, registry, addHealthCheck } = createAppServer({ name: 'web' });
-  const log = opts.log ?? ((o: Record<string, unknown>) => console.error(JSON.stringify({ app: 'web', time: Date.now(), ...o })));
+  const log = opts.log ?? objectLogger(processLogger());
   const registers = [registry];
   const requests = new Counter({ name: 'web_http_requests_total', help: 'HTTP requests served', labelNames: ['route'], registers });
   const info = new Counter({ name: 'web_info', help: 'Always 1; the label says which version runs', labelNames: ['version'], registers });
@@ -62,6 +62,7 @@ export function buildApp(opts: WebAppOptions): FastifyInstance {
   const camera = opts.cameraUrl ? upstreamClient('camera', opts.cameraUrl, { timeoutMs, onRequest: count }) : undefined;
   const vacuum = opts.vacuumUrl ? upstreamClient('vacuum', opts.vacuumUrl, { timeoutMs, onRequest: count }) : undefined;
   const supervisor = opts.supervisorUrl && supToken ? upstreamClient('supervisor', opts.supervisorUrl, { timeoutMs, onRequest: count, headers: { authorization: `Bearer ${supToken}` } }) : undefined;
+  const supervisorReader = opts.supervisorUrl && tokens.viewer ? upstreamClient('supervisor', opts.supervisorUrl, { timeoutMs, onRequest: count, headers: { authorization: `Bearer ${tokens.viewer}` } }) : undefined;
   const hub = createHub({
     inference, camera, supervisor, vacuum, diskHoursMin: opts.diskHoursMin, log,
     eventsPollMs: opts.eventsPollMs ?? 500, statsMs: opts.statsMs, inferenceBudgetMs: opts.inferenceBudgetMs ?? 100,
@@ -130,18 +131,18 @@ export function buildApp(opts: WebAppOptions): FastifyInstance {
       .catch((err: unknown) => log({ level: 'warn', msg: 'the supervisor did not record a dashboard action', action, role, error: err instanceof Error ? err.message : String(err), detail: (err as { detail?: string }).detail }));
   };
   const ctx = {
-    hub, auth, inference, camera, supervisor, streams, log, recordAudit,
+    hub, auth, inference, camera, supervisor, supervisorReader, streams, log, recordAudit,
     onUpstreamError: (u: Upstream) => upstreamErrors.inc({ upstream: u }),
     onDrop: () => dropped.inc(),
     onAction: (action: string, role: string) => actions.inc({ action, role }),
   };
   // The web app's own routes in one scope, with its error handler (common's stays for /healthz).
   void app.register(async (scope) => {
-    // 5xx answers say nothing internal: the cause goes to the log.
+    // 5xx answers say nothing internal: the cause goes to the log (with reqId, the cause chain).
     scope.setErrorHandler((err, req, reply) => {
       const { status, body } = errorToHttp(err);
       if (status >= 500) {
-        log({ level: 'error', msg: 'request failed', url: req.url.split('?')[0], err: (err as Error)?.stack ?? String(err) });
+        req.log.error({ err, status: 500, code: 'WEB_ERR_INTERNAL', path: req.url.split('?')[0]!.slice(0, 200) }, `${req.method} ${req.url.split('?')[0]!.slice(0, 200)} -> 500: ${(err as Error)?.message ?? String(err)}`);
         return sendError(reply, 500, 'WEB_ERR_INTERNAL', 'internal error (see the web app log)');
       }
       return reply.code(status).type('application/json').send(body);
@@ -160,6 +161,8 @@ export interface RouteContext {
   inference: ReturnType<typeof upstreamClient>;
   camera?: ReturnType<typeof upstreamClient>;
   supervisor?: ReturnType<typeof upstreamClient>;
+  /** The supervisor with the viewer token (reads: a child's log lines), when the web app has one. */
+  supervisorReader?: ReturnType<typeof upstreamClient>;
   streams: Set<{ end(): void }>;
   log: (obj: Record<string, unknown>) => void;
   onUpstreamError(u: Upstream): void;

@@ -113,7 +113,7 @@ export function createHub(o: HubOptions) {
     const e = err as Error;
     // One log line per change of state, not one per failed poll.
     const changed = status[source].ok || status[source].error !== e.message;
-    if (!(err instanceof UpstreamError)) o.log({ level: 'error', msg: `${source} loop failed`, err: e?.stack ?? String(err) });
+    if (!(err instanceof UpstreamError)) o.log({ level: 'error', msg: `${source} loop failed`, err });
     else if (changed) o.log({ level: 'warn', msg: e.message, detail: err.detail });
     o.onUpstreamError?.(source);
     status[source] = { ok: false, error: err instanceof UpstreamError ? err.message : 'internal error' };
@@ -269,7 +269,8 @@ export function createHub(o: HubOptions) {
         lastReason: n.lastReason, manuallyStopped: n.manuallyStopped, inner: n.inner === true, stale: n.stale === true,
         lastRestartReason: n.lastRestartReason ?? lastRestart.get(n.id)?.words ?? (n.restarts > 0 ? n.lastReason : null),
         lastRestartAt: n.lastRestartAt ?? lastRestart.get(n.id)?.at ?? null,
-        workerState: typeof n.info?.['workerState'] === 'string' ? (n.info['workerState'] as string) : null,
+        // A typed worker's own state (camera/dock: streaming); info.workerState from older camera apps.
+        workerState: typeof n.workerState === 'string' ? n.workerState : typeof n.info?.['workerState'] === 'string' ? (n.info['workerState'] as string) : null,
         probes: (n.probes ?? []).map((p) => ({ name: p.name, ok: p.ok, ...(p.lastError ? { lastError: scrubPaths(p.lastError) } : {}) })),
       })),
     };
@@ -350,5 +351,5 @@ export function createHub(o: HubOptions) {
 
 interface RawTree {
   name: string; state: string;
-  nodes: { id: string; parent: string | null; type: string; state: string; since: number; startedAt: number | null; restarts: number; lastReason: string | null; lastRestartReason?: string | null; lastRestartAt?: number | null; manuallyStopped: boolean; inner?: boolean; stale?: boolean; info?: Record<string, unknown>; probes?: { name: string; ok: boolean | null; lastError?: string }[] }[];
+  nodes: { id: string; parent: string | null; type: string; state: string; since: number; startedAt: number | null; restarts: number; lastReason: string | null; lastRestartReason?: string | null; lastRestartAt?: number | null; manuallyStopped: boolean; inner?: boolean; stale?: boolean; info?: Record<string, unknown>; workerState?: string; probes?: { name: string; ok: boolean | null; lastError?: string }[] }[];
 }

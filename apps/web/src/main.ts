@@ -1,5 +1,5 @@
 // The web process: reads env (config.ts), installs the two-phase SIGTERM/SIGINT handling (runMain), listens.
-import { runMain } from '../../common/src/index.ts';
+import { processLogger, runMain } from '../../common/src/index.ts';
 import { buildApp } from './app.ts';
 import { loadWebConfig } from './config.ts';
 
@@ -7,8 +7,10 @@ import { loadWebConfig } from './config.ts';
 // Docker's stop timeout is 10 s: drain within 5 s so a stop never ends in SIGKILL.
 runMain(async () => {
   const cfg = loadWebConfig(process.env);
-  for (const w of cfg.warnings) console.error(w);
+  const log = processLogger();
+  for (const w of cfg.warnings) log.warn(w);
   const app = buildApp(cfg);
   await app.listen({ port: cfg.port, host: cfg.host });
+  log.info({ url: `http://${cfg.host}:${cfg.port}/` }, `dashboard on http://${cfg.host}:${cfg.port}/`);
   return { stop: () => app.close() };
-}, { graceMs: 5_000 });
+}, { app: 'web', graceMs: 5_000 });

@@ -116,6 +116,8 @@ export function restartWords(ev: RestartEvent): string {
     return exitCode !== undefined && exitCode !== null ? `crashed: exit code ${String(exitCode)}` : `crashed: ${ev.reason}`;
   }
   if (cause === 'probe' || cause === 'heartbeat') return `hung: ${ev.reason}`;
+  // A typed worker's broken deadline: the supervisor's words name the constraint.
+  if (cause === 'deadline' && typeof d['words'] === 'string') return d['words'];
   if (cause === 'sibling') return `restarted with ${String(d['sibling'] ?? 'a sibling')} (${String(d['strategy'] ?? 'strategy')})`;
   return ev.reason;
 }

@@ -3,6 +3,7 @@
  * timeout. An UpstreamError's `message` is safe for a browser: it names the app, never its URL, a
  * token or a server path; `detail` (URL, cause) is for the web app's own log only.
  */
+import { AppError } from '../../common/src/index.ts';
 
 /** Which app a call went to. */
 export type Upstream = 'supervisor' | 'camera' | 'inference' | 'vacuum';
@@ -68,7 +69,12 @@ export function upstreamClient(name: Upstream, baseUrl: string, o: { timeoutMs: 
     request,
     async json<T>(path: string, init?: { method?: string; headers?: Record<string, string> }) {
       const res = await request(path, init);
-      return (await res.json()) as T;
+      try {
+        return (await res.json()) as T;
+      } catch (err) {
+        // A 2xx that is not JSON is a fault of the other app, not of the client: a 5xx, logged with this as its cause.
+        throw new AppError('WEB_ERR_UPSTREAM_BAD_ANSWER', `the ${name} app answered ${path.split('?')[0]} with something that is not JSON`, { cause: err });
+      }
     },
   };
 }

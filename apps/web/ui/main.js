@@ -74,8 +74,9 @@ function Tile({ node, children, tech, csrf, now, extra }) {
     try { await api(`/api/children/${encodeURIComponent(node.id)}/${action}`, { method: 'POST' }, csrf); setMsg(`${action} asked`); }
     catch (e) { setMsg(e.message); }
   };
+  // The child's last log lines (viewers too: they are redacted where they are written).
   const showLogs = async () => {
-    try { setLogs((await api(`/api/children/${encodeURIComponent(node.id)}`)).logs); } catch (e) { setLogs([e.message]); }
+    try { setLogs((await api(`/api/children/${encodeURIComponent(node.id)}`)).entries); } catch (e) { setLogs([{ text: e.message }]); }
   };
   const cls = stateClass(node.state);
   return html`<section class=${`tile ${cls}`} data-child=${node.id} aria-label=${`${node.id}: ${node.state}`}>
@@ -87,10 +88,19 @@ function Tile({ node, children, tech, csrf, now, extra }) {
     </dl>
     ${node.lastRestartReason && html`<p class="reason" title="last restart reason">↻ ${node.lastRestartReason}${node.lastRestartAt ? ` (${ago(now - node.lastRestartAt)} ago)` : ''}</p>`}
     ${extra}
-    ${tech && html`<div class="actions">${['restart', 'stop', 'start'].map((a) => html`<button class=${`act-${a}`} onClick=${() => act(a)}>${a}</button>`)}<button class="act-logs" onClick=${showLogs}>logs</button>${msg && html`<span class="msg">${msg}</span>`}</div>`}
-    ${logs && html`<pre class="logs">${logs.join('\n') || '(no log lines)'}</pre>`}
+    ${tech && html`<div class="actions">${['restart', 'stop', 'start'].map((a) => html`<button class=${`act-${a}`} onClick=${() => act(a)}>${a}</button>`)}${msg && html`<span class="msg">${msg}</span>`}</div>`}
+    <div class="logbar"><button class="act-logs" onClick=${showLogs}>${logs ? 'refresh log' : 'log'}</button>${logs && html`<button class="act-logs-close" onClick=${() => setLogs(null)}>hide log</button>`}</div>
+    ${logs && html`<${LogPanel} entries=${logs}/>`}
     ${children}
   </section>`;
+}
+
+// One row per line: time, level, message and key fields of a JSON line; other lines as text.
+function LogPanel({ entries }) {
+  if (!entries?.length) return html`<div class="logs" role="log"><p class="muted">(no log lines)</p></div>`;
+  return html`<div class="logs" role="log" aria-label="log lines">${entries.map((e) => e.text !== undefined
+    ? html`<div class="line text">${e.text}</div>`
+    : html`<div class=${`line lvl-${e.level ?? 'info'}`} data-level=${e.level}><time>${e.ts ? new Date(e.ts).toLocaleTimeString() : ''}</time> <b class="lvl">${(e.level ?? '').toUpperCase()}</b> <span class="msg">${e.msg}</span>${(e.fields ?? []).map(([k, v]) => html` <span class=${`f f-${k}`}><i>${k}</i>=${v}</span>`)}</div>`)}</div>`;
 }
 
 function Tree({ stats, tech, csrf, now }) {

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import { EdgevisorError, codes } from '../errors.ts';
+import { echoRequestId, type fastifyLogging } from '../log.ts';
 import { describeManualRestart } from '../core/manual-restart.ts';
 import type { StoreHealth } from '../store/buffered-store.ts';
 import type { EventStore } from '../store/types.ts';
@@ -17,8 +18,10 @@ export interface ApiOptions {
   /** The event log; `health` (buffered-store.ts) adds the store's state to /healthz and /metrics. */
   store: Pick<EventStore, 'since' | 'lastSeq'> & { health?(): StoreHealth };
   tokens: ApiTokens;
-  /** fastify's logger option (false by default: tests stay quiet; `run` turns it on). */
+  /** fastify's logger option (false by default: tests stay quiet). */
   logger?: FastifyServerOptions['logger'];
+  /** `run`'s JSON logger as fastify's (log.ts `fastifyLogging`): request lines with reqId, echoed in x-request-id. Wins over `logger`. */
+  logging?: ReturnType<typeof fastifyLogging>;
   /** SSE heartbeat comment interval (default 15 s). */
   sseHeartbeatMs?: number;
   /**
@@ -75,6 +78,8 @@ function parseVia(raw: string | string[] | undefined): Via {
 export const eventsDefaultLimit = 100;
 export const eventsMaxLimit = 1000;
 const logLines = 50;
+/** How long reading a worker's output may take (a container's log comes from the engine). */
+const outputTimeoutMs = 3_000;
 
 /** A non-negative integer from a query string or header, or a 400 naming the field. */
 function parseCount(raw: unknown, field: string, accepted: string): number | undefined {
@@ -91,7 +96,8 @@ function parseCount(raw: unknown, field: string, accepted: string): number | und
  */
 export function buildApi(opts: ApiOptions): FastifyInstance {
   // Small body limit: manual actions carry no body. Framework-level errors get the same contract.
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: apiBodyLimit, frameworkErrors, clientErrorHandler });
+  const app = Fastify({ ...(opts.logging ?? { logger: opts.logger ?? false }), bodyLimit: apiBodyLimit, frameworkErrors, clientErrorHandler });
+  if (opts.logging) app.addHook('onRequest', echoRequestId);
   registerApi(app, opts);
   return app;
 }
@@ -145,6 +151,18 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
     throw new EdgevisorError(codes.UNKNOWN_CHILD, `no child "${id}" (known: ${known.join(', ') || 'none'})`);
   };
 
+  // A worker's last output lines: the backend's (the process ring, a container's own log). A
+  // container log that cannot be read in time falls back to the backend's ring, with a note why.
+  const workerOutput = async (node: { id: string; type: string }): Promise<string[]> => {
+    if (node.type !== 'worker') return [];
+    if (!tree.output) return tree.logs(node.id, logLines);
+    try {
+      return await tree.output(node.id, logLines, AbortSignal.timeout(outputTimeoutMs));
+    } catch (err) {
+      return [...tree.logs(node.id, logLines), `edgevisor| the output could not be read: ${(err as Error).message}`];
+    }
+  };
+
   app.get('/healthz', async () => {
     const h = store.health?.();
     const treeFile = opts.treeFile;
@@ -165,8 +183,7 @@ export function registerApi(app: FastifyInstance, opts: ApiOptions): void {
 
   app.get<{ Params: { id: string } }>('/v1/children/:id', viewer, async (req) => {
     const node = knownChild(req.params.id);
-    const logs = node.type === 'worker' ? tree.logs(node.id, logLines) : [];
-    return { ...node, logs };
+    return { ...node, logs: await workerOutput(node) };
   });
 
   app.get<{ Querystring: Record<string, unknown> }>('/v1/events', viewer, async (req, reply: FastifyReply) => {

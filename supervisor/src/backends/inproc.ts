@@ -2,6 +2,10 @@
  * The `inproc` backend: an async function running inside the supervisor, given an AbortSignal and a
  * heartbeat callback.
  *
+ * A typed worker (spec/worker-lifecycle.ts `defineWorker`) also gets `setState(state)`: the state
+ * goes to the runtime through `ctx.reportWorkerState` (backends/types.ts), which checks it against
+ * the declaration and the deadlines.
+ *
  * An in-process worker cannot be killed. stop() aborts its signal and waits up to the grace; a
  * worker that has not settled by then is *abandoned*: reported as exited (abnormally, with
  * `abandoned: true`) so the tree can go on, while its code may in fact keep running and holding
@@ -18,6 +22,7 @@
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { codes, EdgevisorError, IllegalStateError } from '../errors.ts';
+import { assertDeclaredState } from '../spec/worker-lifecycle.ts';
 import type { InprocBackendSpec, InprocWorker, Shutdown, WorkerSpec } from '../spec/types.ts';
 import { createLogRing } from './log-ring.ts';
 import type { BackendContext, ExitInfo, Unit, UnitInfo } from './types.ts';
@@ -137,8 +142,13 @@ export function createInprocUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
       // Heartbeats of an abandoned run must not make the next run look alive.
       if (!done) r.lastHeartbeat = Date.now();
     };
+    const setState = (state: string) => {
+      assertDeclaredState(worker.lifecycle ?? fn.lifecycle, state, worker.id); // thrown into the worker's own code
+      // An abandoned run must not move the next run's state.
+      if (!done) ctx.reportWorkerState?.(state);
+    };
     // new Promise(...) turns a synchronous throw (a non-async function) into a rejection.
-    new Promise<void>((res) => res(fn({ signal: controller.signal, heartbeat, id: worker.id }))).then(
+    new Promise<void>((res) => res(fn({ signal: controller.signal, heartbeat, id: worker.id, setState }))).then(
       () => {
         if (done) ring.note(`run ${gen} returned after it had been abandoned`);
         r.report({ code: 0, signal: null, normal: true, abandoned: false, stopRequested: r.stopRequested });
@@ -180,6 +190,8 @@ export function createInprocUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
       if (run) throw new IllegalStateError(`child "${worker.id}": start() while run ${run.generation} is still up`);
       const fn = await load();
       if (run) throw new IllegalStateError(`child "${worker.id}": start() while run ${(run as Run).generation} is still up`);
+      // A module's typed worker: its declaration is known only now.
+      if (fn.lifecycle && !worker.lifecycle) ctx.adoptWorkerLifecycle?.(fn.lifecycle);
       launch(fn);
     },
 

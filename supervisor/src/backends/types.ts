@@ -1,4 +1,4 @@
-import type { BackendSpec, Shutdown, WorkerSpec } from '../spec/types.ts';
+import type { BackendSpec, Shutdown, WorkerLifecycleSpec, WorkerSpec } from '../spec/types.ts';
 
 /**
  * How a unit ended. `code`/`signal` as Node reports them for processes, the container's exit code
@@ -56,8 +56,20 @@ export interface Unit {
   health?(signal: AbortSignal): Promise<'healthy' | 'unhealthy' | 'starting' | 'none'>;
   /** In-process workers: unix ms of the last heartbeat (or of the start). */
   lastHeartbeat?(): number;
+  /**
+   * The other door for a worker's own states (a unit that emits them, e.g. a thread posting them
+   * over its port): the node subscribes and treats each like BackendContext.reportWorkerState;
+   * a state its declaration does not have (or any state of an untyped worker) is ignored there.
+   * Emit for the current run only.
+   */
+  onWorkerState?(listener: (state: string) => void): () => void;
   /** Last `n` lines of output kept by the backend (bounded ring). */
   logs(n?: number): string[];
+  /**
+   * Backends whose units keep their own output (Docker: the container's log): its last `n` lines,
+   * `stdout| ...` / `stderr| ...`, read on demand. Without it, `logs` is the output.
+   */
+  output?(n: number, signal: AbortSignal): Promise<string[]>;
   info(): UnitInfo;
   /** Release resources (listeners, streams). Does not stop the unit. */
   close(): Promise<void>;
@@ -67,6 +79,24 @@ export interface Unit {
 export interface BackendContext {
   /** Directory relative paths resolve against (the tree file's directory). */
   baseDir: string;
+  /**
+   * The one door through which a unit reports its worker's own state (a typed worker: the
+   * WorkerSpec has a `lifecycle`, see spec/worker-lifecycle.ts). Every backend that can carry states
+   * calls it (inproc: `ctx.setState`; a thread: a message on its port): `reportWorkerState(state)`.
+   * - Throws EdgevisorError EDGEVISOR_ERR_UNDECLARED_STATE for a state the worker did not declare
+   *   (or when it declared none): pass the error back to the worker (inproc throws it from setState).
+   * - Forward reports of the current run only: a run that ended (or was abandoned) must not move
+   *   the next run's state. Reports while the node is not up are ignored.
+   * - Each run begins in the declared initial state without a report; the node checks the
+   *   deadlines (core/worker-deadlines.ts); a per-state `heartbeat` deadline reads `Unit.lastHeartbeat()`.
+   */
+  reportWorkerState?: (state: string) => void;
+  /**
+   * For a unit that learns its worker's declaration only when it loads the worker (an inproc
+   * `module` named in a tree file that exports a defineWorker; a thread's module): hand it over
+   * here once, before the first run reports a state. Ignored when the spec already has one.
+   */
+  adoptWorkerLifecycle?: (lifecycle: WorkerLifecycleSpec) => void;
 }
 
 /** Creates a unit for a worker. One factory per backend kind; the runtime picks by `backend.kind`. */

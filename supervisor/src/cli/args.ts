@@ -10,7 +10,7 @@ export type Command =
   | { cmd: 'restart'; id: string; only: boolean }
   | { cmd: 'stop' | 'start'; id: string }
   | { cmd: 'events'; follow: boolean; since?: number; json: boolean }
-  | { cmd: 'logs'; id: string };
+  | { cmd: 'logs'; id: string; json: boolean };
 
 export const usage = `usage: edgevisor <command> [options]
 
@@ -23,13 +23,15 @@ commands:
   stop|start ID                 a manual action (restart, stop and start need a technician token)
   events [--follow] [--since SEQ] [--json]
                                 the event log (the last 20 unless --since), then live with --follow
-  logs ID                       the last 50 lines of a child's output
+  logs ID [--json]              the last 50 lines of a child's output (a container's own log for
+                                Docker): JSON lines read as time, level, message, fields; --json: as
+                                logged
   help                          this text
 
 environment:
   EDGEVISOR_API     where the supervisor listens (default http://127.0.0.1:7070)
   EDGEVISOR_TOKEN   bearer token sent by the CLI commands
-  EDGEVISOR_VIEWER_TOKEN, EDGEVISOR_TECHNICIAN_TOKEN, EDGEVISOR_LISTEN   used by \`run\``;
+  EDGEVISOR_VIEWER_TOKEN, EDGEVISOR_TECHNICIAN_TOKEN, EDGEVISOR_LISTEN, LOG_LEVEL   used by \`run\``;
 
 const usageError = (message: string) => new CliError(`${message} (see "edgevisor help")`, exitCodes.usage);
 
@@ -69,10 +71,13 @@ export function parseCommand(argv: readonly string[]): Command {
       return { cmd, id: p.positionals[0]!, only: p.values.only === true };
     }
     case 'stop':
-    case 'start':
-    case 'logs': {
+    case 'start': {
       const p = parse({}, 1, 'one child id');
       return { cmd, id: p.positionals[0]! };
+    }
+    case 'logs': {
+      const p = parse({ json: { type: 'boolean' } }, 1, 'one child id');
+      return { cmd, id: p.positionals[0]!, json: p.values.json === true };
     }
     case 'events': {
       const p = parse({ follow: { type: 'boolean' }, since: { type: 'string' }, json: { type: 'boolean' } }, 0, '');

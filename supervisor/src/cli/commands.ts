@@ -3,6 +3,7 @@ import type { ChildSnapshot, TreeSnapshot } from '../runtime/types.ts';
 import type { ApiClient } from './client.ts';
 import { CliError, exitCodes } from './errors.ts';
 import { formatEvent, formatStatus } from './format.ts';
+import { formatLogLine, rawLogLine } from './log-format.ts';
 
 /** Where commands write; injectable so commands are testable without a process. */
 export interface Output {
@@ -31,9 +32,14 @@ export async function actionCommand(api: ApiClient, io: Output, action: 'restart
   io.out(res.message ?? `${action} requested: ${res.child}`);
 }
 
-export async function logsCommand(api: ApiClient, io: Output, id: string): Promise<void> {
+/**
+ * `logs ID`: the child's last output lines. A JSON log line is printed readable (formatLogLine:
+ * time, level, message, key fields); `json` prints it as logged. Other lines (ffmpeg, a child
+ * that prints text, the backend's notes) pass through unchanged either way.
+ */
+export async function logsCommand(api: ApiClient, io: Output, id: string, opts: { json?: boolean } = {}): Promise<void> {
   const child = await api.get<ChildSnapshot & { logs: string[] }>(`/v1/children/${encodeURIComponent(id)}`);
-  for (const line of child.logs) io.out(line);
+  for (const line of child.logs) io.out(opts.json ? rawLogLine(line) : formatLogLine(line));
 }
 
 interface EventsPage {

@@ -39,15 +39,25 @@ export function lastReasonCell(node: ChildSnapshot, now: number): string {
   return up ? '-' : (node.lastReason ?? '-');
 }
 
+/** The WORKER cell: a typed worker's own state and how long it has been in it ("streaming 12s"). */
+export function workerStateCell(node: ChildSnapshot, now: number): string {
+  if (!node.workerState) return '-';
+  // A stale inner node's state is the last known one: how long it has lasted is not known.
+  return node.workerStateSince !== undefined && !node.stale ? `${node.workerState} ${formatDuration(now - node.workerStateSince)}` : node.workerState;
+}
+
 /**
  * The `status` table: ID STATE UPTIME RESTARTS LAST-REASON, in start order, the root first and
  * each level of nesting indented by two spaces. Uptime is shown only while the node is up.
+ * When any node is a typed worker (its own states, `camera/dock` streaming), a WORKER column
+ * after STATE shows its state and for how long.
  * An app's inner nodes (`camera/dock`) sit under their child; stale ones (the app stopped
  * answering) show their last known state marked "(stale)".
  */
 export function formatStatus(tree: TreeSnapshot, now = Date.now()): string {
   const byId = new Map(tree.nodes.map((n) => [n.id, n]));
-  const rows: string[][] = [['ID', 'STATE', 'UPTIME', 'RESTARTS', 'LAST-REASON']];
+  const typed = tree.nodes.some((n) => n.workerState);
+  const rows: string[][] = [['ID', 'STATE', ...(typed ? ['WORKER'] : []), 'UPTIME', 'RESTARTS', 'LAST-REASON']];
   for (const node of tree.nodes) {
     const up = !node.stale && node.startedAt !== null && (node.state === 'running' || node.state === 'starting' || node.state === 'unhealthy');
     let state: string = node.manuallyStopped && node.state === 'stopped' ? 'stopped (manual)' : node.state;
@@ -55,6 +65,7 @@ export function formatStatus(tree: TreeSnapshot, now = Date.now()): string {
     rows.push([
       '  '.repeat(depthOf(node, byId)) + node.id,
       state,
+      ...(typed ? [workerStateCell(node, now)] : []),
       up ? formatDuration(now - node.startedAt!) : '-',
       String(node.restarts),
       lastReasonCell(node, now),

@@ -36,7 +36,7 @@ async function dispatch(command: Command, config: () => Config): Promise<void> {
       return eventsCommand(api(), io, { since: command.since, follow: command.follow, json: command.json, signal: ctl.signal });
     }
     case 'logs':
-      return logsCommand(api(), io, command.id);
+      return logsCommand(api(), io, command.id, { json: command.json });
   }
 }
 

@@ -1,4 +1,4 @@
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { buildApi } from '../api/app.ts';
 import { listenApi } from '../api/server.ts';
 import { defaultBackends, killAllProcessUnits } from '../backends/index.ts';
@@ -9,8 +9,8 @@ import type { Config } from '../config.ts';
 import { createTree } from '../runtime/tree.ts';
 import { DEFAULT_MAX_PENDING, openBufferedStore } from '../store/buffered-store.ts';
 import type { Output } from './commands.ts';
+import { createLogger, fastifyLogging, logEvent } from '../log.ts';
 import { CliError, exitCodes } from './errors.ts';
-import { formatEvent } from './format.ts';
 import { chooseTree, refusedReason } from './last-good-tree.ts';
 
 /**
@@ -28,6 +28,9 @@ import { chooseTree, refusedReason } from './last-good-tree.ts';
 const SAME_SIGNAL_MS = 1_000;
 
 export async function runCommand(io: Output, file: string, config: Config): Promise<void> {
+  // The service's lines are JSON (app: supervisor; child: the child a line is about). A refused
+  // tree file is still told in the CLI's plain lines on stderr, for the person starting it.
+  const log = createLogger({ app: 'supervisor', level: config.logLevel });
   // A refused tree file: the validator's messages as `edgevisor validate` prints them, then the
   // last good tree if there is one (cli/last-good-tree.ts), else exit 1.
   const choice = chooseTree(file, config.lastGoodTree, (line) => io.err(line));
@@ -38,6 +41,7 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
   if (choice.kind === 'last_good') {
     for (const line of choice.health.problems) io.err(line);
     io.err(`edgevisor: ${choice.health.file} refused: running the last good tree (saved ${choice.health.lastGoodSavedAt})`);
+    log.warn({ treeFile: choice.health.file, problems: choice.health.problems, lastGoodSavedAt: choice.health.lastGoodSavedAt }, `${choice.health.file} refused: running the last good tree (saved ${choice.health.lastGoodSavedAt})`);
   }
   const spec = choice.spec;
   const baseDir = spec.file ? dirname(spec.file) : process.cwd();
@@ -47,12 +51,13 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
   // Children a previous supervisor on this var folder left running (it was SIGKILLed and their
   // parent watch failed too) are stopped before ours start: they would hold our ports.
   const groupsFile = resolve(dirname(resolve(baseDir, spec.store.path)), 'process-groups.jsonl');
-  for (const g of await reapRecordedGroups(groupsFile)) io.err(`edgevisor: stopped ${g.child} (process group ${g.pgid}), left running by a previous supervisor`);
+  for (const g of await reapRecordedGroups(groupsFile)) log.warn({ child: g.child, pgid: g.pgid }, `stopped ${g.child} (process group ${g.pgid}), left running by a previous supervisor`);
   recordProcessGroups(createGroupRecord(groupsFile));
 
-  const extra = await backendsForTree(spec, { log: (line) => io.err(`edgevisor: docker: ${line}`) });
-  const tree = createTree(spec, { sink: store, backends: { ...defaultBackends(), ...extra }, baseDir });
-  tree.onEvent((ev) => io.out(formatEvent(ev)));
+  const dockerLog = log.child({ component: 'docker' });
+  const extra = await backendsForTree(spec, { log: (line) => dockerLog[/failed|ended|lost/.test(line) ? 'warn' : 'info'](line) });
+  const tree = createTree(spec, { sink: store, backends: { ...defaultBackends(), ...extra }, baseDir, onInternalError: (err) => log.error({ err, code: 'EDGEVISOR_ERR_INTERNAL' }, 'internal error (supervision goes on)') });
+  tree.onEvent((ev) => logEvent(log, ev));
   store.onHealthChange((h) => {
     const reason = h.writable
       ? 'event log writable again: the events kept in memory are written'
@@ -60,12 +65,12 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
     tree.record({ type: 'alarm', child: spec.name, reason, data: { store: h.writable ? 'writable' : 'unwritable', pending: h.pending, dropped: h.dropped, ...(h.error ? { error: h.error } : {}) } });
   });
 
-  if (!config.technicianToken) io.err('edgevisor: no EDGEVISOR_TECHNICIAN_TOKEN: manual actions through the API are disabled');
+  if (!config.technicianToken) log.warn('no EDGEVISOR_TECHNICIAN_TOKEN: manual actions through the API are disabled');
   const app = buildApi({
     tree,
     store,
     tokens: { viewer: config.viewerToken, technician: config.technicianToken },
-    logger: { level: 'warn' },
+    logging: fastifyLogging(log),
     treeFile: choice.health,
   });
   const listen = config.listen ?? spec.api;
@@ -77,7 +82,8 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
     extra.docker?.close();
     throw err;
   }
-  io.out(`edgevisor: ${spec.name}: API listening on ${url} (store ${resolve(baseDir, spec.store.path)}, last event #${store.lastSeq()})`);
+  // The store's file name only: no server path in a log line.
+  log.info({ url, tree: spec.name, store: basename(spec.store.path), lastSeq: store.lastSeq() }, `${spec.name}: API listening on ${url} (store ${basename(spec.store.path)}, last event #${store.lastSeq()})`);
 
   let stopping: Promise<void> | null = null;
   let firstSignalAt = 0;
@@ -87,23 +93,23 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
     // the same request; a human asking again to force takes longer than that.
     if (stopping && Date.now() - firstSignalAt < SAME_SIGNAL_MS) return;
     if (stopping) {
-      io.err(`edgevisor: ${signal} again: killing every child now`);
+      log.warn({ signal }, `${signal} again: killing every child now`);
       killAllProcessUnits();
       process.exit(130);
     }
     firstSignalAt = Date.now();
-    io.out(`edgevisor: ${signal}: stopping ${spec.name} (send ${signal} again to force)`);
+    log.info({ signal }, `${signal}: stopping ${spec.name} (send ${signal} again to force)`);
     stopping = (async () => {
       try {
         // Containers are left running for the next supervisor unless the tree says on_exit: stop.
         await tree.stop({ leaveRunning: spec.docker?.onExit !== 'stop' });
       } catch (err) {
-        io.err(`edgevisor: stopping the tree failed: ${(err as Error).message}`);
+        log.error({ err }, `stopping the tree failed: ${(err as Error).message}`);
       }
       await app.close();
       extra.docker?.close();
       store.close();
-      io.out('edgevisor: stopped');
+      log.info('stopped');
       process.exit(0);
     })();
   };
@@ -111,7 +117,7 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
   process.on('SIGINT', shutdown);
   // A rejected promise nobody awaited is a bug of ours, not a reason to stop supervising:
   // report it and go on (Node's default would end the process, and every child with it).
-  process.on('unhandledRejection', (err) => io.err(`edgevisor: internal error (supervision goes on): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`));
+  process.on('unhandledRejection', (err) => log.error({ err, code: 'EDGEVISOR_ERR_INTERNAL' }, `internal error (supervision goes on): ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`));
   // Last resort if we die from an uncaught error: never leave process groups behind.
   process.on('exit', () => killAllProcessUnits());
 
@@ -122,6 +128,6 @@ export async function runCommand(io: Output, file: string, config: Config): Prom
     await tree.start();
   } catch (err) {
     // The tree records what went wrong as events (and gave_up at the root); the API keeps serving.
-    io.err(`edgevisor: starting ${spec.name} failed: ${(err as Error).message}`);
+    log.error({ err }, `starting ${spec.name} failed: ${(err as Error).message}`);
   }
 }

@@ -12,11 +12,13 @@ import type { ChildState } from './lifecycle.ts';
  * - `escalation`  a supervisor exceeded its intensity and fails to its parent.
  * - `alarm`       the root gave up; a human must act.
  * - `manual`      a technician's action via API/CLI/dashboard: data {action, role, via}.
+ * - `worker_state` a typed worker's own state changed (runtime/worker-state-watch.ts): data {from, to,
+ *                 changes}; changes within a second of the last such event are folded into one.
  *
  * Events of an app's inner tree (inner/inner-tree.ts) are recorded with child `<child>/<innerId>`
  * and `data.inner: true`.
  */
-export type EventType = 'transition' | 'probe' | 'restart' | 'exit' | 'escalation' | 'alarm' | 'manual';
+export type EventType = 'transition' | 'probe' | 'restart' | 'exit' | 'escalation' | 'alarm' | 'manual' | 'worker_state';
 
 /** One numbered event of a tree (see EventType above for the kinds and their data). */
 export interface TreeEvent {

@@ -9,7 +9,7 @@ import { constants } from 'node:os';
 
 /** The facts a restart event (or a manual restart) carries. Every field is optional: old events lack some. */
 export interface RestartFacts {
-  /** exit | start_failed | probe | heartbeat | escalation | sibling | manual */
+  /** exit | start_failed | probe | heartbeat | deadline | escalation | sibling | manual */
   cause?: string;
   exitCode?: number | null;
   signal?: string | null;
@@ -24,6 +24,16 @@ export interface RestartFacts {
   code?: string;
   ageMs?: number;
   heartbeatTimeoutMs?: number;
+  /** Deadlines of a typed worker (core/worker-deadlines.ts): max_for | heartbeat | transition. */
+  deadline?: string;
+  /** The worker's own state when the deadline broke; a transition's from and to. */
+  workerState?: string;
+  fromState?: string;
+  toState?: string;
+  /** A transition: the worker got to toState, too late (else it never got there). */
+  reached?: boolean;
+  elapsedMs?: number;
+  limitMs?: number;
   sibling?: string;
   strategy?: string;
   /** Escalation of a nested supervisor. */
@@ -94,6 +104,36 @@ function probeWords(f: RestartFacts): string {
   return `${head}: ${what} failed ${times}${f.error ? `: ${firstLine(f.error)}` : ''}`;
 }
 
+/** Elapsed time against its limit, with the elapsed time rounded up so it never reads as the limit itself. */
+function pastLimit(elapsedMs: number, limitMs: number): string {
+  const elapsed = limitMs < 1000 ? `${Math.ceil(elapsedMs)} ms` : `${(Math.ceil(elapsedMs / 100) / 10).toFixed(1)} s`;
+  return `${elapsed}, limit ${spokenDuration(limitMs)}`;
+}
+
+/**
+ * A typed worker's broken deadline: "stayed in connecting 12.0 s, limit 10 s", "no heartbeat in
+ * streaming for 2.1 s, limit 2 s", "connecting -> streaming took 10.4 s, limit 10 s" (or "not
+ * reached after 10.1 s, limit 10 s (now reconnecting)" when it never got there).
+ */
+export function deadlineWords(f: RestartFacts): string {
+  const e = f.elapsedMs ?? NaN;
+  const l = f.limitMs ?? NaN;
+  const state = f.workerState ?? '?';
+  switch (f.deadline) {
+    case 'max_for':
+      return `stayed in ${state} ${pastLimit(e, l)}`;
+    case 'heartbeat':
+      return `no heartbeat in ${state} for ${pastLimit(e, l)}`;
+    case 'transition': {
+      const arrow = `${f.fromState ?? '?'} -> ${f.toState ?? '?'}`;
+      if (f.reached) return `${arrow} took ${pastLimit(e, l)}`;
+      return `${arrow} not reached after ${pastLimit(e, l)}${state !== f.fromState ? ` (now ${state})` : ''}`;
+    }
+    default:
+      return 'missed a deadline of its own';
+  }
+}
+
 /**
  * The words for one restart. `fallback` (the event's reason) is used for a cause this function
  * does not know, so a newer runtime's events still read sensibly.
@@ -108,6 +148,8 @@ export function restartReasonWords(facts: RestartFacts, fallback = 'restarted'):
       return probeWords(facts);
     case 'heartbeat':
       return facts.ageMs !== undefined ? `heartbeat stopped for ${(facts.ageMs / 1000).toFixed(1)} s` : 'heartbeat stopped';
+    case 'deadline':
+      return deadlineWords(facts);
     case 'sibling':
       return `restarted with its sibling ${facts.sibling ?? '?'}${facts.strategy ? ` (${facts.strategy})` : ''}`;
     case 'escalation': {
@@ -142,6 +184,13 @@ export function restartFacts(data: Record<string, unknown> | undefined): Restart
   if (typeof d['code'] === 'string') f.code = d['code'];
   set('ageMs', num('ageMs'));
   set('heartbeatTimeoutMs', num('heartbeatTimeoutMs'));
+  set('deadline', str('deadline'));
+  set('workerState', str('workerState'));
+  set('fromState', str('fromState'));
+  set('toState', str('toState'));
+  if (typeof d['reached'] === 'boolean') f.reached = d['reached'];
+  set('elapsedMs', num('elapsedMs'));
+  set('limitMs', num('limitMs'));
   set('sibling', str('sibling'));
   set('strategy', str('strategy'));
   set('intensity', num('intensity'));

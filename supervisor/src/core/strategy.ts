@@ -1,11 +1,12 @@
 import type { RestartType, Strategy } from '../spec/types.ts';
 
 /** Why a child went down, as far as the restart decision is concerned. */
-export type FailureCause = 'exit' | 'start_failed' | 'probe' | 'heartbeat' | 'escalation';
+/** `deadline`: a typed worker broke one of its own deadlines (core/worker-deadlines.ts). */
+export type FailureCause = 'exit' | 'start_failed' | 'probe' | 'heartbeat' | 'deadline' | 'escalation';
 
 /**
  * Does this restart type restart after this failure? Pure.
- * permanent: always; transient: only after an abnormal end (a probe or heartbeat verdict, a failed
+ * permanent: always; transient: only after an abnormal end (a probe, heartbeat or deadline verdict, a failed
  * start and an escalation are abnormal; an exit is abnormal unless it was clean); temporary: never.
  */
 export function shouldRestart(restart: RestartType, cause: FailureCause, normalExit: boolean): boolean {

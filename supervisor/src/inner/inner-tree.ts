@@ -64,6 +64,9 @@ const nodeSchema = z.object({
   backend: z.enum(['process', 'inproc', 'docker']).optional(),
   probes: z.array(probeSchema).max(50).optional(),
   info: z.record(z.string(), z.unknown()).optional(),
+  /** A typed worker's own state (spec/worker-lifecycle.ts), as a declared state name. */
+  workerState: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,39}$/).optional(),
+  workerStateSince: z.number().optional(),
   children: z.array(innerId).optional(),
 });
 export const innerSnapshotSchema = z.object({
@@ -75,7 +78,7 @@ export const innerSnapshotSchema = z.object({
   lastSeq: z.number().int().min(0).optional(),
 });
 export type InnerSnapshot = z.output<typeof innerSnapshotSchema>;
-const eventTypes = ['transition', 'probe', 'restart', 'exit', 'escalation', 'alarm', 'manual'] as const satisfies readonly EventType[];
+const eventTypes = ['transition', 'probe', 'restart', 'exit', 'escalation', 'alarm', 'manual', 'worker_state'] as const satisfies readonly EventType[];
 const eventSchema = z.object({
   seq: z.number().int().min(1),
   ts: z.number(),
@@ -126,6 +129,8 @@ export function mergeInnerNodes(childId: string, snap: InnerSnapshot, opts: { st
         fetchedAt: opts.fetchedAt,
       };
       if (n.backend) node.backend = n.backend;
+      if (n.workerState) node.workerState = n.workerState;
+      if (n.workerStateSince !== undefined) node.workerStateSince = n.workerStateSince;
       const info = primitiveInfo(n.info);
       if (info) node.info = info;
       if (n.children) node.children = n.children.map(full);

@@ -20,7 +20,7 @@ import { toErrorAnswer } from '../api/errors.ts';
  * compose network only (the supervisor holds the tokens and checks them before it forwards).
  */
 export interface InnerRoutesOptions {
-  /** Adds app facts to a node (the camera worker's own state as `info.workerState`). */
+  /** Adds app facts to a node (primitive `info` fields pass through the supervisor's merge). */
   decorate?: (node: ChildSnapshot) => ChildSnapshot;
   /** Events kept for /v1/events (default 2000). */
   ringSize?: number;

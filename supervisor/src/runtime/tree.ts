@@ -229,6 +229,11 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
       const node = find(id);
       return node instanceof WorkerNode ? node.logs(n) : [];
     },
+    async output(id, n, signal) {
+      if (!byId.has(id) && innerOf(id)?.nodes().some((x) => x.id === id)) return [];
+      const node = find(id);
+      return node instanceof WorkerNode ? node.output(n, signal) : [];
+    },
     record(draft) {
       return host.emit(draft);
     },

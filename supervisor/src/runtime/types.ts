@@ -52,6 +52,10 @@ export interface ChildSnapshot {
   /** True after a manual stop: no probe, exit or strategy restarts it until started again. */
   manuallyStopped: boolean;
   backend?: BackendKind;
+  /** A typed worker's own state (declared with defineWorker, e.g. `streaming`), while it has a run. */
+  workerState?: string;
+  /** Unix ms it entered `workerState`. */
+  workerStateSince?: number;
   probes: ProbeStatus[];
   info?: UnitInfo;
   /** Child ids, in start order (supervisors; for a worker with `inner_tree`, its app's top-level inner nodes). */
@@ -128,6 +132,8 @@ export interface Tree {
   innerAction(id: string, action: 'restart' | 'stop' | 'start', actor: Actor): Promise<void>;
   /** Last lines of a worker's output. */
   logs(id: string, n?: number): string[];
+  /** Last `n` lines of a worker's output as its backend keeps it (a container's log for Docker). */
+  output?(id: string, n: number, signal: AbortSignal): Promise<string[]>;
   /**
    * Records an event raised outside the runtime (the event log's own alarms): numbered, stored and
    * broadcast like the tree's events. Never throws.

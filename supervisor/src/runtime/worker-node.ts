@@ -3,11 +3,14 @@ import { countProbe, freshCounter, type ProbeCounter } from '../core/probe-verdi
 import { shouldRestart, type FailureCause } from '../core/strategy.ts';
 import { EdgevisorError, codes } from '../errors.ts';
 import type { ExitInfo, Unit } from '../backends/types.ts';
-import type { ProbeSpec, WorkerSpec } from '../spec/types.ts';
+import type { ProbeSpec, WorkerLifecycleSpec, WorkerSpec } from '../spec/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import { releaseProbeMemory } from '../probes/index.ts';
 import type { ChildSnapshot, ProbeStatus } from './types.ts';
 import { TreeNode, type NodeHost, type ParentLink } from './node.ts';
+import { WorkerStateWatch } from './worker-state-watch.ts';
+import { assertDeclaredState } from '../spec/worker-lifecycle.ts';
+import { restartReasonWords } from '../core/reason-words.ts';
 
 /** How often a probe is retried while a freshly started child has not answered yet. */
 const STARTUP_RETRY_MS = 100;
@@ -45,6 +48,9 @@ export class WorkerNode extends TreeNode {
   private adoptable = true;
   /** The current run stopped answering (a probe timed out, the heartbeat stopped): see hungShutdown. */
   private hung = false;
+  /** A typed worker's own states and deadlines (spec.lifecycle, or adopted from its module), null for an untyped one. */
+  private states: WorkerStateWatch | null = null;
+  private lifecycle: WorkerLifecycleSpec | undefined;
 
   constructor(spec: WorkerSpec, parent: ParentLink, host: NodeHost) {
     super(spec, parent, host);
@@ -52,8 +58,43 @@ export class WorkerNode extends TreeNode {
     if (!factory) {
       throw new EdgevisorError(codes.START_FAILED, `child ${spec.id}: no ${spec.backend.kind} backend is available in this supervisor`);
     }
-    this.unit = factory(spec, { baseDir: host.baseDir });
+    if (spec.lifecycle) this.adoptWorkerLifecycle(spec.lifecycle);
+    this.unit = factory(spec, {
+      baseDir: host.baseDir,
+      reportWorkerState: (state) => this.reportWorkerState(state),
+      adoptWorkerLifecycle: (lifecycle) => {
+        if (this.lifecycle) return;
+        this.adoptWorkerLifecycle(lifecycle);
+        if (this.state === 'starting') this.states!.begin(); // the run that loaded it begins now
+      },
+    });
     this.unit.onExit((exit) => this.onExit(exit));
+    // States a unit emits (rather than reporting them through the context): same door, but an
+    // event listener must not throw, so an undeclared state is dropped here.
+    this.unit.onWorkerState?.((state) => {
+      if (this.lifecycle?.states.includes(state)) this.reportWorkerState(state);
+    });
+  }
+
+  /**
+   * A typed worker's own state, reported by its unit (BackendContext.reportWorkerState). Throws
+   * EDGEVISOR_ERR_UNDECLARED_STATE for an undeclared state; ignored while the node is not up.
+   */
+  reportWorkerState(state: string): void {
+    assertDeclaredState(this.lifecycle, state, this.id);
+    if (this.state !== 'starting' && this.state !== 'running') return;
+    this.states!.report(state);
+  }
+
+  private adoptWorkerLifecycle(lifecycle: WorkerLifecycleSpec): void {
+    this.lifecycle = lifecycle;
+    this.states = new WorkerStateWatch({
+      id: this.spec.id,
+      lifecycle,
+      host: this.host,
+      lastHeartbeat: () => this.unit.lastHeartbeat?.() ?? 0,
+      onViolation: (_v, facts) => this.turnedUnhealthy('deadline', restartReasonWords({ cause: 'deadline', ...facts }), facts),
+    });
   }
 
   async launch(reason: string): Promise<number> {
@@ -67,9 +108,12 @@ export class WorkerNode extends TreeNode {
     this.pendingFailure = false;
     this.hung = false;
     this.setState('starting', adopted ? 'adopted the running unit without restarting it' : reason);
+    // Before start(): an inproc worker runs its first lines (and may report a state) inside it.
+    this.states?.begin();
     try {
       if (!adopted) await this.unit.start();
     } catch (err) {
+      if (gen === this.generation) this.states?.halt();
       if (gen === this.generation && this.state === 'starting') {
         this.wentDown('start_failed', false, `start failed: ${(err as Error).message}`, { error: (err as Error).message });
       }
@@ -123,6 +167,11 @@ export class WorkerNode extends TreeNode {
     return this.unit.logs(n);
   }
 
+  /** The unit's output (a container's own log for Docker), else the backend's ring. */
+  async output(n: number, signal: AbortSignal): Promise<string[]> {
+    return this.unit.output ? this.unit.output(n, signal) : this.unit.logs(n);
+  }
+
   snapshot(): ChildSnapshot {
     return {
       ...this.baseSnapshot(),
@@ -130,6 +179,7 @@ export class WorkerNode extends TreeNode {
       backend: this.spec.backend.kind,
       probes: this.spec.probes.map((p) => this.probes.get(p.name)?.status ?? idleStatus(p)),
       info: this.unit.info(),
+      ...(isUp(this.state) ? this.states?.current() : undefined),
     };
   }
 
@@ -157,13 +207,13 @@ export class WorkerNode extends TreeNode {
   }
 
   /** Alive but failing its probes or heartbeat: the parent restarts it like a crash. */
-  private turnedUnhealthy(cause: 'probe' | 'heartbeat', reason: string, data: Record<string, unknown>): void {
+  private turnedUnhealthy(cause: 'probe' | 'heartbeat' | 'deadline', reason: string, data: Record<string, unknown>): void {
     if (this.state !== 'running' && this.state !== 'starting') return;
     const ranForMs = this.ranFor();
     this.stopProbes();
     this.pendingFailure = true;
     // No answer at all (timeout) or no heartbeat: the unit is wedged, not merely failing a check.
-    this.hung = cause === 'heartbeat' || data.code === codes.PROBE_TIMEOUT;
+    this.hung = cause === 'heartbeat' || cause === 'deadline' || data.code === codes.PROBE_TIMEOUT;
     this.setState('unhealthy', reason, { ...data, hung: this.hung });
     this.parent!.childFailed(this, { cause, ranForMs, generation: this.generation, normal: false, reason, data });
   }
@@ -269,6 +319,7 @@ export class WorkerNode extends TreeNode {
     this.probeAbort = null;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = null;
+    this.states?.halt();
   }
 }
 

@@ -3,3 +3,5 @@ export { loadTreeFile, parseTree, parseTreeObject, TREE_DEFAULTS } from './load.
 export { parseDuration, formatDuration } from './duration.ts';
 export { loadYamlConfig, parseYamlConfig, expected, expectedType } from './yaml-config.ts';
 export type * from './types.ts';
+export { defineWorker, resolveLifecycle, assertDeclaredState } from './worker-lifecycle.ts';
+export type { Deadlines, DurationInput, StateDeadlines, TypedWorker, WorkerContext, WorkerDefinition } from './worker-lifecycle.ts';

@@ -166,6 +166,8 @@ function resolveChild(raw: RawChild, path: Path, parentBackoff: BackoffSpec, bas
     backend: resolveBackend(raw, baseDir),
     probes: (raw.probes ?? []).map(resolveProbe),
   };
+  // A typed worker (defineWorker) carries its own states and deadlines, already checked.
+  if (raw.inproc?.run?.lifecycle) worker.lifecycle = raw.inproc.run.lifecycle;
   if (raw.inner_tree) {
     worker.innerTree = {
       url: raw.inner_tree.url.replace(/\/+$/, ''),

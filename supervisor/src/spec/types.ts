@@ -52,12 +52,38 @@ export interface ProcessBackendSpec {
   logLines: number;
 }
 
-/** An async worker: given an AbortSignal and a heartbeat callback. */
-export type InprocWorker = (ctx: {
+/** What an in-process worker is given at each run. */
+export interface InprocContext {
   signal: AbortSignal;
   heartbeat: () => void;
   id: string;
-}) => Promise<void>;
+  /**
+   * Reports the worker's own state (a typed worker, `defineWorker` in spec/worker-lifecycle.ts).
+   * Throws EDGEVISOR_ERR_UNDECLARED_STATE for a state the worker did not declare, or when it
+   * declared none.
+   */
+  setState: (state: string) => void;
+}
+
+/** An async worker: given an AbortSignal and a heartbeat callback. */
+export type InprocWorker = ((ctx: InprocContext) => Promise<void>) & {
+  /** Set by defineWorker: the worker's own states and deadlines. */
+  readonly lifecycle?: WorkerLifecycleSpec;
+};
+
+/**
+ * A typed worker's own lifecycle, resolved (milliseconds): its states, the one each run begins
+ * in, and its deadlines (core/worker-deadlines.ts checks them). Backend-neutral: any backend whose
+ * units report states (BackendContext.reportWorkerState) can carry one.
+ */
+export interface WorkerLifecycleSpec {
+  states: readonly string[];
+  initial: string;
+  /** Per state: the longest stay (`maxForMs`) and the longest gap between heartbeats (`heartbeatMs`). */
+  perState: Readonly<Record<string, { readonly maxForMs?: number; readonly heartbeatMs?: number }>>;
+  /** Once in `from`, reach `to` within `withinMs`. */
+  transitions: readonly { readonly from: string; readonly to: string; readonly withinMs: number }[];
+}
 
 /** An async function run inside the supervisor (it cannot be killed: past its grace it is abandoned). */
 export interface InprocBackendSpec {
@@ -98,6 +124,8 @@ export interface WorkerSpec extends NodeCommon {
    */
   hungShutdown: Shutdown;
   probes: readonly ProbeSpec[];
+  /** Its own states and deadlines, when it declares them (an inproc `run` made by defineWorker). */
+  lifecycle?: WorkerLifecycleSpec;
   /** Where its app publishes its own supervision tree, merged under this child (inner/inner-tree.ts). */
   innerTree?: InnerTreeSpec;
 }

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { processLogger } from '../../../common/src/index.ts';
 import type { SourceConfig } from '../config.ts';
 import { mjpegSource } from './mjpeg.ts';
 import { onvifSource } from './onvif.ts';
@@ -33,7 +35,7 @@ function clipOrFigure(clip: string, periodS: number): FrameSource {
   if (existsSync(clip)) return rtspSource(clip);
   if (!missingReported.has(clip)) {
     missingReported.add(clip);
-    console.error(`camera: synthetic clip ${clip} not found: drawing the synthetic figure instead (a person detector will not see it; on Debian: apt-get install opencv-doc)`);
+    processLogger().warn(`synthetic clip ${basename(clip)} not found: drawing the synthetic figure instead (a person detector will not see it; on Debian: apt-get install opencv-doc)`);
   }
   return syntheticSource(periodS);
 }

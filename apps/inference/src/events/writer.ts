@@ -24,6 +24,7 @@ import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { EventStore, NewSafetyEvent, SafetyEvent } from './store.ts';
+import { lineLogger, processLogger } from '../../../common/src/index.ts';
 
 /** An event as the pipeline hands it over: everything but the snapshot fields. */
 export type EventData = Omit<NewSafetyEvent, 'snapshot' | 'snapshotError'>;
@@ -97,7 +98,7 @@ interface Queued { e: EventData; name: string; jpeg?: Buffer; written: boolean; 
 interface SnapshotRetry { id: number; name: string; jpeg: Buffer; written: boolean }
 
 export function createEventWriter(o: EventWriterOptions): EventWriter {
-  const log = o.log ?? ((l: string) => console.error(l));
+  const log = o.log ?? lineLogger(processLogger());
   const retryMs = o.retryMs ?? 2000;
   const maxEvents = o.maxPendingEvents ?? MAX_PENDING_EVENTS;
   const maxBytes = o.maxSnapshotBytes ?? MAX_SNAPSHOT_BYTES;

@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import { PassThrough } from 'node:stream';
 import { EdgevisorError, codes } from '../../errors.ts';
 import type { ExecResult } from '../types.ts';
+import { containerLogLines } from './log-frames.ts';
 
 /** The engine's view of one container, reduced to what the backend uses. */
 export interface ContainerState {
@@ -74,6 +75,8 @@ export interface DockerClient {
   kill(id: string, signal?: string): Promise<void>;
   restart(id: string, graceSec: number): Promise<void>;
   exec(id: string, command: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<ExecResult>;
+  /** `docker logs --tail n`: the container's last output lines, `stdout| ...` / `stderr| ...` (log-frames.ts). */
+  logs(id: string, tail: number, signal?: AbortSignal): Promise<string[]>;
   /**
    * Subscribes to container events matching `labels`. Only connecting is bounded by the
    * timeout; the stream itself is long-lived.
@@ -233,6 +236,12 @@ export function createDockerClient(opts: DockerClientOptions = {}): DockerClient
         },
         outer,
       ),
+
+    logs: (id, tail, outer) =>
+      bounded('logs', id, timeoutMs, async (abortSignal) => {
+        const buf = (await c(id).logs({ stdout: true, stderr: true, follow: false, tail, abortSignal } as never)) as unknown as Buffer;
+        return containerLogLines(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf)));
+      }, outer),
 
     events: (labels, onEvent) =>
       bounded('events', socketPath, timeoutMs, async (abortSignal) => {

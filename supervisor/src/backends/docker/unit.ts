@@ -318,6 +318,13 @@ function createDockerUnit(id: string, service: string, deps: UnitDeps): Unit {
       return ring.slice(-n);
     },
 
+    // The container's own output (Docker keeps and rotates it); the backend's notes while there
+    // is no container yet.
+    async output(n, signal) {
+      if (!container) return ring.slice(-n).map((l) => `edgevisor| ${l}`);
+      return client.logs(container.id, n, signal);
+    },
+
     info(): UnitInfo {
       return {
         service,
