@@ -140,11 +140,13 @@ write_env() {
     chmod 600 "$home/edgevisor.env"
     say "created $home/edgevisor.env with new API tokens"
   fi
-  { grep -v -E '^(EDGEVISOR_IMAGE|EDGEVISOR_VERSION|EDGEVISOR_SITE)=' "$home/edgevisor.env" || true
+  { grep -v -E '^(EDGEVISOR_IMAGE|EDGEVISOR_VERSION|EDGEVISOR_SITE|EDGEVISOR_DOCKER_GID)=' "$home/edgevisor.env" || true
     echo "EDGEVISOR_IMAGE=$(cat "$_dir/IMAGE")"
     echo "EDGEVISOR_VERSION=$_version"
     # The site files the containers mount (site.sh): the applied copy, never the one being edited.
     echo "EDGEVISOR_SITE=$home/applied"
+    # The supervisor (uid 10001) reaches the Docker socket through its group (compose.yaml).
+    echo "EDGEVISOR_DOCKER_GID=$(stat -c %g /var/run/docker.sock 2>/dev/null || echo 0)"
   } > "$_dir/.env"
   chmod 600 "$_dir/.env"
 }

@@ -54,13 +54,13 @@ check_site() {
   # applied copy, which is world-readable.
   # shellcheck disable=SC2086 # one -e VAR=value per word
   timeout 120 docker run --rm --network none --read-only --tmpfs /tmp --user 0:0 --cap-drop ALL \
-    --security-opt no-new-privileges -v "$home/site:/site:ro" -e EDGEVISOR_TSX=1 $_envs \
+    --security-opt no-new-privileges -v "$home/site:/site:ro" $_envs \
     "$(cat "$_cdir/IMAGE")" sh -c '
       rc=0
-      node bin/edgevisor.mjs validate /site/tree.yaml >/dev/null || rc=1
-      ids=$(node --import tsx apps/camera/src/check-cameras.ts /site/cameras.yaml) || rc=1
+      node dist/edgevisor.mjs validate /site/tree.yaml >/dev/null || rc=1
+      ids=$(node dist/check-cameras.mjs /site/cameras.yaml) || rc=1
       ids=${ids##*: }
-      node --import tsx apps/inference/src/check-zones.ts ${ids:+--cameras "$ids"} /site/zones.yaml >/dev/null || rc=1
+      node dist/check-zones.mjs ${ids:+--cameras "$ids"} /site/zones.yaml >/dev/null || rc=1
       exit $rc' >/dev/null 2>"$_err"
   _rc=$?
   if [ "$_rc" -ne 0 ]; then

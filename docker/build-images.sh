@@ -27,7 +27,7 @@ image="edgevisor-app:$tag"
 # build: the legacy builder sends the whole context (~200 MB) even when every layer is cached.
 cd "$root"
 source_hash=$( { find bin supervisor apps models -type f ! -name '*.test.ts' -print; \
-  echo package-lock.json .npmrc tsconfig.json scripts/build-native.mjs scripts/build-models.mjs deploy/site/tree.yaml deploy/site/cameras.yaml deploy/site/zones.yaml docker/Dockerfile docker/healthcheck.mjs .dockerignore | tr ' ' '\n'; } \
+  echo package.json package-lock.json .npmrc tsconfig.json scripts/build-native.mjs scripts/build-models.mjs scripts/build-dist.mjs deploy/site/tree.yaml deploy/site/cameras.yaml deploy/site/zones.yaml docker/Dockerfile docker/healthcheck.mjs docker/prune-node-modules.mjs .dockerignore | tr ' ' '\n'; } \
   | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
 if [ "$if_stale" = 1 ] && [ "$(docker image inspect -f '{{index .Config.Labels "edgevisor.source-hash"}}' "$image" 2>/dev/null)" = "$source_hash" ]; then
   echo "build-images: $image is up to date ($source_hash)"
@@ -45,8 +45,9 @@ if [ -z "$base" ]; then
 fi
 
 # The image carries the host's node_modules (native addons built for node 20 on glibc/bookworm,
-# which both bases are). Only install when missing: a dev checkout's modules are used as they are.
-if [ ! -d node_modules/tsx ]; then
+# which both bases are), dev dependencies included: its build stage bundles dist/ with esbuild,
+# then drops them (docker/prune-node-modules.mjs). Only install when missing.
+if [ ! -d node_modules/esbuild ]; then
   echo "build-images: npm ci on the host"
   npm ci
 fi
@@ -59,7 +60,7 @@ if [ -L node_modules ]; then
   mkdir -p .tmp
   ctx=$(mktemp -d "$root/.tmp/context.XXXXXX")
   trap 'rm -rf "$ctx"' EXIT
-  tar -C "$root" --exclude=./node_modules --exclude=./.git --exclude=./.tmp --exclude=./var \
+  tar -C "$root" --exclude=./node_modules --exclude=./.git --exclude=./.tmp --exclude=./var --exclude=./dist \
     --exclude=./docker/.base --exclude=./deploy/out --exclude=./test -cf - . | tar -C "$ctx" -xf -
   cp -al "$(readlink -f node_modules)" "$ctx/node_modules" 2>/dev/null || cp -a "$(readlink -f node_modules)" "$ctx/node_modules"
 fi

@@ -4,12 +4,14 @@
 // Usage: node scripts/bench.mjs [name-substring ...]
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { ensureDist } from './build-dist.mjs';
 
 const filters = process.argv.slice(2);
 const files = readdirSync('test/bench')
   .filter((f) => /\.bench\.(ts|mjs)$/.test(f))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
+await ensureDist(); // runtime.bench runs dist/ against the sources
 let failed = false;
 for (const f of files) {
   console.log(`\n=== ${f}`);

@@ -7,12 +7,15 @@
 // Ctrl-C reaches both this script and the supervisor (same process group); the signal is also
 // forwarded, for a `kill -INT` aimed at this script alone. The supervisor counts a repeat within
 // 1 s as the same request, so Ctrl-C is one graceful stop.
+// The supervisor and the tree's apps run from dist/ (plain JavaScript); in a source checkout a
+// dist/ older than the sources is rebuilt first (scripts/build-dist.mjs, well under a second).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { ensureDist } from './build-dist.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // EDGEVISOR_TREE / EDGEVISOR_VAR: another tree file (other ports) and var folder (tokens, the
@@ -44,6 +47,7 @@ console.log(`edgevisor: tokens in ${file}; for the CLI: export EDGEVISOR_TOKEN=$
 const clip = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 if (!existsSync(clip)) console.log(`edgevisor: ${clip} not found: the demo cameras draw a figure instead and the person detector will raise no events (apt-get install opencv-doc for real footage)`);
 if (!existsSync(join(root, 'models/nanodet.onnx'))) console.log('edgevisor: models/nanodet.onnx is missing: run npm ci (or node scripts/build-models.mjs)');
-const child = spawn(process.execPath, ['--max-semi-space-size=2', join(root, 'bin/edgevisor.mjs'), 'run', treeFile, ...process.argv.slice(2)], { stdio: 'inherit', env });
+if (existsSync(join(root, 'supervisor/src'))) await ensureDist();
+const child = spawn(process.execPath, ['--max-semi-space-size=2', join(root, 'dist/edgevisor.mjs'), 'run', treeFile, ...process.argv.slice(2)], { stdio: 'inherit', env });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

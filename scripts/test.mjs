@@ -3,9 +3,12 @@
 // Usage: node scripts/test.mjs [unit|integration|e2e|browser ...]   (default: all groups, in order)
 // Unit tests run in parallel; the other groups run one file at a time because they start real
 // processes, containers and browsers on a 2-core box and measure recovery times.
+// dist/ is rebuilt first when a source changed: tests that run bin/edgevisor.mjs, the embedded
+// tree or an image run the current sources, never an older bundle.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureDist } from './build-dist.mjs';
 
 const groups = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'e2e', 'browser'];
 const files = (dir) => {
@@ -20,6 +23,7 @@ const files = (dir) => {
   return out.sort();
 };
 
+await ensureDist();
 let failed = false;
 for (const group of groups) {
   const list = files(join('test', group));

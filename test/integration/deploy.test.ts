@@ -150,6 +150,47 @@ async function restartAsDocumented(command: string, restarted: string[]): Promis
   }
 }
 
+/**
+ * Issue 14, point 2, on the running stack: every app and the supervisor run as the unprivileged
+ * user, on a read-only root with a tmpfs /tmp, with no-new-privileges, every capability dropped and
+ * a memory limit; only the supervisor has the Docker socket; the one-shot volume-init (root with
+ * CAP_CHOWN and CAP_DAC_READ_SEARCH only, no network) ran and exited 0.
+ */
+async function assertLockedDown(ids: string[]): Promise<void> {
+  interface Inspect {
+    Config: { User: string; Labels: Record<string, string> };
+    State: { Status: string; ExitCode: number };
+    HostConfig: { ReadonlyRootfs: boolean; CapDrop: string[] | null; CapAdd: string[] | null; SecurityOpt: string[] | null; Memory: number; MemorySwap: number; Tmpfs: Record<string, string> | null; NetworkMode: string; GroupAdd: string[] | null };
+    Mounts: { Source: string; Destination: string }[];
+  }
+  const all = JSON.parse(await docker(['inspect', ...ids])) as Inspect[];
+  const services = new Set<string>();
+  for (const c of all) {
+    const service = c.Config.Labels['com.docker.compose.service']!;
+    services.add(service);
+    const h = c.HostConfig;
+    assert.equal(h.ReadonlyRootfs, true, `${service}: read-only root filesystem`);
+    assert.deepEqual(h.CapDrop, ['ALL'], `${service}: every capability dropped`);
+    assert.ok(h.SecurityOpt?.includes('no-new-privileges:true'), `${service}: no-new-privileges (${h.SecurityOpt})`);
+    assert.ok(h.Memory > 0 && h.Memory <= 2 ** 30, `${service}: a memory limit (${h.Memory})`);
+    if (service === 'volume-init') {
+      assert.equal(c.Config.User, '0:0');
+      assert.deepEqual((h.CapAdd ?? []).map((x) => x.replace(/^CAP_/, '')).sort(), ['CHOWN', 'DAC_READ_SEARCH'], 'volume-init: CHOWN and DAC_READ_SEARCH only');
+      assert.equal(h.NetworkMode, 'none');
+      assert.deepEqual([c.State.Status, c.State.ExitCode], ['exited', 0], 'volume-init ran and exited 0');
+      continue;
+    }
+    assert.equal(c.Config.User, '10001:10001', `${service}: runs as the apps' user, not root`);
+    assert.equal(h.CapAdd ?? null, null, `${service}: no capability added`);
+    assert.equal(h.MemorySwap, h.Memory, `${service}: no swap beyond the limit (an OOM is an OOM)`);
+    assert.ok(h.Tmpfs && '/tmp' in h.Tmpfs, `${service}: a tmpfs on /tmp`);
+    assert.equal(c.Mounts.some((m) => m.Destination === '/var/run/docker.sock'), service === 'supervisor', `${service}: only the supervisor has the Docker socket`);
+    const [user] = (await docker(['exec', ids[all.indexOf(c)]!, 'id', '-u'])).split('\n');
+    assert.equal(user, '10001', `${service}: its processes run as 10001`);
+  }
+  assert.deepEqual([...services].sort(), ['camera', 'inference', 'onvif', 'supervisor', 'vacuum', 'volume-init', 'web']);
+}
+
 let made: Promise<string>[] = [];
 /** Checks what bundle.sh printed (progress, sizes, time) and returns the bundle's path. */
 const bundled = (version: string) => (r: Run): string => {
@@ -231,10 +272,12 @@ describe('deploy: the README commands on real Docker (bundle, install, restart, 
     for (const child of ['web', 'camera', 'inference', 'vacuum']) assert.match(status, new RegExp(`^\\s+${child}\\s+running\\s`, 'm'), status);
 
     const ids = await containersOfProject();
-    assert.equal(ids.length, 6, 'supervisor + five apps');
+    assert.equal(ids.length, 7, 'supervisor + five apps + the one-shot volume-init');
     const rows = (await docker(['inspect', '-f', '{{index .Config.Labels "com.docker.compose.service"}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.Init}} {{range .Mounts}}{{.Source}},{{end}} {{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}},{{end}}{{end}}', ...ids])).split('\n');
+    await assertLockedDown(ids);
     for (const row of rows) {
       const [service, restart, init, mounts, hostIps] = row.split(' ');
+      if (service === 'volume-init') continue;
       // The engine is the supervisor's watchdog; the apps are restarted by edgevisor only.
       assert.equal(restart, service === 'supervisor' ? 'always' : 'no', `${service} restart policy`);
       assert.equal(init, 'true', `${service} runs under an init`);
@@ -255,14 +298,21 @@ describe('deploy: the README commands on real Docker (bundle, install, restart, 
   test('upgrade runs the new version, keeps the old one as previous and the event log', async (t) => {
     bundles[1] = await made[1]!;
     const first = JSON.parse((await get(ports.api, '/v1/events?since=0&limit=1', viewer)).body).events[0];
+    // What a box upgraded from a version that ran as root has: root-owned files and folders in
+    // its volumes. The upgrade's volume-init gives them to the apps' user, or inference could not
+    // write its snapshots.
+    const volume = `${project}_inference-data`;
+    await docker(['run', '--rm', '--user', '0:0', '--network', 'none', '-v', `${volume}:/v`, APP_IMAGE, 'sh', '-c', 'mkdir -p /v/from-root/deeper && touch /v/from-root/deeper/old.jpg && chmod 700 /v/from-root && chown -R 0:0 /v/from-root && chown 0:0 /v']);
     const output = await ok(readmeCommand(readme, /upgrade\.sh /));
+    const owners = await docker(['run', '--rm', '--user', '0:0', '--network', 'none', '-v', `${volume}:/v`, APP_IMAGE, 'sh', '-c', 'find /v -printf "%u:%g %p\\n" | sort | uniq']);
+    for (const line of owners.split('\n')) assert.match(line, /^edgevisor:edgevisor /, `after the upgrade, every file of ${volume} is the apps' user's: ${line}`);
     for (const line of all(output).trimEnd().split('\n')) t.diagnostic(`upgrade: ${line}`);
     assertSummary(output, new RegExp(`^edgevisor: upgraded to ${versions[1].replace(/\./g, '\\.')} in \\d+ s; roll back with: ${home}/current/rollback\\.sh$`));
     await assertServing(versions[1]);
     assert.equal(basename(readlinkSync(join(home, 'previous'))), versions[0]);
     // Same volume, same SQLite file: the old events are still there.
     assert.deepEqual(JSON.parse((await get(ports.api, '/v1/events?since=0&limit=1', viewer)).body).events[0], first);
-    assert.equal((await containersOfProject()).length, 6);
+    assert.equal((await containersOfProject()).length, 7);
   });
 
   test('rollback runs the previous version again', async () => {
@@ -270,7 +320,7 @@ describe('deploy: the README commands on real Docker (bundle, install, restart, 
     assertSummary(output, new RegExp(`^edgevisor: running ${versions[0].replace(/\./g, '\\.')} again after \\d+ s; go forward again with: ${home}/current/rollback\\.sh$`));
     await assertServing(versions[0]);
     assert.equal(basename(readlinkSync(join(home, 'previous'))), versions[1]);
-    assert.equal((await containersOfProject()).length, 6);
+    assert.equal((await containersOfProject()).length, 7);
   });
 
   test('a taken web port: apply refuses with the one line the README shows, the stack keeps running; once free, apply moves web there', async () => {

@@ -65,7 +65,7 @@ test('npm pack gives a package a fresh project installs offline and uses with pl
   copyFileSync(join(repoRoot, 'examples/etl/main.mjs'), join(consumer, 'etl.mjs'));
   checkEtl(await runExample(join(consumer, 'etl.mjs'), [], consumer));
 
-  // The CLI the package declares in `bin` runs from the install (it bundles the packed sources).
+  // The CLI the package declares in `bin` runs from the install (dist/edgevisor.mjs, built at pack).
   writeFileSync(join(consumer, 'tree.yaml'), 'version: 1\nname: demo\nchildren:\n  - id: a\n    process: { command: [node, app.js] }\n');
   const cli = await run(process.execPath, [join(consumer, 'node_modules/.bin/edgevisor'), 'validate', 'tree.yaml'], { cwd: consumer, timeout: 60_000 });
   assert.match(cli.stdout, /^ok: 1 children/);
