@@ -29,6 +29,7 @@ import { loadZones } from '../../apps/inference/src/zones/zones-file.ts';
 import { pointInPolygon } from '../../apps/inference/src/zones/dwell.ts';
 import type { Detector } from '../../apps/inference/src/model/types.ts';
 import { buildCameraApp } from '../../apps/camera/src/app.ts';
+import { createAppLogger, processLogger, setProcessLogger } from '../../apps/common/src/log.ts';
 import { parseCameras } from '../../apps/camera/src/config.ts';
 import { buildInferenceApp } from '../../apps/inference/src/app.ts';
 import { NANODET_MODEL, loadConfig } from '../../apps/inference/src/config.ts';
@@ -154,9 +155,10 @@ describe('the demo camera (synthetic, playing the clip) through the inference ap
   after(async () => { for (const s of stops.reverse()) await s().catch(() => {}); });
 
   test('a detector slower than its budget drops frames (counted) instead of queueing them; a missing clip falls back to the figure', async () => {
+    // The camera app's lines go to the process's JSON logger: read them from a stream of our own.
     const errors: string[] = [];
-    const origError = console.error;
-    console.error = (...a: unknown[]) => { errors.push(a.join(' ')); };
+    const origLogger = processLogger();
+    setProcessLogger(createAppLogger({ app: 'camera', destination: { write: (line: string) => { errors.push(line); } } }));
     let cam;
     try {
       cam = buildCameraApp({ cameras: parseCameras({ cameras: [
@@ -166,10 +168,13 @@ describe('the demo camera (synthetic, playing the clip) through the inference ap
       await cam.app.listen({ port: 0, host: '127.0.0.1' });
       await cam.start();
     } finally {
-      console.error = origError;
+      setProcessLogger(origLogger);
     }
     stops.push(() => cam!.stop());
-    assert.ok(errors.some((l) => /synthetic clip \/nonexistent\/clip\.avi not found: drawing the synthetic figure instead/.test(l)), errors.join('\n'));
+    // A warning with the clip's file name (never the server path).
+    const warned = errors.map((l) => JSON.parse(l) as { level: string; msg: string }).find((l) => /synthetic clip clip\.avi not found: drawing the synthetic figure instead/.test(l.msg));
+    assert.equal(warned?.level, 'warn', errors.join('\n'));
+    assert.ok(!errors.some((l) => l.includes('/nonexistent/')), errors.join('\n'));
     const cameraUrl = `http://127.0.0.1:${(cam!.app.server.address() as { port: number }).port}`;
     const dir = mkdtempSync(join(tmpdir(), 'detector-demo-'));
     // The detector got slow (failpoint slow: 400 ms more per frame) on a 10 fps camera: the loop

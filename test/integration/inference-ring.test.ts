@@ -40,8 +40,10 @@ function metricValue(text: string, name: string, labels: string): number {
 }
 const get = async (url: string) => fetch(url, { signal: AbortSignal.timeout(3000) });
 function spawnApp(main: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', main], { env: { ...process.env, HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // The apps log JSON lines on stdout (and a start failure on stderr): both are the log.
+  const child = spawn(process.execPath, ['--import', 'tsx', main], { env: { ...process.env, HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
+  child.stdout!.on('data', (d) => (err += d));
   child.stderr!.on('data', (d) => (err += d));
   cleanups.push(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
   Object.defineProperty(child, 'log', { get: () => err });
@@ -72,7 +74,9 @@ describe('frames through the ring', () => {
     await waitFor('inference on the ring', async () => metricValue(await metrics(), 'inference_frame_path', 'camera="cam1",path="ring"') === 1, 30_000, 250)
       .catch((e) => { throw new Error(`${(e as Error).message}\n${logOf(inference)}`); });
     // The real inference process maps the ring when the native helper is built (always in CI).
-    assert.match(logOf(inference), new RegExp(`cam1: raw 320x320 detect frames through the frame ring \\(/.*cam1\\.ring, ${shmAddon() ? 'mmap' : 'pread'}\\)`));
+    const said = logOf(inference).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { child?: string; msg: string })
+      .find((l) => l.child === 'cam1' && /^raw 320x320 detect frames through the frame ring/.test(l.msg));
+    assert.match(said?.msg ?? '', new RegExp(`\\(/.*cam1\\.ring, ${shmAddon() ? 'mmap' : 'pread'}\\)$`), logOf(inference));
 
     // Two episodes of the figure in the zone, one period apart: exactly one event each.
     const events = await waitFor('two dwell events', async () => {
