@@ -162,6 +162,8 @@ export async function startFaultStack(opts: { prefix?: string; inferenceMb?: num
   // The site directory (EDGEVISOR_SITE, mounted at /etc/edgevisor): the suite's tree and cameras,
   // the shipped zones.
   const site = mkdtempSync(join(tmpdir(), 'ev-faults-site-'));
+  // Mounted read-only into containers that run as the apps' user (10001): readable by others.
+  chmodSync(site, 0o755);
   copyFileSync(join(root, 'test/e2e/faults.tree.yaml'), join(site, 'tree.yaml'));
   copyFileSync(opts.camerasFile ?? join(root, 'test/e2e/faults.cameras.yaml'), join(site, 'cameras.yaml'));
   copyFileSync(join(root, 'deploy/site/zones.yaml'), join(site, 'zones.yaml'));
