@@ -79,7 +79,8 @@ test('block?ms: nothing answers while the loop is blocked, then everything does 
     assert.equal((await post(`${url}/failpoints/block?ms=soon`)).status, 400);
     assert.equal((await post(`${url}/failpoints/block?ms=3000`)).status, 202);
     const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, 300)); // the block starts 20 ms after the answer
+    // The block starts 20 ms after the answer: wait until a request goes unanswered.
+    await waitFor('the event loop blocked', () => fetch(`${url}/healthz`, { signal: AbortSignal.timeout(150) }).then(() => false, () => true), 2000, 0);
     const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(10_000) });
     assert.equal(r.status, 200);
     assert.ok(Date.now() - t0 > 2500, `answered ${Date.now() - t0} ms after the block began, not before it ended`);
