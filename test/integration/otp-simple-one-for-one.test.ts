@@ -6,6 +6,7 @@
 // unit/spec-template.test.ts and unit/otp-simple-one-for-one.test.ts (inproc, fake clock).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,5 +155,22 @@ children:
       assert.match(r.body.error.message, message);
     }
     assert.equal(store.lastSeq(), before, 'refused requests leave no event');
+  });
+
+  test('edgevisor add --option (custom templates), through the real bin; refused on a thread template with exit 1', async () => {
+    // Not spawnSync: the API answering it runs in this process.
+    const cli = (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+      execFile(process.execPath, [join(repoRoot, 'bin/edgevisor.mjs'), ...args], { env: { PATH: process.env['PATH'] ?? '', EDGEVISOR_API: url, EDGEVISOR_TOKEN: TECH }, timeout: 20_000 }, (err, stdout, stderr) => {
+        done({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
+      });
+    });
+    const ok = await cli('add', 'shells', '--id', 's2', '--option', 'word=bin');
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(ok.stdout.trim(), 'added s2 to shells');
+    await waitFor('s2 says its word', () => tree.logs('s2').includes('stdout| word=bin'), 20_000);
+    const refused = await cli('add', 'cams', '--option', 'word=x');
+    assert.equal(refused.status, 1, refused.stderr); // a validation error
+    assert.match(refused.stderr, /options: only a custom template takes options; this template is thread, whose children take id, env, args/);
+    assert.equal(tree.child('cams')?.children?.length, 3, 'nothing added');
   });
 });
