@@ -17,7 +17,8 @@ import { createProcessUnit, defaultBackends, registerBackend } from '../../super
 import type { TreeEvent } from '../../supervisor/src/core/events.ts';
 import { createTree } from '../../supervisor/src/runtime/tree.ts';
 import type { Tree } from '../../supervisor/src/runtime/types.ts';
-import { loadTreeFile } from '../../supervisor/src/spec/load.ts';
+import { loadTreeFile, parseTreeObject } from '../../supervisor/src/spec/load.ts';
+import { codes } from '../../supervisor/src/errors.ts';
 import { openEventStore } from '../../supervisor/src/store/sqlite-store.ts';
 import type { EventStore } from '../../supervisor/src/store/types.ts';
 import { waitFor } from '../helpers/net.ts';
@@ -25,6 +26,14 @@ import { repoRoot } from '../helpers/tree.ts';
 
 const TECH = 'technician-token-s1f1';
 const tech = { role: 'technician', via: 'test' } as const;
+
+test('a custom template whose backend is not registered is refused when the tree is built, not at the first add', () => {
+  const spec = parseTreeObject({ name: 'box', children: [{ id: 'far', strategy: 'simple_one_for_one', template: { custom: { kind: 'ssh' } } }] });
+  assert.throws(() => createTree(spec, { backends: defaultBackends() }), {
+    code: codes.START_FAILED,
+    message: 'far: its template needs a ssh backend, and none is available in this supervisor (register it with registerBackend before building the tree)',
+  });
+});
 
 describe('simple_one_for_one: thread and custom templates', () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgevisor-sofo-'));

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseTree, parseTreeObject, specFromTemplate } from '../../supervisor/src/spec/load.ts';
 import type { SupervisorSpec, WorkerTemplate } from '../../supervisor/src/spec/types.ts';
+import { hasDockerChildren } from '../../supervisor/src/backends/docker/index.ts';
 import { specErrors } from '../helpers/spec.ts';
 
 const SOFO = 'version: 1\nname: t\nchildren:\n  - id: cams\n    strategy: simple_one_for_one\n';
@@ -56,6 +57,17 @@ test('template errors name the line and the field, and say what is accepted', ()
   ]);
   assert.deepEqual(errs('    template: { id: x, thread: { module: ./w.mjs } }\n'), [
     'tree.yaml:6 children[0].template.id: unknown field "id"; accepted: restart, shutdown, hung_shutdown, process, inproc, thread, docker, custom, notify, watchdog, probes',
+  ]);
+});
+
+test('a docker template makes one child (its service is one container), and the tree gets a docker backend for it', () => {
+  const yaml = '    template: { docker: { service: cam } }\n';
+  const spec = parseTree(`${SOFO}${yaml}`, '/srv/box/tree.yaml');
+  assert.equal((spec.root.children[0] as SupervisorSpec).maxChildren, 1);
+  assert.equal(hasDockerChildren(spec), true, 'a docker backend is made for a docker template');
+  assert.equal(hasDockerChildren(parseTree(`${SOFO}    template: { thread: { module: ./w.mjs } }\n`, '/srv/box/tree.yaml')), false);
+  assert.deepEqual(errs(`    max_children: 2\n${yaml}`), [
+    'tree.yaml:6 children[0].max_children: expected 1 (the default) for a docker template: its children would all be the one container of its compose service, got 2; declare one service per child instead',
   ]);
 });
 

@@ -163,7 +163,8 @@ function resolveChild(raw: RawChild, path: Path, parentBackoff: BackoffSpec, bas
       backoff,
       children: [],
       template,
-      maxChildren: raw.max_children ?? TREE_DEFAULTS.maxChildren,
+      // A docker template is one compose service, so one container: one child (schema.ts).
+      maxChildren: raw.max_children ?? (template.backend.kind === 'docker' ? 1 : TREE_DEFAULTS.maxChildren),
     };
   }
   if (raw.children) {

@@ -408,6 +408,10 @@ function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
   if (kinds[0] === 'children' && c.strategy === 'simple_one_for_one') {
     ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'simple_one_for_one takes a template (one worker spec without id), not children; its children are added at run time' });
   }
+  if (kinds[0] === 'template' && isMapping(c.template) && c.template.docker !== undefined && typeof c.max_children === 'number' && c.max_children > 1) {
+    // A docker child is its compose service's one container: two children would fight over it.
+    ctx.addIssue({ code: 'custom', path: ['max_children'], message: `expected 1 (the default) for a docker template: its children would all be the one container of its compose service, got ${c.max_children}; declare one service per child instead` });
+  }
   if (kinds[0] === 'children' && c.max_children !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['max_children'], message: 'only a simple_one_for_one supervisor (a child with template) takes max_children' });
   }
