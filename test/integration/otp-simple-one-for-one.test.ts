@@ -109,10 +109,10 @@ children:
     assert.match(cid, /^cams-\d+$/);
     const ids = ['a', 'b', cid];
     await waitFor('the three threads running', () => ids.every((id) => tree.child(id)?.state === 'running' && said(id) !== undefined), 20_000);
-    // Each is its own thread, named by its id, given its overrides on top of the template's env.
-    assert.equal(said('a'), 'id=a camera=none args=');
-    assert.equal(said('b'), 'id=b camera=dock args=--fps,5');
-    assert.equal(said(cid), `id=${cid} camera=none args=`);
+    // Each is its own thread with its id, its overrides over the template's env, the template's heap limit.
+    assert.equal(said('a'), 'id=a camera=none args= heap=32');
+    assert.equal(said('b'), 'id=b camera=dock args=--fps,5 heap=32');
+    assert.equal(said(cid), `id=${cid} camera=none args= heap=32`);
     const threads = ids.map((id) => info(id)['threadId']);
     assert.equal(new Set(threads).size, 3, `three threads: ${threads.join(',')}`);
 
@@ -124,7 +124,7 @@ children:
     assert.match(restart?.reason ?? '', /no heartbeat for \d+ms \(heartbeat_timeout 300ms\)/);
     assert.equal(info('b')['abandoned'], 0, 'terminate() ended the stuck thread (not abandoned)');
     assert.notEqual(info('b')['threadId'], threads[1], 'a new thread');
-    await waitFor('b says what it was given again', () => said('b') === 'id=b camera=dock args=--fps,5');
+    await waitFor('b says what it was given again', () => said('b') === 'id=b camera=dock args=--fps,5 heap=32');
     for (const [i, id] of ['a', cid].entries()) {
       assert.equal(info(id)['run'], 1, `${id} never restarted`);
       assert.equal(info(id)['threadId'], threads[i === 0 ? 0 : 2], `${id} keeps its thread`);
