@@ -400,8 +400,8 @@ function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
     if (c.inner_tree !== undefined) ctx.addIssue({ code: 'custom', path: ['inner_tree'], message: 'a nested supervisor takes no inner_tree; put it on the worker whose app serves /v1/tree' });
   }
   for (const k of present(v, ['notify', 'watchdog'] as const)) {
-    // Containers would need the socket mounted (see notify/README.md); threads heartbeat over their port.
-    if (kinds[0] !== 'process') ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process child only; this child is ${kinds[0] === 'children' || kinds[0] === 'template' ? 'a nested supervisor' : `a ${kinds[0]} worker`}` });
+    // A container's socket is in a directory compose mounts (docker.notify_dir); threads heartbeat over their port.
+    if (kinds[0] !== 'process' && kinds[0] !== 'docker') ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process or docker child only; this child is ${kinds[0] === 'children' || kinds[0] === 'template' ? 'a nested supervisor' : `a ${kinds[0]} worker`}` });
   }
   if (isMapping(c.notify) && c.notify.watchdog !== undefined && c.watchdog !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['watchdog'], message: 'expected either watchdog or notify.watchdog, got both' });
@@ -444,6 +444,8 @@ export function createTreeSchema(opts: { allowRun: boolean }) {
         socket: text.optional(),
         timeout: duration(RANGES.docker_timeout).optional(),
         on_exit: z.enum(['leave', 'stop'], { error: expected('leave (containers keep running and are adopted by the next supervisor) or stop') }).optional(),
+        // sd_notify for containers: <notify_dir>/<service>/notify.sock, the directory compose mounts into that service.
+        notify_dir: text.optional(),
       })
       .optional(),
     on_give_up: z.enum(['stop_all', 'stop_failed'], { error: expected('stop_all (as OTP: every child is stopped) or stop_failed (only the child past its intensity; the others keep serving)') }).optional(),
