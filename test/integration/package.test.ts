@@ -141,10 +141,11 @@ test('npm pack gives a package a fresh project installs offline and uses with pl
   for (const v of verdicts) {
     assert.equal(v.data?.['hung'], true);
     assert.equal(v.data?.['watchdog'], true);
-    assert.match(v.reason ?? '', /^no WATCHDOG=1 for \d+ms/);
+    assert.match(v.reason ?? '', /^no WATCHDOG=1 for \d+ms since the last one \(watchdog 500ms\)$/, 'it pinged, then stopped');
     assert.ok((v.data?.['ageMs'] as number) >= 500, `a verdict at the deadline, not before (${v.data?.['ageMs']}ms)`);
   }
-  assert.ok(of('quiet', 'stopping').every((e) => e.data?.['shutdown'] === 'brutal_kill'), 'a hung child is killed, not given its grace');
+  const kills = of('quiet', 'stopping');
+  assert.ok(kills.length >= 2 && kills.every((e) => e.data?.['shutdown'] === 'brutal_kill'), 'a hung child is killed, not given its grace');
   const pingerUp = of('pinger', 'running');
   assert.equal(pingerUp.length, 1, 'pinger started once');
   assert.equal(pingerUp[0]!.reason, 'READY=1');
