@@ -169,9 +169,14 @@ describe('inner tree: the camera controller\'s workers in the supervisor\'s tree
       const c = await cameras();
       return c.get('dock')!.workerRuns > cams0.get('dock')!.workerRuns && c.get('dock')!.framesTotal > cams0.get('dock')!.framesTotal ? c : undefined;
     }, 15_000);
-    assert.ok(cams1.get('gate')!.framesTotal > cams0.get('gate')!.framesTotal, 'gate kept delivering');
-    assert.equal(cams1.get('gate')!.workerRuns, cams0.get('gate')!.workerRuns, 'gate\'s worker was not restarted');
-    assert.equal(cams1.get('gate')!.worker!.restarts, 0);
+    // dock can be back within one of gate's frame intervals (200 ms): wait for gate's next frame, not for luck.
+    const gate = await waitFor('gate delivering meanwhile', async () => {
+      const g = (await cameras()).get('gate')!;
+      return g.framesTotal > cams0.get('gate')!.framesTotal ? g : undefined;
+    }, 5_000);
+    assert.ok(cams1.get('gate')!.framesTotal >= cams0.get('gate')!.framesTotal);
+    assert.equal(gate.workerRuns, cams0.get('gate')!.workerRuns, 'gate\'s worker was not restarted');
+    assert.equal(gate.worker!.restarts, 0);
     assert.equal(node('camera')!.info?.pid, pid, 'the camera process was not restarted');
 
     const after = await waitFor('the manual event and the worker\'s own steps in the log', async () => {

@@ -331,6 +331,12 @@ export function createInnerTree(childId: string, spec: InnerTreeSpec, deps: Inne
     timer.unref?.();
   };
 
+  /** After an add or delete the app took: poll now rather than at the next period, so the merged tree shows it at once. */
+  const pollNow = () => {
+    if (!running) return;
+    if (timer) clearTimeout(timer);
+    tick();
+  };
   const refuseWhenDown = (fullId: string) => {
     if (!isUp()) throw new EdgevisorError(codes.STATE_CONFLICT, `${fullId}: ${childId} is ${deps.outer().state}; start ${childId} first`);
   };
@@ -370,6 +376,7 @@ export function createInnerTree(childId: string, spec: InnerTreeSpec, deps: Inne
         actor, expect: 202, childId, fullId, what: action,
       }, spec.timeoutMs);
       recordManual(fullId, action, actor);
+      if (del) pollNow();
     },
     async add(parentFullId, child, actor) {
       refuseWhenDown(parentFullId);
@@ -382,6 +389,7 @@ export function createInnerTree(childId: string, spec: InnerTreeSpec, deps: Inne
       const parsed = addedSchema.safeParse(body);
       const added = parsed.success ? `${childId}/${parsed.data.added}` : undefined;
       recordManual(parentFullId, 'add', actor, added ? { added, parent: parentFullId } : { parent: parentFullId }, added ? `: ${added}` : '');
+      pollNow();
       if (!parsed.success) throw new EdgevisorError(codes.INNER_UNAVAILABLE, `${childId} took the add under ${parentFullId} but its answer is not a child snapshot; see GET /v1/tree`);
       const root = snap ? rootOf(snap) : null;
       return mergeInnerNode(childId, root ?? '', parsed.data.child, { stale: false, fetchedAt: deps.now() });

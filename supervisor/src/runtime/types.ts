@@ -61,7 +61,7 @@ export interface ChildSnapshot {
   info?: UnitInfo;
   /** Child ids, in start order (supervisors; for a worker with `inner_tree`, its app's top-level inner nodes). */
   children?: string[];
-  /** Added at run time (`tree.addChild`), not declared in the tree file. */
+  /** Added at run time (`tree.addChild`), not declared in the tree file; on an inner node, added so in its app's tree. */
   dynamic?: true;
   /** Set on the nodes of an app's inner tree, merged under their child (inner/inner-tree.ts); ids are `<child>/<innerId>`. */
   inner?: true;
