@@ -272,6 +272,10 @@ describe('inner tree: the camera controller\'s workers in the supervisor\'s tree
     assert.match(status.stdout, /\n {4}camera\/dock\s+\S+ \(stale\)\s+(?:connecting|streaming|reconnecting)\s+-\s/, 'the last known worker state, no uptime for what is not known to be up');
     const refused = await call(`${svc.url}/v1/children/camera%2Fdock/restart`, { method: 'POST', token: TECH });
     assert.equal(refused.status, 409);
+    // Adding and deleting are refused the same way: nobody is there to take them.
+    const del = await call(`${svc.url}/v1/children/camera%2Fdock`, { method: 'DELETE', token: TECH });
+    assert.equal(del.status, 409);
+    assert.equal(del.body.error.message, 'camera/dock: camera is stopped; start camera first');
   });
 });
 
