@@ -62,7 +62,7 @@ function parseFlag(raw: unknown, field: string): boolean {
   throw badRequest(`${field}: expected 1 or 0 (true or false), got ${JSON.stringify(raw)}`);
 }
 
-/** Where a manual action came from (children-body.ts): re-exported for the apps that send it. */
+/** Where a manual action came from: defined in children-body.ts (shared with inner/routes.ts), still exported here. */
 export { viaValues, type Via } from './children-body.ts';
 
 export const eventsDefaultLimit = 100;
