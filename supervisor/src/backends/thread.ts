@@ -16,11 +16,20 @@
  * (at most one per HEARTBEAT_MIN_GAP_MS), {type:'state', state}, {type:'failed', error}; supervisor
  * -> thread: {type:'stop'} (aborts the function's signal).
  *
+ * A start lasts until the thread posts `started` (its module imported, its function called): a
+ * module whose top-level code loops or awaits forever never gets there. The Worker of a start in
+ * flight is kept, so stop() then terminate()s it and the start rejects START_FAILED (no exit is
+ * reported: there was no run); the runtime's `start_timeout` relies on that.
+ *
+ * Time (heartbeats, start times, the grace) is read from the tree's clock (`ctx.clock`), the one the
+ * node compares against; only KILL_WAIT_MS, how long V8 takes to stop a thread, is real time.
+ *
  * INVARIANTS:
  * - One run at a time; each run has its own Worker, so a heartbeat, state or exit of an older
  *   run can only reach that run's record, never the current one.
  * - onExit fires once per run: on the thread's 'exit', or when it is abandoned (whichever first).
- * - stop() during a stop returns the same promise; stop() with nothing running resolves at once.
+ * - stop() during a stop returns the same promise; stop() with nothing running resolves at once;
+ *   stop() during a start ends the start (terminate(), the start rejects START_FAILED).
  */
 import { Worker } from 'node:worker_threads';
 import { basename, dirname, isAbsolute } from 'node:path';
@@ -30,6 +39,7 @@ import type { Shutdown, ThreadBackendSpec, WorkerLifecycleSpec, WorkerSpec } fro
 import { createLogRing } from './log-ring.ts';
 import { threadEnv } from './child-env.ts';
 import type { BackendContext, ExitInfo, Unit, UnitInfo } from './types.ts';
+import { systemClock, type TimerHandle } from '../runtime/clock.ts';
 
 /** ExitInfo plus how the run ended from our side. */
 export interface ThreadExitInfo extends ExitInfo {
@@ -157,6 +167,7 @@ export function createThreadUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
     throw new IllegalStateError(`createThreadUnit: child "${worker.id}" has backend "${worker.backend.kind}", not "thread"`);
   }
   const spec: ThreadBackendSpec = worker.backend;
+  const clock = ctx.clock ?? systemClock;
   const ring = createLogRing(LOG_LINES);
   const listeners = new Set<(exit: ExitInfo) => void>();
   const stateListeners = new Set<(state: string) => void>();
@@ -174,6 +185,8 @@ export function createThreadUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
   let run: Run | undefined;
   let latest: Run | undefined;
   let starting: Promise<void> | undefined;
+  /** The Worker of the start in flight (until it posts `started` or exits): stop() terminates it. */
+  let pending: { worker: Worker; fail: (why: string) => void; askStop: () => void; stopped?: Promise<void> } | undefined;
   let abandonedCount = 0;
 
   const emit = (exit: ThreadExitInfo) => {
@@ -209,7 +222,17 @@ export function createThreadUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
         rejectStart(new EdgevisorError(codes.START_FAILED, `child "${worker.id}": cannot create a thread: ${(err as Error).message}`, { cause: err }));
         return;
       }
-      const now = Date.now();
+      const now = clock.now();
+      /** stop() came during this start: a late `started` is ignored, the start rejects. */
+      let stopAsked = false;
+      pending = {
+        worker: w,
+        fail: (why) => rejectStart(new EdgevisorError(codes.START_FAILED, `child "${worker.id}": ${why}`)),
+        askStop: () => (stopAsked = true),
+      };
+      const clearPending = () => {
+        if (pending?.worker === w) pending = undefined;
+      };
       let resolveReported!: () => void;
       const reported = new Promise<void>((r) => (resolveReported = r));
       let up = false;
@@ -235,15 +258,17 @@ export function createThreadUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
       };
       w.on('message', (m: { type?: string; state?: string; error?: string; lifecycle?: WorkerLifecycleSpec }) => {
         if (done) return;
-        if (m?.type === 'heartbeat') r.lastHeartbeat = Date.now();
+        if (m?.type === 'heartbeat') r.lastHeartbeat = clock.now();
         else if (m?.type === 'lifecycle' && m.lifecycle && !up) ctx.adoptWorkerLifecycle?.(m.lifecycle);
         else if (m?.type === 'state' && typeof m.state === 'string') {
           r.workerState = m.state;
-          r.lastHeartbeat = Date.now();
+          r.lastHeartbeat = clock.now();
           if (run === r) for (const l of [...stateListeners]) l(m.state);
         } else if (m?.type === 'failed') r.error = hidePaths(String(m.error));
         else if (m?.type === 'start_failed') startError = `thread module ${shown} ${hidePaths(String(m.error))}`;
         else if (m?.type === 'started' && !up) {
+          if (stopAsked) return; // stopped during its start: its exit rejects the start
+          clearPending();
           up = true;
           run = r;
           latest = r;
@@ -260,7 +285,11 @@ export function createThreadUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
       });
       w.on('exit', (code) => {
         if (!up) {
-          rejectStart(new EdgevisorError(codes.START_FAILED, `child "${worker.id}": ${startError ?? `thread exited with code ${code} before its function started`}`));
+          clearPending();
+          const why = stopAsked
+            ? `thread module ${shown} was stopped before its function started (its start had not finished: top-level code still running or awaiting)`
+            : (startError ?? `thread exited with code ${code} before its function started`);
+          rejectStart(new EdgevisorError(codes.START_FAILED, `child "${worker.id}": ${why}`));
           return;
         }
         if (r.error) ring.note(`failed: ${r.error}`, 'stderr');
@@ -295,6 +324,24 @@ export function createThreadUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
     }
   };
 
+  /** terminate() a thread whose start is in flight; resolves once that start has settled (rejected). */
+  const stopStart = async (p: NonNullable<typeof pending>, start: Promise<void>): Promise<void> => {
+    ring.note('stop during start: terminate()');
+    p.askStop();
+    void p.worker.terminate().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const over = new Promise<'over'>((res) => (timer = setTimeout(() => res('over'), KILL_WAIT_MS)));
+    const outcome = await Promise.race([start.then(() => 'gone' as const, () => 'gone' as const), over]);
+    clearTimeout(timer);
+    if (outcome === 'over') {
+      abandonedCount++;
+      const text = `abandoned: the starting thread did not end within ${KILL_WAIT_MS}ms of terminate() (blocked in native code while loading)`;
+      ring.note(text);
+      if (pending === p) pending = undefined;
+      p.fail(`thread module ${shown} ${text}`); // the start settles, so the next one may begin
+    }
+  };
+
   const doStop = async (r: Run, shutdown: Shutdown): Promise<void> => {
     r.stopRequested = true;
     if (shutdown.kind === 'brutal_kill') {
@@ -305,10 +352,10 @@ export function createThreadUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
     }
     ring.note(`stop: abort, grace ${shutdown.graceMs}ms`);
     r.worker.postMessage({ type: 'stop' });
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'grace'>((res) => (timer = setTimeout(() => res('grace'), shutdown.graceMs)));
+    let timer: TimerHandle | undefined;
+    const graceOver = new Promise<'grace'>((res) => (timer = clock.setTimeout(() => res('grace'), shutdown.graceMs)));
     const outcome = await Promise.race([r.reported.then(() => 'gone' as const), graceOver]);
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
     if (outcome === 'grace') {
       ring.note(`stop: grace of ${shutdown.graceMs}ms over, terminate()`);
       await kill(r);
@@ -329,7 +376,11 @@ export function createThreadUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
 
     stop(shutdown) {
       const r = run;
-      if (!r) return starting ? starting.then(() => unit.stop(shutdown), () => undefined) : Promise.resolve();
+      if (!r) {
+        // A start in flight has nothing to run a shutdown handler yet: end it, whatever the shutdown.
+        if (pending && starting) return (pending.stopped ??= stopStart(pending, starting));
+        return Promise.resolve();
+      }
       r.stopped ??= doStop(r, shutdown);
       return r.stopped;
     },
