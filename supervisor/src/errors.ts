@@ -15,6 +15,8 @@ export const codes = {
   CHILD_EXISTS: 'EDGEVISOR_ERR_CHILD_EXISTS',
   /** The backend could not launch the unit (spawn failed, container missing...). */
   START_FAILED: 'EDGEVISOR_ERR_START_FAILED',
+  /** The unit's start did not finish within the child's `start_timeout`: ended with brutal_kill. */
+  START_TIMEOUT: 'EDGEVISOR_ERR_START_TIMEOUT',
   /** A probe did not answer within its timeout. */
   PROBE_TIMEOUT: 'EDGEVISOR_ERR_PROBE_TIMEOUT',
   /** A probe answered, but wrongly (status, body, rate, age...). */

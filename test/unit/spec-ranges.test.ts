@@ -43,6 +43,7 @@ test('each range is enforced at both ends, and the message states it', () => {
         return tree(`    thread: { module: ./w.js, resource_limits: { ${field}: ${v} } }\n`);
       case 'watchdog': return tree(`${proc}    watchdog: ${v}\n`);
       case 'notify_start_timeout': return tree(`${proc}    notify: { ready: true, start_timeout: ${v} }\n`);
+      case 'start_timeout': return tree(`${proc}    start_timeout: ${v}\n`);
     }
     throw new Error(`no template for ${field}`);
   };

@@ -12,12 +12,19 @@
  * whatever it holds until it notices the abort. Anything that must be killable belongs in the
  * `process` or `docker` backend.
  *
+ * The same holds for a module whose import never finishes (top-level code awaiting forever): an
+ * import cannot be cancelled. stop() during such a start abandons the start, which rejects
+ * START_FAILED at once so the tree goes on (the runtime's `start_timeout` does this); the import
+ * may still finish in the background, and a later start waits on the same import again.
+ *
  * INVARIANTS:
  * - Each start() opens a new generation; the worker's settle and heartbeats count only for the
  *   generation they were started in, so a late settle or heartbeat of an abandoned worker never
  *   fires onExit twice nor touches the next run.
  * - onExit fires once per run: when the worker promise settles, or when it is abandoned.
- * - stop() during a stop returns the same promise; stop() with nothing running resolves at once.
+ * - stop() during a stop returns the same promise; stop() with nothing running resolves at once;
+ *   stop() during a start (the module still importing) abandons it: the start rejects START_FAILED
+ *   and launches nothing, even if the import finishes later.
  */
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -78,6 +85,8 @@ export function createInprocUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
   let lastStartedAt: number | undefined;
   let abandonedCount = 0;
   let loaded: InprocWorker | undefined = spec.run;
+  /** The start in flight (its module loading): stop() abandons it. */
+  let pendingStart: { abandon: () => void } | undefined;
 
   const emit = (exit: InprocExitInfo) => {
     for (const l of [...listeners]) {
@@ -188,18 +197,51 @@ export function createInprocUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
   };
 
   const unit: Unit = {
-    async start() {
-      if (run) throw new IllegalStateError(`child "${worker.id}": start() while run ${run.generation} is still up`);
-      const fn = await load();
-      if (run) throw new IllegalStateError(`child "${worker.id}": start() while run ${(run as Run).generation} is still up`);
-      // A module's typed worker: its declaration is known only now.
-      if (fn.lifecycle && !worker.lifecycle) ctx.adoptWorkerLifecycle?.(fn.lifecycle);
-      launch(fn);
+    start() {
+      if (run) return Promise.reject(new IllegalStateError(`child "${worker.id}": start() while run ${run.generation} is still up`));
+      if (pendingStart) return Promise.reject(new IllegalStateError(`child "${worker.id}": start() while a start is in flight`));
+      return new Promise<void>((resolve, reject) => {
+        let abandoned = false;
+        const entry = {
+          abandon: () => {
+            abandoned = true;
+            abandonedCount++;
+            const what = spec.module ? `its module ${basename(spec.module)} was still being imported` : 'it was still loading';
+            const text = `abandoned during start: ${what}; an import cannot be cancelled (in-process code cannot be killed), it may finish in the background`;
+            ring.note(text);
+            reject(new EdgevisorError(codes.START_FAILED, `child "${worker.id}": stopped while ${what} (start abandoned; in-process code cannot be killed)`));
+          },
+        };
+        pendingStart = entry;
+        const done = () => {
+          if (pendingStart === entry) pendingStart = undefined;
+        };
+        load().then(
+          (fn) => {
+            done();
+            if (abandoned) return;
+            if (run) return reject(new IllegalStateError(`child "${worker.id}": start() while run ${(run as Run).generation} is still up`));
+            // A module's typed worker: its declaration is known only now.
+            if (fn.lifecycle && !worker.lifecycle) ctx.adoptWorkerLifecycle?.(fn.lifecycle);
+            launch(fn);
+            resolve();
+          },
+          (err: unknown) => {
+            done();
+            if (!abandoned) reject(err);
+          },
+        );
+      });
     },
 
     stop(shutdown) {
       const r = run;
-      if (!r) return Promise.resolve();
+      if (!r) {
+        const p = pendingStart;
+        pendingStart = undefined;
+        p?.abandon();
+        return Promise.resolve();
+      }
       r.stopped ??= doStop(r, shutdown);
       return r.stopped;
     },

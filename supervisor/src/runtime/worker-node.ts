@@ -11,6 +11,8 @@ import { releaseProbeMemory } from '../probes/index.ts';
 import type { ChildSnapshot, ProbeStatus } from './types.ts';
 import { TreeNode, type NodeHost, type ParentLink } from './node.ts';
 import type { TimerHandle } from './clock.ts';
+import { TREE_DEFAULTS } from '../spec/load.ts';
+import { formatDuration } from '../spec/duration.ts';
 import { WorkerStateWatch } from './worker-state-watch.ts';
 import { assertDeclaredState } from '../spec/worker-lifecycle.ts';
 import { restartReasonWords } from '../core/reason-words.ts';
@@ -125,6 +127,11 @@ export class WorkerNode extends TreeNode {
     });
   }
 
+  /**
+   * Leaves the node `starting` and returns: the unit's own start runs on (startUnit), bounded by
+   * `start_timeout`, so the parent's queue is not held by a start that never finishes. Only the
+   * adoption check (a container, first start only, bounded by docker.timeout) is awaited here.
+   */
   async launch(reason: string): Promise<number> {
     let adopted = false;
     if (this.adoptable && this.unit.adopt) {
@@ -140,21 +147,57 @@ export class WorkerNode extends TreeNode {
     // and a child may say READY=1 before start() resolves.
     this.states?.begin();
     this.notify?.begin({ adopted });
+    void this.startUnit(gen, adopted).catch((err) => this.host.onInternalError(err));
+    return gen;
+  }
+
+  /** The unit's start for run `gen`, then its probes; a failed or timed-out start goes down as start_failed. */
+  private async startUnit(gen: number, adopted: boolean): Promise<void> {
     try {
-      if (!adopted) await this.unit.start();
+      if (!adopted) await this.boundedStart(gen);
     } catch (err) {
       if (gen === this.generation) this.states?.halt();
       this.notify?.end();
       if (gen === this.generation && this.state === 'starting') {
-        this.wentDown('start_failed', false, `start failed: ${(err as Error).message}`, { error: (err as Error).message });
+        const data: Record<string, unknown> = { error: (err as Error).message };
+        if ((err as EdgevisorError).code === codes.START_TIMEOUT) data.startTimeoutMs = this.startTimeoutMs;
+        this.wentDown('start_failed', false, `start failed: ${(err as Error).message}`, data);
       }
-      return gen;
+      return;
     }
-    if (gen !== this.generation || this.state !== 'starting') return gen;
+    if (gen !== this.generation || this.state !== 'starting') return;
     this.startedAt = this.host.now();
     this.startProbes(gen);
     if (this.spec.probes.length === 0 && this.isReady()) this.becameRunning('started');
-    return gen;
+  }
+
+  private get startTimeoutMs(): number {
+    return this.spec.startTimeoutMs ?? TREE_DEFAULTS.startTimeoutMs;
+  }
+
+  /**
+   * unit.start(), given `start_timeout` on the tree's clock. Past it the start is ended with
+   * brutal_kill (a thread is terminated, an inproc import abandoned: backends/types.ts) and this
+   * rejects START_TIMEOUT. While that kill runs, `stopping` is set, so an exit it causes (a run
+   * that came up just then) is taken as asked for, not as a crash reported twice.
+   */
+  private async boundedStart(gen: number): Promise<void> {
+    const limit = this.startTimeoutMs;
+    const started = this.unit.start();
+    let timer: TimerHandle | undefined;
+    const expired = new Promise<'expired'>((res) => (timer = this.host.clock.setTimeout(() => res('expired'), limit)));
+    try {
+      if ((await Promise.race([started.then(() => 'started' as const), expired])) === 'started') return;
+    } finally {
+      this.host.clock.clearTimeout(timer);
+    }
+    started.catch(() => undefined); // ended by the kill below: its rejection is expected
+    if (gen === this.generation && this.state === 'starting' && !this.stopping) {
+      this.stopping = this.unit.stop({ kind: 'brutal_kill' }).catch((err) => this.host.onInternalError(err));
+      await this.stopping;
+      this.stopping = null;
+    }
+    throw new EdgevisorError(codes.START_TIMEOUT, `the start did not finish within ${formatDuration(limit)} (start_timeout); ended with brutal_kill`);
   }
 
   async stop(reason: string, next: 'stopped' | 'backoff' | 'failed'): Promise<void> {

@@ -34,6 +34,8 @@ export const TREE_DEFAULTS = Object.freeze({
   maxChildren: 1_000,
   /** sd_notify: how long a `ready` child may take to send READY=1. */
   notifyStartTimeoutMs: 60_000,
+  /** How long a worker's own start (spawn, thread online, module imported, container started) may take. */
+  startTimeoutMs: 60_000,
 } as const);
 
 type Path = readonly PropertyKey[];
@@ -189,6 +191,7 @@ function resolveChild(raw: RawChild, path: Path, parentBackoff: BackoffSpec, bas
     restart,
     shutdown: raw.shutdown ?? { kind: 'grace', graceMs: TREE_DEFAULTS.workerShutdownMs },
     hungShutdown: raw.hung_shutdown ?? { kind: 'brutal_kill' },
+    startTimeoutMs: raw.start_timeout ?? TREE_DEFAULTS.startTimeoutMs,
     backend: resolveBackend(raw, baseDir),
     probes: (raw.probes ?? []).map(resolveProbe),
   };

@@ -56,6 +56,8 @@ export const RANGES = {
   // sd_notify: under 20 ms the pings themselves would be the load.
   watchdog: [20, 3_600_000],
   notify_start_timeout: [100, 3_600_000],
+  // A worker's own start (spawn, thread online, container started): under 100 ms even a spawn can miss it.
+  start_timeout: [100, 3_600_000],
 } as const satisfies Record<string, readonly [number, number]>;
 type Range = readonly [number, number];
 
@@ -311,6 +313,7 @@ export interface RawChild {
   restart?: RestartType;
   shutdown?: Shutdown;
   hung_shutdown?: Shutdown;
+  start_timeout?: number;
   process?: z.output<typeof processBackend>;
   inproc?: { module?: string; export?: string; heartbeat_timeout?: number; run?: InprocWorker };
   thread?: z.output<typeof threadBackend>;
@@ -346,6 +349,7 @@ function templateSchema(allowRun: boolean): z.ZodType<RawTemplate> {
       restart: z.enum(['permanent', 'transient', 'temporary']).optional(),
       shutdown: shutdown.optional(),
       hung_shutdown: shutdown.optional(),
+      start_timeout: duration(RANGES.start_timeout).optional(),
       process: processBackend.optional(),
       inproc: inprocBackend(allowRun).optional(),
       thread: threadBackend.optional(),
@@ -374,6 +378,7 @@ function childSchema(allowRun: boolean): z.ZodType<RawChild> {
       restart: z.enum(['permanent', 'transient', 'temporary']).optional(),
       shutdown: shutdown.optional(),
       hung_shutdown: shutdown.optional(),
+      start_timeout: duration(RANGES.start_timeout).optional(),
       process: processBackend.optional(),
       inproc: inprocBackend(allowRun).optional(),
       thread: threadBackend.optional(),
@@ -418,6 +423,7 @@ function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
   if (kinds[0] === 'children' || kinds[0] === 'template') {
     if (c.probes !== undefined) ctx.addIssue({ code: 'custom', path: ['probes'], message: 'a nested supervisor takes no probes; put them on its workers' });
     if (c.hung_shutdown !== undefined) ctx.addIssue({ code: 'custom', path: ['hung_shutdown'], message: 'a nested supervisor takes no hung_shutdown; put it on its workers' });
+    if (c.start_timeout !== undefined) ctx.addIssue({ code: 'custom', path: ['start_timeout'], message: 'a nested supervisor takes no start_timeout; put it on its workers' });
     if (c.inner_tree !== undefined) ctx.addIssue({ code: 'custom', path: ['inner_tree'], message: 'a nested supervisor takes no inner_tree; put it on the worker whose app serves /v1/tree' });
   }
   if (kinds[0] === 'children' || kinds[0] === 'template') {

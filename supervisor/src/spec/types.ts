@@ -184,6 +184,14 @@ export interface WorkerSpec extends NodeCommon {
    * Default brutal_kill. Every other stop (crash, stalled throughput, manual, tree shutdown) uses `shutdown`.
    */
   hungShutdown: Shutdown;
+  /**
+   * `start_timeout`: how long the unit's own start may take (the process spawned, the thread's
+   * module imported and its function called, the container started); past it the start is ended
+   * with brutal_kill and counts as a failed start. Not `notify.start_timeout` (READY=1 after that)
+   * nor the startup probes. Set by the tree loader (default 60 s); a spec built by hand without it
+   * gets the same default.
+   */
+  startTimeoutMs?: number;
   probes: readonly ProbeSpec[];
   /** Its own states and deadlines, when it declares them (an inproc `run` made by defineWorker). */
   lifecycle?: WorkerLifecycleSpec;
