@@ -3,7 +3,8 @@
  * inproc, thread, docker, and a user's own registered with registerBackend). It checks the
  * INVARIANTS of the Unit interface (supervisor/src/backends/types.ts) on real units: start, stop
  * with grace, kill, exit reported exactly once, older runs never reporting into newer ones,
- * adoption where the backend supports it, a failed start. A custom backend runs it with its own
+ * adoption where the backend supports it, a failed start, an abandoned run ending late (backends
+ * that abandon), a start that never completes (backends that can express one). A custom backend runs it with its own
  * fixture: `describeConformance('mine', fixture)` inside a node:test file.
  */
 import { describe, test } from 'node:test';
@@ -24,6 +25,13 @@ export interface ConformanceFixture {
   broken(): Promise<Unit> | Unit;
   /** False for units that can only be abandoned, not killed (inproc): a kill is then not a clean end. */
   killable: boolean;
+  /**
+   * Backends that abandon runs (inproc): ends the stubborn runs abandoned so far and resolves once
+   * their unit has seen them end, so the case can check that a late end reports nothing.
+   */
+  release?(unit: Unit): Promise<void>;
+  /** A unit whose start never completes by itself (a module whose import hangs), when the backend can express one. */
+  hanging?(): Promise<Unit> | Unit;
   /** A second unit for the same thing, as a new supervisor would build it: adoption is checked when given. */
   adopter?(unit: Unit): Promise<Unit> | Unit;
   /** The grace used for stubborn runs (default 400 ms). */
@@ -31,6 +39,17 @@ export interface ConformanceFixture {
   /** Bound on any single wait (default 20 s; Docker on a loaded box needs more). */
   timeoutMs?: number;
   skip?: string | false;
+}
+
+/** `p`, or a failure naming `label` after `ms`: a hang fails the case instead of stalling the suite. */
+async function within<T>(p: Promise<T>, ms: number, label: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const over = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${label}: still pending after ${ms}ms`)), ms)));
+  try {
+    return await Promise.race([p, over]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A unit's exits, with when each was reported. */
@@ -145,6 +164,47 @@ export function describeConformance(name: string, f: ConformanceFixture): void {
       await unit.stop({ kind: 'grace', graceMs: grace });
       await sleep(100);
       assert.equal(exits.length, 0);
+      await unit.close();
+    });
+
+    // Only for backends that abandon runs (the others kill them: nothing can end late).
+    if (f.release) test('an abandoned run that ends later reports no second exit, and its heartbeats stop counting', async () => {
+      const unit = await f.make('stubborn');
+      const exits = record(unit);
+      await unit.start();
+      await f.ready(unit);
+      await unit.stop({ kind: 'brutal_kill' }); // abandoned: its code goes on, heartbeating every 20 ms
+      assert.equal(exits.length, 1);
+      const beat = unit.lastHeartbeat?.();
+      await sleep(200);
+      assert.equal(unit.lastHeartbeat?.(), beat, 'a heartbeat of the abandoned run does not move lastHeartbeat');
+      await f.release!(unit); // now the abandoned run returns
+      await sleep(100);
+      assert.equal(exits.length, 1, 'the late end of an abandoned run is not a second exit');
+      assert.equal(unit.lastHeartbeat?.(), beat);
+      assert.equal(unit.info()['running'] ?? false, false, 'nothing is up');
+      await unit.close();
+    });
+
+    // Only for backends that can express a start that never completes (a module whose import hangs).
+    if (f.hanging) test('a start that never completes is bounded: stop() ends it, the start rejects START_FAILED, no exit', async () => {
+      const unit = await f.hanging!();
+      const exits = record(unit);
+      for (const attempt of [1, 2]) {
+        let settled = false;
+        const start = unit.start();
+        start.then(() => (settled = true), () => (settled = true));
+        await sleep(300);
+        assert.equal(settled, false, `attempt ${attempt}: the start is still in flight`);
+        await within(unit.stop({ kind: 'brutal_kill' }), Math.min(grace * 10, bound), `attempt ${attempt}: stop() during the start`);
+        await within(
+          assert.rejects(start, (err: { code?: string }) => err.code === codes.START_FAILED),
+          Math.min(grace * 10, bound),
+          `attempt ${attempt}: the start after stop()`,
+        );
+      }
+      await sleep(100);
+      assert.equal(exits.length, 0, 'a start that never completed reports no exit');
       await unit.close();
     });
 

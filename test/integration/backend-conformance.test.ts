@@ -16,6 +16,8 @@ import * as workers from '../fixtures/workers.ts';
 
 const ctx: BackendContext = { baseDir: repoRoot };
 const WORKERS = join(repoRoot, 'test/fixtures/workers.ts');
+/** A module whose import never finishes (top-level await forever). */
+const HANG = join(repoRoot, 'test/fixtures/hang-start.mjs');
 const worker = (id: string, backend: BackendSpec): WorkerSpec => ({
   type: 'worker',
   id,
@@ -51,6 +53,11 @@ describeConformance('inproc', {
   broken: () => createInprocUnit(worker('i-broken', { kind: 'inproc', module: join(repoRoot, 'test/fixtures/no-such-module.ts'), export: 'run', heartbeatTimeoutMs: 0 }), ctx),
   // An in-process function cannot be killed: after the grace it is abandoned (reported, not ended).
   killable: false,
+  async release(unit) {
+    await workers.releaseStubborn();
+    await waitFor('the abandoned run seen ending', () => unit.logs().some((l) => l.includes('after it had been abandoned')), 5_000, 10);
+  },
+  hanging: () => createInprocUnit(worker('i-hang', { kind: 'inproc', module: HANG, export: 'run', heartbeatTimeoutMs: 0 }), ctx),
 });
 
 describeConformance('thread', {
@@ -58,6 +65,7 @@ describeConformance('thread', {
   ready: async () => undefined, // start() resolves once the function runs
   broken: () => createThreadUnit(worker('t-broken', { kind: 'thread', module: WORKERS, export: 'noSuchExport', resourceLimits: {}, heartbeatTimeoutMs: 0 }), ctx),
   killable: true,
+  hanging: () => createThreadUnit(worker('t-hang', { kind: 'thread', module: HANG, export: 'run', resourceLimits: {}, heartbeatTimeoutMs: 0 }), ctx),
 });
 
 // A user's backend: "shell" runs `options.script` with sh (in `options.dir`), built on the process

@@ -56,7 +56,7 @@ test('template errors name the line and the field, and say what is accepted', ()
     'tree.yaml:9 children[0].template.probes[1].name: duplicate probe name "docker_health" (also probes[0]); give each probe of a child a distinct name',
   ]);
   assert.deepEqual(errs('    template: { id: x, thread: { module: ./w.mjs } }\n'), [
-    'tree.yaml:6 children[0].template.id: unknown field "id"; accepted: restart, shutdown, hung_shutdown, process, inproc, thread, docker, custom, notify, watchdog, probes',
+    'tree.yaml:6 children[0].template.id: unknown field "id"; accepted: restart, shutdown, hung_shutdown, start_timeout, process, inproc, thread, docker, custom, notify, watchdog, probes',
   ]);
 });
 
