@@ -12,6 +12,7 @@ import type { ThreadExitInfo } from '../../supervisor/src/backends/thread.ts';
 import type { WorkerSpec } from '../../supervisor/src/spec/types.ts';
 import { codes } from '../../supervisor/src/errors.ts';
 import { repoRoot, startTree, waitFor } from '../helpers/tree.ts';
+import { createFakeClock } from '../helpers/fake-clock.ts';
 
 const WORKERS = join(repoRoot, 'test/fixtures/workers.ts');
 const threadWorker = (exp: string, limits: Record<string, number> = {}): WorkerSpec => ({
@@ -133,5 +134,76 @@ children:
     assert.match(String(r.data?.['words']), /^stayed in connecting \d+ ms, limit 400 ms$/);
   } finally {
     await h.close();
+  }
+});
+
+// Issue 15 review: a start that never finishes must not block the tree.
+const startStuck = (file: string): WorkerSpec => ({ ...threadWorker('stuck'), backend: { kind: 'thread', module: join(repoRoot, 'test/fixtures', file), export: 'run', resourceLimits: {}, heartbeatTimeoutMs: 0 } });
+
+test('stop() during a start that never finishes terminates the thread: the start rejects START_FAILED, no exit', { timeout: 30_000 }, async () => {
+  // spin-start.mjs spins in its top-level code, hang-start.mjs awaits forever there.
+  for (const [file, shutdown] of [['spin-start.mjs', { kind: 'brutal_kill' }], ['hang-start.mjs', { kind: 'grace', graceMs: 10_000 }]] as const) {
+    const unit = createThreadUnit(startStuck(file), { baseDir: repoRoot });
+    const exits: ThreadExitInfo[] = [];
+    unit.onExit((e) => exits.push(e as ThreadExitInfo));
+    let settled = false;
+    const start = unit.start();
+    start.then(() => (settled = true), () => (settled = true));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(settled, false, `${file}: its start does not finish by itself`);
+    const t0 = Date.now();
+    await unit.stop(shutdown);
+    // A starting thread has no shutdown handler to wait for: even a grace ends it at once.
+    assert.ok(Date.now() - t0 < 1_500, `${file}: stop() took ${Date.now() - t0} ms`);
+    await assert.rejects(start, (err: { code?: string; message: string }) => {
+      assert.equal(err.code, codes.START_FAILED);
+      assert.match(err.message, new RegExp(`thread module ${file.replace('.', '\\.')} was stopped before its function started`));
+      return true;
+    });
+    assert.equal(unit.info().running, false);
+    assert.equal(unit.info()['abandoned'], 0, 'terminated, not abandoned');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(exits.length, 0, 'a start that never completed reports no exit');
+  }
+});
+
+test("heartbeats and start times are read from the tree's clock (ctx.clock), not Date.now()", { timeout: 30_000 }, async () => {
+  const clock = createFakeClock(0);
+  const unit = createThreadUnit(threadWorker('clean'), { baseDir: repoRoot, clock });
+  await unit.start();
+  try {
+    assert.equal(unit.info().startedAt, 0);
+    assert.equal(unit.lastHeartbeat!(), 0);
+    await clock.advance(5_000);
+    await waitFor('a heartbeat at fake 5 s', () => unit.lastHeartbeat!() === 5_000, 5_000, 10);
+  } finally {
+    await unit.stop({ kind: 'brutal_kill' });
+  }
+  assert.equal(unit.info().running, false);
+});
+
+test('in a tree: a thread whose start never finishes is ended by start_timeout; its siblings start, tree.stop() returns', { timeout: 60_000 }, async () => {
+  const h = await startTree(`
+name: t
+intensity: 20
+children:
+  - id: before
+    thread: { module: ${WORKERS}, export: clean }
+  - id: stuck
+    start_timeout: 500ms
+    thread: { module: ${join(repoRoot, 'test/fixtures/spin-start.mjs')}, export: run }
+  - id: after
+    thread: { module: ${WORKERS}, export: clean }
+`);
+  try {
+    await waitFor('after running', () => h.state('after') === 'running', 20_000, 10);
+    const failed = h.events.find((e) => e.type === 'transition' && e.child === 'stuck' && e.from === 'starting' && e.to === 'backoff')!;
+    assert.match(failed.reason, /the start did not finish within 500ms \(start_timeout\); ended with brutal_kill/);
+    assert.equal(h.tree.child('stuck')!.info?.['abandoned'], 0, 'each stuck start was terminated');
+    assert.equal(h.state('before'), 'running');
+  } finally {
+    const t0 = Date.now();
+    await h.close();
+    assert.ok(Date.now() - t0 < 10_000, `tree.stop() took ${Date.now() - t0} ms`);
   }
 });
