@@ -51,6 +51,10 @@ export interface UnitInfo {
  * - stop() resolves only once the unit is gone (after grace + kill if needed) and its exit has
  *   been reported; it is idempotent (concurrent calls share one promise) and resolves at once
  *   when the unit is not up.
+ * - stop() during a start in flight never waits for a start that may never finish: it either lets
+ *   a start that is sure to finish soon (a spawn) complete and stops that run, or ends the start
+ *   (a thread terminated, an inproc import abandoned), which then rejects START_FAILED with no
+ *   exit. The runtime's `start_timeout` (runtime/worker-node.ts) relies on it.
  * - `normal` in the exit: true for a clean end (code 0, a stop honoured within the grace, an
  *   asked-for brutal_kill), false for a crash or a kill after the grace ran out.
  * - Nothing here throws synchronously; failures to launch reject start() with an EdgevisorError

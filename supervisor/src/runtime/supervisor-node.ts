@@ -161,8 +161,8 @@ export class SupervisorNode extends TreeNode implements ParentLink {
     this.generation++;
     this.cancelTimers();
     this.setState('stopping', reason);
-    // A child still starting holds the queue (the start waits for its probes): stop it now so the
-    // queued stop does not wait out its startup.
+    // A child still starting (its unit's start or its startup probes) is stopped now, not after
+    // the queued stop reaches it: shutdown does not wait out a startup.
     const interrupted = this.children.filter((c) => c.state === 'starting').map((c) => c.stop(reason, 'stopped'));
     await Promise.all(interrupted);
     await this.queue.run(() => this.stopChildren(reason));
