@@ -76,3 +76,13 @@ test('a cyclic alias in children is refused with its line, no stack overflow', (
   const errs = specErrors(() => parseTree(`version: 1\nname: c\nchildren:\n  - &a\n    id: a\n    children:\n      - *a\n`, '/t/tree.yaml'));
   assert.deepEqual(errs, ['tree.yaml:7: invalid YAML: this alias refers to a node that contains it (a cycle); write the value out instead']);
 });
+
+test('start_timeout: a worker and a template take it (default 60 s), a nested supervisor refuses it with its line', () => {
+  const worker = (spec: ReturnType<typeof parseTree>, i = 0) => spec.root.children[i] as { startTimeoutMs?: number; template?: { startTimeoutMs?: number } };
+  assert.equal(worker(parseTree(tree(`${proc}    start_timeout: 2s\n`), '/t/tree.yaml')).startTimeoutMs, 2000);
+  assert.equal(worker(parseTree(tree(proc), '/t/tree.yaml')).startTimeoutMs, 60_000);
+  const tpl = parseTree(tree(`    strategy: simple_one_for_one\n    template: { start_timeout: 5s, process: { command: [node] } }\n`), '/t/tree.yaml');
+  assert.equal(worker(tpl).template?.startTimeoutMs, 5000);
+  const errs = specErrors(() => parseTree(tree(`    start_timeout: 2s\n    children:\n      - id: b\n${proc.replace('    ', '        ')}`), '/t/tree.yaml'));
+  assert.deepEqual(errs, ['tree.yaml:5 children[0].start_timeout: a nested supervisor takes no start_timeout; put it on its workers']);
+});
