@@ -130,6 +130,34 @@ describe('simple_one_for_one', () => {
     assert.equal(clock.now() - t0, 1_000);
   });
 
+  test('a child being deleted: a second delete is refused, it leaves room under max_children, its id is free once it is gone', async () => {
+    // Each run takes 300 ms to end after its stop: the delete has a window in which the child is still in the tree.
+    const slow: InprocWorker = ({ signal }) => new Promise<void>((r) => signal.addEventListener('abort', () => clock.setTimeout(r, 300)));
+    const h = await tree({ name: 'box', children: [{ id: 'cams', strategy: 'simple_one_for_one', max_children: 2, template: { shutdown: '1s', inproc: { run: slow } } }] });
+    h.tree.addChild('cams', { id: 'a' }, tech);
+    h.tree.addChild('cams', { id: 'b' }, tech);
+    await clock.until('a and b running', () => h.state('a') === 'running' && h.state('b') === 'running');
+    h.tree.removeChild('a', tech);
+    for (let i = 0; i < 2; i++) assert.throws(() => h.tree.removeChild('a', tech), (e: Error & { code?: string }) => e.code === 'EDGEVISOR_ERR_STATE_CONFLICT' && /a is being deleted/.test(e.message));
+    await clock.until('a stopping', () => h.state('a') === 'stopping');
+    assert.throws(() => h.tree.removeChild('a', tech), /a is being deleted/, 'refused while its stop runs too');
+    assert.throws(() => h.tree.startChild('a', tech), /a is being deleted: it cannot be started/);
+    assert.throws(() => h.tree.restartChild('a', tech), /a is being deleted: it cannot be restarted/);
+    // On its way out it no longer counts: max_children 2 takes c now.
+    h.tree.addChild('cams', { id: 'c' }, tech);
+    assert.throws(() => h.tree.addChild('cams', { id: 'd' }, tech), /cams is running: it has 2 children, its max_children/);
+    // Its id is not free until it is gone: a conflict saying why, not "already has a child".
+    assert.throws(() => h.tree.addChild('cams', { id: 'a' }, tech), (e: Error & { code?: string }) => e.code === 'EDGEVISOR_ERR_STATE_CONFLICT' && /a is being deleted: add it again once it is gone/.test(e.message));
+    await clock.until('a gone', () => h.tree.child('a') === undefined);
+    assert.equal(h.events.filter((e) => e.type === 'manual' && e.data?.['action'] === 'delete').length, 1, 'one delete accepted, one recorded');
+    assert.deepEqual(h.path('a').slice(-2), ['stopping', 'stopped'], 'stopped once');
+    h.tree.removeChild('c', tech);
+    await clock.until('c gone', () => h.tree.child('c') === undefined);
+    h.tree.addChild('cams', { id: 'a' }, tech);
+    await clock.until('a back', () => h.state('a') === 'running');
+    assert.deepEqual(h.tree.child('cams')?.children, ['b', 'a']);
+  });
+
   test('max_children, overrides the template does not take, unknown fields', async () => {
     const w = createWorkers(clock);
     const h = await tree({ name: 'box', children: [{ id: 'cams', strategy: 'simple_one_for_one', max_children: 1, template: { inproc: { run: fromTemplate(w) } } }] });
