@@ -18,7 +18,7 @@ import type { Actor, ChildSnapshot, EventSink, Tree, TreeSnapshot } from './type
 
 /** What a tree needs from its host: the backends, and optionally an event sink, a base directory, a clock and a probe runner. */
 export interface TreeDeps {
-  /** Units per backend kind (process/inproc from backends/index.ts, docker from backends/docker). */
+  /** Units per backend kind (process/inproc/thread from backends/index.ts, docker from backends/docker). */
   backends: BackendRegistry;
   /** Persists and numbers events (the SQLite store). Without one, events are numbered in memory. */
   sink?: EventSink;
