@@ -57,6 +57,20 @@ describe('addChild / removeChild under a static supervisor', () => {
     await clock.until('late again', () => h.state('late') === 'running' && w.runs.late === 3);
   });
 
+  test('a supervisor being deleted: its children are being deleted with it, and it takes no new child', async () => {
+    const w = createWorkers(clock);
+    const slow = { id: 'g1', shutdown: '1s', inproc: { run: ({ signal }: { signal: AbortSignal }) => new Promise<void>((r) => signal.addEventListener('abort', () => clock.setTimeout(r, 300))) } };
+    const h = await tree({ name: 'box', children: [w.child('a')] });
+    h.tree.addChild('box', { id: 'grp', children: [slow] }, tech, { allowRun: true });
+    await clock.until('g1 running', () => h.state('g1') === 'running');
+    h.tree.removeChild('grp', tech);
+    assert.throws(() => h.tree.removeChild('g1', tech), /g1 is being deleted/);
+    assert.throws(() => h.tree.addChild('grp', w.child('g2'), tech, { allowRun: true }), /grp is being deleted: it cannot be given children/);
+    await clock.until('grp and g1 gone', () => h.tree.child('grp') === undefined && h.tree.child('g1') === undefined);
+    h.tree.addChild('box', { ...slow, id: 'g1' }, tech, { allowRun: true });
+    await clock.until('g1 back, directly under box', () => h.state('g1') === 'running' && h.tree.child('g1')?.parent === 'box');
+  });
+
   test('refusals: unknown parent, a worker as parent, a taken id, a static child, a bad spec with the field named', async () => {
     const w = createWorkers(clock);
     const h = await tree({ name: 'box', children: [w.child('a'), { id: 'group', children: [w.child('x')] }] });
