@@ -4,7 +4,8 @@ import { collectDefaultMetrics } from 'prom-client';
 import type { Tree } from 'edgevisor';
 import { createAppServer, installFailpoints, processLogger, redactingLog, sendError, type AppServer } from '../../common/src/index.ts';
 import { CameraRuntime, createCameraWorker, type RingOptions } from './camera-worker.ts';
-import { ringFileName } from './frame-ring.ts';
+import { rmSync } from 'node:fs';
+import { ringFileName, ringPath } from './frame-ring.ts';
 import { prepareFramesDir, removeFramesDir } from './frames-dir.ts';
 import type { CameraConfig, Failpoint } from './config.ts';
 import type { Frame } from './frame-store.ts';
@@ -58,9 +59,12 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
   const tree = createCameraTree([...cameras.values()].map((cam) => ({
     cameraId: cam.config.id,
     run: makeWorker(cam),
-  })), opts.discovery ? { run: discoveredWorker(cameras, makeWorker, discoveredConfig(DISCOVERED, opts.discovery.onvifUrl)) } : undefined);
-  // Cameras the onvif service finds get a worker in this running tree (discovered.ts).
-  const discovered = opts.discovery ? createDiscoveredPoller(tree, cameras, { log: redactingLog(), ...opts.discovery }) : undefined;
+  })), opts.discovery ? { run: discoveredWorker(cameras, makeWorker, discoveredConfig(DISCOVERED, opts.discovery.onvifUrl, opts.discovery.config)) } : undefined);
+  // Cameras the onvif service finds get a worker in this running tree, and lose it when the
+  // service forgets them (discovered.ts). A removed detect camera's frame ring goes with it; its
+  // metric series stay (a sum over cameras that went down would read as a counter reset).
+  const forgetRing = (id: string) => { if (ring) rmSync(ringPath(ring.dir, id), { force: true }); };
+  const discovered = opts.discovery ? createDiscoveredPoller(tree, cameras, { log: redactingLog(), forget: forgetRing, ...opts.discovery }) : undefined;
   // Restarts of a camera's worker, by cause: a broken deadline is a stall (the worker neither
   // delivered nor retried in time), like Frigate's watchdog restarts of a stalled ffmpeg.
   // Each event of a camera's worker is a line with child = the camera id.
@@ -96,6 +100,8 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
       return {
         id: cam.config.id,
         source: cam.config.source.kind,
+        // Adopted from the onvif service (ONVIF_ADOPT), not in the cameras file.
+        discovered: worker?.parent === DISCOVERED,
         state: cam.state(),
         fps: cam.measuredFps(),
         targetFps: cam.config.fps,

@@ -4,32 +4,48 @@
  * supervisor `discovered` whose template runs a camera worker, and this poller adds one child per
  * new camera (`tree.addChild('discovered', { id })`, the camera id as the child id). The camera's
  * source is `onvif: { device: <id> }`: its RTSP URI comes from the service like any configured
- * ONVIF camera's. A camera the service forgets keeps its worker (a camera that dropped off the
- * network comes back; its worker reconnects meanwhile, as a configured camera's does).
+ * ONVIF camera's. What it gets (fps, size, detect, heartbeat, profile, RTSP credentials) and which
+ * cameras are adopted (allow / deny by id or manufacturer) come from the cameras file's
+ * `discovered:` section (config.ts), else a configured `onvif: { device }` camera's defaults.
+ *
+ * A camera the service still lists keeps its worker whatever its status there (offline: the
+ * worker reconnects, as a configured camera's does). One the service no longer lists (a
+ * technician deleted it there) loses its worker (`tree.removeChild`) once it has been missing
+ * from `forget_after_polls` lists in a row (default 3), so one odd answer removes nothing; a poll
+ * without a list (service down, timed out, an HTTP error, a body that is not a camera list)
+ * counts for nothing, so an unreachable service never removes a worker. The decisions are pure
+ * (discovered-plan.ts); this module does the fetch and applies them.
  *
  * One GET /cameras per period, bounded by a deadline, never overlapping; a service that is down
- * costs one failed poll per period and nothing else.
+ * costs one failed poll per period and nothing else. Log lines name the camera (`camera <id>: ...`,
+ * the JSON line's child) and never the service's URL.
  */
 import { deadline } from '../../common/src/index.ts';
 import type { InprocWorker, Tree } from 'edgevisor';
-import { parseCameras, type CameraConfig } from './config.ts';
+import { defaultDiscovered, discoveredCamera, type CameraConfig, type DiscoveredConfig } from './config.ts';
 import { CameraRuntime } from './camera-worker.ts';
+import { parseListing, planPoll } from './discovered-plan.ts';
 
 /** The simple_one_for_one supervisor of the discovered cameras, in the controller's tree. */
 export const DISCOVERED = 'discovered';
 const POLL_TIMEOUT_MS = 3_000;
+const ACTOR = { role: 'technician', via: 'discovery' } as const;
 
 export interface DiscoveredOptions {
   /** The onvif service (ONVIF_URL). */
   onvifUrl: string;
   /** Polling period of its camera list (default 5 s). */
   everyMs?: number;
+  /** The cameras file's `discovered:` section (default: defaultDiscovered). */
+  config?: Readonly<DiscoveredConfig>;
   log?: (line: string) => void;
+  /** Called once a removed camera's worker has stopped and left the tree (metrics, frame ring). */
+  forget?: (id: string) => void;
 }
 
-/** The config a discovered camera gets: the defaults of a configured `onvif: { device }` camera. */
-export function discoveredConfig(id: string, onvifUrl: string): CameraConfig {
-  return parseCameras({ cameras: [{ id, source: { onvif: { device: id } } }] }, { onvifUrl })[0]!;
+/** The config a discovered camera gets: the `discovered:` settings on source `onvif: { device: id }`. */
+export function discoveredConfig(id: string, onvifUrl: string, config: Readonly<DiscoveredConfig> = defaultDiscovered): CameraConfig {
+  return discoveredCamera(id, onvifUrl, config);
 }
 
 /**
@@ -48,62 +64,131 @@ export function discoveredWorker(cameras: ReadonlyMap<string, CameraRuntime>, ma
   return proto.lifecycle ? Object.assign(run, { lifecycle: proto.lifecycle, states: proto.states }) : run;
 }
 
+export interface PollResult {
+  /** False when the service gave no camera list (then nothing was added or removed). */
+  listed: boolean;
+  added: string[];
+  removed: string[];
+}
+
 export interface DiscoveredPoller {
-  /** One poll now (tests); resolves with the ids added. */
-  poll(): Promise<string[]>;
+  /** One poll now (tests). */
+  poll(): Promise<PollResult>;
+  /** The adopted cameras and their polls in a row missing from the service's list. */
+  missing(): ReadonlyMap<string, number>;
   start(): void;
   stop(): void;
 }
 
 export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRuntime>, opts: DiscoveredOptions): DiscoveredPoller {
   const everyMs = opts.everyMs ?? 5_000;
+  const cfg = opts.config ?? defaultDiscovered;
   const base = opts.onvifUrl.replace(/\/+$/, '');
   const stopping = new AbortController();
+  const log = (line: string) => opts.log?.(line);
   let timer: NodeJS.Timeout | undefined;
+  let running: Promise<PollResult> | undefined;
   let lastError = '';
+  /** Cameras this poller gave a worker, with their polls in a row missing from the list. */
+  let adopted = new Map<string, number>();
+  /** Removed, waiting for their node to leave the tree before `forget`. */
+  const leaving = new Set<string>();
+  /** Cameras refused or waiting, by what was said about them last (said again only when it changes). */
+  const said = new Map<string, string>();
   /** Devices a configured camera already streams (`onvif: { device }`): no second worker for them. */
   const configuredDevices = () => new Set([...cameras.values()].flatMap((c) => (c.config.source.kind === 'onvif' && c.config.source.device ? [c.config.source.device] : [])));
+  const sayOnce = (id: string, text: string) => {
+    if (said.get(id) === text) return;
+    said.set(id, text);
+    log(text);
+  };
 
-  const poll = async (): Promise<string[]> => {
+  const fetchListing = async () => {
     const dl = deadline(POLL_TIMEOUT_MS, stopping.signal);
-    let ids: string[];
     try {
       const res = await fetch(`${base}/cameras`, { signal: dl.signal });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const body = (await res.json()) as { cameras?: { id?: unknown }[] };
-      ids = (body.cameras ?? []).map((c) => c.id).filter((id): id is string => typeof id === 'string');
+      if (!res.ok) throw new Error(`GET /cameras answered HTTP ${res.status}`);
+      return parseListing(await res.json());
     } catch (err) {
-      const text = `camera: onvif service ${dl.expired() ? `did not answer within ${POLL_TIMEOUT_MS} ms` : `unreachable: ${(err as Error).message}`}`;
-      if (text !== lastError && !stopping.signal.aborted) opts.log?.(text);
-      lastError = text;
-      return [];
+      throw new Error(dl.expired() ? `did not answer within ${POLL_TIMEOUT_MS} ms` : `unreachable: ${(err as Error).message}`);
     } finally {
       dl.clear();
     }
+  };
+
+  const settle = () => {
+    for (const id of leaving) {
+      if (tree.child(id)) continue;
+      leaving.delete(id);
+      try {
+        opts.forget?.(id);
+      } catch (err) {
+        log(`camera ${id}: its worker is gone, but cleaning up after it failed: ${(err as Error).message}`);
+      }
+    }
+  };
+
+  const pollOnce = async (): Promise<PollResult> => {
+    settle();
+    let listed;
+    try {
+      listed = await fetchListing();
+    } catch (err) {
+      const text = `camera: onvif service ${(err as Error).message}; discovered workers kept as they are`;
+      if (text !== lastError && !stopping.signal.aborted) log(text);
+      lastError = text;
+      return { listed: false, added: [], removed: [] };
+    }
+    if (stopping.signal.aborted) return { listed: false, added: [], removed: [] };
+    if (lastError) log('camera: onvif service answers again');
     lastError = '';
+    const configured = configuredDevices();
+    // An adopted camera whose child is gone (deleted through the tree API) is no longer ours.
+    for (const id of adopted.keys()) if (!tree.child(id)) adopted.delete(id);
+    const plan = planPoll(listed, adopted, cfg, (id) => cameras.has(id) || configured.has(id) || !!tree.child(id) || leaving.has(id));
+    adopted = plan.missing;
+    const removed: string[] = [];
+    for (const id of plan.remove) {
+      try {
+        tree.removeChild(id, ACTOR);
+        removed.push(id);
+        log(`camera ${id}: missing from the onvif service's camera list ${cfg.forgetAfterPolls} poll(s) in a row (deleted or expired there): its worker is removed`);
+      } catch (err) {
+        log(`camera ${id}: missing from the onvif service's camera list, but its worker cannot be removed: ${(err as Error).message}`);
+      }
+      cameras.delete(id);
+      leaving.add(id);
+      said.delete(id);
+    }
+    for (const [id, misses] of adopted) if (misses > 0) log(`camera ${id}: missing from the onvif service's camera list (${misses} of ${cfg.forgetAfterPolls} polls before its worker is removed)`);
+    for (const r of plan.refused) sayOnce(r.id, `camera ${r.id}: discovered, not adopted: ${r.why}`);
+    for (const id of plan.waiting) sayOnce(id, `camera ${id}: discovered, not adopted yet: its manufacturer is not known yet (discovered.allow/deny name manufacturers)`);
     const added: string[] = [];
-    const taken = configuredDevices();
-    for (const id of ids) {
-      if (cameras.has(id) || taken.has(id) || tree.child(id)) continue;
+    for (const id of plan.adopt) {
       let config: CameraConfig;
       try {
-        config = discoveredConfig(id, base);
+        config = discoveredConfig(id, base, cfg);
       } catch (err) {
-        opts.log?.(`camera: discovered camera "${id.slice(0, 63)}" not adopted: ${(err as Error).message}`);
+        sayOnce(id, `camera: discovered camera "${id.slice(0, 63)}" not adopted: ${(err as Error).message}`);
         continue;
       }
       cameras.set(id, new CameraRuntime(config));
       try {
-        tree.addChild(DISCOVERED, { id }, { role: 'technician', via: 'discovery' });
+        tree.addChild(DISCOVERED, { id }, ACTOR);
         added.push(id);
-        opts.log?.(`camera: discovered camera ${id} gets its worker`);
+        adopted.set(id, 0);
+        said.delete(id);
+        log(`camera ${id}: discovered, gets its worker (${config.fps} fps, ${config.width}x${config.height}${config.detect ? `, detect ${config.detect.width}x${config.detect.height}` : ''})`);
       } catch (err) {
         cameras.delete(id);
-        opts.log?.(`camera: discovered camera "${id}" not adopted: ${(err as Error).message}`);
+        sayOnce(id, `camera ${id}: discovered, not adopted: ${(err as Error).message}`);
       }
     }
-    return added;
+    settle();
+    return { listed: true, added, removed };
   };
+  // Polls never overlap: a test's poll() while the timer's runs joins it.
+  const poll = () => (running ??= pollOnce().finally(() => { running = undefined; }));
 
   const tick = () => {
     timer = undefined;
@@ -113,6 +198,7 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
   };
   return {
     poll,
+    missing: () => adopted,
     start() {
       if (!timer && !stopping.signal.aborted) timer = setTimeout(tick, 0);
     },
