@@ -2,11 +2,14 @@
 // controller (apps/camera/src/discovered.ts: a simple_one_for_one `discovered` supervisor and
 // tree.addChild), with no restart of the controller or of its other cameras. Real parts: the
 // in-process onvif service, a simulated ONVIF camera speaking SOAP (test/sim/onvif-camera.ts) in
-// front of the GStreamer RTSP sim, ffmpeg decoding the stream.
+// front of the GStreamer RTSP sim, ffmpeg decoding the stream. Issue 15: the cameras file's
+// `discovered:` section gives them their settings and says which are adopted, and a camera the
+// service no longer lists loses its worker after forget_after_polls polls, never while the
+// service is down.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCameraApp, type CameraApp } from '../../apps/camera/src/app.ts';
-import { parseCameras } from '../../apps/camera/src/config.ts';
+import { parseCameras, parseCamerasFile } from '../../apps/camera/src/config.ts';
 import { DISCOVERED } from '../../apps/camera/src/discovered.ts';
 import type { TreeEvent } from '../../supervisor/src/core/events.ts';
 import { startService, type ServiceHarness } from '../helpers/onvif.ts';
@@ -19,8 +22,10 @@ describe('camera controller: cameras found by the onvif service', () => {
   let cam: SimCamera | undefined;
   let onvif: ServiceHarness | undefined;
   let app: CameraApp | undefined;
+  const more: { stop(): Promise<void> }[] = [];
   after(async () => {
     await app?.stop();
+    for (const x of more.reverse()) await x.stop();
     await onvif?.stop();
     await cam?.stop();
     await rtsp?.stop();
@@ -57,5 +62,81 @@ describe('camera controller: cameras found by the onvif service', () => {
     assert.deepEqual(add.map((e) => e.data?.['added']), [id], 'one worker, added once, however many polls ran');
     assert.equal(add[0]?.data?.['via'], 'discovery');
     assert.ok(!JSON.stringify(events).includes(secret), 'no password in the tree events');
+  });
+
+  test('discovered: settings reach each adopted camera; deny keeps one out; a camera deleted from the service loses its worker after N polls, the other untouched; the service down removes nothing', async () => {
+    rtsp ??= await startRtspSim({ fps: 10, width: 640, height: 360 });
+    const secret = `Disc2-${process.pid}-pw`;
+    const sims = await Promise.all(['SimVision', 'SimVision', 'OtherCo'].map((manufacturer) => startSimCamera({ rtspUri: rtsp!.url, password: secret, manufacturer })));
+    more.push(...sims);
+    // Its own service, so the first test's controller adopts none of these.
+    const svc = await startService();
+    let svcStopped = false;
+    more.push({ stop: async () => { if (!svcStopped) await svc.stop(); } });
+    const ids: string[] = [];
+    for (const sim of sims) {
+      const r = await svc.api<{ id: string; status: string }>('POST', '/cameras', { address: `127.0.0.1:${sim.port}`, username: 'admin', password: secret });
+      assert.equal(r.body.status, 'ok');
+      ids.push(r.body.id);
+    }
+    const [gone, stays, denied] = ids as [string, string, string];
+    const N = 3;
+    const { discovered: config } = parseCamerasFile({
+      cameras: [{ id: 'yard2', source: { synthetic: {} }, fps: 5, width: 160, height: 90 }],
+      discovered: { fps: 4, width: 320, height: 180, detect: { width: 96, height: 96 }, heartbeat_timeout_ms: 12_000, profile: 'sub', deny: { manufacturers: ['otherco'] }, forget_after_polls: N },
+    });
+    const logs: string[] = [];
+    const cams = buildCameraApp({
+      cameras: parseCameras({ cameras: [{ id: 'yard2', source: { synthetic: {} }, fps: 5, width: 160, height: 90 }] }),
+      discovery: { onvifUrl: svc.base, everyMs: 150, config: config!, log: (l) => logs.push(l) },
+    });
+    more.push(cams);
+    await cams.start();
+    await cams.app.listen({ port: 0, host: '127.0.0.1' });
+    const camerasOf = async () => {
+      const r = await fetch(`http://127.0.0.1:${(cams.app.server.address() as { port: number }).port}/cameras`, { signal: AbortSignal.timeout(5000) });
+      return ((await r.json()) as { cameras: { id: string; targetFps: number; width: number; height: number; detect: unknown; discovered: boolean; state: string; worker: { since: string; restarts: number } | null }[] }).cameras;
+    };
+    const seq = (id: string) => cams.cameras.get(id)?.frames.latest()?.seq ?? 0;
+    await waitFor('both SimVision cameras stream', () => seq(gone) > 2 && seq(stays) > 2, 40_000);
+
+    // 1. The discovered: settings, as GET /cameras of the camera app shows them.
+    const listed = await camerasOf();
+    assert.deepEqual(listed.map((c) => c.id).sort(), ['yard2', gone, stays].sort(), `the OtherCo camera is denied: ${logs.join('\n')}`);
+    for (const id of [gone, stays]) {
+      const c = listed.find((x) => x.id === id)!;
+      assert.deepEqual([c.targetFps, c.width, c.height, c.detect, c.discovered], [4, 320, 180, { width: 96, height: 96, format: 'rgb24' }, true]);
+      const src = cams.cameras.get(id)!.config.source;
+      assert.deepEqual(src.kind === 'onvif' && [src.device, src.profile], [id, 'sub']);
+      assert.equal(cams.cameras.get(id)!.config.heartbeatTimeoutMs, 12_000);
+    }
+    assert.equal(listed.find((c) => c.id === 'yard2')!.discovered, false);
+    assert.ok(logs.some((l) => l === `camera ${denied}: discovered, not adopted: its manufacturer (OtherCo) is in discovered.deny`), logs.join('\n'));
+    assert.equal(logs.filter((l) => l.startsWith(`camera ${denied}:`)).length, 1, 'said once, not every poll');
+
+    // 2. Deleted from the service: gone after N polls without it; the other camera untouched.
+    const before = { ...cams.tree.child(stays)!, runs: cams.cameras.get(stays)!.runs };
+    const polled = cams.discovery!.stats().listed;
+    assert.equal((await svc.api('DELETE', `/cameras/${gone}`)).status, 204);
+    await waitFor(`${gone}'s worker removed`, () => !cams.tree.child(gone) && !cams.cameras.has(gone), 20_000);
+    assert.ok(cams.discovery!.stats().listed - polled >= N, `removed after ${N} lists without it, not before`);
+    const about = logs.filter((l) => l.startsWith(`camera ${gone}: missing`));
+    assert.deepEqual(about.map((l) => /\((\d) of 3 polls/.exec(l)?.[1] ?? 'removed'), ['1', '2', 'removed'], about.join('\n'));
+    assert.match(about[2]!, /3 poll\(s\) in a row \(deleted or expired there\): its worker is removed$/);
+    assert.deepEqual((await camerasOf()).map((c) => c.id).sort(), ['yard2', stays].sort());
+    const after1 = cams.tree.child(stays)!;
+    assert.deepEqual([after1.since, after1.restarts, after1.state, cams.cameras.get(stays)!.runs], [before.since, before.restarts, 'running', before.runs], 'the other camera kept its worker run');
+    const s1 = seq(stays);
+    await waitFor(`${stays} still streams`, () => seq(stays) > s1 + 2, 20_000);
+
+    // 3. The service down: polls fail, nothing is removed however many there are.
+    svcStopped = true;
+    await svc.stop();
+    const failed = cams.discovery!.stats().failed;
+    await waitFor(`${N + 2} polls without the service`, () => cams.discovery!.stats().failed >= failed + N + 2, 20_000);
+    const after2 = cams.tree.child(stays);
+    assert.deepEqual([after2?.since, after2?.restarts, cams.cameras.has(stays), cams.discovery!.missing().get(stays)], [before.since, before.restarts, true, 0], 'kept, and not counted as missing');
+    assert.ok(logs.some((l) => /^camera: onvif service unreachable: .*discovered workers kept as they are$/.test(l)), logs.join('\n'));
+    assert.ok(!logs.some((l) => l.includes(svc.base) || l.includes(secret)), 'no service URL or password in the log');
   });
 });

@@ -12,7 +12,7 @@ import type { Frame } from './frame-store.ts';
 import { createCameraMetrics, type CameraMetrics } from './metrics.ts';
 import { cameraErrors } from './sources/types.ts';
 import { createCameraTree, workerId } from './supervision.ts';
-import { DISCOVERED, createDiscoveredPoller, discoveredConfig, discoveredWorker, type DiscoveredOptions } from './discovered.ts';
+import { DISCOVERED, createDiscoveredPoller, discoveredConfig, discoveredWorker, type DiscoveredOptions, type DiscoveredPoller } from './discovered.ts';
 import { registerInnerTreeRoutes } from 'edgevisor';
 
 /** A camera controller, built but not listening. main.ts (or a test) listens and starts it. */
@@ -20,6 +20,8 @@ export interface CameraApp extends AppServer {
   cameras: ReadonlyMap<string, CameraRuntime>;
   metrics: CameraMetrics;
   tree: Tree;
+  /** The poller of the onvif service's cameras (with `discovery`; discovered.ts). */
+  discovery?: DiscoveredPoller;
   /** Starts every camera worker. */
   start(): Promise<void>;
   /** Closes the HTTP server (ending MJPEG streams) and stops every worker (ffmpeg included). */
@@ -217,6 +219,7 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
     cameras,
     metrics,
     tree,
+    ...(discovered ? { discovery: discovered } : {}),
     async start() {
       if (opts.frames) prepareFramesDir(opts.frames.dir, opts.frames.perRun ?? false);
       await tree.start();

@@ -76,6 +76,8 @@ export interface DiscoveredPoller {
   poll(): Promise<PollResult>;
   /** The adopted cameras and their polls in a row missing from the service's list. */
   missing(): ReadonlyMap<string, number>;
+  /** Polls done so far: with a camera list, and without one (service down, HTTP error, bad body). */
+  stats(): { listed: number; failed: number };
   start(): void;
   stop(): void;
 }
@@ -89,6 +91,7 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<PollResult> | undefined;
   let lastError = '';
+  const counts = { listed: 0, failed: 0 };
   /** Cameras this poller gave a worker, with their polls in a row missing from the list. */
   let adopted = new Map<string, number>();
   /** Removed, waiting for their node to leave the tree before `forget`. */
@@ -137,11 +140,13 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
       const text = `camera: onvif service ${(err as Error).message}; discovered workers kept as they are`;
       if (text !== lastError && !stopping.signal.aborted) log(text);
       lastError = text;
+      counts.failed++;
       return { listed: false, added: [], removed: [] };
     }
     if (stopping.signal.aborted) return { listed: false, added: [], removed: [] };
     if (lastError) log('camera: onvif service answers again');
     lastError = '';
+    counts.listed++;
     const configured = configuredDevices();
     // An adopted camera whose child is gone (deleted through the tree API) is no longer ours.
     for (const id of adopted.keys()) if (!tree.child(id)) adopted.delete(id);
@@ -199,6 +204,7 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
   return {
     poll,
     missing: () => adopted,
+    stats: () => ({ ...counts }),
     start() {
       if (!timer && !stopping.signal.aborted) timer = setTimeout(tick, 0);
     },
