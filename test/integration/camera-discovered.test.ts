@@ -7,10 +7,14 @@
 // service no longer lists loses its worker after forget_after_polls polls, never while the
 // service is down.
 import { after, describe, test } from 'node:test';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { buildCameraApp, type CameraApp } from '../../apps/camera/src/app.ts';
 import { parseCameras, parseCamerasFile } from '../../apps/camera/src/config.ts';
 import { DISCOVERED } from '../../apps/camera/src/discovered.ts';
+import { ringPath } from '../../apps/camera/src/frame-ring.ts';
 import type { TreeEvent } from '../../supervisor/src/core/events.ts';
 import { startService, type ServiceHarness } from '../helpers/onvif.ts';
 import { startSimCamera, type SimCamera } from '../sim/onvif-camera.ts';
@@ -86,8 +90,10 @@ describe('camera controller: cameras found by the onvif service', () => {
       discovered: { fps: 4, width: 320, height: 180, detect: { width: 96, height: 96 }, heartbeat_timeout_ms: 12_000, profile: 'sub', deny: { manufacturers: ['otherco'] }, forget_after_polls: N },
     });
     const logs: string[] = [];
+    const framesDir = mkdtempSync(join(tmpdir(), `edgevisor-disc-frames-${process.pid}-`));
     const cams = buildCameraApp({
       cameras: parseCameras({ cameras: [{ id: 'yard2', source: { synthetic: {} }, fps: 5, width: 160, height: 90 }] }),
+      frames: { dir: framesDir, perRun: true },
       discovery: { onvifUrl: svc.base, everyMs: 150, config: config!, log: (l) => logs.push(l) },
     });
     more.push(cams);
@@ -117,8 +123,11 @@ describe('camera controller: cameras found by the onvif service', () => {
     // 2. Deleted from the service: gone after N polls without it; the other camera untouched.
     const before = { ...cams.tree.child(stays)!, runs: cams.cameras.get(stays)!.runs };
     const polled = cams.discovery!.stats().listed;
+    assert.ok(existsSync(ringPath(framesDir, gone)), 'a detect camera writes its frame ring');
     assert.equal((await svc.api('DELETE', `/cameras/${gone}`)).status, 204);
     await waitFor(`${gone}'s worker removed`, () => !cams.tree.child(gone) && !cams.cameras.has(gone), 20_000);
+    await waitFor(`${gone}'s frame ring deleted`, () => !existsSync(ringPath(framesDir, gone)), 5_000);
+    assert.ok(existsSync(ringPath(framesDir, stays)), 'the other camera\'s ring stays');
     assert.ok(cams.discovery!.stats().listed - polled >= N, `removed after ${N} lists without it, not before`);
     const about = logs.filter((l) => l.startsWith(`camera ${gone}: missing`));
     assert.deepEqual(about.map((l) => /\((\d) of 3 polls/.exec(l)?.[1] ?? 'removed'), ['1', '2', 'removed'], about.join('\n'));
