@@ -40,9 +40,10 @@ describe('camera controller: cameras found by the onvif service', () => {
     const secret = `Disc-${process.pid}-pw`;
     cam = await startSimCamera({ rtspUri: rtsp.url, password: secret });
     onvif = await startService();
+    const logs: string[] = [];
     app = buildCameraApp({
       cameras: parseCameras({ cameras: [{ id: 'yard', source: { synthetic: {} }, fps: 5, width: 160, height: 90 }] }),
-      discovery: { onvifUrl: onvif.base, everyMs: 200 },
+      discovery: { onvifUrl: onvif.base, everyMs: 200, log: (l) => logs.push(l) },
     });
     const events: TreeEvent[] = [];
     app.tree.onEvent((e) => events.push(e));
@@ -66,6 +67,14 @@ describe('camera controller: cameras found by the onvif service', () => {
     assert.deepEqual(add.map((e) => e.data?.['added']), [id], 'one worker, added once, however many polls ran');
     assert.equal(add[0]?.data?.['via'], 'discovery');
     assert.ok(!JSON.stringify(events).includes(secret), 'no password in the tree events');
+
+    // A technician deletes the worker through the tree: it stays deleted while the service lists the camera.
+    app.tree.removeChild(id, { role: 'technician', via: 'test' });
+    await waitFor(`${id} deleted`, () => !app!.tree.child(id), 10_000);
+    const polls = app.discovery!.stats().listed;
+    await waitFor('3 more polls', () => app!.discovery!.stats().listed >= polls + 3, 10_000);
+    assert.deepEqual([!!app.tree.child(id), app.cameras.has(id)], [false, false], 'not adopted again, gone from /cameras');
+    assert.ok(logs.includes(`camera ${id}: its worker was deleted through the tree: not adopted again while the onvif service lists it`), logs.join('\n'));
   });
 
   test('discovered: settings reach each adopted camera; deny keeps one out; a camera deleted from the service loses its worker after N polls, the other untouched; the service down removes nothing', async () => {

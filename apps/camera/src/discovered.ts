@@ -39,7 +39,7 @@ export interface DiscoveredOptions {
   /** The cameras file's `discovered:` section (default: defaultDiscovered). */
   config?: Readonly<DiscoveredConfig>;
   log?: (line: string) => void;
-  /** Called once a removed camera's worker has stopped and left the tree (metrics, frame ring). */
+  /** Called once a removed camera's worker has stopped and left the tree (app.ts: its frame ring goes). */
   forget?: (id: string) => void;
 }
 
@@ -96,6 +96,8 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
   let adopted = new Map<string, number>();
   /** Removed, waiting for their node to leave the tree before `forget`. */
   const leaving = new Set<string>();
+  /** Workers a technician deleted through the tree API: not adopted again while the service lists them. */
+  const dropped = new Set<string>();
   /** Cameras refused or waiting, by what was said about them last (said again only when it changes). */
   const said = new Map<string, string>();
   /** Devices a configured camera already streams (`onvif: { device }`): no second worker for them. */
@@ -148,9 +150,19 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
     lastError = '';
     counts.listed++;
     const configured = configuredDevices();
-    // An adopted camera whose child is gone (deleted through the tree API) is no longer ours.
-    for (const id of adopted.keys()) if (!tree.child(id)) adopted.delete(id);
-    const plan = planPoll(listed, adopted, cfg, (id) => cameras.has(id) || configured.has(id) || !!tree.child(id) || leaving.has(id));
+    // An adopted camera whose child is gone was deleted through the tree API: a technician's
+    // choice, kept until the service forgets the camera too.
+    for (const id of adopted.keys()) {
+      if (tree.child(id)) continue;
+      adopted.delete(id);
+      cameras.delete(id);
+      leaving.add(id);
+      dropped.add(id);
+      log(`camera ${id}: its worker was deleted through the tree: not adopted again while the onvif service lists it`);
+    }
+    const here = new Set(listed.map((c) => c.id));
+    for (const id of dropped) if (!here.has(id)) dropped.delete(id);
+    const plan = planPoll(listed, adopted, cfg, (id) => cameras.has(id) || configured.has(id) || !!tree.child(id) || leaving.has(id) || dropped.has(id));
     adopted = plan.missing;
     const removed: string[] = [];
     for (const id of plan.remove) {
