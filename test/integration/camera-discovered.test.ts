@@ -7,6 +7,7 @@
 // service no longer lists loses its worker after forget_after_polls polls, never while the
 // service is down.
 import { after, describe, test } from 'node:test';
+import { createServer } from 'node:http';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,5 +157,42 @@ describe('camera controller: cameras found by the onvif service', () => {
     assert.deepEqual([after2?.since, after2?.restarts, cams.cameras.has(stays), cams.discovery!.missing().get(stays)], [before.since, before.restarts, true, 0], 'kept, and not counted as missing');
     assert.ok(logs.some((l) => /^camera: onvif service unreachable: .*discovered workers kept as they are$/.test(l)), logs.join('\n'));
     assert.ok(!logs.some((l) => l.includes(svc.base) || l.includes(secret)), 'no service URL or password in the log');
+  });
+
+  test('an onvif service answering errors or a body that is not a camera list is a failed poll: nothing removed, no count kept', async () => {
+    // A service that misbehaves on purpose: a real HTTP peer on loopback whose GET /cameras the test sets.
+    let answer: { status: number; body: string } = { status: 200, body: JSON.stringify({ cameras: [{ id: 'cam-x', status: 'ok', device: { manufacturer: 'SimVision' } }] }) };
+    let served = 0;
+    const svc = createServer((req, res) => {
+      if (req.url === '/cameras') served++;
+      const a = req.url === '/cameras' ? answer : { status: 503, body: '{"error":{"code":"ONVIF_ERR_NOT_READY"}}' };
+      res.writeHead(a.status, { 'content-type': 'application/json' }).end(a.body);
+    });
+    await new Promise<void>((r) => svc.listen(0, '127.0.0.1', r));
+    more.push({ stop: () => new Promise<void>((r) => { svc.closeAllConnections(); svc.close(() => r()); }) });
+    const base = `http://127.0.0.1:${(svc.address() as { port: number }).port}`;
+    const logs: string[] = [];
+    const cams = buildCameraApp({
+      cameras: parseCameras({ cameras: [{ id: 'yard3', source: { synthetic: {} }, fps: 2, width: 160, height: 90 }] }),
+      discovery: { onvifUrl: base, everyMs: 50, config: parseCamerasFile({ cameras: [{ id: 'a', source: { synthetic: {} } }], discovered: { forget_after_polls: 2 } }).discovered!, log: (l) => logs.push(l) },
+    });
+    more.push(cams);
+    await cams.start();
+    await waitFor('cam-x adopted', () => cams.tree.child('cam-x'), 10_000);
+    const polls = () => cams.discovery!.stats();
+    for (const bad of [{ status: 503, body: '{"error":{"code":"X"}}' }, { status: 200, body: '{}' }, { status: 200, body: 'not json' }, { status: 200, body: '{"cameras":{"cam-x":{}}}' }]) {
+      answer = bad;
+      const failed = polls().failed;
+      await waitFor(`3 polls answered ${bad.status} ${bad.body}`, () => polls().failed >= failed + 3, 10_000);
+      assert.ok(cams.tree.child('cam-x') && cams.cameras.has('cam-x'), `kept through ${bad.body}`);
+      assert.equal(cams.discovery!.missing().get('cam-x'), 0);
+    }
+    assert.ok(logs.some((l) => /^camera: onvif service answered GET \/cameras with HTTP 503; discovered workers kept as they are$/.test(l)), logs.join('\n'));
+    assert.ok(logs.includes('camera: onvif service gave no camera list: GET /cameras: expected { cameras: [...] }; discovered workers kept as they are'), logs.join('\n'));
+    // A real list without it, twice (forget_after_polls: 2): removed.
+    answer = { status: 200, body: '{"cameras":[]}' };
+    await waitFor('cam-x removed', () => !cams.tree.child('cam-x') && !cams.cameras.has('cam-x'), 10_000);
+    assert.ok(served > 10);
+    assert.deepEqual(logs.filter((l) => l.startsWith('camera cam-x: missing')).map((l) => /\((\d) of 2/.exec(l)?.[1] ?? 'removed'), ['1', 'removed']);
   });
 });

@@ -110,14 +110,22 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
 
   const fetchListing = async () => {
     const dl = deadline(POLL_TIMEOUT_MS, stopping.signal);
+    let res: Response;
+    let body: unknown;
     try {
-      const res = await fetch(`${base}/cameras`, { signal: dl.signal });
-      if (!res.ok) throw new Error(`GET /cameras answered HTTP ${res.status}`);
-      return parseListing(await res.json());
+      res = await fetch(`${base}/cameras`, { signal: dl.signal });
+      // A body that is not JSON is a body that is not a camera list (below); an error's is dropped.
+      body = res.ok ? await res.json().catch(() => undefined) : await res.body?.cancel().catch(() => undefined);
     } catch (err) {
       throw new Error(dl.expired() ? `did not answer within ${POLL_TIMEOUT_MS} ms` : `unreachable: ${(err as Error).message}`);
     } finally {
       dl.clear();
+    }
+    if (!res.ok) throw new Error(`answered GET /cameras with HTTP ${res.status}`);
+    try {
+      return parseListing(body);
+    } catch (err) {
+      throw new Error(`gave no camera list: ${(err as Error).message}`);
     }
   };
 
