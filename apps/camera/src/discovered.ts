@@ -170,6 +170,7 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
     }
     const here = new Set(listed.map((c) => c.id));
     for (const id of dropped) if (!here.has(id)) dropped.delete(id);
+    for (const id of said.keys()) if (!here.has(id)) said.delete(id);
     const plan = planPoll(listed, adopted, cfg, (id) => cameras.has(id) || configured.has(id) || !!tree.child(id) || leaving.has(id) || dropped.has(id));
     adopted = plan.missing;
     const removed: string[] = [];
