@@ -5,7 +5,8 @@
 // front of the GStreamer RTSP sim, ffmpeg decoding the stream. Issue 15: the cameras file's
 // `discovered:` section gives them their settings and says which are adopted, and a camera the
 // service no longer lists loses its worker after forget_after_polls polls, never while the
-// service is down.
+// service is down. Merged with the inner-tree add/delete (main): a camera added or deleted by hand
+// through the `children` hook gets the same settings and is forgotten the same way.
 import { after, describe, test } from 'node:test';
 import { createServer } from 'node:http';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -75,7 +76,7 @@ describe('camera controller: cameras found by the onvif service', () => {
     const polls = app.discovery!.stats().listed;
     await waitFor('3 more polls', () => app!.discovery!.stats().listed >= polls + 3, 10_000);
     assert.deepEqual([!!app.tree.child(id), app.cameras.has(id)], [false, false], 'not adopted again, gone from /cameras');
-    assert.ok(logs.includes(`camera ${id}: its worker was deleted through the tree: not adopted again while the onvif service lists it`), logs.join('\n'));
+    assert.ok(logs.includes(`camera ${id}: its worker was deleted through the tree: not adopted again by the poll until it is added by hand`), logs.join('\n'));
   });
 
   test('discovered: settings reach each adopted camera; deny keeps one out; a camera deleted from the service loses its worker after N polls, the other untouched; the service down removes nothing', async () => {
@@ -157,6 +158,16 @@ describe('camera controller: cameras found by the onvif service', () => {
     assert.deepEqual([after2?.since, after2?.restarts, cams.cameras.has(stays), cams.discovery!.missing().get(stays)], [before.since, before.restarts, true, 0], 'kept, and not counted as missing');
     assert.ok(logs.some((l) => /^camera: onvif service unreachable: .*discovered workers kept as they are$/.test(l)), logs.join('\n'));
     assert.ok(!logs.some((l) => l.includes(svc.base) || l.includes(secret)), 'no service URL or password in the log');
+
+    // 4. Deleted by hand (the inner routes' children hook): forgotten at once, its ring gone once its worker stopped.
+    assert.ok(existsSync(ringPath(framesDir, stays)));
+    cams.discovery!.children.remove(stays, { role: 'technician', via: 'test' });
+    assert.deepEqual([cams.cameras.has(stays), cams.discovery!.missing().has(stays)], [false, false]);
+    await waitFor(`${stays}'s worker gone and its frame ring deleted`, () => !cams.tree.child(stays) && !existsSync(ringPath(framesDir, stays)), 10_000);
+    // Added by hand: the same discovered: settings as when the poll adopted it.
+    cams.discovery!.children.add(DISCOVERED, { id: stays }, { role: 'technician', via: 'test' });
+    const again = cams.cameras.get(stays)!.config;
+    assert.deepEqual([again.fps, again.width, again.height, again.detect, again.heartbeatTimeoutMs, again.source.kind === 'onvif' && again.source.profile], [4, 320, 180, { width: 96, height: 96 }, 12_000, 'sub']);
   });
 
   test('an onvif service answering errors or a body that is not a camera list is a failed poll: nothing removed, no count kept', async () => {
@@ -194,5 +205,57 @@ describe('camera controller: cameras found by the onvif service', () => {
     await waitFor('cam-x removed', () => !cams.tree.child('cam-x') && !cams.cameras.has('cam-x'), 10_000);
     assert.ok(served > 10);
     assert.deepEqual(logs.filter((l) => l.startsWith('camera cam-x: missing')).map((l) => /\((\d) of 2/.exec(l)?.[1] ?? 'removed'), ['1', 'removed']);
+  });
+
+  test('by hand (the inner routes\' children hook): an added camera gets the discovered: settings and is never removed by absence; a deleted one is forgotten, not adopted again, and leaves no miss count', async () => {
+    let listing: string[] = ['cam-x'];
+    let served = 0;
+    const svc = createServer((req, res) => {
+      if (req.url === '/cameras') served++;
+      const ok = req.url === '/cameras';
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(ok ? JSON.stringify({ cameras: listing.map((id) => ({ id, status: 'ok', device: { manufacturer: 'SimVision' } })) }) : '{"error":{"code":"X"}}');
+    });
+    await new Promise<void>((r) => svc.listen(0, '127.0.0.1', r));
+    more.push({ stop: () => new Promise<void>((r) => { svc.closeAllConnections(); svc.close(() => r()); }) });
+    const base = `http://127.0.0.1:${(svc.address() as { port: number }).port}`;
+    const logs: string[] = [];
+    const config = parseCamerasFile({ cameras: [{ id: 'a', source: { synthetic: {} } }], discovered: { fps: 3, width: 176, height: 144, forget_after_polls: 2 } }).discovered!;
+    const cams = buildCameraApp({
+      cameras: parseCameras({ cameras: [{ id: 'yard4', source: { synthetic: {} }, fps: 2, width: 160, height: 90 }] }),
+      discovery: { onvifUrl: base, everyMs: 50, config, log: (l) => logs.push(l) },
+    });
+    more.push(cams);
+    await cams.start();
+    const d = cams.discovery!;
+    const hand = { role: 'technician', via: 'test' } as const;
+    const polls = async (n: number) => { const at = served; await waitFor(`${n} more polls`, () => served >= at + n, 10_000); await d.poll(); };
+    await waitFor('cam-x adopted', () => cams.tree.child('cam-x'), 10_000);
+
+    // Added by hand, not listed: the discovered: settings, and still there after many lists without it.
+    const snap = d.children.add(DISCOVERED, { id: 'cam-hand' }, hand);
+    assert.equal(snap.parent, DISCOVERED);
+    const c = cams.cameras.get('cam-hand')!.config;
+    assert.deepEqual([c.fps, c.width, c.height, c.source.kind === 'onvif' && c.source.device], [3, 176, 144, 'cam-hand']);
+    await polls(5);
+    assert.ok(cams.tree.child('cam-hand') && cams.cameras.has('cam-hand'), 'never removed by absence');
+    assert.equal(d.missing().has('cam-hand'), false, 'no miss count for it');
+    assert.ok(logs.includes('camera cam-hand: added by hand, gets its worker (3 fps, 176x144)'), logs.join('\n'));
+
+    // cam-x missing once (1 of 2), then deleted and added again by hand: the old count is gone with it.
+    listing = [];
+    await waitFor('cam-x missing once', () => d.missing().get('cam-x') === 1, 10_000);
+    d.children.remove('cam-x', hand);
+    assert.deepEqual([cams.cameras.has('cam-x'), d.missing().has('cam-x')], [false, false], 'forgotten at once, no miss count left');
+    await waitFor('cam-x deleted', () => !cams.tree.child('cam-x'), 10_000);
+    listing = ['cam-x'];
+    await polls(3);
+    assert.equal(cams.tree.child('cam-x'), undefined, 'listed, but declined: not adopted again by the poll');
+    assert.ok(logs.includes('camera cam-x: its worker was deleted by hand: not adopted again by the poll until it is added by hand'), logs.join('\n'));
+    d.children.add(DISCOVERED, { id: 'cam-x' }, hand);
+    listing = [];
+    await polls(4);
+    assert.ok(cams.tree.child('cam-x') && cams.cameras.has('cam-x'), 'added by hand again: kept through lists without it');
+    assert.equal(logs.filter((l) => l.startsWith('camera cam-x: missing')).length, 1, 'only the one miss before the delete');
+    assert.throws(() => d.children.add(DISCOVERED, { id: 'cam-x' }, hand), /already has a camera "cam-x"/);
   });
 });

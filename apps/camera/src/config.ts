@@ -37,7 +37,10 @@ const sourceSchema = keyedUnion(z.union([
   z.object({ synthetic: z.object({ period_s: z.number().min(1).max(3600).default(12), clip: z.string().min(1, 'expected a video file path').max(4096).optional() }).strict() }).strict(),
 ]), 'expected exactly one of rtsp: {url}, mjpeg: {url, username?, password?}, snapshot: {url, username?, password?}, onvif: {stream_uri} or {device | address, profile?}, synthetic: {period_s?, clip?}');
 
-const cameraId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected an id of letters, digits, _ or - (max 63)');
+/** A camera id (also its worker's child id): what cameras.yaml accepts, and a worker added by hand under `discovered`. */
+export const cameraId = { pattern: /^[a-z0-9][a-z0-9_-]{0,62}$/i, expected: 'an id of letters, digits, _ or - (max 63)' } as const;
+
+const cameraIdSchema = z.string().regex(cameraId.pattern, `expected ${cameraId.expected}`);
 
 /** What a camera gets besides its id and source: also what `discovered:` gives every discovered camera. */
 const cameraSettings = {
@@ -57,7 +60,7 @@ const cameraSettings = {
   }, { message: 'expected detect: { width, height } (the detector input size, e.g. 320 x 320)' }).strict().optional(),
 };
 
-const cameraSchema = z.object({ id: cameraId, source: sourceSchema, ...cameraSettings }).strict();
+const cameraSchema = z.object({ id: cameraIdSchema, source: sourceSchema, ...cameraSettings }).strict();
 
 /** Which discovered cameras are meant: by the onvif service's id, or by the manufacturer the camera reports (GetDeviceInformation, case-insensitive). */
 const discoveredMatch = z.object({
@@ -265,7 +268,7 @@ function normaliseDiscovered(d: z.infer<typeof discoveredSchema>): DiscoveredCon
  * one a camera can have (the service's ids are made to fit: see apps/onvif/src/address.ts).
  */
 export function discoveredCamera(id: string, onvifUrl: string, d: Readonly<DiscoveredConfig> = defaultDiscovered): CameraConfig {
-  if (!cameraId.safeParse(id).success) throw new EdgevisorError(codes.SPEC_INVALID, `discovered camera "${id.slice(0, 63)}": expected an id of letters, digits, _ or - (max 63)`);
+  if (!cameraId.pattern.test(id)) throw new EdgevisorError(codes.SPEC_INVALID, `discovered camera "${id.slice(0, 63)}": expected ${cameraId.expected}`);
   const { profile, username, password, ...settings } = d.settings;
   const onvif = { device: id, ...(profile ? { profile } : {}), ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}) };
   return normaliseCamera({ id, source: { onvif }, ...settings }, onvifUrl, `discovered camera ${id}: source.onvif`);

@@ -16,13 +16,27 @@
  * counts for nothing, so an unreachable service never removes a worker. The decisions are pure
  * (discovered-plan.ts); this module does the fetch and applies them.
  *
+ * A worker removed this way is forgotten: its camera leaves the controller's map (/cameras, the
+ * inner tree) and, once the worker has stopped and left the tree, `forget` runs (app.ts: its
+ * frame ring file goes).
+ *
+ * A technician can also add and delete these workers through the supervisor (`edgevisor add
+ * camera/discovered --id <device>`, `edgevisor delete camera/<id>`, forwarded to this app's
+ * inner-tree routes): `children` registers the camera before its worker is added, exactly as a
+ * poll does (`adopt`, with the `discovered:` settings; allow / deny are the poll's, not the
+ * technician's), and forgets it when its worker is deleted, as a removal above does. A camera
+ * deleted by hand (through these routes or the tree) is not adopted again by the poll until it is
+ * added by hand, or the controller restarts. A camera added by hand is the technician's: the poll
+ * counts no misses for it and never removes it; a deleted camera leaves no miss count behind.
+ *
  * One GET /cameras per period, bounded by a deadline, never overlapping; a service that is down
  * costs one failed poll per period and nothing else. Log lines name the camera (`camera <id>: ...`,
  * the JSON line's child) and never the service's URL.
  */
 import { deadline } from '../../common/src/index.ts';
-import type { InprocWorker, Tree } from 'edgevisor';
-import { defaultDiscovered, discoveredCamera, type CameraConfig, type DiscoveredConfig } from './config.ts';
+import { EdgevisorError, codes } from 'edgevisor';
+import type { Actor, ChildSnapshot, InnerRoutesOptions, InprocWorker, Tree } from 'edgevisor';
+import { cameraId, defaultDiscovered, discoveredCamera, type CameraConfig, type DiscoveredConfig } from './config.ts';
 import { CameraRuntime } from './camera-worker.ts';
 import { parseListing, planPoll } from './discovered-plan.ts';
 
@@ -80,6 +94,8 @@ export interface DiscoveredPoller {
   stats(): { listed: number; failed: number };
   start(): void;
   stop(): void;
+  /** Add and delete by a technician (registerInnerTreeRoutes' `children`): see the top of this file. */
+  children: Required<NonNullable<InnerRoutesOptions['children']>>;
 }
 
 export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRuntime>, opts: DiscoveredOptions): DiscoveredPoller {
@@ -96,8 +112,10 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
   let adopted = new Map<string, number>();
   /** Removed, waiting for their node to leave the tree before `forget`. */
   const leaving = new Set<string>();
-  /** Workers a technician deleted through the tree API: not adopted again while the service lists them. */
-  const dropped = new Set<string>();
+  /** Cameras a technician added by hand: theirs, never counted missing nor removed by the poll. */
+  const byHand = new Set<string>();
+  /** Deleted by a technician: the poll leaves them alone until one is added by hand (bounded by the deletes). */
+  const declined = new Set<string>();
   /** Cameras refused or waiting, by what was said about them last (said again only when it changes). */
   const said = new Map<string, string>();
   /** Devices a configured camera already streams (`onvif: { device }`): no second worker for them. */
@@ -106,6 +124,27 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
     if (said.get(id) === text) return;
     said.set(id, text);
     log(text);
+  };
+  /** Registers the camera (so its worker finds it) with the `discovered:` settings, then adds its worker; forgets the camera if the tree refuses. */
+  const adopt = (id: string, actor: Actor): { snap: ChildSnapshot; config: CameraConfig } => {
+    const config = discoveredConfig(id, base, cfg);
+    cameras.set(id, new CameraRuntime(config));
+    try {
+      return { snap: tree.addChild(DISCOVERED, { id }, actor), config };
+    } catch (err) {
+      cameras.delete(id);
+      throw err;
+    }
+  };
+  /** A worker a technician deleted: forgotten (its ring goes once it left the tree), no miss count kept, not adopted again by the poll. */
+  const declinedByHand = (id: string, how: string) => {
+    adopted.delete(id);
+    byHand.delete(id);
+    cameras.delete(id);
+    said.delete(id);
+    leaving.add(id);
+    declined.add(id);
+    log(`camera ${id}: its worker was deleted ${how}: not adopted again by the poll until it is added by hand`);
   };
 
   const fetchListing = async () => {
@@ -158,20 +197,12 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
     lastError = '';
     counts.listed++;
     const configured = configuredDevices();
-    // An adopted camera whose child is gone was deleted through the tree API: a technician's
-    // choice, kept until the service forgets the camera too.
-    for (const id of adopted.keys()) {
-      if (tree.child(id)) continue;
-      adopted.delete(id);
-      cameras.delete(id);
-      leaving.add(id);
-      dropped.add(id);
-      log(`camera ${id}: its worker was deleted through the tree: not adopted again while the onvif service lists it`);
-    }
+    // A camera whose child is gone without `children.remove` was deleted through the tree itself
+    // (Tree.removeChild): a technician's choice too.
+    for (const id of [...adopted.keys(), ...byHand]) if (!tree.child(id)) declinedByHand(id, 'through the tree');
     const here = new Set(listed.map((c) => c.id));
-    for (const id of dropped) if (!here.has(id)) dropped.delete(id);
     for (const id of said.keys()) if (!here.has(id)) said.delete(id);
-    const plan = planPoll(listed, adopted, cfg, (id) => cameras.has(id) || configured.has(id) || !!tree.child(id) || leaving.has(id) || dropped.has(id));
+    const plan = planPoll(listed, adopted, cfg, (id) => cameras.has(id) || configured.has(id) || !!tree.child(id) || leaving.has(id) || declined.has(id));
     adopted = plan.missing;
     const removed: string[] = [];
     for (const id of plan.remove) {
@@ -191,22 +222,17 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
     for (const id of plan.waiting) sayOnce(id, `camera ${id}: discovered, not adopted yet: its manufacturer is not known yet (discovered.allow/deny name manufacturers)`);
     const added: string[] = [];
     for (const id of plan.adopt) {
-      let config: CameraConfig;
-      try {
-        config = discoveredConfig(id, base, cfg);
-      } catch (err) {
-        sayOnce(id, `camera: discovered camera "${id.slice(0, 63)}" not adopted: ${(err as Error).message}`);
+      if (!cameraId.pattern.test(id)) {
+        sayOnce(id, `camera: discovered camera "${id.slice(0, 63)}" not adopted: its id is not ${cameraId.expected}`);
         continue;
       }
-      cameras.set(id, new CameraRuntime(config));
       try {
-        tree.addChild(DISCOVERED, { id }, ACTOR);
+        const { config } = adopt(id, ACTOR);
         added.push(id);
         adopted.set(id, 0);
         said.delete(id);
-        log(`camera ${id}: discovered, gets its worker (${config.fps} fps, ${config.width}x${config.height}${config.detect ? `, detect ${config.detect.width}x${config.detect.height}` : ''})`);
+        log(`camera ${id}: discovered, gets its worker (${describe(config)})`);
       } catch (err) {
-        cameras.delete(id);
         sayOnce(id, `camera ${id}: discovered, not adopted: ${(err as Error).message}`);
       }
     }
@@ -234,5 +260,37 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
       clearTimeout(timer);
       timer = undefined;
     },
+    children: {
+      add(parent, child, actor) {
+        if (parent !== DISCOVERED) return tree.addChild(parent, child, actor);
+        const o = child !== null && typeof child === 'object' && !Array.isArray(child) ? (child as Record<string, unknown>) : {};
+        const id = o['id'];
+        if (typeof id !== 'string' || !cameraId.pattern.test(id)) throw new EdgevisorError(codes.SPEC_INVALID, `child.id: a discovered camera's worker is named by its camera's ONVIF device id: expected ${cameraId.expected}, got ${id === undefined ? 'nothing' : JSON.stringify(id).slice(0, 70)}`);
+        const extra = Object.keys(o).find((k) => k !== 'id');
+        if (extra) throw new EdgevisorError(codes.SPEC_INVALID, `child.${extra}: unknown field; a discovered camera's worker takes only an id (its settings are the cameras file's discovered: section)`);
+        if (cameras.has(id) || tree.child(id)) throw new EdgevisorError(codes.CHILD_EXISTS, `the camera controller already has a camera "${id}"`);
+        if (configuredDevices().has(id)) throw new EdgevisorError(codes.STATE_CONFLICT, `a configured camera streams ONVIF device "${id}" already`);
+        // A worker of the same id that has just left the tree: its ring goes before the new one writes its own.
+        settle();
+        const { snap, config } = adopt(id, actor);
+        declined.delete(id);
+        adopted.delete(id);
+        byHand.add(id);
+        said.delete(id);
+        log(`camera ${id}: added by hand, gets its worker (${describe(config)})`);
+        return snap;
+      },
+      remove(id, actor) {
+        const discovered = tree.child(id)?.parent === DISCOVERED;
+        tree.removeChild(id, actor);
+        // Its worker holds its runtime until it has stopped; /cameras and the poll forget it now.
+        if (discovered) declinedByHand(id, 'by hand');
+      },
+    },
   };
+}
+
+/** What a discovered camera gets, for its log line (no source, so no URL or credential). */
+function describe(config: CameraConfig): string {
+  return `${config.fps} fps, ${config.width}x${config.height}${config.detect ? `, detect ${config.detect.width}x${config.detect.height}` : ''}`;
 }

@@ -94,10 +94,11 @@ export interface Unit {
   info(): UnitInfo;
   /**
    * sd_notify (notify/): whether a datagram the kernel stamped with sender `pid` (0 when the
-   * sender is outside the supervisor's pid namespace) comes from the current run. Without it the
+   * sender is outside the supervisor's pid namespace) comes from the current run; null while the
+   * unit cannot tell yet (a container's run is still being checked): dropped, not counted. Without it the
    * runtime takes the run's process group (`info().pid` as its leader), the process backend's rule.
    */
-  notifySender?(pid: number): boolean;
+  notifySender?(pid: number): boolean | null;
   /** Release resources (listeners, streams). Does not stop the unit. */
   close(): Promise<void>;
 }

@@ -29,8 +29,11 @@ export interface NotifyChannel {
 }
 
 export interface NotifyChannelOptions {
-  /** Whether a datagram from `pid` (0: the kernel gave none) comes from the child. */
-  accept(pid: number): boolean;
+  /**
+   * Whether a datagram from `pid` (0: the kernel gave none) comes from the child; null when there
+   * is no run to judge it against yet (dropped, not counted as rejected).
+   */
+  accept(pid: number): boolean | null;
   onMessage(message: NotifyMessage, pid: number): void;
   /** Parent of the socket's directory (default the OS temp dir). */
   dir?: string;
@@ -51,8 +54,9 @@ export function openNotifyChannel(opts: NotifyChannelOptions): NotifyChannel {
   let handle: unknown;
   try {
     handle = addon.bind(path, (buf, pid) => {
-      if (!opts.accept(pid)) {
-        rejected++;
+      const ok = opts.accept(pid);
+      if (ok !== true) {
+        if (ok === false) rejected++;
         return;
       }
       opts.onMessage(parseNotify(buf.toString('utf8')), pid);

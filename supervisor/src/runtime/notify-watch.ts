@@ -40,8 +40,8 @@ export interface NotifyStatus {
 
 export interface NotifyWatchHooks {
   now(): number;
-  /** Whether a datagram the kernel stamped with `pid` (0: a sender outside our pid namespace) comes from the current run. */
-  accept(pid: number): boolean;
+  /** Whether a datagram the kernel stamped with `pid` (0: a sender outside our pid namespace) comes from the current run; null: no run to judge it by (dropped, not counted). */
+  accept(pid: number): boolean | null;
   /** READY=1 arrived in the current run. */
   onReady(): void;
   /** No ping within the watchdog period, WATCHDOG=trigger, or no READY=1 within start_timeout. */

@@ -71,7 +71,7 @@ export class WorkerNode extends TreeNode {
         {
           now: host.now,
           accept: (pid) => {
-            if (!isUp(this.state)) return false;
+            if (!isUp(this.state)) return null;
             return this.unit.notifySender ? this.unit.notifySender(pid) : inProcessGroup(pid, this.unit.info().pid as number | undefined);
           },
           onReady: () => {

@@ -372,7 +372,9 @@ function createDockerUnit(id: string, service: string, deps: UnitDeps): Unit {
     },
 
     notifySender(pid) {
-      return watching && sender !== null && sender.accept(pid);
+      // Before the run is checked (start, adoption) a datagram cannot be judged: dropped, not refused.
+      if (!watching || sender === null) return null;
+      return sender.accept(pid);
     },
 
     info(): UnitInfo {
