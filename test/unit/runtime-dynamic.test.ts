@@ -139,8 +139,8 @@ describe('simple_one_for_one', () => {
     await clock.until('one gone', () => h.tree.child('one') === undefined);
     assert.deepEqual(details(() => h.tree.addChild('cams', { id: 'Bad Id', env: { X: '1' } }, tech)), [
       'id: expected an id matching [a-z0-9][a-z0-9_-]* (lowercase letters, digits, "_" and "-"), got "Bad Id"',
-      'env: only a process template takes env; this template is inproc',
+      "env: only a process or thread template takes env; this template is inproc, whose children take id (an inproc worker shares the supervisor's process and tells its children apart by ctx.id)",
     ]);
-    assert.deepEqual(details(() => h.tree.addChild('cams', { id: 'x', inproc: {} }, tech)), ['inproc: unknown field; cams is simple_one_for_one: a child is its template plus id, env, args']);
+    assert.deepEqual(details(() => h.tree.addChild('cams', { id: 'x', inproc: {} }, tech)), ['inproc: unknown field; cams is simple_one_for_one: a child is its inproc template plus id']);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Children added to and deleted from the running tree (technician token):
  * - `POST /v1/children` body `{"parent": "<supervisor id>", "child": {...}}`: under a
- *   simple_one_for_one supervisor `child` is the template's overrides `{id?, env?, args?}` (or
- *   absent); under any other supervisor it is a child spec as in the tree file (YAML's keys, as
+ *   simple_one_for_one supervisor `child` is the template's overrides `{id?, env?, args?, options?}`
+ *   as its backend takes them (spec/load.ts TEMPLATE_OVERRIDES; or absent); under any other
+ *   supervisor it is a child spec as in the tree file (YAML's keys, as
  *   JSON), checked by the same schema. 201 `{added, parent, child: <its snapshot>}`; 400
  *   `EDGEVISOR_ERR_SPEC_INVALID` / `BAD_REQUEST` naming each field, 404 `UNKNOWN_CHILD` (no such
  *   parent), 409 `CHILD_EXISTS` (id taken) or `STATE_CONFLICT` (a worker as parent, max_children).

@@ -10,7 +10,7 @@
  * control API gets a token: on purpose, in the tree file, visible in review.
  *
  * This is the one module of the backends that reads process.env: the values are handed to a child
- * as they are, never interpreted as settings of the supervisor.
+ * (or a thread, `threadEnv`) as they are, never interpreted as settings of the supervisor.
  */
 
 /** Variables of the supervisor's environment every child gets (when set). */
@@ -30,5 +30,17 @@ export function childEnv(
     const v = from[name];
     if (v !== undefined) out[name] = v;
   }
+  return { ...out, ...env };
+}
+
+/**
+ * A thread child's `process.env` when its spec sets `env` (a template child's override): a copy
+ * of the supervisor's environment, as worker_threads gives every thread by default, with `env` on
+ * top. Not the minimal base of a process child: a thread runs inside the supervisor's process and
+ * cannot be kept from its memory, so a smaller env would promise an isolation it does not have.
+ */
+export function threadEnv(env: Readonly<Record<string, string>>, from: Readonly<Record<string, string | undefined>> = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(from)) if (v !== undefined) out[k] = v;
   return { ...out, ...env };
 }

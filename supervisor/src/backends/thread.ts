@@ -28,6 +28,7 @@ import { pathToFileURL } from 'node:url';
 import { codes, EdgevisorError, IllegalStateError } from '../errors.ts';
 import type { Shutdown, ThreadBackendSpec, WorkerLifecycleSpec, WorkerSpec } from '../spec/types.ts';
 import { createLogRing } from './log-ring.ts';
+import { threadEnv } from './child-env.ts';
 import type { BackendContext, ExitInfo, Unit, UnitInfo } from './types.ts';
 
 /** ExitInfo plus how the run ended from our side. */
@@ -195,6 +196,10 @@ export function createThreadUnit(worker: WorkerSpec, ctx: BackendContext): Unit 
           eval: true,
           workerData: { url, exportName: spec.export, id: worker.id, tsx: /\.[cm]?tsx?$/.test(spec.module) ? tsxLoader() : null },
           resourceLimits: { ...limits },
+          // The thread's own process.env / argv (a template child's overrides, thread: env/args);
+          // without them the thread gets a copy of the supervisor's environment, as Node does.
+          ...(spec.env ? { env: threadEnv(spec.env) } : {}),
+          ...(spec.args?.length ? { argv: [...spec.args] } : {}),
           // The thread's console goes to the supervisor's stdout/stderr, as inproc's does.
           stdout: false,
           stderr: false,

@@ -11,7 +11,7 @@ export type Command =
   | { cmd: 'stop' | 'start'; id: string }
   | { cmd: 'events'; follow: boolean; since?: number; json: boolean }
   | { cmd: 'logs'; id: string; json: boolean }
-  | { cmd: 'add'; parent: string; id?: string; env: Record<string, string>; args: string[]; file?: string }
+  | { cmd: 'add'; parent: string; id?: string; env: Record<string, string>; args: string[]; options: Record<string, string>; file?: string }
   | { cmd: 'delete'; id: string };
 
 export const usage = `usage: edgevisor <command> [options]
@@ -28,8 +28,9 @@ commands:
   logs ID [--json]              the last 50 lines of a child's output (a container's own log for
                                 Docker): JSON lines read as time, level, message, fields; --json: as
                                 logged
-  add PARENT [--id ID] [--env K=V]... [--arg A]...
+  add PARENT [--id ID] [--env K=V]... [--arg A]... [--option K=V]...
                                 add a child to a simple_one_for_one supervisor, from its template
+                                (--env, --arg: process and thread templates; --option: custom)
   add PARENT --file CHILD.yaml  add a child (a child spec as in the tree file) to a supervisor
   delete ID                     stop a child added at run time, then delete it
   help                          this text
@@ -77,16 +78,20 @@ export function parseCommand(argv: readonly string[]): Command {
       return { cmd, id: p.positionals[0]!, only: p.values.only === true };
     }
     case 'add': {
-      const p = parse({ id: { type: 'string' }, env: { type: 'string', multiple: true }, arg: { type: 'string', multiple: true }, file: { type: 'string' } }, 1, 'one supervisor id');
-      const v = p.values as { id?: string; env?: string[]; arg?: string[]; file?: string };
-      const env: Record<string, string> = {};
-      for (const kv of v.env ?? []) {
-        const cut = kv.indexOf('=');
-        if (cut <= 0) throw usageError(`add: --env expects NAME=VALUE, got "${kv}"`);
-        env[kv.slice(0, cut)] = kv.slice(cut + 1);
-      }
-      if (v.file !== undefined && (v.id !== undefined || v.env || v.arg)) throw usageError('add: --file takes the whole child spec; --id, --env and --arg are for a template');
-      return { cmd, parent: p.positionals[0]!, id: v.id, env, args: v.arg ?? [], file: v.file };
+      const p = parse({ id: { type: 'string' }, env: { type: 'string', multiple: true }, arg: { type: 'string', multiple: true }, option: { type: 'string', multiple: true }, file: { type: 'string' } }, 1, 'one supervisor id');
+      const v = p.values as { id?: string; env?: string[]; arg?: string[]; option?: string[]; file?: string };
+      const pairs = (flag: string, list: string[] = []) => {
+        const out: Record<string, string> = {};
+        for (const kv of list) {
+          const cut = kv.indexOf('=');
+          if (cut <= 0) throw usageError(`add: --${flag} expects NAME=VALUE, got "${kv}"`);
+          out[kv.slice(0, cut)] = kv.slice(cut + 1);
+        }
+        return out;
+      };
+      const [env, options] = [pairs('env', v.env), pairs('option', v.option)];
+      if (v.file !== undefined && (v.id !== undefined || v.env || v.arg || v.option)) throw usageError('add: --file takes the whole child spec; --id, --env, --arg and --option are for a template');
+      return { cmd, parent: p.positionals[0]!, id: v.id, env, args: v.arg ?? [], options, file: v.file };
     }
     case 'delete':
     case 'stop':

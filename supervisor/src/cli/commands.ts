@@ -33,7 +33,7 @@ export async function actionCommand(api: ApiClient, io: Output, action: 'restart
 }
 
 /**
- * `add PARENT`: a child from PARENT's template (simple_one_for_one: `--id`, `--env`, `--arg`), or
+ * `add PARENT`: a child from PARENT's template (simple_one_for_one: `--id`, `--env`, `--arg`, `--option`), or
  * the child spec of `--file` (YAML, as a child in the tree file). Prints the new child's id.
  */
 export async function addCommand(api: ApiClient, io: Output, parent: string, child: unknown): Promise<void> {

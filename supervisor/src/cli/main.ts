@@ -42,7 +42,7 @@ async function dispatch(command: Command, config: () => Config): Promise<void> {
       // A child spec file is read here (size, depth and alias limits of the tree file), checked by the supervisor.
       const child = command.file !== undefined
         ? readYamlSource(command.file).data
-        : { ...(command.id !== undefined ? { id: command.id } : {}), ...(Object.keys(command.env).length ? { env: command.env } : {}), ...(command.args.length ? { args: command.args } : {}) };
+        : { ...(command.id !== undefined ? { id: command.id } : {}), ...(Object.keys(command.env).length ? { env: command.env } : {}), ...(command.args.length ? { args: command.args } : {}), ...(Object.keys(command.options).length ? { options: command.options } : {}) };
       return addCommand(api(), io, command.parent, child);
     }
     case 'delete':

@@ -4,6 +4,8 @@ import { emptyWindow, type IntensityWindow } from '../core/intensity.ts';
 import { decide, type ChildMarks, type DecideEvent, type Step, type SupervisorView } from '../core/decide.ts';
 import { planManualRestart, type ManualRestartPlan } from '../core/manual-restart.ts';
 import type { BackoffSpec, ChildSpec, SupervisorSpec } from '../spec/types.ts';
+import { backendKey } from '../backends/registry.ts';
+import { EdgevisorError, codes } from '../errors.ts';
 import type { ChildSnapshot } from './types.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { TreeNode, type Failure, type NodeHost, type ParentLink } from './node.ts';
@@ -82,6 +84,12 @@ export class SupervisorNode extends TreeNode implements ParentLink {
   constructor(spec: SupervisorSpec, parent: ParentLink | null, host: NodeHost) {
     super(spec, parent, host);
     this.children = spec.children.map((c) => (c.type === 'supervisor' ? new SupervisorNode(c, this, host) : new WorkerNode(c, this, host)));
+    // A template's backend is checked when the tree is built, as a static child's is, not at the first add.
+    const key = spec.template && backendKey(spec.template.backend);
+    if (key && !host.backends[key]) {
+      const custom = spec.template!.backend.kind === 'custom' ? ' (register it with registerBackend before building the tree)' : '';
+      throw new EdgevisorError(codes.START_FAILED, `${spec.id}: its template needs a ${key} backend, and none is available in this supervisor${custom}`);
+    }
   }
 
   /**

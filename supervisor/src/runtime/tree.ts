@@ -6,7 +6,7 @@ import type { ProbeCheck, TreeSpec } from '../spec/types.ts';
 import type { ProbeResult, ProbeTarget } from '../probes/types.ts';
 import { runProbe as defaultRunProbe } from '../probes/index.ts';
 import { describeManualRestart, planManualRestart } from '../core/manual-restart.ts';
-import { childInvalid, parseChildObject, specFromTemplate, type TemplateOverrides } from '../spec/load.ts';
+import { OVERRIDE_FIELDS, childInvalid, parseChildObject, specFromTemplate, templateOverridesText, type TemplateOverrides } from '../spec/load.ts';
 import type { ChildSpec } from '../spec/types.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -50,13 +50,14 @@ function withRestartWords(draft: EventDraft): EventDraft {
 function dynamicChildSpec(parent: SupervisorNode, input: unknown, opts: { allowRun: boolean; baseDir: string; taken: (id: string) => boolean }): ChildSpec {
   const template = parent.spec.template;
   if (template) {
+    const accepted = templateOverridesText(template.backend.kind);
     if (input !== undefined && (input === null || typeof input !== 'object' || Array.isArray(input))) {
-      throw childInvalid(["child: expected { id?, env?, args? } (the template's overrides)"]);
+      throw childInvalid([`child: expected { ${accepted.split(', ').map((k) => `${k}?`).join(', ')} } (the template's overrides)`]);
     }
     const o = (input ?? {}) as TemplateOverrides & Record<string, unknown>;
-    const unknown = Object.keys(o).filter((k) => !['id', 'env', 'args'].includes(k));
+    const unknown = Object.keys(o).filter((k) => !(OVERRIDE_FIELDS as readonly string[]).includes(k));
     if (unknown.length) {
-      throw childInvalid([`${unknown[0]}: unknown field; ${parent.id} is simple_one_for_one: a child is its template plus id, env, args`]);
+      throw childInvalid([`${unknown[0]}: unknown field; ${parent.id} is simple_one_for_one: a child is its ${template.backend.kind} template plus ${accepted}`]);
     }
     return specFromTemplate(template, o, o.id ?? parent.nextTemplateId(opts.taken));
   }

@@ -138,7 +138,9 @@ export interface Tree {
   /**
    * Adds a child to the running tree under supervisor `parentId` (a dynamic child: the tree file
    * stays the declaration of the static part). Under a `simple_one_for_one` supervisor `child` is
-   * the template's overrides (`{ id?, env?, args? }`, default id `<supervisor>-<n>`); under any other
+   * the template's overrides (`{ id?, env?, args?, options? }` as its backend takes them: env/args
+   * for process and thread, options for custom, id alone for inproc and docker; default id
+   * `<supervisor>-<n>`; spec/load.ts `TEMPLATE_OVERRIDES`); under any other
    * supervisor it is a child spec as in the tree file (`allowRun`: an inproc child may carry `run`,
    * code only). Validated by the tree file's schema: SPEC_INVALID with one message per problem,
    * `child.<field>: ...`. Throws UNKNOWN_CHILD (no such parent), CHILD_EXISTS (the id is taken),

@@ -163,7 +163,8 @@ function resolveChild(raw: RawChild, path: Path, parentBackoff: BackoffSpec, bas
       backoff,
       children: [],
       template,
-      maxChildren: raw.max_children ?? TREE_DEFAULTS.maxChildren,
+      // A docker template is one compose service, so one container: one child (schema.ts).
+      maxChildren: raw.max_children ?? (template.backend.kind === 'docker' ? 1 : TREE_DEFAULTS.maxChildren),
     };
   }
   if (raw.children) {
@@ -229,26 +230,68 @@ export function childInvalid(messages: readonly string[]): EdgevisorError {
   return new EdgevisorError(codes.SPEC_INVALID, `invalid child: ${messages.join('; ')}`, { details: messages });
 }
 
-/** Per-child overrides of a simple_one_for_one template (`tree.addChild` on such a supervisor). */
+/**
+ * Per-child overrides of a simple_one_for_one template (`tree.addChild` on such a supervisor,
+ * `POST /v1/children`). Which apply depends on the template's backend (`TEMPLATE_OVERRIDES`).
+ */
 export interface TemplateOverrides {
   /** Default: `<supervisor>-<n>`. */
   id?: string;
-  /** Merged over the template's process `env`. */
+  /** process: merged over its `env`; thread: over its `env`, the thread's own `process.env`. */
   env?: Readonly<Record<string, string>>;
-  /** Appended to the template's process `command`. */
+  /** process: appended to its `command`; thread: to its `args`, the thread's `process.argv`. */
   args?: readonly string[];
+  /** custom: merged (shallow) over its `options`, which its registered factory gets. */
+  options?: Readonly<Record<string, unknown>>;
 }
 
 /**
- * A child made from a template: the template with its id, `env` merged and `args` appended
- * (process templates; an inproc worker tells its children apart by `ctx.id`). Throws SPEC_INVALID
- * naming the field and what is accepted.
+ * The overrides each template backend takes, besides `id`. An inproc worker tells its children
+ * apart by `ctx.id` (they share the supervisor's process.env, so an env of their own would be a
+ * lie); a docker template names one compose service, whose container cannot take per-child env.
+ */
+export const TEMPLATE_OVERRIDES = {
+  process: ['env', 'args'],
+  thread: ['env', 'args'],
+  custom: ['options'],
+  inproc: [],
+  docker: [],
+} as const satisfies Record<BackendSpec['kind'], readonly (keyof TemplateOverrides)[]>;
+
+/** Every override field a template can take, whatever its backend. */
+export const OVERRIDE_FIELDS = ['id', 'env', 'args', 'options'] as const;
+
+/** "id, env, args": what a child of this template may be given. */
+export function templateOverridesText(kind: BackendSpec['kind']): string {
+  return ['id', ...TEMPLATE_OVERRIDES[kind]].join(', ');
+}
+
+const WHY_NOT: Record<BackendSpec['kind'], string> = {
+  process: '',
+  thread: '',
+  custom: 'its factory gets only options: put env in them if the backend takes it',
+  inproc: 'an inproc worker shares the supervisor\'s process and tells its children apart by ctx.id',
+  docker: 'a docker template runs its compose service\'s container as it is declared',
+};
+
+/**
+ * A child made from a template: the template with its id and the overrides its backend takes
+ * (`TEMPLATE_OVERRIDES`): `env` merged, `args` appended (process, thread), `options` merged
+ * (custom). Throws SPEC_INVALID naming each field and what this template accepts.
  */
 export function specFromTemplate(template: WorkerTemplate, o: TemplateOverrides, id: string): WorkerSpec {
   const issues: SpecIssue[] = [];
   if (!ID_RE.test(id)) issues.push({ path: ['id'], message: `expected an id matching [a-z0-9][a-z0-9_-]* (lowercase letters, digits, "_" and "-"), got ${JSON.stringify(String(id).slice(0, 80))}` });
   const b = template.backend;
-  if (o.env !== undefined) {
+  const takes = TEMPLATE_OVERRIDES[b.kind] as readonly string[];
+  const refuse = (field: keyof TemplateOverrides) => {
+    if (takes.includes(field)) return false;
+    const users = Object.entries(TEMPLATE_OVERRIDES).filter(([, f]) => (f as readonly string[]).includes(field)).map(([k]) => k);
+    const why = WHY_NOT[b.kind];
+    issues.push({ path: [field], message: `only a ${users.join(' or ')} template takes ${field}; this template is ${b.kind}, whose children take ${templateOverridesText(b.kind)}${why ? ` (${why})` : ''}` });
+    return true;
+  };
+  if (o.env !== undefined && !refuse('env')) {
     if (o.env === null || typeof o.env !== 'object' || Array.isArray(o.env)) issues.push({ path: ['env'], message: 'expected a mapping of variable names to strings' });
     else {
       for (const [k, v] of Object.entries(o.env)) {
@@ -256,14 +299,19 @@ export function specFromTemplate(template: WorkerTemplate, o: TemplateOverrides,
         else if (typeof v !== 'string') issues.push({ path: ['env', k], message: `expected a string, got ${typeof v}` });
       }
     }
-    if (b.kind !== 'process') issues.push({ path: ['env'], message: `only a process template takes env; this template is ${b.kind}` });
   }
-  if (o.args !== undefined) {
+  if (o.args !== undefined && !refuse('args')) {
     if (!Array.isArray(o.args) || !o.args.every((a) => typeof a === 'string')) issues.push({ path: ['args'], message: 'expected a list of strings' });
-    if (b.kind !== 'process') issues.push({ path: ['args'], message: `only a process template takes args; this template is ${b.kind}` });
+  }
+  if (o.options !== undefined && !refuse('options')) {
+    if (o.options === null || typeof o.options !== 'object' || Array.isArray(o.options)) issues.push({ path: ['options'], message: 'expected a mapping of options for the backend' });
   }
   if (issues.length) throw childInvalid(formatIssues(issues));
-  const backend: BackendSpec = b.kind === 'process' ? { ...b, env: { ...b.env, ...o.env }, command: [...b.command, ...(o.args ?? [])] } : b;
+  let backend: BackendSpec = b;
+  if (b.kind === 'process') backend = { ...b, env: { ...b.env, ...o.env }, command: [...b.command, ...(o.args ?? [])] };
+  else if (b.kind === 'thread' && (o.env !== undefined || o.args !== undefined)) {
+    backend = { ...b, env: { ...b.env, ...o.env }, args: [...(b.args ?? []), ...(o.args ?? [])] };
+  } else if (b.kind === 'custom' && o.options !== undefined) backend = { ...b, options: { ...b.options, ...o.options } };
   return deepFreeze({ ...template, id, backend } as WorkerSpec);
 }
 
@@ -310,7 +358,10 @@ function resolveBackend(raw: RawChild, baseDir: string): BackendSpec {
     if (l.max_young_generation_mb !== undefined) limits.maxYoungGenerationSizeMb = l.max_young_generation_mb;
     if (l.code_range_mb !== undefined) limits.codeRangeSizeMb = l.code_range_mb;
     if (l.stack_mb !== undefined) limits.stackSizeMb = l.stack_mb;
-    return { kind: 'thread', module: resolveModule(t.module, baseDir), export: t.export ?? TREE_DEFAULTS.inprocExport, resourceLimits: limits, heartbeatTimeoutMs: t.heartbeat_timeout ?? 0 };
+    const spec: BackendSpec = { kind: 'thread', module: resolveModule(t.module, baseDir), export: t.export ?? TREE_DEFAULTS.inprocExport, resourceLimits: limits, heartbeatTimeoutMs: t.heartbeat_timeout ?? 0 };
+    if (t.env !== undefined) spec.env = t.env;
+    if (t.args !== undefined) spec.args = t.args;
+    return spec;
   }
   if (raw.custom) return { kind: 'custom', name: raw.custom.kind, options: raw.custom.options ?? {} };
   if (raw.docker) return { kind: 'docker', service: raw.docker.service };

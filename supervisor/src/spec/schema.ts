@@ -197,10 +197,11 @@ const probe = z
 /** Output of the probe schema: durations already in ms, defaults not yet applied. */
 export type RawProbe = z.output<typeof probe>;
 
+// Numbers and booleans are stringified, as docker compose does: `PORT: 8080` is meant as "8080".
+const envMap = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: expected('a string') }).transform(String));
 const processBackend = z.strictObject({
   command,
-  // Numbers and booleans are stringified, as docker compose does: `PORT: 8080` is meant as "8080".
-  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: expected('a string') }).transform(String)).optional(),
+  env: envMap.optional(),
   // Variables of the supervisor passed on as they are; nothing else of its environment is (child-env.ts).
   pass_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: expected('an environment variable name like "TZ"') })).optional(),
   cwd: text.optional(),
@@ -221,6 +222,10 @@ function inprocBackend(allowRun: boolean) {
 const threadBackend = z.strictObject({
   module: text,
   export: text.optional(),
+  // The thread's own process.env (over the supervisor's) and process.argv (appended): a template's
+  // children tell each other apart by them as process children do.
+  env: envMap.optional(),
+  args: z.array(z.string({ error: expected('a string') }), { error: expectedType('a list of strings') }).optional(),
   heartbeat_timeout: duration(RANGES.heartbeat_timeout).optional(),
   resource_limits: z
     .strictObject({
@@ -327,9 +332,14 @@ export interface RawChild {
 /** A simple_one_for_one supervisor's `template`: a worker without id. */
 export type RawTemplate = Omit<RawChild, 'id' | 'children' | 'template' | 'strategy' | 'intensity' | 'period' | 'backoff' | 'max_children' | 'inner_tree'>;
 
-const WORKER_KEYS = ['process', 'inproc', 'docker'] as const;
+/** The worker backends: a template is exactly one of them. */
+const WORKER_KEYS = ['process', 'inproc', 'thread', 'docker', 'custom'] as const;
 
-/** The worker a simple_one_for_one supervisor makes its children from: a child spec without id. */
+/**
+ * The worker a simple_one_for_one supervisor makes its children from: a child spec without id,
+ * any worker backend, checked as a worker child is (notify on process only, docker_health on
+ * docker only, probe names distinct).
+ */
 function templateSchema(allowRun: boolean): z.ZodType<RawTemplate> {
   return z
     .strictObject({
@@ -338,14 +348,21 @@ function templateSchema(allowRun: boolean): z.ZodType<RawTemplate> {
       hung_shutdown: shutdown.optional(),
       process: processBackend.optional(),
       inproc: inprocBackend(allowRun).optional(),
+      thread: threadBackend.optional(),
       docker: dockerBackend.optional(),
+      custom: customBackend.optional(),
+      notify: notify.optional(),
+      watchdog: duration(RANGES.watchdog).optional(),
       probes: z.array(probe).optional(),
     })
     .superRefine((v, ctx) => {
       if (!isMapping(v)) return;
       const kinds = present(v, WORKER_KEYS);
-      if (kinds.length === 1) return;
-      const accepted = 'expected exactly one of process, inproc or docker (a template is a worker, without id)';
+      if (kinds.length === 1) {
+        checkWorkerShape(kinds[0]!, v as Record<string, unknown>, ctx);
+        return;
+      }
+      const accepted = 'expected exactly one of process, inproc, thread, docker or custom (a template is a worker, without id)';
       ctx.addIssue({ code: 'custom', path: kinds.length ? [kinds[1]!] : [], message: `${accepted}, got ${kinds.length ? kinds.join(' and ') : 'none'}` });
     }, { when: () => true });
 }
@@ -391,6 +408,10 @@ function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
   if (kinds[0] === 'children' && c.strategy === 'simple_one_for_one') {
     ctx.addIssue({ code: 'custom', path: ['strategy'], message: 'simple_one_for_one takes a template (one worker spec without id), not children; its children are added at run time' });
   }
+  if (kinds[0] === 'template' && isMapping(c.template) && c.template.docker !== undefined && typeof c.max_children === 'number' && c.max_children > 1) {
+    // A docker child is its compose service's one container: two children would fight over it.
+    ctx.addIssue({ code: 'custom', path: ['max_children'], message: `expected 1 (the default) for a docker template: its children would all be the one container of its compose service, got ${c.max_children}; declare one service per child instead` });
+  }
   if (kinds[0] === 'children' && c.max_children !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['max_children'], message: 'only a simple_one_for_one supervisor (a child with template) takes max_children' });
   }
@@ -399,22 +420,32 @@ function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
     if (c.hung_shutdown !== undefined) ctx.addIssue({ code: 'custom', path: ['hung_shutdown'], message: 'a nested supervisor takes no hung_shutdown; put it on its workers' });
     if (c.inner_tree !== undefined) ctx.addIssue({ code: 'custom', path: ['inner_tree'], message: 'a nested supervisor takes no inner_tree; put it on the worker whose app serves /v1/tree' });
   }
-  for (const k of present(v, ['notify', 'watchdog'] as const)) {
+  if (kinds[0] === 'children' || kinds[0] === 'template') {
+    for (const k of present(v, ['notify', 'watchdog'] as const)) {
+      ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process child only; this child is a nested supervisor` });
+    }
+    return;
+  }
+  for (const k of present(v, SUPERVISOR_ONLY)) {
+    ctx.addIssue({ code: 'custom', path: [k], message: `only a nested supervisor (a child with children) takes "${k}"; this child is a ${kinds[0]} worker` });
+  }
+  checkWorkerShape(kinds[0]!, c, ctx);
+}
+
+/** What a worker (a child, or a simple_one_for_one template) of backend `kind` may not carry. */
+function checkWorkerShape(kind: string, c: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  for (const k of present(c, ['notify', 'watchdog'] as const)) {
     // Containers would need the socket mounted (see notify/README.md); threads heartbeat over their port.
-    if (kinds[0] !== 'process') ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process child only; this child is ${kinds[0] === 'children' || kinds[0] === 'template' ? 'a nested supervisor' : `a ${kinds[0]} worker`}` });
+    if (kind !== 'process') ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process child only; this child is a ${kind} worker` });
   }
   if (isMapping(c.notify) && c.notify.watchdog !== undefined && c.watchdog !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['watchdog'], message: 'expected either watchdog or notify.watchdog, got both' });
-  }
-  if (kinds[0] === 'children' || kinds[0] === 'template') return;
-  for (const k of present(v, SUPERVISOR_ONLY)) {
-    ctx.addIssue({ code: 'custom', path: [k], message: `only a nested supervisor (a child with children) takes "${k}"; this child is a ${kinds[0]} worker` });
   }
   const probes = Array.isArray(c.probes) ? (c.probes as unknown[]) : [];
   const seen = new Map<string, number>();
   probes.forEach((p, i) => {
     const pk = present(p, CHECK_KINDS);
-    if (pk.includes('docker_health') && kinds[0] !== 'docker') {
+    if (pk.includes('docker_health') && kind !== 'docker') {
       ctx.addIssue({ code: 'custom', path: ['probes', i, 'docker_health'], message: 'docker_health only applies to a docker child' });
     }
     const named = typeof (p as { name?: unknown })?.name === 'string';

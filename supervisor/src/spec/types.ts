@@ -128,6 +128,10 @@ export interface ThreadBackendSpec {
   resourceLimits: ThreadResourceLimits;
   /** A thread that posts no heartbeat for this long is stalled (0 = no heartbeat check). */
   heartbeatTimeoutMs: number;
+  /** Set in the thread's own `process.env`, over a copy of the supervisor's (worker_threads `env`). */
+  env?: Readonly<Record<string, string>>;
+  /** Appended to the thread's `process.argv` (worker_threads `argv`). */
+  args?: readonly string[];
 }
 
 /**

@@ -14,7 +14,8 @@ export { resolveProject } from './project.ts';
 
 /** Whether any worker of the tree names a compose service. */
 export function hasDockerChildren(spec: TreeSpec): boolean {
-  const walk = (c: ChildSpec): boolean => (c.type === 'worker' ? c.backend.kind === 'docker' : c.children.some(walk));
+  // A simple_one_for_one template of a docker service counts: its child is added at run time.
+  const walk = (c: ChildSpec): boolean => (c.type === 'worker' ? c.backend.kind === 'docker' : c.template?.backend.kind === 'docker' || c.children.some(walk));
   return walk(spec.root);
 }
 
