@@ -112,6 +112,8 @@ export interface ServiceOptions {
   healthcheck?: { intervalS: number; retries: number; timeoutS?: number };
   /** Extra labels. */
   labels?: Record<string, string>;
+  /** Extra `-v` mounts (`host:container[:ro]`). */
+  volumes?: readonly string[];
 }
 
 /** A compose project made by hand: containers with the labels `docker compose up --no-start` sets. */
@@ -142,6 +144,7 @@ export async function createTestProject(prefix = 'ev-test'): Promise<TestProject
       }
       const args = ['create', '--name', cname, '--init', '--restart', opts.restart ?? 'no', '-p', `127.0.0.1:${port}:8080`, '-v', `${FIXTURES}:/fixtures:ro`, '-e', 'PORT=8080'];
       for (const [k, v] of Object.entries(opts.env ?? {})) args.push('-e', `${k}=${v}`);
+      for (const v of opts.volumes ?? []) args.push('-v', v);
       for (const [k, v] of Object.entries(labels)) args.push('--label', `${k}=${v}`);
       if (opts.healthcheck) {
         const h = opts.healthcheck;

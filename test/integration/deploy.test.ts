@@ -118,6 +118,7 @@ interface Node {
   id: string;
   state: string;
   restarts: number;
+  notify?: { ready: boolean; watchdogMs: number; lastPingAt: number | null; rejected: number };
 }
 async function tree(): Promise<Map<string, Node>> {
   const r = await get(ports.api, '/v1/tree', viewer);
@@ -154,14 +155,15 @@ async function restartAsDocumented(command: string, restarted: string[]): Promis
  * Issue 14, point 2, on the running stack: every app and the supervisor run as the unprivileged
  * user, on a read-only root with a tmpfs /tmp, with no-new-privileges, every capability dropped and
  * a memory limit; only the supervisor has the Docker socket; the one-shot volume-init (root with
- * CAP_CHOWN and CAP_DAC_READ_SEARCH only, no network) ran and exited 0.
+ * CAP_CHOWN and CAP_DAC_READ_SEARCH only, no network) ran and exited 0; each app holds its own
+ * sd_notify volume and no other's.
  */
 async function assertLockedDown(ids: string[]): Promise<void> {
   interface Inspect {
     Config: { User: string; Labels: Record<string, string> };
     State: { Status: string; ExitCode: number };
     HostConfig: { ReadonlyRootfs: boolean; CapDrop: string[] | null; CapAdd: string[] | null; SecurityOpt: string[] | null; Memory: number; MemorySwap: number; Tmpfs: Record<string, string> | null; NetworkMode: string; GroupAdd: string[] | null };
-    Mounts: { Source: string; Destination: string }[];
+    Mounts: { Source: string; Destination: string; Name?: string }[];
   }
   const all = JSON.parse(await docker(['inspect', ...ids])) as Inspect[];
   const services = new Set<string>();
@@ -185,6 +187,10 @@ async function assertLockedDown(ids: string[]): Promise<void> {
     assert.equal(h.MemorySwap, h.Memory, `${service}: no swap beyond the limit (an OOM is an OOM)`);
     assert.ok(h.Tmpfs && '/tmp' in h.Tmpfs, `${service}: a tmpfs on /tmp`);
     assert.equal(c.Mounts.some((m) => m.Destination === '/var/run/docker.sock'), service === 'supervisor', `${service}: only the supervisor has the Docker socket`);
+    // sd_notify's boundary: an app holds its own notify volume only; the supervisor holds all five.
+    const notify = c.Mounts.filter((m) => /_notify-/.test(m.Name ?? '')).map((m) => `${m.Name!.replace(/^.*_notify-/, '')}:${m.Destination}`).sort();
+    if (service === 'supervisor') assert.deepEqual(notify, ['camera', 'inference', 'onvif', 'vacuum', 'web'].map((a) => `${a}:/run/edgevisor/notify/${a}`));
+    else assert.deepEqual(notify, [`${service}:/run/notify`], `${service}: its own notify volume, no other`);
     const [user] = (await docker(['exec', ids[all.indexOf(c)]!, 'id', '-u'])).split('\n');
     assert.equal(user, '10001', `${service}: its processes run as 10001`);
   }
@@ -275,6 +281,15 @@ describe('deploy: the README commands on real Docker (bundle, install, restart, 
     assert.equal(ids.length, 7, 'supervisor + five apps + the one-shot volume-init');
     const rows = (await docker(['inspect', '-f', '{{index .Config.Labels "com.docker.compose.service"}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.Init}} {{range .Mounts}}{{.Source}},{{end}} {{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}},{{end}}{{end}}', ...ids])).split('\n');
     await assertLockedDown(ids);
+    // Every app feeds its watchdog from its container, through its own notify volume, to a
+    // supervisor that sees it as pid 0 (backends/docker/notify.ts): pings arrive, none refused.
+    await waitFor('every app pinged its watchdog', async () => {
+      const t = await tree();
+      return apps.every((a) => t.get(a)?.notify?.lastPingAt);
+    }, 30_000, 500);
+    for (const [a, n] of [...(await tree())].filter(([id]) => apps.includes(id))) {
+      assert.deepEqual([n.notify?.watchdogMs, n.notify?.rejected], [5000, 0], `${a}: ${JSON.stringify(n.notify)}`);
+    }
     for (const row of rows) {
       const [service, restart, init, mounts, hostIps] = row.split(' ');
       if (service === 'volume-init') continue;

@@ -169,9 +169,14 @@ describe('inner tree: the camera controller\'s workers in the supervisor\'s tree
       const c = await cameras();
       return c.get('dock')!.workerRuns > cams0.get('dock')!.workerRuns && c.get('dock')!.framesTotal > cams0.get('dock')!.framesTotal ? c : undefined;
     }, 15_000);
-    assert.ok(cams1.get('gate')!.framesTotal > cams0.get('gate')!.framesTotal, 'gate kept delivering');
-    assert.equal(cams1.get('gate')!.workerRuns, cams0.get('gate')!.workerRuns, 'gate\'s worker was not restarted');
-    assert.equal(cams1.get('gate')!.worker!.restarts, 0);
+    // dock can be back within one of gate's frame intervals (200 ms): wait for gate's next frame, not for luck.
+    const gate = await waitFor('gate delivering meanwhile', async () => {
+      const g = (await cameras()).get('gate')!;
+      return g.framesTotal > cams0.get('gate')!.framesTotal ? g : undefined;
+    }, 5_000);
+    assert.ok(cams1.get('gate')!.framesTotal >= cams0.get('gate')!.framesTotal);
+    assert.equal(gate.workerRuns, cams0.get('gate')!.workerRuns, 'gate\'s worker was not restarted');
+    assert.equal(gate.worker!.restarts, 0);
     assert.equal(node('camera')!.info?.pid, pid, 'the camera process was not restarted');
 
     const after = await waitFor('the manual event and the worker\'s own steps in the log', async () => {
@@ -267,6 +272,10 @@ describe('inner tree: the camera controller\'s workers in the supervisor\'s tree
     assert.match(status.stdout, /\n {4}camera\/dock\s+\S+ \(stale\)\s+(?:connecting|streaming|reconnecting)\s+-\s/, 'the last known worker state, no uptime for what is not known to be up');
     const refused = await call(`${svc.url}/v1/children/camera%2Fdock/restart`, { method: 'POST', token: TECH });
     assert.equal(refused.status, 409);
+    // Adding and deleting are refused the same way: nobody is there to take them.
+    const del = await call(`${svc.url}/v1/children/camera%2Fdock`, { method: 'DELETE', token: TECH });
+    assert.equal(del.status, 409);
+    assert.equal(del.body.error.message, 'camera/dock: camera is stopped; start camera first');
   });
 });
 

@@ -59,6 +59,9 @@ describe('merging an app\'s tree', () => {
     assert.deepEqual(dock.info, { run: 1, workerState: 'streaming' }, 'only primitive info passes');
     assert.equal(nodes[1]!.lastRestartAt, null, 'absent fields default to null');
     assert.deepEqual(topLevelInnerIds('camera', appSnapshot()), ['camera/dock', 'camera/yard']);
+    assert.equal(dock.dynamic, undefined, 'a child of the app\'s tree file');
+    const added = mergeInnerNodes('camera', appSnapshot({ yard: { dynamic: true } }), { stale: false, fetchedAt: 42 })[1]!;
+    assert.equal(added.dynamic, true, 'a child the app added at run time stays marked deletable');
   });
   test('a snapshot with ids that would break the path, or states we do not know, is refused', () => {
     const bad = structuredClone(appSnapshot()) as unknown as { nodes: { id: string; state: string }[] };

@@ -51,7 +51,7 @@ test('template errors name the line and the field, and say what is accepted', ()
     'tree.yaml:7 children[0].template.custom.options',
   ]);
   assert.deepEqual(errs('    template:\n      watchdog: 1s\n      thread: { module: ./w.mjs }\n      probes: [{ docker_health: {} }, { name: docker_health, tcp: { host: 127.0.0.1, port: 1 } }]\n'), [
-    'tree.yaml:7 children[0].template.watchdog: "watchdog" (sd_notify) applies to a process child only; this child is a thread worker',
+    'tree.yaml:7 children[0].template.watchdog: "watchdog" (sd_notify) applies to a process or docker child only; this child is a thread worker',
     'tree.yaml:9 children[0].template.probes[0].docker_health: docker_health only applies to a docker child',
     'tree.yaml:9 children[0].template.probes[1].name: duplicate probe name "docker_health" (also probes[0]); give each probe of a child a distinct name',
   ]);

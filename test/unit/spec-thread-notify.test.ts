@@ -46,15 +46,25 @@ test('watchdog: 500ms is notify { watchdog: 500ms }; notify has ready and start_
   assert.equal(one('    process: { command: [x] }\n').notify, undefined);
 });
 
-test('notify/watchdog: only on process children, not both, ranges and types', () => {
-  assert.deepEqual(errs('    watchdog: 500ms\n    inproc: { module: ./w.js }\n'), ['tree.yaml:5 children[0].watchdog: "watchdog" (sd_notify) applies to a process child only; this child is a inproc worker']);
-  assert.deepEqual(errs('    notify: { ready: true }\n    children: []\n'), ['tree.yaml:5 children[0].notify: "notify" (sd_notify) applies to a process child only; this child is a nested supervisor']);
+test('notify/watchdog: only on process and docker children, not both, ranges and types', () => {
+  assert.deepEqual(errs('    watchdog: 500ms\n    inproc: { module: ./w.js }\n'), ['tree.yaml:5 children[0].watchdog: "watchdog" (sd_notify) applies to a process or docker child only; this child is a inproc worker']);
+  assert.deepEqual(errs('    notify: { ready: true }\n    children: []\n'), ['tree.yaml:5 children[0].notify: "notify" (sd_notify) applies to a process or docker child only; this child is a nested supervisor']);
   assert.deepEqual(errs('    watchdog: 1s\n    notify: { watchdog: 2s }\n    process: { command: [x] }\n'), ['tree.yaml:5 children[0].watchdog: expected either watchdog or notify.watchdog, got both']);
   assert.deepEqual(one('    watchdog: 1s\n    notify: { ready: true }\n    process: { command: [x] }\n').notify, { ready: true, watchdogMs: 1000, startTimeoutMs: 60_000 });
   assert.deepEqual(errs('    watchdog: 5ms\n    notify: { ready: "yes" }\n    process: { command: [x] }\n'), [
     'tree.yaml:5 children[0].watchdog: expected a duration from 20ms to 1h, got "5ms"',
     'tree.yaml:6 children[0].notify.ready: expected true or false, got "yes"',
   ]);
+});
+
+test('a docker child takes a watchdog when the tree names docker.notify_dir; without it the error says what to add', () => {
+  const spec = parseTree('version: 1\nname: t\ndocker: { notify_dir: ./run/notify }\nchildren:\n  - id: web\n    docker: { service: web }\n    watchdog: 5s\n', '/srv/box/tree.yaml');
+  assert.equal(spec.docker?.notifyDir, '/srv/box/run/notify', 'resolved against the tree file');
+  assert.deepEqual((spec.root.children[0] as WorkerSpec).notify, { ready: false, watchdogMs: 5000, startTimeoutMs: 60_000 });
+  assert.deepEqual(
+    specErrors(() => parseTree('version: 1\nname: t\nchildren:\n  - id: p\n    children:\n      - id: web\n        docker: { service: web }\n        watchdog: 5s\n', '/srv/box/tree.yaml')),
+    ["tree.yaml:8 children[0].children[0].watchdog: a docker child's sd_notify needs docker.notify_dir in the tree file: the directory holding one folder per service, each mounted into its container (see compose.yaml)"],
+  );
 });
 
 test('trees built in code take the same keys', () => {

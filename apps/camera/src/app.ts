@@ -77,7 +77,8 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
   // The supervisor merges this tree under the camera child (inner_tree): GET /v1/tree, /v1/events,
   // POST /v1/children/:id/restart|stop|start. Each worker's own state (connecting, streaming,
   // reconnecting) is in its node as workerState, its events as worker_state.
-  const innerRoutes = registerInnerTreeRoutes(app, tree);
+  // POST /v1/children and DELETE /v1/children/:id too: a discovered camera added or deleted by hand (discovered.ts).
+  const innerRoutes = registerInnerTreeRoutes(app, tree, discovered ? { children: discovered.children } : {});
   // One camera down is the camera's problem (shown in /cameras and metrics), not the process's:
   // failing /healthz for it would get every camera restarted by the outer supervisor.
   server.addHealthCheck('workers', () => {

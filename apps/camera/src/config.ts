@@ -37,8 +37,11 @@ const sourceSchema = keyedUnion(z.union([
   z.object({ synthetic: z.object({ period_s: z.number().min(1).max(3600).default(12), clip: z.string().min(1, 'expected a video file path').max(4096).optional() }).strict() }).strict(),
 ]), 'expected exactly one of rtsp: {url}, mjpeg: {url, username?, password?}, snapshot: {url, username?, password?}, onvif: {stream_uri} or {device | address, profile?}, synthetic: {period_s?, clip?}');
 
+/** A camera id (also its worker's child id): what cameras.yaml accepts, and a worker added by hand under `discovered`. */
+export const cameraId = { pattern: /^[a-z0-9][a-z0-9_-]{0,62}$/i, expected: 'an id of letters, digits, _ or - (max 63)' } as const;
+
 const cameraSchema = z.object({
-  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'expected an id of letters, digits, _ or - (max 63)'),
+  id: z.string().regex(cameraId.pattern, `expected ${cameraId.expected}`),
   source: sourceSchema,
   fps: z.number().min(0.1).max(60).default(5),
   width: z.number().int().min(16).max(3840).default(640),

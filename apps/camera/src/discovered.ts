@@ -9,10 +9,17 @@
  *
  * One GET /cameras per period, bounded by a deadline, never overlapping; a service that is down
  * costs one failed poll per period and nothing else.
+ *
+ * A technician can also add and delete these workers through the supervisor (`edgevisor add
+ * camera/discovered --id <device>`, `edgevisor delete camera/<id>`, forwarded to this app's
+ * inner-tree routes): `children` registers the camera before its worker is added, exactly as a
+ * poll does, and forgets it when its worker is deleted. A camera deleted by hand is not adopted
+ * again by the poll (until it is added by hand, or the controller restarts).
  */
 import { deadline } from '../../common/src/index.ts';
-import type { InprocWorker, Tree } from 'edgevisor';
-import { parseCameras, type CameraConfig } from './config.ts';
+import { EdgevisorError, codes } from 'edgevisor';
+import type { Actor, ChildSnapshot, InnerRoutesOptions, InprocWorker, Tree } from 'edgevisor';
+import { cameraId, parseCameras, type CameraConfig } from './config.ts';
 import { CameraRuntime } from './camera-worker.ts';
 
 /** The simple_one_for_one supervisor of the discovered cameras, in the controller's tree. */
@@ -53,6 +60,8 @@ export interface DiscoveredPoller {
   poll(): Promise<string[]>;
   start(): void;
   stop(): void;
+  /** Add and delete by a technician (registerInnerTreeRoutes' `children`): see the top of this file. */
+  children: Required<NonNullable<InnerRoutesOptions['children']>>;
 }
 
 export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRuntime>, opts: DiscoveredOptions): DiscoveredPoller {
@@ -63,6 +72,18 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
   let lastError = '';
   /** Devices a configured camera already streams (`onvif: { device }`): no second worker for them. */
   const configuredDevices = () => new Set([...cameras.values()].flatMap((c) => (c.config.source.kind === 'onvif' && c.config.source.device ? [c.config.source.device] : [])));
+  /** Deleted by a technician: the poll leaves them alone. */
+  const declined = new Set<string>();
+  /** Registers the camera (so its worker finds it), then adds the worker; forgets the camera if the tree refuses. */
+  const adopt = (id: string, actor: Actor): ChildSnapshot => {
+    cameras.set(id, new CameraRuntime(discoveredConfig(id, base)));
+    try {
+      return tree.addChild(DISCOVERED, { id }, actor);
+    } catch (err) {
+      cameras.delete(id);
+      throw err;
+    }
+  };
 
   const poll = async (): Promise<string[]> => {
     const dl = deadline(POLL_TIMEOUT_MS, stopping.signal);
@@ -84,21 +105,16 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
     const added: string[] = [];
     const taken = configuredDevices();
     for (const id of ids) {
-      if (cameras.has(id) || taken.has(id) || tree.child(id)) continue;
-      let config: CameraConfig;
-      try {
-        config = discoveredConfig(id, base);
-      } catch (err) {
-        opts.log?.(`camera: discovered camera "${id.slice(0, 63)}" not adopted: ${(err as Error).message}`);
+      if (declined.has(id) || cameras.has(id) || taken.has(id) || tree.child(id)) continue;
+      if (!cameraId.pattern.test(id)) {
+        opts.log?.(`camera: discovered camera "${id.slice(0, 63)}" not adopted: its id is not ${cameraId.expected}`);
         continue;
       }
-      cameras.set(id, new CameraRuntime(config));
       try {
-        tree.addChild(DISCOVERED, { id }, { role: 'technician', via: 'discovery' });
+        adopt(id, { role: 'technician', via: 'discovery' });
         added.push(id);
         opts.log?.(`camera: discovered camera ${id} gets its worker`);
       } catch (err) {
-        cameras.delete(id);
         opts.log?.(`camera: discovered camera "${id}" not adopted: ${(err as Error).message}`);
       }
     }
@@ -120,6 +136,29 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
       stopping.abort();
       clearTimeout(timer);
       timer = undefined;
+    },
+    children: {
+      add(parent, child, actor) {
+        if (parent !== DISCOVERED) return tree.addChild(parent, child, actor);
+        const o = child !== null && typeof child === 'object' && !Array.isArray(child) ? (child as Record<string, unknown>) : {};
+        const id = o['id'];
+        if (typeof id !== 'string' || !cameraId.pattern.test(id)) throw new EdgevisorError(codes.SPEC_INVALID, `child.id: a discovered camera's worker is named by its camera's ONVIF device id: expected ${cameraId.expected}, got ${id === undefined ? 'nothing' : JSON.stringify(id).slice(0, 70)}`);
+        const extra = Object.keys(o).find((k) => k !== 'id');
+        if (extra) throw new EdgevisorError(codes.SPEC_INVALID, `child.${extra}: unknown field; a discovered camera's worker takes only an id (its settings are every discovered camera's)`);
+        if (cameras.has(id) || tree.child(id)) throw new EdgevisorError(codes.CHILD_EXISTS, `the camera controller already has a camera "${id}"`);
+        if (configuredDevices().has(id)) throw new EdgevisorError(codes.STATE_CONFLICT, `a configured camera streams ONVIF device "${id}" already`);
+        const snap = adopt(id, actor);
+        declined.delete(id);
+        return snap;
+      },
+      remove(id, actor) {
+        const discovered = tree.child(id)?.parent === DISCOVERED;
+        tree.removeChild(id, actor);
+        if (!discovered) return;
+        declined.add(id);
+        // Its worker holds its runtime until it has stopped; /cameras and the poll forget it now.
+        cameras.delete(id);
+      },
     },
   };
 }

@@ -8,6 +8,7 @@ import type { Role, Tree } from '../runtime/types.ts';
 import { createAuthenticator, type ApiTokens } from './auth.ts';
 import { registerAuditRoute } from './audit.ts';
 import { registerChildrenRoutes } from './children.ts';
+import { parseVia, viaValues } from './children-body.ts';
 import { ApiError, apiCodes, badRequest, sendError, statusFor } from './errors.ts';
 import { apiBodyLimit, clientErrorHandler, frameworkAnswer, frameworkErrors } from './framework-errors.ts';
 import { createTreeMetrics } from './metrics.ts';
@@ -61,20 +62,8 @@ function parseFlag(raw: unknown, field: string): boolean {
   throw badRequest(`${field}: expected 1 or 0 (true or false), got ${JSON.stringify(raw)}`);
 }
 
-/**
- * Where a manual action came from, from the optional `x-edgevisor-via` header; recorded in the
- * event log with the role. Whitelisted: anything else is a 400, so the log holds no free text.
- */
-export const viaValues = ['dashboard', 'cli', 'api'] as const;
-export type Via = (typeof viaValues)[number];
-
-function parseVia(raw: string | string[] | undefined): Via {
-  if (raw === undefined) return 'api';
-  const v = Array.isArray(raw) ? raw[0] : raw;
-  const found = viaValues.find((x) => x === v?.trim().toLowerCase());
-  if (!found) throw badRequest(`x-edgevisor-via: expected one of ${viaValues.join(', ')}, got ${JSON.stringify(String(v).slice(0, 40))}`);
-  return found;
-}
+/** Where a manual action came from: defined in children-body.ts (shared with inner/routes.ts), still exported here. */
+export { viaValues, type Via } from './children-body.ts';
 
 export const eventsDefaultLimit = 100;
 export const eventsMaxLimit = 1000;

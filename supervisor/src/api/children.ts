@@ -10,40 +10,43 @@
  * - `DELETE /v1/children/:id`: stops a child added at run time, then deletes it. 202
  *   `{accepted, action: "delete", child}`; 409 for a child of the tree file (stop it instead).
  * Both are `manual` events with the role and `via` (x-edgevisor-via), like the other actions.
+ *
+ * An inner id (`camera/discovered` as the parent, `camera/<cam>` to delete: a node of an app's
+ * inner tree, inner/inner-tree.ts) is passed to its app, which serves the same contract for its
+ * own tree (inner/routes.ts, same body checks: children-body.ts) and answers for it: its 201/202
+ * and its refusals come back with their status and code; an app that does not answer in time is
+ * a 502 `INNER_UNAVAILABLE`. The `manual` event is the supervisor's, with the role it checked.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ChildSnapshot, Role, Tree } from '../runtime/types.ts';
-import { badRequest } from './errors.ts';
+import type { Role, Tree } from '../runtime/types.ts';
+import { deleting, parseAddChildBody, type ChildAdded } from './children-body.ts';
 
-export interface ChildAdded {
-  added: string;
-  parent: string;
-  child: ChildSnapshot;
-}
-
-const BODY = '{"parent": "<supervisor id>", "child": {...}}';
+export type { ChildAdded } from './children-body.ts';
 
 export function registerChildrenRoutes(
   app: FastifyInstance,
   tree: Tree,
   opts: { technician: { config: { role: Role } }; via: (raw: string | string[] | undefined) => string },
 ): void {
+  /** A node of an app's inner tree (as of the last poll): its app answers for it. An unknown `a/b` too: the 404 then names the inner ids. */
+  const isInner = (id: string) => {
+    const node = tree.child(id);
+    return node ? node.inner === true : id.includes('/');
+  };
+
   app.post<{ Body: unknown }>('/v1/children', opts.technician, async (req, reply) => {
     const actor = { role: req.role ?? ('technician' as const), via: opts.via(req.headers['x-edgevisor-via']) };
-    const body = req.body;
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest(`body: expected JSON ${BODY}`);
-    const { parent, child, ...rest } = body as Record<string, unknown>;
-    const extra = Object.keys(rest);
-    if (extra.length) throw badRequest(`${extra[0]}: unknown field; accepted: parent, child`);
-    if (typeof parent !== 'string' || parent.length === 0 || parent.length > 200) throw badRequest(`parent: expected the id of a supervisor, got ${parent === undefined ? 'nothing' : JSON.stringify(parent).slice(0, 60)}`);
-    const snap = tree.addChild(parent, child, actor);
+    const { parent, child } = parseAddChildBody(req.body);
+    const snap = isInner(parent) ? await tree.innerAdd(parent, child, actor) : tree.addChild(parent, child, actor);
     const answer: ChildAdded = { added: snap.id, parent, child: snap };
     return reply.code(201).send(answer);
   });
 
   app.delete<{ Params: { id: string } }>('/v1/children/:id', opts.technician, async (req, reply) => {
     const actor = { role: req.role ?? ('technician' as const), via: opts.via(req.headers['x-edgevisor-via']) };
-    tree.removeChild(req.params.id, actor);
-    return reply.code(202).send({ accepted: true, action: 'delete', child: req.params.id });
+    const id = req.params.id;
+    if (isInner(id)) await tree.innerAction(id, 'delete', actor);
+    else tree.removeChild(id, actor);
+    return reply.code(202).send(deleting(id));
   });
 }

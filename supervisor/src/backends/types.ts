@@ -92,6 +92,13 @@ export interface Unit {
    */
   output?(n: number, signal: AbortSignal): Promise<string[]>;
   info(): UnitInfo;
+  /**
+   * sd_notify (notify/): whether a datagram the kernel stamped with sender `pid` (0 when the
+   * sender is outside the supervisor's pid namespace) comes from the current run; null while the
+   * unit cannot tell yet (a container's run is still being checked): dropped, not counted. Without it the
+   * runtime takes the run's process group (`info().pid` as its leader), the process backend's rule.
+   */
+  notifySender?(pid: number): boolean | null;
   /** Release resources (listeners, streams). Does not stop the unit. */
   close(): Promise<void>;
 }
@@ -132,7 +139,15 @@ export interface BackendContext {
  * (for `custom` children, by `backend.name`). It is called once per child when the tree is
  * built: it may throw EdgevisorError(SPEC_INVALID) for options it cannot accept.
  */
-export type UnitFactory = (worker: WorkerSpec, ctx: BackendContext) => Unit;
+export type UnitFactory = ((worker: WorkerSpec, ctx: BackendContext) => Unit) & {
+  /**
+   * For backends whose units cannot be handed a fresh NOTIFY_SOCKET (a container: its environment
+   * and mounts are compose's): the stable path its socket must be bound at on the supervisor's
+   * side, and how messages name it (never the path). Throws SPEC_INVALID when the backend cannot
+   * offer one. Without it, a notify child gets a fresh private socket through `extraEnv`.
+   */
+  notifySocket?(worker: WorkerSpec): { path: string; label: string };
+};
 
 /** The backend kinds a tree names: process, inproc, thread, docker, custom. */
 export type BackendKind = BackendSpec['kind'];

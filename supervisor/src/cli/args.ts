@@ -30,9 +30,10 @@ commands:
                                 logged
   add PARENT [--id ID] [--env K=V]... [--arg A]... [--option K=V]...
                                 add a child to a simple_one_for_one supervisor, from its template
-                                (--env, --arg: process and thread templates; --option: custom)
+                                (--env, --arg: process and thread templates; --option: custom;
+                                an app's inner one too: add camera/discovered --id cam9)
   add PARENT --file CHILD.yaml  add a child (a child spec as in the tree file) to a supervisor
-  delete ID                     stop a child added at run time, then delete it
+  delete ID                     stop a child added at run time, then delete it (camera/cam9 too)
   help                          this text
 
 environment:

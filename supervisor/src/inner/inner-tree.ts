@@ -8,7 +8,14 @@
  *   `lastSeq` (its last event's seq; optional);
  * - `GET /v1/events?since=SEQ&limit=N` `{ events, lastSeq, instance }`, its tree's events after SEQ;
  * - `POST /v1/children/:id/restart|stop|start` 202 / 404 EDGEVISOR_ERR_UNKNOWN_CHILD / 409
- *   EDGEVISOR_ERR_STATE_CONFLICT.
+ *   EDGEVISOR_ERR_STATE_CONFLICT;
+ * - `POST /v1/children` `{parent, child}` (parent an id of the app's tree) 201 `{added, parent,
+ *   child}` and `DELETE /v1/children/:id` 202 `{accepted, action: "delete", child}`, with the
+ *   supervisor API's codes (api/children.ts): 400 BAD_REQUEST / SPEC_INVALID naming the field,
+ *   404 UNKNOWN_CHILD, 409 CHILD_EXISTS / STATE_CONFLICT (a child of the app's tree file).
+ * Every POST/DELETE the supervisor sends carries `x-edgevisor-via` and `x-edgevisor-forwarded-by:
+ * supervisor` (inner/forward.ts); the supervisor records the `manual` event with the role it
+ * authenticated once the app accepted, and skips the app's echo of it.
  *
  * The supervisor polls it every `every` while the child is up, each request bounded by `timeout`,
  * on its own timer: a slow or dead app delays nothing else and never blocks a snapshot, which is
@@ -29,12 +36,11 @@ import { EdgevisorError, codes } from '../errors.ts';
 import type { InnerTreeSpec } from '../spec/types.ts';
 import type { Actor, ChildSnapshot, InnerTreeStatus, ProbeStatus } from '../runtime/types.ts';
 import { dropConnection, httpGet, type ConnectionSlot } from '../probes/http-get.ts';
+import { forwardToApp } from './forward.ts';
 
 /** Answers larger than this are refused: a tree of a few hundred nodes is far below it. */
 const MAX_BODY = 2 * 1024 * 1024;
 const EVENTS_PAGE = 500;
-/** A forwarded manual action waits at least this long for the app's answer. */
-const MIN_ACTION_TIMEOUT_MS = 2_000;
 const text = (max: number) => z.string().transform((s) => (s.length > max ? `${s.slice(0, max)}...` : s));
 const state = z.enum(childStates);
 /** Inner ids become `<child>/<id>` path segments: no "/", shell-safe. */
@@ -61,6 +67,8 @@ const nodeSchema = z.object({
   lastRestartReason: text(500).nullable().optional(),
   lastRestartAt: z.number().nullable().optional(),
   manuallyStopped: z.boolean().optional(),
+  /** Added at run time: deletable (DELETE /v1/children/:id). */
+  dynamic: z.boolean().optional(),
   backend: z.enum(['process', 'inproc', 'docker']).optional(),
   probes: z.array(probeSchema).max(50).optional(),
   info: z.record(z.string(), z.unknown()).optional(),
@@ -101,46 +109,51 @@ function primitiveInfo(info: Record<string, unknown> | undefined): Record<string
   return out;
 }
 
+/** The app's root: the node without a parent (its tree's name for a snapshot without one). */
+const rootOf = (snap: InnerSnapshot) => snap.nodes.find((n) => n.parent === null)?.id ?? snap.name;
+
 /**
- * The app's nodes as nodes of our tree, without the app's root: `<child>/<id>`, parent the child
- * (for the app's top level) or `<child>/<parent>`, `inner: true`. Pure.
+ * One of the app's nodes as a node of our tree: `<child>/<id>`, parent the child (for the app's
+ * top level, under `root`) or `<child>/<parent>`, `inner: true`. Pure.
  */
-export function mergeInnerNodes(childId: string, snap: InnerSnapshot, opts: { stale: boolean; fetchedAt: number }): ChildSnapshot[] {
-  const root = snap.nodes.find((n) => n.parent === null)?.id ?? snap.name;
+export function mergeInnerNode(childId: string, root: string, n: InnerSnapshot['nodes'][number], opts: { stale: boolean; fetchedAt: number }): ChildSnapshot {
   const full = (id: string) => `${childId}/${id}`;
-  return snap.nodes
-    .filter((n) => n.parent !== null)
-    .map((n) => {
-      const node: ChildSnapshot = {
-        id: full(n.id),
-        type: n.type,
-        parent: n.parent === root ? childId : full(n.parent!),
-        state: n.state,
-        since: n.since,
-        startedAt: n.startedAt,
-        restarts: n.restarts,
-        lastReason: n.lastReason,
-        lastRestartReason: n.lastRestartReason ?? null,
-        lastRestartAt: n.lastRestartAt ?? null,
-        manuallyStopped: n.manuallyStopped ?? false,
-        probes: (n.probes ?? []) as ProbeStatus[],
-        inner: true,
-        stale: opts.stale,
-        fetchedAt: opts.fetchedAt,
-      };
-      if (n.backend) node.backend = n.backend;
-      if (n.workerState) node.workerState = n.workerState;
-      if (n.workerStateSince !== undefined) node.workerStateSince = n.workerStateSince;
-      const info = primitiveInfo(n.info);
-      if (info) node.info = info;
-      if (n.children) node.children = n.children.map(full);
-      return node;
-    });
+  const node: ChildSnapshot = {
+    id: full(n.id),
+    type: n.type,
+    parent: n.parent === root || n.parent === null ? childId : full(n.parent),
+    state: n.state,
+    since: n.since,
+    startedAt: n.startedAt,
+    restarts: n.restarts,
+    lastReason: n.lastReason,
+    lastRestartReason: n.lastRestartReason ?? null,
+    lastRestartAt: n.lastRestartAt ?? null,
+    manuallyStopped: n.manuallyStopped ?? false,
+    probes: (n.probes ?? []) as ProbeStatus[],
+    inner: true,
+    stale: opts.stale,
+    fetchedAt: opts.fetchedAt,
+  };
+  if (n.dynamic) node.dynamic = true;
+  if (n.backend) node.backend = n.backend;
+  if (n.workerState) node.workerState = n.workerState;
+  if (n.workerStateSince !== undefined) node.workerStateSince = n.workerStateSince;
+  const info = primitiveInfo(n.info);
+  if (info) node.info = info;
+  if (n.children) node.children = n.children.map(full);
+  return node;
+}
+
+/** The app's nodes as nodes of our tree (mergeInnerNode), without the app's root. Pure. */
+export function mergeInnerNodes(childId: string, snap: InnerSnapshot, opts: { stale: boolean; fetchedAt: number }): ChildSnapshot[] {
+  const root = rootOf(snap);
+  return snap.nodes.filter((n) => n.parent !== null).map((n) => mergeInnerNode(childId, root, n, opts));
 }
 
 /** The top-level inner ids (children of the app's root), as the outer child's `children`. */
 export function topLevelInnerIds(childId: string, snap: InnerSnapshot): string[] {
-  const root = snap.nodes.find((n) => n.parent === null)?.id ?? snap.name;
+  const root = rootOf(snap);
   return snap.nodes.filter((n) => n.parent === root).map((n) => `${childId}/${n.id}`);
 }
 
@@ -185,7 +198,11 @@ export interface InnerTreeDeps {
   onInternalError(err: unknown): void;
 }
 
-export type InnerAction = 'restart' | 'stop' | 'start';
+/** What a technician can ask of an inner node; `delete` only of one added at run time. */
+export type InnerAction = 'restart' | 'stop' | 'start' | 'delete';
+
+/** The 201 answer of the app to an add, as the app sends it. */
+const addedSchema = z.object({ added: innerId, parent: innerId, child: nodeSchema });
 
 /** The merged view of one child's inner tree, kept fresh by polling. */
 export interface InnerTree {
@@ -198,6 +215,12 @@ export interface InnerTree {
   topLevelIds(): string[];
   /** Forwards a manual action to the app; throws UNKNOWN_CHILD / STATE_CONFLICT / INNER_UNAVAILABLE. */
   action(fullId: string, action: InnerAction, actor: Actor): Promise<void>;
+  /**
+   * Forwards an add under the inner supervisor `parentFullId` (`camera/discovered`); resolves
+   * with the new node as ours (`camera/<id>`). Throws the app's refusal (BAD_REQUEST,
+   * SPEC_INVALID, UNKNOWN_CHILD, CHILD_EXISTS, STATE_CONFLICT) or INNER_UNAVAILABLE.
+   */
+  add(parentFullId: string, child: unknown, actor: Actor): Promise<ChildSnapshot>;
 }
 
 class FetchError extends Error {}
@@ -277,7 +300,7 @@ export function createInnerTree(childId: string, spec: InnerTreeSpec, deps: Inne
     const parsed = innerSnapshotSchema.safeParse(r.body);
     if (r.status !== 200 || !parsed.success) throw new FetchError(`GET /v1/tree: ${r.status === 200 ? 'not a tree snapshot' : `status ${r.status}`}`);
     const next = parsed.data;
-    const root = next.nodes.find((n) => n.parent === null)?.id ?? next.name;
+    const root = rootOf(next);
     // The app's tree says its last event seq: nothing new since our cursor, no second request.
     const nothingNew = next.lastSeq !== undefined && next.instance === instance && next.lastSeq <= cursor;
     if (eventsSupported && !nothingNew) await replayEvents(root, next.instance);
@@ -308,6 +331,24 @@ export function createInnerTree(childId: string, spec: InnerTreeSpec, deps: Inne
     timer.unref?.();
   };
 
+  /** After an add or delete the app took: poll now rather than at the next period, so the merged tree shows it at once. */
+  const pollNow = () => {
+    if (!running) return;
+    if (timer) clearTimeout(timer);
+    tick();
+  };
+  const refuseWhenDown = (fullId: string) => {
+    if (!isUp()) throw new EdgevisorError(codes.STATE_CONFLICT, `${fullId}: ${childId} is ${deps.outer().state}; start ${childId} first`);
+  };
+  /** The `manual` event of a forwarded action, with the role we authenticated (the app's echo is skipped). */
+  const recordManual = (fullId: string, action: string, actor: Actor, extra: Record<string, unknown> = {}, detail = '') =>
+    deps.emit({
+      type: 'manual',
+      child: fullId,
+      reason: `${action} requested by ${actor.role}${actor.via ? ` via ${actor.via}` : ''}${detail} (passed to ${childId})`,
+      data: { action, role: actor.role, via: actor.via, ...extra, inner: true, forwardedTo: childId },
+    });
+
   return {
     childId,
     start() {
@@ -326,33 +367,32 @@ export function createInnerTree(childId: string, spec: InnerTreeSpec, deps: Inne
     topLevelIds: () => (snap ? topLevelInnerIds(childId, snap) : []),
     async action(fullId, action, actor) {
       const id = fullId.slice(childId.length + 1);
-      if (!isUp()) throw new EdgevisorError(codes.STATE_CONFLICT, `${fullId}: ${childId} is ${deps.outer().state}; start ${childId} first`);
-      let r: { status: number; body: unknown };
-      const timeoutMs = Math.max(MIN_ACTION_TIMEOUT_MS, spec.timeoutMs);
-      try {
-        const res = await fetch(`${spec.url}/v1/children/${encodeURIComponent(id)}/${action}`, {
-          method: 'POST',
-          // The app records it as forwarded (and we skip its echo of our own manual event).
-          headers: { accept: 'application/json', 'x-edgevisor-via': actor.via ?? 'api', 'x-edgevisor-forwarded-by': 'supervisor' },
-          signal: AbortSignal.timeout(timeoutMs),
-          redirect: 'error',
-        });
-        r = { status: res.status, body: await res.json().catch(() => null) };
-      } catch (err) {
-        const e = err as { name?: string };
-        throw new EdgevisorError(codes.INNER_UNAVAILABLE, `${childId} did not take the ${action} of ${fullId}: ${e.name === 'TimeoutError' ? `no answer within ${timeoutMs}ms` : 'not reachable'}`);
-      }
-      const message = (r.body as { error?: { message?: unknown } } | null)?.error?.message;
-      const why = typeof message === 'string' ? message.slice(0, 300) : `status ${r.status}`;
-      if (r.status === 404) throw new EdgevisorError(codes.UNKNOWN_CHILD, `no child "${fullId}" (${childId} says: ${why})`);
-      if (r.status === 409) throw new EdgevisorError(codes.STATE_CONFLICT, `${fullId}: ${why}`);
-      if (r.status !== 202) throw new EdgevisorError(codes.INNER_UNAVAILABLE, `${childId} refused the ${action} of ${fullId}: ${why}`);
-      deps.emit({
-        type: 'manual',
-        child: fullId,
-        reason: `${action} requested by ${actor.role}${actor.via ? ` via ${actor.via}` : ''} (passed to ${childId})`,
-        data: { action, role: actor.role, via: actor.via, inner: true, forwardedTo: childId },
-      });
+      refuseWhenDown(fullId);
+      const del = action === 'delete';
+      await forwardToApp(spec.url, {
+        method: del ? 'DELETE' : 'POST',
+        path: `/v1/children/${encodeURIComponent(id)}${del ? '' : `/${action}`}`,
+        route: del ? 'DELETE /v1/children/:id' : `POST /v1/children/:id/${action}`,
+        actor, expect: 202, childId, fullId, what: action,
+      }, spec.timeoutMs);
+      recordManual(fullId, action, actor);
+      if (del) pollNow();
+    },
+    async add(parentFullId, child, actor) {
+      refuseWhenDown(parentFullId);
+      const body = await forwardToApp(spec.url, {
+        method: 'POST', path: '/v1/children', route: 'POST /v1/children',
+        body: { parent: parentFullId.slice(childId.length + 1), ...(child !== undefined ? { child } : {}) },
+        actor, expect: 201, childId, fullId: parentFullId, what: 'add',
+      }, spec.timeoutMs);
+      // Taken by the app: recorded even if its answer turns out unreadable.
+      const parsed = addedSchema.safeParse(body);
+      const added = parsed.success ? `${childId}/${parsed.data.added}` : undefined;
+      recordManual(parentFullId, 'add', actor, added ? { added, parent: parentFullId } : { parent: parentFullId }, added ? `: ${added}` : '');
+      pollNow();
+      if (!parsed.success) throw new EdgevisorError(codes.INNER_UNAVAILABLE, `${childId} took the add under ${parentFullId} but its answer is not a child snapshot; see GET /v1/tree`);
+      const root = snap ? rootOf(snap) : null;
+      return mergeInnerNode(childId, root ?? '', parsed.data.child, { stale: false, fetchedAt: deps.now() });
     },
   };
 }

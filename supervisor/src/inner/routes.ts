@@ -4,6 +4,7 @@ import type { TreeEvent } from '../core/events.ts';
 import { EdgevisorError, codes } from '../errors.ts';
 import type { Actor, ChildSnapshot, Tree, TreeSnapshot } from '../runtime/types.ts';
 import { toErrorAnswer } from '../api/errors.ts';
+import { deleting, parseAddChildBody, parseVia, type ChildAdded } from '../api/children-body.ts';
 
 /**
  * How an app joins the box's tree: it runs its own supervision tree with this library and serves
@@ -14,7 +15,13 @@ import { toErrorAnswer } from '../api/errors.ts';
  * - `GET /v1/events?since=SEQ&limit=N` `{ events, lastSeq, instance }`: the app tree's events
  *   after SEQ, oldest first, from a bounded ring (the last `ringSize`);
  * - `POST /v1/children/:id/restart|stop|start` 202 `{ accepted, action, child }`, 404
- *   EDGEVISOR_ERR_UNKNOWN_CHILD, 409 EDGEVISOR_ERR_STATE_CONFLICT, 400 for a bad action or via.
+ *   EDGEVISOR_ERR_UNKNOWN_CHILD, 409 EDGEVISOR_ERR_STATE_CONFLICT, 400 for a bad action or via;
+ * - `POST /v1/children` `{parent, child}` and `DELETE /v1/children/:id`: the supervisor API's
+ *   dynamic-children contract (api/children.ts) for this tree, same body checks
+ *   (api/children-body.ts), same answers and codes (201 `{added, parent, child}`, 202 `{accepted,
+ *   action: "delete", child}`; 400 naming the field, 404, 409 CHILD_EXISTS / STATE_CONFLICT). The
+ *   app may put its own step around them (`children`: the camera controller registers a camera
+ *   before its worker is added under `discovered`).
  *
  * No authentication: like the rest of an app's port these routes are meant for loopback and the
  * compose network only (the supervisor holds the tokens and checks them before it forwards).
@@ -24,6 +31,14 @@ export interface InnerRoutesOptions {
   decorate?: (node: ChildSnapshot) => ChildSnapshot;
   /** Events kept for /v1/events (default 2000). */
   ringSize?: number;
+  /**
+   * The app's own add and delete (default `tree.addChild` / `tree.removeChild`), for an app that
+   * must prepare or release something of its own around a child; they throw as those do.
+   */
+  children?: {
+    add?(parent: string, child: unknown, actor: Actor): ChildSnapshot;
+    remove?(id: string, actor: Actor): void;
+  };
 }
 
 /** What an app's GET /v1/tree answers: a TreeSnapshot plus the app run's id. */
@@ -34,7 +49,6 @@ export interface PublishedTree extends TreeSnapshot {
 }
 
 const actionNames = ['restart', 'stop', 'start'] as const;
-const vias = ['dashboard', 'cli', 'api'] as const;
 const maxLimit = 1000;
 
 function count(raw: unknown, field: string, fallback: number): number {
@@ -71,16 +85,43 @@ export function registerInnerTreeRoutes(app: FastifyInstance, tree: Tree, opts: 
     }
   });
 
+  // Anyone who can reach this port may act (see above); the supervisor says when it passed a technician's action on.
+  const actorOf = (headers: Record<string, string | string[] | undefined>): Actor => {
+    const actor: Actor = { role: 'technician', via: parseVia(headers['x-edgevisor-via']) };
+    if (headers['x-edgevisor-forwarded-by'] === 'supervisor') actor.forwardedBy = 'supervisor';
+    return actor;
+  };
+  const add = opts.children?.add ?? ((parent: string, child: unknown, actor: Actor) => tree.addChild(parent, child, actor));
+  const remove = opts.children?.remove ?? ((id: string, actor: Actor) => tree.removeChild(id, actor));
+
+  app.post<{ Body: unknown }>('/v1/children', async (req, reply) => {
+    try {
+      const actor = actorOf(req.headers);
+      const { parent, child } = parseAddChildBody(req.body);
+      const snap = decorate(add(parent, child, actor));
+      const answer: ChildAdded = { added: snap.id, parent, child: snap };
+      return reply.code(201).send(answer);
+    } catch (err) {
+      const { status, body } = toErrorAnswer(err);
+      return reply.code(status).send(body);
+    }
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/children/:id', async (req, reply) => {
+    try {
+      remove(req.params.id, actorOf(req.headers));
+      return reply.code(202).send(deleting(req.params.id));
+    } catch (err) {
+      const { status, body } = toErrorAnswer(err);
+      return reply.code(status).send(body);
+    }
+  });
+
   app.post<{ Params: { id: string; action: string } }>('/v1/children/:id/:action', async (req, reply) => {
     try {
       const action = actionNames.find((a) => a === req.params.action);
       if (!action) throw new EdgevisorError(codes.BAD_REQUEST, `action: expected ${actionNames.join(', ')}, got ${JSON.stringify(req.params.action.slice(0, 40))}`);
-      const rawVia = req.headers['x-edgevisor-via'];
-      const via = rawVia === undefined ? 'api' : vias.find((v) => v === rawVia);
-      if (!via) throw new EdgevisorError(codes.BAD_REQUEST, `x-edgevisor-via: expected one of ${vias.join(', ')}`);
-      // Anyone who can reach this port may act (see above); the supervisor says when it passed a technician's action on.
-      const actor: Actor = { role: 'technician', via };
-      if (req.headers['x-edgevisor-forwarded-by'] === 'supervisor') actor.forwardedBy = 'supervisor';
+      const actor = actorOf(req.headers);
       if (action === 'restart') tree.restartChild(req.params.id, actor);
       else if (action === 'stop') tree.stopChild(req.params.id, actor);
       else tree.startChild(req.params.id, actor);

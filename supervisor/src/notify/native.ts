@@ -1,11 +1,13 @@
 /**
- * The native helper for sd_notify's AF_UNIX datagram sockets (supervisor/native/notify.c, built
- * by scripts/build-native.mjs at `npm ci`): Node has no unix datagram sockets of its own.
- * Absent (no compiler at install), `notifyAddon()` throws a clear error naming what to do.
+ * The native helper for sd_notify's AF_UNIX datagram sockets (supervisor/native/notify.c): Node has
+ * no unix datagram sockets of its own. Built at install: by scripts/build-native.mjs at a
+ * checkout's `npm ci`, by supervisor/native/install.mjs (the package's postinstall) in a project
+ * that installed edgevisor. Absent (no compiler at install), `notifyAddon()` throws START_FAILED
+ * naming what to do.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { codes, EdgevisorError } from '../errors.ts';
 
@@ -19,25 +21,25 @@ const RELATIVE = 'supervisor/native/build/notify.node';
 let cached: NotifyAddon | undefined;
 
 /**
- * Where the helper may be: next to these sources, or, when the supervisor runs as a bundle in
- * node_modules/.cache (bin/edgevisor.mjs), under the checkout of the script that started it.
+ * The helper's one place: under the package root, three levels above this module in each layout
+ * it runs from: the sources (supervisor/src/notify/), the packed library (dist/lib/notify/, also
+ * as node_modules/edgevisor/dist/lib/notify/), and the bundles (dist/*.mjs, whose import.meta.url
+ * is rewritten to the source file's, scripts/build-dist.mjs). No search up the tree: a .node file
+ * is code, and only the package's own is loaded.
  */
-function candidates(): string[] {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const list = [resolve(here, '../../native/build/notify.node')];
-  if (process.argv[1]) list.push(join(dirname(resolve(process.argv[1])), '..', RELATIVE));
-  for (let d = here, i = 0; i < 8; i++, d = dirname(d)) list.push(join(d, RELATIVE));
-  return list;
+function notifyAddonPath(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '../../..', RELATIVE);
 }
 
 /** The loaded helper; throws START_FAILED when it was not built. */
 export function notifyAddon(): NotifyAddon {
   if (cached) return cached;
-  const file = candidates().find((f) => existsSync(f));
-  if (!file) {
+  const file = notifyAddonPath();
+  if (!existsSync(file)) {
     throw new EdgevisorError(
       codes.START_FAILED,
-      `sd_notify needs the native helper ${RELATIVE}, which is not built (it is compiled at npm ci and needs a C compiler: run node scripts/build-native.mjs)`,
+      `sd_notify (notify:/watchdog:) needs the native helper ${RELATIVE}, which was not built: it is compiled when edgevisor is installed and needs a C compiler (cc or gcc) and node's headers. ` +
+        "Install a compiler (Debian: apt-get install gcc; with Debian's own nodejs also libnode-dev), then run npm rebuild edgevisor (in an edgevisor checkout: node scripts/build-native.mjs)",
     );
   }
   cached = createRequire(import.meta.url)(file) as NotifyAddon;

@@ -8,13 +8,21 @@
  * its first ping if that comes sooner; from then on a gap of `watchdogMs` without WATCHDOG=1 is a
  * hang. One timer per run, set for the deadline of the last ping: a ping costs no timer work.
  *
+ * A container's socket is at a stable path in a directory compose mounts into it (`socket`); a
+ * container adopted from an earlier supervisor said READY=1 to that one, so it counts as ready.
+ *
  * INVARIANTS:
- * - Datagrams count only between begin() and end(), and only from the run's process group
- *   (accept): a leftover of an older run cannot feed the new one's watchdog.
+ * - Datagrams count only between begin() and end(), and only from the run's own processes
+ *   (hooks.accept): a leftover of an older run cannot feed the new one's watchdog.
  * - onHung fires at most once per run.
  */
 import type { NotifySpec } from '../spec/types.ts';
 import { notifyEnv, openNotifyChannel, processGroupOf, type NotifyChannel, type NotifyMessage } from '../notify/index.ts';
+
+/** The process backend's rule: the sender is the run's group leader or in its process group. */
+export function inProcessGroup(pid: number, group: number | undefined): boolean {
+  return pid > 0 && group !== undefined && (pid === group || processGroupOf(pid) === group);
+}
 
 /** What a snapshot shows of a notify child. */
 export interface NotifyStatus {
@@ -32,8 +40,8 @@ export interface NotifyStatus {
 
 export interface NotifyWatchHooks {
   now(): number;
-  /** The current run's process group (its leader's pid); undefined while none. */
-  group(): number | undefined;
+  /** Whether a datagram the kernel stamped with `pid` (0: a sender outside our pid namespace) comes from the current run; null: no run to judge it by (dropped, not counted). */
+  accept(pid: number): boolean | null;
   /** READY=1 arrived in the current run. */
   onReady(): void;
   /** No ping within the watchdog period, WATCHDOG=trigger, or no READY=1 within start_timeout. */
@@ -52,15 +60,13 @@ export class NotifyWatch {
   private timer: NodeJS.Timeout | null = null;
   private startTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly spec: NotifySpec, private readonly hooks: NotifyWatchHooks) {
+  constructor(
+    private readonly spec: NotifySpec,
+    private readonly hooks: NotifyWatchHooks,
+    socket?: { path: string; label: string },
+  ) {
     this.limitMs = spec.watchdogMs;
-    this.channel = openNotifyChannel({
-      accept: (pid) => {
-        const group = hooks.group();
-        return pid > 0 && group !== undefined && (pid === group || processGroupOf(pid) === group);
-      },
-      onMessage: (m) => this.message(m),
-    });
+    this.channel = openNotifyChannel({ accept: (pid) => hooks.accept(pid), onMessage: (m) => this.message(m), ...socket });
   }
 
   /** NOTIFY_SOCKET (and WATCHDOG_USEC) for the child's environment. */
@@ -73,17 +79,17 @@ export class NotifyWatch {
     return !this.spec.ready || this.isReady;
   }
 
-  /** A run started: forget the previous one; with `ready`, start counting start_timeout. */
-  begin(): void {
+  /** A run started: forget the previous one; with `ready`, start counting start_timeout (not for an adopted run: it was ready for the supervisor before us). */
+  begin(opts: { adopted?: boolean } = {}): void {
     this.end();
     this.active = true;
     this.hungReported = false;
-    this.isReady = false;
+    this.isReady = opts.adopted === true;
     this.lastPing = null;
     this.armedAt = null;
     this.limitMs = this.spec.watchdogMs;
     this.statusText = null;
-    if (this.spec.ready) {
+    if (this.spec.ready && !this.isReady) {
       const limit = this.spec.startTimeoutMs;
       this.startTimer = setTimeout(() => {
         this.startTimer = null;

@@ -134,6 +134,13 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
     const cut = id.indexOf('/');
     return cut > 0 ? inner.get(id.slice(0, cut)) : undefined;
   };
+  /** The inner tree that has node `id` as of its last answer, or UNKNOWN_CHILD naming every known id. */
+  const knownInner = (id: string): InnerTree => {
+    const t = innerOf(id);
+    if (t && t.nodes().some((x) => x.id === id)) return t;
+    const known = [...byId.keys()].flatMap((k) => [k, ...(inner.get(k)?.nodes().map((x) => x.id) ?? [])]);
+    throw new EdgevisorError(codes.UNKNOWN_CHILD, `no child "${id}" (known: ${known.join(', ')})`);
+  };
   /** Ids of the children added at run time (addChild), and of their descendants. */
   const dynamic = new Set<string>();
   const withInner = (s: ChildSnapshot): ChildSnapshot => {
@@ -202,9 +209,10 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
       return innerOf(id)?.nodes().find((x) => x.id === id);
     },
     async innerAction(id, action, actor) {
-      const t = innerOf(id);
-      if (!t || !t.nodes().some((x) => x.id === id)) find(id); // throws UNKNOWN_CHILD with the known ids
-      await t!.action(id, action, actor);
+      await knownInner(id).action(id, action, actor);
+    },
+    async innerAdd(parentId, child, actor) {
+      return knownInner(parentId).add(parentId, child, actor);
     },
     stopChild(id, actor) {
       const n = find(id);

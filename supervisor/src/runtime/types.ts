@@ -61,7 +61,7 @@ export interface ChildSnapshot {
   info?: UnitInfo;
   /** Child ids, in start order (supervisors; for a worker with `inner_tree`, its app's top-level inner nodes). */
   children?: string[];
-  /** Added at run time (`tree.addChild`), not declared in the tree file. */
+  /** Added at run time (`tree.addChild`), not declared in the tree file; on an inner node, added so in its app's tree. */
   dynamic?: true;
   /** Set on the nodes of an app's inner tree, merged under their child (inner/inner-tree.ts); ids are `<child>/<innerId>`. */
   inner?: true;
@@ -131,10 +131,17 @@ export interface Tree {
   startChild(id: string, actor: Actor): void;
   /**
    * A manual action on an inner node (`camera/dock`, see inner/inner-tree.ts): passed to the
-   * child's app and recorded once the app accepted it. Throws UNKNOWN_CHILD, STATE_CONFLICT
-   * (the app's 404/409) or INNER_UNAVAILABLE.
+   * child's app and recorded once the app accepted it. `delete`: of a node the app added at run
+   * time. Throws UNKNOWN_CHILD, STATE_CONFLICT (the app's 404/409) or INNER_UNAVAILABLE.
    */
-  innerAction(id: string, action: 'restart' | 'stop' | 'start', actor: Actor): Promise<void>;
+  innerAction(id: string, action: 'restart' | 'stop' | 'start' | 'delete', actor: Actor): Promise<void>;
+  /**
+   * `addChild` under an inner supervisor (`camera/discovered`): passed to the child's app, which
+   * checks `child` against its own tree; recorded once the app accepted it. Resolves with the new
+   * node (`camera/<id>`, as the next poll will show it). Throws the app's refusal with its code
+   * (BAD_REQUEST, SPEC_INVALID, UNKNOWN_CHILD, CHILD_EXISTS, STATE_CONFLICT) or INNER_UNAVAILABLE.
+   */
+  innerAdd(parentId: string, child: unknown, actor: Actor): Promise<ChildSnapshot>;
   /**
    * Adds a child to the running tree under supervisor `parentId` (a dynamic child: the tree file
    * stays the declaration of the static part). Under a `simple_one_for_one` supervisor `child` is

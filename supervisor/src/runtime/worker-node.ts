@@ -4,7 +4,7 @@ import { shouldRestart, type FailureCause } from '../core/strategy.ts';
 import { EdgevisorError, codes } from '../errors.ts';
 import type { ExitInfo, Unit } from '../backends/types.ts';
 import { backendKey } from '../backends/registry.ts';
-import { NotifyWatch } from './notify-watch.ts';
+import { inProcessGroup, NotifyWatch } from './notify-watch.ts';
 import type { ProbeSpec, WorkerLifecycleSpec, WorkerSpec } from '../spec/types.ts';
 import type { ProbeResult } from '../probes/types.ts';
 import { releaseProbeMemory } from '../probes/index.ts';
@@ -66,15 +66,22 @@ export class WorkerNode extends TreeNode {
       throw new EdgevisorError(codes.START_FAILED, `child ${spec.id}: no ${kind} backend is available in this supervisor${custom}`);
     }
     if (spec.notify) {
-      this.notify = new NotifyWatch(spec.notify, {
-        now: host.now,
-        group: () => (isUp(this.state) ? (this.unit.info().pid as number | undefined) : undefined),
-        onReady: () => {
-          // startedAt is set once the run's probes are set up: before that the probe map is the last run's.
-          if (this.state === 'starting' && this.startedAt !== null && this.probesPassedOnce()) this.becameRunning('READY=1');
+      this.notify = new NotifyWatch(
+        spec.notify,
+        {
+          now: host.now,
+          accept: (pid) => {
+            if (!isUp(this.state)) return null;
+            return this.unit.notifySender ? this.unit.notifySender(pid) : inProcessGroup(pid, this.unit.info().pid as number | undefined);
+          },
+          onReady: () => {
+            // startedAt is set once the run's probes are set up: before that the probe map is the last run's.
+            if (this.state === 'starting' && this.startedAt !== null && this.probesPassedOnce()) this.becameRunning('READY=1');
+          },
+          onHung: (reason, data) => this.turnedUnhealthy('heartbeat', reason, data),
         },
-        onHung: (reason, data) => this.turnedUnhealthy('heartbeat', reason, data),
-      });
+        factory.notifySocket?.(spec),
+      );
     }
     if (spec.lifecycle) this.adoptWorkerLifecycle(spec.lifecycle);
     this.unit = factory(spec, {
@@ -132,7 +139,7 @@ export class WorkerNode extends TreeNode {
     // Before start(): an inproc worker runs its first lines (and may report a state) inside it,
     // and a child may say READY=1 before start() resolves.
     this.states?.begin();
-    this.notify?.begin();
+    this.notify?.begin({ adopted });
     try {
       if (!adopted) await this.unit.start();
     } catch (err) {

@@ -118,6 +118,8 @@ function resolveTree(raw: RawTree, file: string | undefined, issues: SpecIssue[]
   const docker: NonNullable<TreeSpec['docker']> = { timeoutMs: raw.docker?.timeout ?? TREE_DEFAULTS.dockerTimeoutMs, onExit: raw.docker?.on_exit ?? 'leave' };
   if (raw.docker?.project !== undefined) docker.project = raw.docker.project;
   if (raw.docker?.socket !== undefined) docker.socketPath = resolve(baseDir, raw.docker.socket);
+  if (raw.docker?.notify_dir !== undefined) docker.notifyDir = resolve(baseDir, raw.docker.notify_dir);
+  else issues.push(...dockerNotifyWithoutDir(raw.children, ['children']));
   const tree: TreeSpec = {
     version: 1,
     name: raw.name,
@@ -313,6 +315,20 @@ export function specFromTemplate(template: WorkerTemplate, o: TemplateOverrides,
     backend = { ...b, env: { ...b.env, ...o.env }, args: [...(b.args ?? []), ...(o.args ?? [])] };
   } else if (b.kind === 'custom' && o.options !== undefined) backend = { ...b, options: { ...b.options, ...o.options } };
   return deepFreeze({ ...template, id, backend } as WorkerSpec);
+}
+
+/** A docker child with notify/watchdog needs the tree's docker.notify_dir: where its service's socket is. */
+function dockerNotifyWithoutDir(children: RawTree['children'], path: Path): SpecIssue[] {
+  const out: SpecIssue[] = [];
+  children.forEach((c, i) => {
+    const at = [...path, i];
+    if (c.children) out.push(...dockerNotifyWithoutDir(c.children, [...at, 'children']));
+    if (!c.docker) return;
+    for (const k of ['watchdog', 'notify'] as const) {
+      if (c[k] !== undefined) out.push({ path: [...at, k], message: `a docker child's sd_notify needs docker.notify_dir in the tree file: the directory holding one folder per service, each mounted into its container (see compose.yaml)` });
+    }
+  });
+  return out;
 }
 
 /** `watchdog: 500ms` is short for `notify: { watchdog: 500ms }`. */

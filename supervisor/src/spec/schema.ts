@@ -422,7 +422,7 @@ function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
   }
   if (kinds[0] === 'children' || kinds[0] === 'template') {
     for (const k of present(v, ['notify', 'watchdog'] as const)) {
-      ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process child only; this child is a nested supervisor` });
+      ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process or docker child only; this child is a nested supervisor` });
     }
     return;
   }
@@ -435,8 +435,8 @@ function checkChildShape(v: unknown, ctx: z.RefinementCtx): void {
 /** What a worker (a child, or a simple_one_for_one template) of backend `kind` may not carry. */
 function checkWorkerShape(kind: string, c: Record<string, unknown>, ctx: z.RefinementCtx): void {
   for (const k of present(c, ['notify', 'watchdog'] as const)) {
-    // Containers would need the socket mounted (see notify/README.md); threads heartbeat over their port.
-    if (kind !== 'process') ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process child only; this child is a ${kind} worker` });
+    // A container's socket is in a directory compose mounts (docker.notify_dir); threads heartbeat over their port.
+    if (kind !== 'process' && kind !== 'docker') ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process or docker child only; this child is a ${kind} worker` });
   }
   if (isMapping(c.notify) && c.notify.watchdog !== undefined && c.watchdog !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['watchdog'], message: 'expected either watchdog or notify.watchdog, got both' });
@@ -475,6 +475,8 @@ export function createTreeSchema(opts: { allowRun: boolean }) {
         socket: text.optional(),
         timeout: duration(RANGES.docker_timeout).optional(),
         on_exit: z.enum(['leave', 'stop'], { error: expected('leave (containers keep running and are adopted by the next supervisor) or stop') }).optional(),
+        // sd_notify for containers: <notify_dir>/<service>/notify.sock, the directory compose mounts into that service.
+        notify_dir: text.optional(),
       })
       .optional(),
     on_give_up: z.enum(['stop_all', 'stop_failed'], { error: expected('stop_all (as OTP: every child is stopped) or stop_failed (only the child past its intensity; the others keep serving)') }).optional(),

@@ -145,8 +145,9 @@ export interface CustomBackendSpec {
 }
 
 /**
- * `notify` of a process child: the sd_notify protocol (supervisor/src/notify/). The child gets
- * NOTIFY_SOCKET (and WATCHDOG_USEC when `watchdogMs` > 0).
+ * `notify` of a process or docker child: the sd_notify protocol (supervisor/src/notify/). A
+ * process child gets NOTIFY_SOCKET (and WATCHDOG_USEC when `watchdogMs` > 0); a container gets
+ * them from compose, its socket being `<docker.notify_dir>/<service>/notify.sock`.
  */
 export interface NotifySpec {
   /** Startup ends with READY=1 (systemd's Type=notify), on top of the startup probes. */
@@ -245,7 +246,14 @@ export interface TreeSpec {
    * supervisor` costs the apps nothing (`docker compose stop/down` stops them itself). 'stop':
    * stop them in reverse order like every other child.
    */
-  docker?: { project?: string; socketPath?: string; timeoutMs: number; onExit: 'leave' | 'stop' };
+  docker?: {
+    project?: string;
+    socketPath?: string;
+    timeoutMs: number;
+    onExit: 'leave' | 'stop';
+    /** sd_notify for containers: each service's socket is `<notifyDir>/<service>/notify.sock` (absolute). */
+    notifyDir?: string;
+  };
   /** The root supervisor; its id is the tree's `name`. */
   root: SupervisorSpec;
 }

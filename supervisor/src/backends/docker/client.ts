@@ -30,6 +30,12 @@ export interface ContainerState {
   health: 'healthy' | 'unhealthy' | 'starting' | 'none';
   /** Signal `docker stop` sends first (image/container StopSignal), default SIGTERM. */
   stopSignal: string;
+  /** Host pid of the container's first process (0 when not running). */
+  pid: number;
+  /** Its sd_notify variables (only these two of its environment are read: the rest may hold secrets). */
+  notifyEnv: { NOTIFY_SOCKET?: string; WATCHDOG_USEC?: string };
+  /** What is mounted where: `key` is `volume:<name>` or `bind:<host path>`. */
+  mounts: ReadonlyArray<{ destination: string; key: string }>;
 }
 
 /** One row of `docker ps`. */
@@ -111,6 +117,16 @@ export function parseDockerTime(s: string | undefined): number | null {
   return Date.parse(m[1] + m[3]) + Number(frac) / 1000;
 }
 
+function notifyEnvOf(env: readonly string[]): ContainerState['notifyEnv'] {
+  const out: ContainerState['notifyEnv'] = {};
+  for (const kv of env) {
+    const eq = kv.indexOf('=');
+    const k = kv.slice(0, eq);
+    if (k === 'NOTIFY_SOCKET' || k === 'WATCHDOG_USEC') out[k] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
 function toState(raw: Docker.ContainerInspectInfo): ContainerState {
   const st = raw.State;
   const h = (st as { Health?: { Status?: string } }).Health?.Status;
@@ -128,6 +144,9 @@ function toState(raw: Docker.ContainerInspectInfo): ContainerState {
     restartCount: raw.RestartCount,
     health: h === 'healthy' || h === 'unhealthy' || h === 'starting' ? h : 'none',
     stopSignal: (raw.Config as { StopSignal?: string } | undefined)?.StopSignal || 'SIGTERM',
+    pid: st.Pid ?? 0,
+    notifyEnv: notifyEnvOf(raw.Config?.Env ?? []),
+    mounts: (raw.Mounts ?? []).map((m) => ({ destination: m.Destination, key: m.Type === 'volume' ? `volume:${m.Name}` : `${m.Type}:${m.Source}` })),
   };
 }
 

@@ -32,6 +32,7 @@ export async function backendsForTree(spec: TreeSpec, opts: { log?: (line: strin
     socketPath: spec.docker?.socketPath,
     timeoutMs: spec.docker?.timeoutMs,
     log: opts.log,
+    ...(spec.docker?.notifyDir ? { notifyDir: spec.docker.notifyDir } : {}),
   });
   try {
     await docker.project();

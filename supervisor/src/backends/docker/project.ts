@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { EdgevisorError, codes } from '../../errors.ts';
-import type { DockerClient } from './client.ts';
+import type { ContainerState, DockerClient } from './client.ts';
 import { LABEL_PROJECT } from './ownership.ts';
 
 /**
@@ -44,4 +44,16 @@ export async function resolveProject(client: DockerClient, configured: string | 
     codes.SPEC_INVALID,
     `docker: cannot tell which compose project to supervise: set docker.project in the tree file, or run edgevisor inside a compose service (tried ${tried.join(', ')})`,
   );
+}
+
+/**
+ * The container this supervisor runs in (its id and mounts), or null when it runs on the host:
+ * the first candidate id the engine knows that carries a compose project label.
+ */
+export async function ownContainer(client: DockerClient): Promise<{ id: string; mounts: ContainerState['mounts'] } | null> {
+  for (const id of await ownContainerCandidates()) {
+    const c = await client.inspect(id).catch(() => null);
+    if (c?.labels[LABEL_PROJECT]) return { id: c.id, mounts: c.mounts };
+  }
+  return null;
 }

@@ -4,7 +4,9 @@ import type { ExecResult, ExitInfo, Unit, UnitFactory, UnitInfo } from '../types
 import { createDockerClient, dockerStatus, type ContainerEvent, type ContainerState, type DockerClient } from './client.ts';
 import { createEventWatcher, type EventWatcher } from './events.ts';
 import { LABEL_PROJECT, LABEL_SERVICE, assertOwned, pickServiceContainer } from './ownership.ts';
-import { resolveProject } from './project.ts';
+import { checkContainer, NOTIFY_SOCKET_NAME, notifySenderFor, type ContainerNotify, type NotifySender, type OwnContainer } from './notify.ts';
+import { ownContainer, resolveProject } from './project.ts';
+import { join } from 'node:path';
 
 export interface DockerBackendOptions {
   /** Compose project; when absent, read from the labels of the container we run in. */
@@ -19,6 +21,8 @@ export interface DockerBackendOptions {
   reconnect?: { initialMs: number; maxMs: number };
   /** Diagnostic lines (events stream drops and reconnects). */
   log?: (line: string) => void;
+  /** sd_notify for containers (docker.notify_dir): each service's socket is `<notifyDir>/<service>/notify.sock`. */
+  notifyDir?: string;
 }
 
 /** A UnitFactory for `backend.kind === 'docker'` children, plus what the supervisor shares. */
@@ -53,13 +57,26 @@ export function createDockerBackend(opts: DockerBackendOptions = {}): DockerBack
       return w;
     }));
 
+  let ownP: ReturnType<OwnContainer> | undefined;
+  const own: OwnContainer = () => (ownP ??= ownContainer(client).catch((err) => ((ownP = undefined), Promise.reject(err))));
+  const notifyDirOf = (worker: WorkerSpec): string => {
+    if (worker.backend.kind !== 'docker' || !opts.notifyDir) {
+      throw new EdgevisorError(codes.SPEC_INVALID, `child ${worker.id}: a docker child's sd_notify needs docker.notify_dir in the tree file (the directory holding one folder per service, each mounted into its container)`);
+    }
+    return join(opts.notifyDir, worker.backend.service);
+  };
+
   const factory = ((worker: WorkerSpec) => {
     if (worker.backend.kind !== 'docker') {
       throw new EdgevisorError(codes.SPEC_INVALID, `child ${worker.id}: the docker backend got a ${worker.backend.kind} child`);
     }
-    return createDockerUnit(worker.id, worker.backend.service, { client, timeoutMs, project: projectOnce, watcher });
+    const notify = worker.notify ? { watchdogMs: worker.notify.watchdogMs, dir: notifyDirOf(worker) } : undefined;
+    return createDockerUnit(worker.id, worker.backend.service, { client, timeoutMs, project: projectOnce, watcher, ownContainer: own, ...(notify ? { notify } : {}) });
   }) as unknown as DockerBackend;
   Object.defineProperties(factory, {
+    notifySocket: {
+      value: (worker: WorkerSpec) => ({ path: join(notifyDirOf(worker), NOTIFY_SOCKET_NAME), label: `docker.notify_dir/${worker.backend.kind === 'docker' ? worker.backend.service : worker.id}` }),
+    },
     client: { value: client },
     project: { value: projectOnce },
     watcher: { value: watcher },
@@ -78,6 +95,9 @@ interface UnitDeps {
   timeoutMs: number;
   project: () => Promise<string>;
   watcher: () => Promise<EventWatcher>;
+  ownContainer: OwnContainer;
+  /** The child has sd_notify (spec.notify): each run's container is checked (notify.ts). */
+  notify?: ContainerNotify;
 }
 
 /**
@@ -111,6 +131,11 @@ function createDockerUnit(id: string, service: string, deps: UnitDeps): Unit {
   let unsub: Array<() => void> = [];
   let attached: Promise<EventWatcher> | null = null;
   const exitWaiters = new Set<() => void>();
+  /** sd_notify: who may feed the current run's watchdog (null: nobody, no run checked yet). */
+  let sender: NotifySender | null = null;
+  /** The container's environment and mounts against the tree (they exist before it starts); true when the mount boundary holds. */
+  const checkNotify = (st: ContainerState) =>
+    checkContainer(id, service, st, deps.notify!, { client, project: projectName!, ownContainer: deps.ownContainer });
 
   const note = (line: string) => {
     ring.push(`${new Date().toISOString()} ${line}`);
@@ -247,6 +272,13 @@ function createDockerUnit(id: string, service: string, deps: UnitDeps): Unit {
       }
       container = c;
       assertOwned(c, project, service);
+      // sd_notify: a container set up for another tree's watchdog is not started (what to change is in the error).
+      sender = null;
+      const boundary = deps.notify
+        ? await client.inspect(c.id).then(checkNotify).catch((err: Error) => {
+            throw err instanceof EdgevisorError && err.code === codes.START_FAILED ? err : new EdgevisorError(codes.START_FAILED, `child ${id}: ${err.message}`, { cause: err });
+          })
+        : null;
       oomSeen = false;
       killAsked = false;
       pendingExit = null;
@@ -262,6 +294,7 @@ function createDockerUnit(id: string, service: string, deps: UnitDeps): Unit {
         // Already running before our call (started by hand): its own StartedAt bounds its events.
         if (st.startedAt !== null) runThreshold = Math.min(runThreshold, st.startedAt);
         if (!st.running) reportExit(exitFromState(st), 'start');
+        else if (boundary !== null) sender = notifySenderFor(st, boundary);
         note(`started ${c.name} (${c.id.slice(0, 12)})`);
       } catch (err) {
         watching = false;
@@ -296,6 +329,13 @@ function createDockerUnit(id: string, service: string, deps: UnitDeps): Unit {
       const st = await client.inspect(c.id);
       restartCount = st.restartCount;
       if (!st.running) return 'stopped';
+      sender = null;
+      if (deps.notify) {
+        // A container whose sd_notify setup does not match the tree is not adopted: start() says why.
+        const boundary = await checkNotify(st).catch(() => null);
+        if (boundary === null) return 'stopped';
+        sender = notifySenderFor(st, boundary);
+      }
       oomSeen = false;
       runStartedAt = st.startedAt;
       runThreshold = st.startedAt ?? Date.now();
@@ -329,6 +369,12 @@ function createDockerUnit(id: string, service: string, deps: UnitDeps): Unit {
     async output(n, signal) {
       if (!container) return ring.slice(-n).map((l) => `edgevisor| ${l}`);
       return client.logs(container.id, n, signal);
+    },
+
+    notifySender(pid) {
+      // Before the run is checked (start, adoption) a datagram cannot be judged: dropped, not refused.
+      if (!watching || sender === null) return null;
+      return sender.accept(pid);
     },
 
     info(): UnitInfo {
