@@ -111,9 +111,10 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
         width: cam.config.width,
         height: cam.config.height,
         detect: cam.config.detect ? { width: cam.config.detect.width, height: cam.config.detect.height, format: 'rgb24' } : null,
-        // The frame ring (shared-memory file) of a detect camera: dir is where this process wrote
-        // it; a reader on another filesystem view (container) uses its own FRAMES_DIR + file.
-        ring: cam.config.detect && ring ? { file: ringFileName(cam.config.id), dir: ring.dir, token: ring.token } : null,
+        // The frame ring (shared-memory file) of a detect camera: its file name and this run's
+        // token, never the directory (no server path in an answer). A reader opens the file in its
+        // own FRAMES_DIR, the same directory or volume given to both apps.
+        ring: cam.config.detect && ring ? { file: ringFileName(cam.config.id), token: ring.token } : null,
         seq: f?.seq ?? 0,
         lastFrameAt: f ? new Date(f.ts).toISOString() : null,
         workerRuns: cam.runs,

@@ -162,8 +162,9 @@ export interface CameraEnvConfig {
 
 /**
  * Default frames directory: one per run (this pid) in RAM (/dev/shm) when the system has it, so
- * two controllers on one machine (tests, a developer's second copy) never share a ring. The
- * inference app finds it through GET /cameras; in compose both get FRAMES_DIR=/frames (tmpfs).
+ * two controllers on one machine (tests, a developer's second copy) never share a ring. GET
+ * /cameras names only the ring's file: inference reads it in its own FRAMES_DIR, so both apps are
+ * given the same one (compose: FRAMES_DIR=/frames, a tmpfs; npm start: one per run in /dev/shm).
  */
 export function defaultFramesDir(pid = process.pid): string {
   return join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `${FRAMES_DIR_PREFIX}${pid}`);
