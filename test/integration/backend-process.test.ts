@@ -16,7 +16,9 @@ const fixtures: Record<string, string> = {
   'polite.js': `console.log('ready'); process.on('SIGTERM', () => { console.log('bye'); process.exit(0); }); setInterval(() => {}, 1000);`,
   'stubborn.js': `process.on('SIGTERM', () => console.log('ignoring SIGTERM')); console.log('ready'); setInterval(() => {}, 1000);`,
   'plain.js': `console.log('ready'); setInterval(() => {}, 1000);`,
-  'chatty.js': `for (let i = 0; i < 500; i++) console.log('line ' + i); console.error('x'.repeat(10000)); setInterval(() => {}, 1000);`,
+  // The long stderr line only once stdout's 500 lines are written: two pipes have no order of
+  // their own, and a stderr line read first would be pushed out of the 50-line ring by them.
+  'chatty.js': `let s = ''; for (let i = 0; i < 500; i++) s += 'line ' + i + '\\n'; process.stdout.write(s, () => console.error('x'.repeat(10000))); setInterval(() => {}, 1000);`,
   'env.js': `console.log('FOO=' + process.env.FOO + ' PATH=' + (process.env.PATH ? 'set' : 'unset') + ' CWD=' + process.cwd()); setInterval(() => {}, 1000);`,
 };
 
