@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { buildTree, createWorkers as workersOn, explain, repoRoot, waitFor as realWaitFor, type Harness } from './runtime-harness.ts';
 import { createFakeClock, type FakeClock } from '../helpers/fake-clock.ts';
+import { createInprocUnit, defaultBackends, registerBackend } from '../../supervisor/src/backends/index.ts';
+import { parseTreeObject } from '../../supervisor/src/spec/load.ts';
+import { createTree } from '../../supervisor/src/runtime/tree.ts';
 
 const HANG = join(repoRoot, 'test/fixtures/hang-start.mjs');
 const WORKERS = join(repoRoot, 'test/fixtures/workers.ts');
@@ -86,5 +89,43 @@ describe('a start that never finishes', () => {
       await clock.advance(50);
       await new Promise((r) => setTimeout(r, 10));
     }
+  });
+});
+
+describe('a start that finishes after its node was stopped', () => {
+  test('one_for_all stops a child mid-start; the run that comes up late is stopped before the next start, never orphaned', async () => {
+    // "late": a registered backend whose start takes 1 s of tree time (a container start that
+    // cannot be called off) and whose stop during that start has nothing to stop yet.
+    const w = createWorkers();
+    let up = 0;
+    let starts = 0;
+    const registry = registerBackend(defaultBackends(), 'late', (spec, ctx) => {
+      const inner = createInprocUnit({ ...spec, backend: { kind: 'inproc', run: w.make('late'), heartbeatTimeoutMs: 0 } }, ctx);
+      inner.onExit(() => up--);
+      return {
+        ...inner,
+        onExit: inner.onExit,
+        async start() {
+          starts++;
+          await new Promise<void>((r) => ctx.clock!.setTimeout(() => r(), 1000));
+          await inner.start();
+          up++;
+        },
+      };
+    });
+    const spec = parseTreeObject({ version: 1, name: 'box', strategy: 'one_for_all', intensity: 20, children: [w.child('a'), { id: 'late', custom: { kind: 'late' } }] });
+    const errors: unknown[] = [];
+    const t = createTree(spec, { backends: registry, clock, onInternalError: (e) => errors.push(e) });
+    void t.start().catch(() => undefined);
+    await waitFor('late starting', () => t.child('late')?.state === 'starting');
+    w.crash('a'); // one_for_all: late is stopped while its start is in flight
+    await waitFor('both running again', () => w.runs.a === 2 && t.child('late')?.state === 'running' && starts === 2);
+    assert.equal(up, 1, 'one run of late is up: the one that came up late was stopped');
+    assert.deepEqual(errors.map(String), []);
+    let stopped = false;
+    const stopping = t.stop().then(() => (stopped = true));
+    await waitFor('tree stopped', () => stopped);
+    await stopping;
+    assert.equal(up, 0);
   });
 });

@@ -48,6 +48,8 @@ export class WorkerNode extends TreeNode {
   private heartbeatTimer: TimerHandle | null = null;
   /** Aborted when the node stops probing: calls off every run in flight. */
   private probeAbort: AbortController | null = null;
+  /** The unit's start of the latest launch and what follows it (startUnit); settled once that start is over. */
+  private startTask: Promise<void> | null = null;
   /** Set while we are stopping the unit ourselves: its exit is then expected, not a crash. */
   private stopping: Promise<void> | null = null;
   private adoptable = true;
@@ -147,7 +149,7 @@ export class WorkerNode extends TreeNode {
     // and a child may say READY=1 before start() resolves.
     this.states?.begin();
     this.notify?.begin({ adopted });
-    void this.startUnit(gen, adopted).catch((err) => this.host.onInternalError(err));
+    this.startTask = this.startUnit(gen, adopted).catch((err) => this.host.onInternalError(err));
     return gen;
   }
 
@@ -165,7 +167,13 @@ export class WorkerNode extends TreeNode {
       }
       return;
     }
-    if (gen !== this.generation || this.state !== 'starting') return;
+    if (gen !== this.generation) {
+      // Stopped while this start was in flight, and the unit came up anyway (a spawn or a container
+      // start that could not be called off): stop that run too (stop() waits for this).
+      await this.unit.stop(this.spec.shutdown);
+      return;
+    }
+    if (this.state !== 'starting') return;
     this.startedAt = this.host.now();
     this.startProbes(gen);
     if (this.spec.probes.length === 0 && this.isReady()) this.becameRunning('started');
@@ -211,7 +219,13 @@ export class WorkerNode extends TreeNode {
     // A hung unit cannot run its shutdown handler: by default it is killed rather than waited for.
     const how = this.hung ? this.spec.hungShutdown : this.spec.shutdown;
     this.setState('stopping', reason, { shutdown: how.kind === 'brutal_kill' ? 'brutal_kill' : `${how.graceMs}ms`, hung: this.hung });
-    this.stopping = this.unit.stop(how).catch((err) => this.host.onInternalError(err));
+    // A start in flight settles too (ended by this stop, or up and then stopped by startUnit):
+    // nothing of it may come up after the node has left, nor overlap the next start.
+    const startTask = this.startTask;
+    this.stopping = this.unit
+      .stop(how)
+      .then(() => startTask ?? undefined)
+      .catch((err) => this.host.onInternalError(err));
     await this.stopping;
     this.stopping = null;
     this.startedAt = null;
