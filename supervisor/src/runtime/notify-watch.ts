@@ -139,6 +139,11 @@ export class NotifyWatch {
     return { ready: this.isReady, watchdogMs: this.limitMs, lastPingAt: this.lastPing, status: this.statusText, rejected: this.channel.rejected(), mainPid: this.namedMainPid };
   }
 
+  close(): void {
+    this.end();
+    this.channel.close();
+  }
+
   private get clock(): Clock {
     return this.hooks.clock;
   }
@@ -148,11 +153,6 @@ export class NotifyWatch {
     const ours = this.hooks.accept(pid);
     if (ours !== true || this.spec.access === 'all') return ours;
     return pid === (this.namedMainPid ?? this.hooks.mainPid());
-  }
-
-  close(): void {
-    this.end();
-    this.channel.close();
   }
 
   private message(m: NotifyMessage): void {
