@@ -9,9 +9,15 @@
 // 1 s as the same request, so Ctrl-C is one graceful stop.
 // The supervisor and the tree's apps run from dist/ (plain JavaScript); in a source checkout a
 // dist/ older than the sources is rebuilt first (scripts/build-dist.mjs, well under a second).
+// FRAMES_DIR: the camera app writes its frame rings there and inference reads them there (the
+// tree passes it to both; GET /cameras names only the file). One per run in RAM,
+// /dev/shm/edgevisor-frames-<this pid>, removed at exit; one left by a killed run (dead pid) is
+// removed at the next start, as the camera app does with its own per-run directories. A
+// FRAMES_DIR already in the environment is used as it is and left alone.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -35,6 +41,22 @@ const tokens = Object.fromEntries(
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
 );
 const env = { ...tokens, ...process.env };
+// The prefix of the camera app's per-run directories (apps/camera/src/config.ts, FRAMES_DIR_PREFIX).
+const FRAMES_PREFIX = 'edgevisor-frames-';
+let ownFramesDir;
+if (!env.FRAMES_DIR) {
+  const parent = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const alive = (pid) => { try { process.kill(pid, 0); return true; } catch (err) { return err.code === 'EPERM'; } };
+  let names = [];
+  try { names = readdirSync(parent); } catch { /* none to sweep */ }
+  for (const name of names) {
+    const pid = Number(name.slice(FRAMES_PREFIX.length));
+    if (name.startsWith(FRAMES_PREFIX) && Number.isInteger(pid) && pid > 0 && pid !== process.pid && !alive(pid)) rmSync(join(parent, name), { recursive: true, force: true });
+  }
+  ownFramesDir = join(parent, `${FRAMES_PREFIX}${process.pid}`);
+  mkdirSync(ownFramesDir, { recursive: true, mode: 0o700 });
+  env.FRAMES_DIR = ownFramesDir;
+}
 // The dashboard first, on its own line: the web child's HOST:PORT in the tree file.
 const findChild = (n, id) => (n?.id === id ? n : (n?.children ?? []).map((c) => findChild(c, id)).find(Boolean));
 const webEnv = findChild(parse(readFileSync(treeFile, 'utf8')), 'web')?.process?.env ?? {};
@@ -52,4 +74,7 @@ if (!existsSync(join(root, 'supervisor/native/build/notify.node'))) console.log(
 if (existsSync(join(root, 'supervisor/src'))) await ensureDist();
 const child = spawn(process.execPath, ['--max-semi-space-size=2', join(root, 'dist/edgevisor.mjs'), 'run', treeFile, ...process.argv.slice(2)], { stdio: 'inherit', env });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+child.on('exit', (code, signal) => {
+  if (ownFramesDir) rmSync(ownFramesDir, { recursive: true, force: true });
+  process.exit(code ?? (signal ? 1 : 0));
+});

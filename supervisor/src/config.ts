@@ -20,6 +20,11 @@ export interface Config {
   /** Level of `run`'s JSON log lines (LOG_LEVEL: fatal..trace or silent; default info). */
   readonly logLevel: LevelWithSilent;
   /**
+   * How `run` writes its log lines on stdout (EDGEVISOR_LOG_FORMAT): `auto` (default) readable on
+   * a terminal and JSON otherwise, `json` always, `pretty` always readable (cli/terminal-log.ts).
+   */
+  readonly logFormat: LogFormatSetting;
+  /**
    * Where `run` keeps the last tree file that validated, to run it when the file is refused
    * (EDGEVISOR_LAST_GOOD_TREE, a file path; unset: not kept, a bad tree file is fatal).
    */
@@ -27,6 +32,10 @@ export interface Config {
 }
 
 export const defaultApiUrl = 'http://127.0.0.1:7070';
+
+/** Values of EDGEVISOR_LOG_FORMAT. */
+export const LOG_FORMAT_SETTINGS = ['auto', 'json', 'pretty'] as const;
+export type LogFormatSetting = (typeof LOG_FORMAT_SETTINGS)[number];
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -94,9 +103,17 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push((err as Error).message);
   }
 
+  let logFormat: LogFormatSetting = 'auto';
+  const formatRaw = str('EDGEVISOR_LOG_FORMAT');
+  if (formatRaw !== undefined) {
+    const f = LOG_FORMAT_SETTINGS.find((v) => v === formatRaw.toLowerCase());
+    if (f) logFormat = f;
+    else problems.push(`EDGEVISOR_LOG_FORMAT: expected json, pretty or auto (readable on a terminal, else JSON), got "${formatRaw.slice(0, 40)}"`);
+  }
+
   if (problems.length) {
     throw new EdgevisorError(codes.SPEC_INVALID, `invalid environment: ${problems.join('; ')}`, { details: problems });
   }
   const lastGoodTree = str('EDGEVISOR_LAST_GOOD_TREE');
-  return Object.freeze({ viewerToken, technicianToken, listen, apiUrl, token: str('EDGEVISOR_TOKEN'), logLevel, ...(lastGoodTree ? { lastGoodTree } : {}) });
+  return Object.freeze({ viewerToken, technicianToken, listen, apiUrl, token: str('EDGEVISOR_TOKEN'), logLevel, logFormat, ...(lastGoodTree ? { lastGoodTree } : {}) });
 }

@@ -21,8 +21,8 @@
 // --- Building and running a tree ---------------------------------------------------------------
 /**
  * Builds a supervision tree from a validated {@link TreeSpec}; nothing runs until `tree.start()`.
- * `deps.backends` maps backend kinds to unit factories ({@link defaultBackends} gives `process`
- * and `inproc`); `deps.sink` numbers and persists events (default: numbered in memory).
+ * `deps.backends` maps backend kinds to unit factories ({@link defaultBackends} gives `process`,
+ * `inproc` and `thread`); `deps.sink` numbers and persists events (default: numbered in memory).
  */
 export { createTree, type TreeDeps } from './runtime/tree.ts';
 export type {

@@ -6,7 +6,7 @@
 //  - failure -> replacement running: a worker throws; time until its function is called again (p50/p99);
 //  - CPU at rest: N idle workers, each heartbeating every 1 s (heartbeat_timeout 5 s), % of one core.
 // Each side runs in a fresh process (`--expose-gc`), so one side's heap does not bill the other.
-// Thread workers (100) are a later part (the thread backend). Run: npm run bench -- library
+// Thread workers are measured by test/bench/thread-watchdog.bench.ts. Run: npm run bench -- library
 // (or node --import tsx test/bench/library.bench.ts). BENCH_WORKERS, BENCH_FAILURES, BENCH_REST_S.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

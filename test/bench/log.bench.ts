@@ -7,6 +7,8 @@
 //                 every line through the redaction (streamWrite hook)
 //   pino-noredact the same without the redaction (supervisor/src/log.ts createLogger)
 //   pino-async    pino.destination({ sync: false }) (buffered; what we did not choose)
+//   pino-pretty   the supervisor's logger on a terminal: each JSON line turned into the readable
+//                 form of `edgevisor logs` in the streamWrite hook (supervisor/src/cli/terminal-log.ts)
 //
 // Prints per variant: microseconds per line (median of 3 runs of N lines), the ratio to the
 // baseline of the same run, and how many of 2000 lines written just before process.exit(0) arrive.
@@ -16,9 +18,10 @@ import { spawn } from 'node:child_process';
 import { pino } from 'pino';
 import { createAppLogger } from '../../apps/common/src/log.ts';
 import { createLogger } from '../../supervisor/src/log.ts';
+import { prettyLine } from '../../supervisor/src/cli/terminal-log.ts';
 
-type Variant = 'baseline' | 'pino-sync' | 'pino-noredact' | 'pino-async';
-const VARIANTS: Variant[] = ['baseline', 'pino-sync', 'pino-noredact', 'pino-async'];
+type Variant = 'baseline' | 'pino-sync' | 'pino-noredact' | 'pino-async' | 'pino-pretty';
+const VARIANTS: Variant[] = ['baseline', 'pino-sync', 'pino-noredact', 'pino-async', 'pino-pretty'];
 
 // A typical request line: a few fields, a URL.
 const fields = { reqId: 'r0a1b2c000001', method: 'GET', path: '/cameras/dock/frame.jpg', status: 200, ms: 1.3 };
@@ -27,6 +30,7 @@ function writer(v: Variant): (i: number) => void {
   if (v === 'baseline') return (i) => void process.stdout.write(JSON.stringify({ level: 'info', time: new Date().toISOString(), app: 'camera', ...fields, i, msg: 'GET /cameras/dock/frame.jpg -> 200 OK' }) + '\n');
   const log = v === 'pino-sync' ? createAppLogger({ app: 'camera' })
     : v === 'pino-noredact' ? createLogger({ app: 'camera' })
+    : v === 'pino-pretty' ? createLogger({ app: 'camera', rewriteLine: prettyLine })
     : pino({ base: { app: 'camera' }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ sync: false }));
   return (i) => log.info({ ...fields, i }, 'GET /cameras/dock/frame.jpg -> 200 OK');
 }

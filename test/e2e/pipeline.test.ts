@@ -3,21 +3,26 @@
 // on their /metrics. Faults are injected through the apps' documented failpoint env variables.
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ports, startTree, waitFor, type TreeHarness } from '../helpers/tree.ts';
 
 let h: TreeHarness | undefined;
+// Each tree's frames directory (both apps get it as FRAMES_DIR: GET /cameras names only the file).
+const framesDirs: string[] = [];
 afterEach(async () => {
   await h?.close();
   h = undefined;
+  for (const d of framesDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 const CAM = 'synthetic-1'; // the camera controller's built-in synthetic camera (5 fps)
 
 function treeYaml(p: { camera: number; inference: number }, env: { camera?: string; inference?: string; model?: string }): string {
   const node = JSON.stringify(process.execPath);
+  const frames = mkdtempSync(join(tmpdir(), 'e2e-frames-'));
+  framesDirs.push(frames);
   return `
 version: 1
 name: box
@@ -32,7 +37,7 @@ children:
         shutdown: 3s
         process:
           command: [${node}, --import, tsx, apps/camera/src/main.ts]
-          env: { PORT: "${p.camera}", HOST: 127.0.0.1${env.camera ? `, CAMERA_FAILPOINT: "${env.camera}"` : ''} }
+          env: { PORT: "${p.camera}", HOST: 127.0.0.1, FRAMES_DIR: "${frames}"${env.camera ? `, CAMERA_FAILPOINT: "${env.camera}"` : ''} }
         probes:
           - name: frames
             throughput: { url: "http://127.0.0.1:${p.camera}/metrics", metric: camera_frames_total, labels: { camera: ${CAM} }, min_rate: 3, window: 3s }
@@ -44,7 +49,7 @@ children:
         shutdown: 3s
         process:
           command: [${node}, --import, tsx, apps/inference/src/main.ts]
-          env: { PORT: "${p.inference}", HOST: 127.0.0.1, CAMERA_URL: "http://127.0.0.1:${p.camera}", DATA_DIR: "${mkdtempSync(join(tmpdir(), 'e2e-inference-'))}"${env.inference ? `, INFERENCE_FAILPOINT: "${env.inference}"` : ''}${env.model ? `, MODEL: "${env.model}"` : ''} }
+          env: { PORT: "${p.inference}", HOST: 127.0.0.1, CAMERA_URL: "http://127.0.0.1:${p.camera}", FRAMES_DIR: "${frames}", DATA_DIR: "${mkdtempSync(join(tmpdir(), 'e2e-inference-'))}"${env.inference ? `, INFERENCE_FAILPOINT: "${env.inference}"` : ''}${env.model ? `, MODEL: "${env.model}"` : ''} }
         probes:
           - name: throughput
             throughput: { url: "http://127.0.0.1:${p.inference}/metrics", metric: inference_frames_total, labels: { camera: ${CAM} }, min_rate: 1, window: 3s }

@@ -49,7 +49,9 @@ export async function startDashboardStack(opts: { webEnv?: Record<string, string
   const dir = mkdtempSync(join(tmpdir(), 'dashboard-stack-'));
   const ports = { supervisor: await freePort(), camera: await freePort(), inference: await freePort(), web: await freePort(), crashy: await freePort(), vacuum: await freePort() };
   writeFileSync(join(dir, 'tokens.env'), `EDGEVISOR_VIEWER_TOKEN=${VIEWER_TOKEN}\nEDGEVISOR_TECHNICIAN_TOKEN=${TECH_TOKEN}\n`, { mode: 0o600 });
-  writeFileSync(join(dir, 'cameras.yaml'), ['cameras:', ...['dock', 'press'].flatMap((id) => [`  - id: ${id}`, '    source: { synthetic: { period_s: 6 } }', '    fps: 5', '    width: 320', '    height: 180'])].join('\n') + '\n');
+  // press has a detect size at the motion model's input: its frames reach inference through the
+  // frame ring in the FRAMES_DIR both apps get (dock's as JPEGs), as on the real box.
+  writeFileSync(join(dir, 'cameras.yaml'), ['cameras:', ...['dock', 'press'].flatMap((id) => [`  - id: ${id}`, '    source: { synthetic: { period_s: 6 } }', '    fps: 5', '    width: 320', '    height: 180', ...(id === 'press' ? ['    detect: { width: 320, height: 320 }'] : [])])].join('\n') + '\n');
   writeFileSync(join(dir, 'zones.yaml'), 'cameras:\n  dock:\n    zones:\n      - id: forklift-lane\n        polygon: [[0.66, 0.0], [1.0, 0.0], [1.0, 1.0], [0.66, 1.0]]\n        rules:\n          - { class: motion, dwell: 1s }\n');
   if (opts.vacuum) {
     mkdirSync(join(dir, 'vacuum'));
@@ -76,7 +78,7 @@ export async function startDashboardStack(opts: { webEnv?: Record<string, string
     version: 1, name: 'box', strategy: 'one_for_one', intensity: 20, period: '30s', backoff: { initial: '200ms', max: '2s', reset_after: '30s' },
     children: [
       app('camera', ports.camera, { CAMERAS_FILE: join(dir, 'cameras.yaml'), FRAMES_DIR: join(dir, 'frames') }),
-      app('inference', ports.inference, { CAMERA_URL: `http://127.0.0.1:${ports.camera}`, DATA_DIR: join(dir, 'inference'), ZONES_FILE: join(dir, 'zones.yaml') }),
+      app('inference', ports.inference, { CAMERA_URL: `http://127.0.0.1:${ports.camera}`, DATA_DIR: join(dir, 'inference'), ZONES_FILE: join(dir, 'zones.yaml'), FRAMES_DIR: join(dir, 'frames') }),
       app('web', ports.web, {
         INFERENCE_URL: `http://127.0.0.1:${ports.inference}`, CAMERA_URL: `http://127.0.0.1:${ports.camera}`, SUPERVISOR_URL: `http://127.0.0.1:${ports.supervisor}`,
         SUPERVISOR_TOKEN_FILE: join(dir, 'tokens.env'), DATA_DIR: dir, WEB_EVENTS_POLL_MS: '200',

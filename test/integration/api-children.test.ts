@@ -112,6 +112,38 @@ describe('POST /v1/children, DELETE /v1/children/:id, edgevisor add|delete', () 
     assert.equal(svc.store.lastSeq(), before, 'refused requests leave no event');
   });
 
+  test('a repeated DELETE while the child stops is a 409; the child being deleted leaves room under max_children', async () => {
+    const ports = await Promise.all([1, 2, 3, 4].map(() => freePort()));
+    const child = (id: string, i: number, extra: Record<string, string> = {}) => ({ parent: 'cams', child: { id, env: { PORT: String(ports[i]), ...extra } } });
+    // x1 ignores SIGTERM: its stop waits out the template's 2 s grace, the window a second DELETE falls in.
+    for (const [i, id] of ['x1', 'x2', 'x3'].entries()) {
+      const r = await send(`${svc.url}/v1/children`, 'POST', child(id, i, id === 'x1' ? { IGNORE_SIGTERM: '1' } : {}));
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+    await waitFor('x1 serving (its SIGTERM handler installed)', () => healthy(ports[0]!), 20_000);
+    const full = await send(`${svc.url}/v1/children`, 'POST', child('x4', 3));
+    assert.equal(full.status, 409, 'max_children 3');
+    assert.equal((await send(`${svc.url}/v1/children/x1`, 'DELETE', undefined)).status, 202);
+    for (let i = 0; i < 2; i++) {
+      const again = await send(`${svc.url}/v1/children/x1`, 'DELETE', undefined);
+      assert.equal(again.status, 409, JSON.stringify(again.body));
+      assert.equal(again.body.error.code, 'EDGEVISOR_ERR_STATE_CONFLICT');
+      assert.match(again.body.error.message, /x1 is being deleted/);
+    }
+    const room = await send(`${svc.url}/v1/children`, 'POST', child('x4', 3));
+    assert.equal(room.status, 201, `x1 on its way out leaves room: ${JSON.stringify(room.body)}`);
+    const readd = await send(`${svc.url}/v1/children`, 'POST', child('x1', 0));
+    assert.equal(readd.status, 409);
+    assert.equal(readd.body.error.code, 'EDGEVISOR_ERR_STATE_CONFLICT');
+    assert.match(readd.body.error.message, /x1 is being deleted: add it again once it is gone/);
+    assert.equal(svc.tree.child('x1')?.state, 'stopping', 'all of that while x1 was still stopping');
+    await waitFor('x1 gone', () => svc.tree.child('x1') === undefined, 10_000);
+    const deletes = svc.store.since(0, 10_000).filter((e) => e.type === 'manual' && e.data?.['action'] === 'delete' && e.child === 'x1');
+    assert.equal(deletes.length, 1, 'one delete accepted, one recorded');
+    for (const id of ['x2', 'x3', 'x4']) assert.equal((await send(`${svc.url}/v1/children/${id}`, 'DELETE', undefined)).status, 202);
+    await waitFor('all gone', () => ['x2', 'x3', 'x4'].every((id) => svc.tree.child(id) === undefined), 10_000);
+  });
+
   test('edgevisor add (template and --file) and delete, through the real bin', async () => {
     const env = { EDGEVISOR_API: svc.url, EDGEVISOR_TOKEN: TECH };
     const port = await freePort();

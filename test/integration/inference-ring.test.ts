@@ -1,14 +1,18 @@
 // Frames from the camera controller to inference through the frame ring (shared memory), with
 // real processes like the e2e test, and the fallbacks: frame.rgb over HTTP when the ring is not
-// in inference's FRAMES_DIR. apps/camera/src/frame-ring.ts, apps/inference/src/camera-loop.ts.
+// in inference's FRAMES_DIR, or it has none. GET /cameras names the ring's file and token, never
+// a directory (no server path in an answer); a file name with a slash or ".." is refused.
+// apps/camera/src/frame-ring.ts, apps/inference/src/camera-loop.ts, apps/inference/src/ring-path.ts.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCameraApp } from '../../apps/camera/src/app.ts';
-import { parseCameras } from '../../apps/camera/src/config.ts';
+import { defaultFramesDir, parseCameras } from '../../apps/camera/src/config.ts';
+import { createRingWriter } from '../../apps/camera/src/frame-ring.ts';
 import { loadConfig } from '../../apps/inference/src/config.ts';
 import { buildInferenceApp } from '../../apps/inference/src/app.ts';
 import { PERIOD_S, PRESS_ZONES } from '../helpers/zones.ts';
@@ -53,22 +57,29 @@ const logOf = (c: ChildProcess) => (c as ChildProcess & { log: string }).log;
 const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null ? r() : c.once('exit', () => r())));
 
 describe('frames through the ring', () => {
-  test('camera and inference processes: frames through the ring by default, one event per dwell', async () => {
+  test('camera and inference processes: frames through the ring in inference\'s FRAMES_DIR, one event per dwell; GET /cameras names no directory', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'cameras.yaml'), CAMERAS);
     writeFileSync(join(dir, 'zones.yaml'), ZONES);
     const [cport, iport] = [await freePort(), await freePort()];
+    // The camera's default: a per-run directory of its own (its pid), removed at stop.
     const camera = spawnApp('apps/camera/src/main.ts', { PORT: String(cport), CAMERAS_FILE: join(dir, 'cameras.yaml') });
+    const framesDir = defaultFramesDir(camera.pid);
     const cameraUrl = `http://127.0.0.1:${cport}`;
+    let text = '';
     const info = await waitFor('camera /cameras', async () => {
-      const body = (await (await get(`${cameraUrl}/cameras`)).json()) as { cameras: { ring: { file: string; dir: string; token: number } | null }[] };
-      return body.cameras[0]?.ring ?? undefined;
+      text = await (await get(`${cameraUrl}/cameras`)).text();
+      return (JSON.parse(text) as { cameras: { ring: Record<string, unknown> | null }[] }).cameras[0]?.ring ?? undefined;
     }, 20_000, 200);
-    assert.equal(info.file, 'cam1.ring');
-    assert.ok(info.dir.includes(`edgevisor-frames-${camera.pid}`), `a per-run directory: ${info.dir}`);
-    assert.ok(existsSync(join(info.dir, info.file)));
+    assert.deepEqual(Object.keys(info).sort(), ['file', 'token'], 'the ring is its file name and token, no directory');
+    assert.equal(info['file'], 'cam1.ring');
+    assert.equal(typeof info['token'], 'number');
+    assert.ok(existsSync(join(framesDir, 'cam1.ring')), `the ring in the per-run directory ${framesDir}`);
+    // No server path anywhere in the answer: not the frames directory, not any absolute path.
+    assert.ok(!text.includes(framesDir) && !text.includes('edgevisor-frames-'), text);
+    assert.doesNotMatch(text, /"\/[^"]*"/, 'no string in GET /cameras is an absolute path');
 
-    const inference = spawnApp('apps/inference/src/main.ts', { PORT: String(iport), CAMERA_URL: cameraUrl, DATA_DIR: join(dir, 'data'), ZONES_FILE: join(dir, 'zones.yaml') });
+    const inference = spawnApp('apps/inference/src/main.ts', { PORT: String(iport), CAMERA_URL: cameraUrl, DATA_DIR: join(dir, 'data'), ZONES_FILE: join(dir, 'zones.yaml'), FRAMES_DIR: framesDir });
     const base = `http://127.0.0.1:${iport}`;
     const metrics = async () => (await get(`${base}/metrics`)).text();
     await waitFor('inference on the ring', async () => metricValue(await metrics(), 'inference_frame_path', 'camera="cam1",path="ring"') === 1, 30_000, 250)
@@ -76,7 +87,8 @@ describe('frames through the ring', () => {
     // The real inference process maps the ring when the native helper is built (always in CI).
     const said = logOf(inference).split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { child?: string; msg: string })
       .find((l) => l.child === 'cam1' && /^raw 320x320 detect frames through the frame ring/.test(l.msg));
-    assert.match(said?.msg ?? '', new RegExp(`\\(/.*cam1\\.ring, ${shmAddon() ? 'mmap' : 'pread'}\\)$`), logOf(inference));
+    // The file name only in the line: no server path.
+    assert.match(said?.msg ?? '', new RegExp(`\\(cam1\\.ring in FRAMES_DIR, ${shmAddon() ? 'mmap' : 'pread'}\\)$`), logOf(inference));
 
     // Two episodes of the figure in the zone, one period apart: exactly one event each.
     const events = await waitFor('two dwell events', async () => {
@@ -97,7 +109,7 @@ describe('frames through the ring', () => {
     camera.kill('SIGTERM');
     inference.kill('SIGTERM');
     await Promise.all([exited(camera), exited(inference)]);
-    assert.equal(existsSync(info.dir), false, 'per-run frames directory removed at stop');
+    assert.equal(existsSync(framesDir), false, 'per-run frames directory removed at stop');
   });
 
   describe('in one process (camera app + inference app)', () => {
@@ -131,6 +143,50 @@ describe('frames through the ring', () => {
       assert.equal(metricValue(m, 'inference_frame_path', 'camera="cam1",path="ring"'), 0);
       assert.equal(metricValue(m, 'inference_frame_errors_total', 'camera="cam1"'), 0);
       assert.ok(inf.logs.some((l) => /cam1: raw 320x320 detect frames \(frame\.rgb; ring unusable: ENOENT/.test(l)), inf.logs.join('\n'));
+    });
+
+    test('no FRAMES_DIR: no ring, frame.rgb over HTTP, and says why', async () => {
+      const cameraUrl = await startCamera(tempDir());
+      const inf = await startInference({ CAMERA_URL: cameraUrl });
+      await waitFor('frames over HTTP', async () => metricValue(await inf.metrics(), 'inference_frames_total', 'camera="cam1"') >= 5, 20_000, 200);
+      const m = await inf.metrics();
+      assert.equal(metricValue(m, 'inference_frame_path', 'camera="cam1",path="rgb"'), 1);
+      assert.equal(metricValue(m, 'inference_frame_path', 'camera="cam1",path="ring"'), 0);
+      assert.ok(inf.logs.some((l) => /cam1: raw 320x320 detect frames \(frame\.rgb; no FRAMES_DIR: set it to the directory the camera app writes its frame rings in\)/.test(l)), inf.logs.join('\n'));
+    });
+
+    test('a controller naming a ring file with ".." or a slash is refused, though a valid ring lies there', async () => {
+      // A camera app that is not ours (or broken), as a protocol peer: it names a file outside
+      // FRAMES_DIR where a real ring with its token exists; joining the name would open it.
+      const root = tempDir();
+      const framesDir = join(root, 'frames');
+      mkdirSync(framesDir);
+      const token = 4242;
+      const writer = createRingWriter(join(root, 'cam1.ring'), { width: 320, height: 320 }, token);
+      cleanups.push(() => writer.close());
+      for (const file of ['../cam1.ring', `${root}/cam1.ring`]) {
+        let frameRequests = 0;
+        const server = createServer((req, res) => {
+          if (req.url === '/cameras') {
+            res.setHeader('content-type', 'application/json');
+            res.end(JSON.stringify({ cameras: [{ id: 'cam1', detect: { width: 320, height: 320, format: 'rgb24' }, ring: { file, token }, targetFps: 5 }] }));
+          } else if (req.url?.startsWith('/cameras/cam1/frame.rgb')) {
+            frameRequests++;
+            res.statusCode = 204;
+            res.end();
+          } else {
+            res.statusCode = 404;
+            res.end();
+          }
+        });
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+        cleanups.push(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+        const inf = await startInference({ CAMERA_URL: `http://127.0.0.1:${(server.address() as { port: number }).port}`, FRAMES_DIR: framesDir, FRAME_WAIT_MS: '200', CAMERAS: 'cam1' });
+        await waitFor('the loop on frame.rgb', async () => frameRequests >= 1 && metricValue(await inf.metrics(), 'inference_frame_path', 'camera="cam1",path="rgb"') === 1, 20_000, 100);
+        assert.equal(metricValue(await inf.metrics(), 'inference_frame_path', 'camera="cam1",path="ring"'), 0, `${file} was not opened`);
+        const why = /has a slash|has "\.\."/;
+        assert.ok(inf.logs.some((l) => l.includes(`ring file name ${JSON.stringify(file)} refused`) && why.test(l) && l.includes('expected a plain file name like "cam1.ring"')), inf.logs.join('\n'));
+      }
     });
 
     test('the camera worker restarts: inference reopens the new ring and frames go on', async () => {

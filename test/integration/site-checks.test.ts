@@ -42,6 +42,14 @@ describe('site file checks', () => {
     assert.match(bad.stderr, /^cameras\.yaml:14 cameras\[0\]\.fps: expected a number, got "fast"$/m);
     assert.match(bad.stderr, /^cameras\.yaml:\d+ cameras\[1\]\.id: /m);
     assert.ok(!bad.stderr.includes(dir), 'the file by its name, not its path');
+    // The commented discovered: section of the demo file (what ONVIF_ADOPT cameras get) is checked too.
+    const uncomment = (s: string) => s.replace(/^# (discovered:|  \w+:.*)$/gm, '$1');
+    const disc = await check('apps/camera/src/check-cameras.ts', [variant('cameras.yaml', 'cameras.yaml', uncomment)]);
+    assert.equal(disc.code, 0, disc.stderr);
+    assert.equal(disc.stdout, 'cameras.yaml: ok, 2 cameras: dock, press\n', 'the same summary: edgevisorctl takes the ids from it');
+    const badDisc = await check('apps/camera/src/check-cameras.ts', [variant('cameras.yaml', 'cameras.yaml', (s) => uncomment(s).replace('forget_after_polls: 3', 'forget_after_polls: never'))]);
+    assert.equal(badDisc.code, 1);
+    assert.match(badDisc.stderr, /^cameras\.yaml:\d+ discovered\.forget_after_polls: expected an integer 1\.\.100 \(polls\)$/m);
   });
 
   test('zones: the demo file passes against the demo cameras and NanoDet; unknown cameras and classes are refused', async () => {

@@ -286,7 +286,11 @@ describe('dashboard API against the real box', () => {
     await waitFor('healthz answers again once the loop runs', async () => (await fetch(`${s.web}/healthz`)).status === 200, 5000, 100);
   });
 
-  test('no answer carried a token, a server path or an internal URL', () => {
+  test('no answer carried a token, a server path or an internal URL', async () => {
+    // The camera answers, with press's frames on the ring (its file lives under s.dir/frames).
+    await waitFor('press on the frame ring', async () => /^inference_frame_path\{[^}]*camera="press"[^}]*path="ring"[^}]*\} 1$/m.test(await (await fetch(`http://127.0.0.1:${s.ports.inference}/metrics`)).text()), 30_000, 250);
+    assert.equal((await get('/api/cameras')).status, 200);
+    assert.equal((await get('/api/status')).status, 200);
     const all = bodies.join('\n');
     for (const secret of [TECH_TOKEN, VIEWER_TOKEN]) assert.ok(!all.includes(secret), 'a token leaked');
     assert.ok(!all.includes(s.dir), 'a server path leaked');

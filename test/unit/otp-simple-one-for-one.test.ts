@@ -4,7 +4,7 @@
 // (which deletes a dynamic child) is `tree.removeChild`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { codes, specFromTemplate, type InprocWorker, type WorkerTemplate } from 'edgevisor';
+import { codes, parseTreeObject, specFromTemplate, TREE_DEFAULTS, type InprocWorker, type WorkerTemplate } from 'edgevisor';
 import { Lab } from '../helpers/otp-lab.ts';
 
 const tech = { role: 'technician', via: 'test' } as const;
@@ -135,4 +135,74 @@ test('otp:hanging_restart_loop_simple: a template child failing at every start c
   await tree.stop();
   assert.equal(tree.snapshot().state, 'stopped');
   assert.equal(lab.count(id), n, 'a deleted child is never started again');
+});
+
+test('otp:sup_start_map_simple: a simple_one_for_one supervisor from a minimal spec gets the defaults, starts empty and takes children from its template', async (t) => {
+  const lab = new Lab();
+  t.after(() => lab.close());
+  // OTP: #{strategy => simple_one_for_one} and a child spec map with only id and start.
+  const spec = parseTreeObject({ version: 1, name: 'sup_test', children: [{ id: 'sup', strategy: 'simple_one_for_one', template: { inproc: { run: template(lab) } } }] });
+  const sup = spec.root.children[0]!;
+  assert.ok(sup.type === 'supervisor' && sup.template);
+  assert.deepEqual([sup.template.restart, sup.template.shutdown, sup.template.type], ['permanent', { kind: 'grace', graceMs: TREE_DEFAULTS.workerShutdownMs }, 'worker']);
+  assert.deepEqual([sup.intensity, sup.periodMs, sup.maxChildren ?? 1000], [TREE_DEFAULTS.intensity, TREE_DEFAULTS.periodMs, 1000], "differs: edgevisor's default intensity/period, not OTP's 1 in 5 s");
+  const tree = await lab.start({ name: 'sup_test', children: [{ id: 'sup', strategy: 'simple_one_for_one', template: { inproc: { run: template(lab) } } }] });
+  assert.deepEqual(tree.child('sup')?.children, []);
+  const ids = [1, 2, 3].map(() => tree.addChild('sup', {}, tech).id);
+  await lab.until('3 running', () => ids.every((id) => lab.state(id) === 'running'));
+  assert.deepEqual(tree.child('sup')?.children, ids, 'in the order they were added');
+  assert.deepEqual(ids.map((id) => tree.child(id)?.type), ['worker', 'worker', 'worker']);
+});
+
+test('otp:count_children_supervisor: supervisors added at run time are counted as supervisors, their workers apart', async (t) => {
+  const lab = new Lab();
+  t.after(() => lab.close());
+  // A template is a worker here (no supervisor templates): OTP's supervisor children are dynamic
+  // supervisors added to a static one.
+  const tree = await lab.start({ name: 'sup_test', children: [{ id: 'sup', children: [] }] });
+  for (const i of [1, 2, 3]) tree.addChild('sup', { id: `s${i}`, children: [{ id: `w${i}`, inproc: { run: lab.worker(`w${i}`) } }] }, tech, { allowRun: true });
+  const count = () => {
+    const under = tree.snapshot().nodes.filter((n) => n.parent === 'sup');
+    return { specs: under.length, active: under.filter((n) => n.state === 'running').length, supervisors: under.filter((n) => n.type === 'supervisor').length, workers: under.filter((n) => n.type === 'worker').length };
+  };
+  await lab.until('3 supervisors running', () => count().active === 3 && [1, 2, 3].every((i) => lab.state(`w${i}`) === 'running'));
+  assert.deepEqual(count(), { specs: 3, active: 3, supervisors: 3, workers: 0 });
+  tree.removeChild('s2', tech);
+  await lab.until('s2 deleted', () => tree.child('s2') === undefined);
+  assert.deepEqual(count(), { specs: 2, active: 2, supervisors: 2, workers: 0 });
+  assert.equal(tree.child('w2'), undefined, 'its worker went with it');
+});
+
+test('otp:count_restarting_children: a child whose restart fails is still counted, not as active; once it starts again it is', async (t) => {
+  const lab = new Lab();
+  t.after(() => lab.close());
+  // Its second run fails at start; with a 30 s backoff it then waits, listed, in backoff.
+  const tree = await lab.start({ name: 'sup_test', children: [sofo(lab, { intensity: 10, backoff: { initial: '30s', max: '30s', reset_after: '60s' } }, { failsAtStart: (n) => n === 2 })] });
+  const ids = [1, 2, 3].map(() => tree.addChild('sup', {}, tech).id);
+  await lab.until('3 running', () => ids.every((id) => lab.state(id) === 'running'));
+  const count = () => {
+    const under = tree.snapshot().nodes.filter((n) => n.parent === 'sup');
+    return { specs: under.length, active: under.filter((n) => n.state === 'running').length };
+  };
+  const [a] = ids as [string];
+  lab.run(a).die();
+  await lab.until(`${a} restarting: its restart failed, the next one is 30 s away`, () => lab.count(a) === 2 && lab.state(a) === 'backoff');
+  assert.deepEqual(count(), { specs: 3, active: 2 });
+  tree.startChild(a, tech); // OTP's restart_child: run 3 starts
+  await lab.untilRun(a, 3);
+  assert.deepEqual(count(), { specs: 3, active: 3 });
+});
+
+test('otp:sup_start_child_returns_error: differs: a child added under a static supervisor whose start fails is retried with backoff, not refused to the caller', async (t) => {
+  const lab = new Lab();
+  t.after(() => lab.close());
+  const tree = await lab.start({ name: 'sup_test', intensity: 10, children: [{ id: 'sup', intensity: 10, children: [] }] });
+  const snap = tree.addChild('sup', { id: 'child1', inproc: { run: lab.worker('child1', { failsAtStart: (n) => n === 1 }) } }, tech, { allowRun: true });
+  assert.equal(snap.id, 'child1', 'answered at once, with the child');
+  await lab.untilRun('child1', 2);
+  assert.deepEqual(lab.log, ['start child1', 'fail child1', 'start child1']);
+  assert.equal(lab.of('restart', 'child1')[0]?.data?.['cause'], 'exit');
+  // What OTP answers {error, ...} for and edgevisor refuses: what is wrong with the spec or the tree.
+  assert.throws(() => tree.addChild('sup', { id: 'child1', inproc: { run: lab.worker('x') } }, tech, { allowRun: true }), { code: codes.CHILD_EXISTS });
+  assert.throws(() => tree.addChild('sup', { id: 'child2' }, tech, { allowRun: true }), { code: codes.SPEC_INVALID });
 });

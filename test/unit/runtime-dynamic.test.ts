@@ -57,6 +57,20 @@ describe('addChild / removeChild under a static supervisor', () => {
     await clock.until('late again', () => h.state('late') === 'running' && w.runs.late === 3);
   });
 
+  test('a supervisor being deleted: its children are being deleted with it, and it takes no new child', async () => {
+    const w = createWorkers(clock);
+    const slow = { id: 'g1', shutdown: '1s', inproc: { run: ({ signal }: { signal: AbortSignal }) => new Promise<void>((r) => signal.addEventListener('abort', () => clock.setTimeout(r, 300))) } };
+    const h = await tree({ name: 'box', children: [w.child('a')] });
+    h.tree.addChild('box', { id: 'grp', children: [slow] }, tech, { allowRun: true });
+    await clock.until('g1 running', () => h.state('g1') === 'running');
+    h.tree.removeChild('grp', tech);
+    assert.throws(() => h.tree.removeChild('g1', tech), /g1 is being deleted/);
+    assert.throws(() => h.tree.addChild('grp', w.child('g2'), tech, { allowRun: true }), /grp is being deleted: it cannot be given children/);
+    await clock.until('grp and g1 gone', () => h.tree.child('grp') === undefined && h.tree.child('g1') === undefined);
+    h.tree.addChild('box', { ...slow, id: 'g1' }, tech, { allowRun: true });
+    await clock.until('g1 back, directly under box', () => h.state('g1') === 'running' && h.tree.child('g1')?.parent === 'box');
+  });
+
   test('refusals: unknown parent, a worker as parent, a taken id, a static child, a bad spec with the field named', async () => {
     const w = createWorkers(clock);
     const h = await tree({ name: 'box', children: [w.child('a'), { id: 'group', children: [w.child('x')] }] });
@@ -128,6 +142,34 @@ describe('simple_one_for_one', () => {
     h.tree.stopChild('cams', tech);
     await clock.until('cams stopped', () => h.state('cams') === 'stopped');
     assert.equal(clock.now() - t0, 1_000);
+  });
+
+  test('a child being deleted: a second delete is refused, it leaves room under max_children, its id is free once it is gone', async () => {
+    // Each run takes 300 ms to end after its stop: the delete has a window in which the child is still in the tree.
+    const slow: InprocWorker = ({ signal }) => new Promise<void>((r) => signal.addEventListener('abort', () => clock.setTimeout(r, 300)));
+    const h = await tree({ name: 'box', children: [{ id: 'cams', strategy: 'simple_one_for_one', max_children: 2, template: { shutdown: '1s', inproc: { run: slow } } }] });
+    h.tree.addChild('cams', { id: 'a' }, tech);
+    h.tree.addChild('cams', { id: 'b' }, tech);
+    await clock.until('a and b running', () => h.state('a') === 'running' && h.state('b') === 'running');
+    h.tree.removeChild('a', tech);
+    for (let i = 0; i < 2; i++) assert.throws(() => h.tree.removeChild('a', tech), (e: Error & { code?: string }) => e.code === 'EDGEVISOR_ERR_STATE_CONFLICT' && /a is being deleted/.test(e.message));
+    await clock.until('a stopping', () => h.state('a') === 'stopping');
+    assert.throws(() => h.tree.removeChild('a', tech), /a is being deleted/, 'refused while its stop runs too');
+    assert.throws(() => h.tree.startChild('a', tech), /a is being deleted: it cannot be started/);
+    assert.throws(() => h.tree.restartChild('a', tech), /a is being deleted: it cannot be restarted/);
+    // On its way out it no longer counts: max_children 2 takes c now.
+    h.tree.addChild('cams', { id: 'c' }, tech);
+    assert.throws(() => h.tree.addChild('cams', { id: 'd' }, tech), /cams is running: it has 2 children, its max_children/);
+    // Its id is not free until it is gone: a conflict saying why, not "already has a child".
+    assert.throws(() => h.tree.addChild('cams', { id: 'a' }, tech), (e: Error & { code?: string }) => e.code === 'EDGEVISOR_ERR_STATE_CONFLICT' && /a is being deleted: add it again once it is gone/.test(e.message));
+    await clock.until('a gone', () => h.tree.child('a') === undefined);
+    assert.equal(h.events.filter((e) => e.type === 'manual' && e.data?.['action'] === 'delete').length, 1, 'one delete accepted, one recorded');
+    assert.deepEqual(h.path('a').slice(-2), ['stopping', 'stopped'], 'stopped once');
+    h.tree.removeChild('c', tech);
+    await clock.until('c gone', () => h.tree.child('c') === undefined);
+    h.tree.addChild('cams', { id: 'a' }, tech);
+    await clock.until('a back', () => h.state('a') === 'running');
+    assert.deepEqual(h.tree.child('cams')?.children, ['b', 'a']);
   });
 
   test('max_children, overrides the template does not take, unknown fields', async () => {

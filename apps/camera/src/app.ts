@@ -4,14 +4,15 @@ import { collectDefaultMetrics } from 'prom-client';
 import type { Tree } from 'edgevisor';
 import { createAppServer, installFailpoints, processLogger, redactingLog, sendError, type AppServer } from '../../common/src/index.ts';
 import { CameraRuntime, createCameraWorker, type RingOptions } from './camera-worker.ts';
-import { ringFileName } from './frame-ring.ts';
+import { rmSync } from 'node:fs';
+import { ringFileName, ringPath } from './frame-ring.ts';
 import { prepareFramesDir, removeFramesDir } from './frames-dir.ts';
 import type { CameraConfig, Failpoint } from './config.ts';
 import type { Frame } from './frame-store.ts';
 import { createCameraMetrics, type CameraMetrics } from './metrics.ts';
 import { cameraErrors } from './sources/types.ts';
 import { createCameraTree, workerId } from './supervision.ts';
-import { DISCOVERED, createDiscoveredPoller, discoveredConfig, discoveredWorker, type DiscoveredOptions } from './discovered.ts';
+import { DISCOVERED, createDiscoveredPoller, discoveredConfig, discoveredWorker, type DiscoveredOptions, type DiscoveredPoller } from './discovered.ts';
 import { registerInnerTreeRoutes } from 'edgevisor';
 
 /** A camera controller, built but not listening. main.ts (or a test) listens and starts it. */
@@ -19,6 +20,8 @@ export interface CameraApp extends AppServer {
   cameras: ReadonlyMap<string, CameraRuntime>;
   metrics: CameraMetrics;
   tree: Tree;
+  /** The poller of the onvif service's cameras (with `discovery`; discovered.ts). */
+  discovery?: DiscoveredPoller;
   /** Starts every camera worker. */
   start(): Promise<void>;
   /** Closes the HTTP server (ending MJPEG streams) and stops every worker (ffmpeg included). */
@@ -58,9 +61,12 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
   const tree = createCameraTree([...cameras.values()].map((cam) => ({
     cameraId: cam.config.id,
     run: makeWorker(cam),
-  })), opts.discovery ? { run: discoveredWorker(cameras, makeWorker, discoveredConfig(DISCOVERED, opts.discovery.onvifUrl)) } : undefined);
-  // Cameras the onvif service finds get a worker in this running tree (discovered.ts).
-  const discovered = opts.discovery ? createDiscoveredPoller(tree, cameras, { log: redactingLog(), ...opts.discovery }) : undefined;
+  })), opts.discovery ? { run: discoveredWorker(cameras, makeWorker, discoveredConfig(DISCOVERED, opts.discovery.onvifUrl, opts.discovery.config)) } : undefined);
+  // Cameras the onvif service finds get a worker in this running tree, and lose it when the
+  // service forgets them (discovered.ts). A removed detect camera's frame ring goes with it; its
+  // metric series stay (a sum over cameras that went down would read as a counter reset).
+  const forgetRing = (id: string) => { if (ring) rmSync(ringPath(ring.dir, id), { force: true }); };
+  const discovered = opts.discovery ? createDiscoveredPoller(tree, cameras, { log: redactingLog(), forget: forgetRing, ...opts.discovery }) : undefined;
   // Restarts of a camera's worker, by cause: a broken deadline is a stall (the worker neither
   // delivered nor retried in time), like Frigate's watchdog restarts of a stalled ffmpeg.
   // Each event of a camera's worker is a line with child = the camera id.
@@ -97,15 +103,18 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
       return {
         id: cam.config.id,
         source: cam.config.source.kind,
+        // Adopted from the onvif service (ONVIF_ADOPT), not in the cameras file.
+        discovered: worker?.parent === DISCOVERED,
         state: cam.state(),
         fps: cam.measuredFps(),
         targetFps: cam.config.fps,
         width: cam.config.width,
         height: cam.config.height,
         detect: cam.config.detect ? { width: cam.config.detect.width, height: cam.config.detect.height, format: 'rgb24' } : null,
-        // The frame ring (shared-memory file) of a detect camera: dir is where this process wrote
-        // it; a reader on another filesystem view (container) uses its own FRAMES_DIR + file.
-        ring: cam.config.detect && ring ? { file: ringFileName(cam.config.id), dir: ring.dir, token: ring.token } : null,
+        // The frame ring (shared-memory file) of a detect camera: its file name and this run's
+        // token, never the directory (no server path in an answer). A reader opens the file in its
+        // own FRAMES_DIR, the same directory or volume given to both apps.
+        ring: cam.config.detect && ring ? { file: ringFileName(cam.config.id), token: ring.token } : null,
         seq: f?.seq ?? 0,
         lastFrameAt: f ? new Date(f.ts).toISOString() : null,
         workerRuns: cam.runs,
@@ -212,6 +221,7 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
     cameras,
     metrics,
     tree,
+    ...(discovered ? { discovery: discovered } : {}),
     async start() {
       if (opts.frames) prepareFramesDir(opts.frames.dir, opts.frames.perRun ?? false);
       await tree.start();

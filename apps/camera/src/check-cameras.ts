@@ -4,7 +4,9 @@
  * `edgevisorctl apply` runs it from the installed image before it lets a site file go live.
  * Valid: one line on stdout, `cameras.yaml: ok, 2 cameras: dock, press`, exit 0. Invalid: one
  * line per problem on stderr (`cameras.yaml:7 cameras[0].fps: expected ...`), exit 1.
- * ONVIF_URL is read as the app reads it (a device source needs the onvif service).
+ * ONVIF_URL is read as the app reads it (a device source needs the onvif service). The optional
+ * `discovered:` section (what ONVIF_ADOPT cameras get) is checked too; the summary names the
+ * configured cameras only (edgevisorctl takes the zones' camera ids from it).
  */
 import { basename } from 'node:path';
 import { EdgevisorError, codes } from 'edgevisor';

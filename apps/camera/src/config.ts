@@ -40,9 +40,10 @@ const sourceSchema = keyedUnion(z.union([
 /** A camera id (also its worker's child id): what cameras.yaml accepts, and a worker added by hand under `discovered`. */
 export const cameraId = { pattern: /^[a-z0-9][a-z0-9_-]{0,62}$/i, expected: 'an id of letters, digits, _ or - (max 63)' } as const;
 
-const cameraSchema = z.object({
-  id: z.string().regex(cameraId.pattern, `expected ${cameraId.expected}`),
-  source: sourceSchema,
+const cameraIdSchema = z.string().regex(cameraId.pattern, `expected ${cameraId.expected}`);
+
+/** What a camera gets besides its id and source: also what `discovered:` gives every discovered camera. */
+const cameraSettings = {
   fps: z.number().min(0.1).max(60).default(5),
   width: z.number().int().min(16).max(3840).default(640),
   height: z.number().int().min(16).max(2160).default(360),
@@ -57,10 +58,36 @@ const cameraSchema = z.object({
     width: z.number({ message: 'expected an integer 16..1920 (pixels)' }).int('expected an integer 16..1920 (pixels)').min(16, 'expected an integer 16..1920 (pixels)').max(1920, 'expected an integer 16..1920 (pixels)'),
     height: z.number({ message: 'expected an integer 16..1920 (pixels)' }).int('expected an integer 16..1920 (pixels)').min(16, 'expected an integer 16..1920 (pixels)').max(1920, 'expected an integer 16..1920 (pixels)'),
   }, { message: 'expected detect: { width, height } (the detector input size, e.g. 320 x 320)' }).strict().optional(),
+};
+
+const cameraSchema = z.object({ id: cameraIdSchema, source: sourceSchema, ...cameraSettings }).strict();
+
+/** Which discovered cameras are meant: by the onvif service's id, or by the manufacturer the camera reports (GetDeviceInformation, case-insensitive). */
+const discoveredMatch = z.object({
+  ids: z.array(z.string().min(1).max(200)).min(1, 'expected at least one id').max(MAX_CAMERAS).optional(),
+  manufacturers: z.array(z.string().min(1).max(100)).min(1, 'expected at least one manufacturer').max(64).optional(),
+}).strict().refine((m) => !!(m.ids || m.manufacturers), 'expected ids: [...] and/or manufacturers: [...]');
+
+/** Polls in a row a discovered camera may be missing from the onvif service's list before its worker goes. */
+export const DEFAULT_FORGET_AFTER_POLLS = 3;
+
+/**
+ * `discovered:` what every camera the onvif service knows gets when the controller adopts it
+ * (ONVIF_ADOPT=true): the settings of a configured camera, the `onvif` source's profile and RTSP
+ * credentials, which cameras (allow / deny), and after how many polls without it its worker goes.
+ */
+const discoveredSchema = z.object({
+  ...cameraSettings,
+  profile: z.string().min(1).max(100).optional(),
+  ...credentials,
+  allow: discoveredMatch.optional(),
+  deny: discoveredMatch.optional(),
+  forget_after_polls: z.number({ message: 'expected an integer 1..100 (polls)' }).int('expected an integer 1..100 (polls)').min(1, 'expected an integer 1..100 (polls)').max(100, 'expected an integer 1..100 (polls)').default(DEFAULT_FORGET_AFTER_POLLS),
 }).strict();
 
 export const camerasFileSchema = z.object({
   cameras: z.array(cameraSchema).min(1, 'expected at least one camera').max(MAX_CAMERAS),
+  discovered: discoveredSchema.optional(),
 }).strict().superRefine((v, ctx) => {
   const seen = new Set<string>();
   v.cameras.forEach((c, i) => {
@@ -135,8 +162,9 @@ export interface CameraEnvConfig {
 
 /**
  * Default frames directory: one per run (this pid) in RAM (/dev/shm) when the system has it, so
- * two controllers on one machine (tests, a developer's second copy) never share a ring. The
- * inference app finds it through GET /cameras; in compose both get FRAMES_DIR=/frames (tmpfs).
+ * two controllers on one machine (tests, a developer's second copy) never share a ring. GET
+ * /cameras names only the ring's file: inference reads it in its own FRAMES_DIR, so both apps are
+ * given the same one (compose: FRAMES_DIR=/frames, a tmpfs; npm start: one per run in /dev/shm).
  */
 export function defaultFramesDir(pid = process.pid): string {
   return join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `${FRAMES_DIR_PREFIX}${pid}`);
@@ -177,18 +205,74 @@ export const defaultCameras: readonly CameraConfig[] = Object.freeze([
   normaliseCamera({ id: 'synthetic-1', source: { synthetic: { period_s: 12 } }, fps: 5, width: 640, height: 360, detect: { ...DEFAULT_DETECT } }),
 ]);
 
+/** Which discovered cameras an allow / deny names (config.ts `discovered.allow|deny`). */
+export interface DiscoveredMatch { ids?: readonly string[]; manufacturers?: readonly string[] }
+
+/** The `discovered:` section, validated and defaulted (see discovered.ts for how it is used). */
+export interface DiscoveredConfig {
+  /** What each adopted camera gets: a camera's settings (as in the file, defaults applied), the onvif source's profile and RTSP credentials. */
+  settings: Readonly<Omit<z.infer<typeof discoveredSchema>, 'allow' | 'deny' | 'forget_after_polls'>>;
+  /** Only these are adopted (no allow: every camera). */
+  allow?: DiscoveredMatch;
+  /** Never these (deny wins over allow). */
+  deny?: DiscoveredMatch;
+  /** Polls in a row a camera may be missing from the onvif service's list before its worker is removed. */
+  forgetAfterPolls: number;
+}
+
+/** A whole cameras file: the configured cameras and the optional `discovered:` section. */
+export interface CamerasFile {
+  cameras: readonly CameraConfig[];
+  discovered?: Readonly<DiscoveredConfig>;
+}
+
+/** What a discovered camera gets without a `discovered:` section: a configured `onvif: { device }` camera's defaults. */
+export const defaultDiscovered: Readonly<DiscoveredConfig> = Object.freeze(normaliseDiscovered(discoveredSchema.parse({})));
+
 /** Loads and validates a cameras file (errors: SPEC_INVALID, `cameras.yaml:LINE field: ...`). */
-export async function loadCameras(path: string, opts: { onvifUrl?: string } = {}): Promise<readonly CameraConfig[]> {
+export async function loadCamerasFile(path: string, opts: { onvifUrl?: string } = {}): Promise<Readonly<CamerasFile>> {
   const file = loadCheckedYaml(path, camerasFileSchema);
   // Every password and URL userinfo of the file is redacted from every text from now on.
   registerSecretsIn(file);
-  return Object.freeze(file.cameras.map((c, i) => normaliseCamera(c, opts.onvifUrl, `${path} cameras.${i}.source.onvif`)));
+  return fileConfig(file, opts.onvifUrl, `${path} `);
+}
+
+/** The configured cameras of a cameras file (see loadCamerasFile). */
+export async function loadCameras(path: string, opts: { onvifUrl?: string } = {}): Promise<readonly CameraConfig[]> {
+  return (await loadCamerasFile(path, opts)).cameras;
+}
+
+/** Validates a cameras file given as data (tests, library use). */
+export function parseCamerasFile(value: unknown, opts: { onvifUrl?: string } = {}): Readonly<CamerasFile> {
+  registerSecretsIn(value);
+  return fileConfig(camerasFileSchema.parse(value), opts.onvifUrl, '');
 }
 
 /** Validates cameras given as data (tests, library use). */
 export function parseCameras(value: unknown, opts: { onvifUrl?: string } = {}): readonly CameraConfig[] {
-  registerSecretsIn(value);
-  return Object.freeze(camerasFileSchema.parse(value).cameras.map((c, i) => normaliseCamera(c, opts.onvifUrl, `cameras.${i}.source.onvif`)));
+  return parseCamerasFile(value, opts).cameras;
+}
+
+function fileConfig(file: z.infer<typeof camerasFileSchema>, onvifUrl: string | undefined, where: string): Readonly<CamerasFile> {
+  const cameras = Object.freeze(file.cameras.map((c, i) => normaliseCamera(c, onvifUrl, `${where}cameras.${i}.source.onvif`)));
+  return Object.freeze({ cameras, ...(file.discovered ? { discovered: Object.freeze(normaliseDiscovered(file.discovered)) } : {}) });
+}
+
+function normaliseDiscovered(d: z.infer<typeof discoveredSchema>): DiscoveredConfig {
+  const { allow, deny, forget_after_polls: forgetAfterPolls, ...settings } = d;
+  return { settings: Object.freeze(settings), ...(allow ? { allow: Object.freeze({ ...allow }) } : {}), ...(deny ? { deny: Object.freeze({ ...deny }) } : {}), forgetAfterPolls };
+}
+
+/**
+ * The config of the camera the onvif service knows as `id`: source `onvif: { device: id }` with
+ * the section's profile and credentials, and its settings. Throws SPEC_INVALID when the id is not
+ * one a camera can have (the service's ids are made to fit: see apps/onvif/src/address.ts).
+ */
+export function discoveredCamera(id: string, onvifUrl: string, d: Readonly<DiscoveredConfig> = defaultDiscovered): CameraConfig {
+  if (!cameraId.pattern.test(id)) throw new EdgevisorError(codes.SPEC_INVALID, `discovered camera "${id.slice(0, 63)}": expected ${cameraId.expected}`);
+  const { profile, username, password, ...settings } = d.settings;
+  const onvif = { device: id, ...(profile ? { profile } : {}), ...(username !== undefined ? { username } : {}), ...(password !== undefined ? { password } : {}) };
+  return normaliseCamera({ id, source: { onvif }, ...settings }, onvifUrl, `discovered camera ${id}: source.onvif`);
 }
 
 function normaliseCamera(c: z.infer<typeof cameraSchema>, onvifUrl?: string, where = 'source.onvif'): CameraConfig {

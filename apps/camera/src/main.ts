@@ -1,13 +1,15 @@
 import { processLogger, runMain } from '../../common/src/index.ts';
 import { buildCameraApp } from './app.ts';
-import { defaultCameras, loadCameras, loadEnvConfig } from './config.ts';
+import { defaultCameras, loadCamerasFile, loadEnvConfig } from './config.ts';
 
 runMain(async () => {
   const log = processLogger();
   const env = loadEnvConfig(process.env);
-  const cameras = env.camerasFile ? await loadCameras(env.camerasFile, { onvifUrl: env.onvifUrl }) : defaultCameras;
+  const file = env.camerasFile ? await loadCamerasFile(env.camerasFile, { onvifUrl: env.onvifUrl }) : { cameras: defaultCameras };
+  const cameras = file.cameras;
+  if (file.discovered && !env.onvifAdopt) log.warn({}, 'the cameras file has a discovered: section, but ONVIF_ADOPT is not true: no discovered camera is adopted');
   if (env.failpoint) log.warn({ failpoint: env.failpoint }, `FAILPOINT active: hang ${env.failpoint.camera} after ${env.failpoint.afterFrames} frames per run`);
-  const discovery = env.onvifAdopt && env.onvifUrl ? { onvifUrl: env.onvifUrl } : undefined;
+  const discovery = env.onvifAdopt && env.onvifUrl ? { onvifUrl: env.onvifUrl, ...(file.discovered ? { config: file.discovered } : {}) } : undefined;
   const cam = buildCameraApp({ cameras, failpoint: env.failpoint, frames: { dir: env.framesDir, perRun: env.framesDirPerRun }, failpoints: { enabled: env.failpoints, ...(env.dataDir ? { dataDir: env.dataDir } : {}) }, ...(discovery ? { discovery } : {}) });
   await cam.start();
   await cam.app.listen({ port: env.port, host: env.host });

@@ -4,20 +4,21 @@
  * (inference_dropped_frames_total). Three ways, best first:
  *
  * - ring: the camera's frame ring file (shared memory, apps/camera/src/frame-ring.ts), when
- *   GET /cameras names one, it exists in our frames directory (FRAMES_DIR, else the directory the
- *   camera reports: same machine) and its frames are the model's input size. No HTTP per frame:
+ *   GET /cameras names one (file name and token: the controller never says where it writes), it
+ *   exists in our own frames directory (FRAMES_DIR: the directory or volume both apps are given;
+ *   unset: no ring) and its frames are the model's input size. No HTTP per frame:
  *   one look at the header when a frame is due (a load when mapped, else a pread), one copy of the
  *   pixels into our own buffer.
  * - rgb: GET .../frame.rgb?after=SEQ&wait=MS long-polls (raw detect frames at the model size).
  * - jpeg: GET .../frame.jpg long-polls, decoded here with sharp (cameras without detect).
  */
-import { join } from 'node:path';
 import { deadline, lineLogger, processLogger } from '../../common/src/index.ts';
 import { openRingReader, type RingFrame, type RingReader } from '../../camera/src/frame-ring.ts';
 import type { Pipeline } from './pipeline.ts';
 import type { InferenceMetrics } from './metrics.ts';
 import type { FrameInput, RawFrame } from './model/types.ts';
 import { waitRingFrame } from './ring-wait.ts';
+import { ringPathIn, RING_NAME_REFUSED } from './ring-path.ts';
 
 export interface CameraLoopOptions {
   cameraUrl: string;
@@ -29,7 +30,7 @@ export interface CameraLoopOptions {
   /** The detector's input size: raw frames are used only when the camera's detect size equals it. */
   inputWidth: number;
   inputHeight: number;
-  /** Where to look for frame rings (undefined: the directory the camera reports). */
+  /** Where the camera writes its frame rings, as this process sees it (FRAMES_DIR; undefined: no ring). */
   framesDir?: string;
   log?: (line: string) => void;
 }
@@ -66,12 +67,16 @@ export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
     let why = '';
     if (detect && detect.width === o.inputWidth && detect.height === o.inputHeight) {
       mode = 'rgb';
-      if (info?.ring) {
-        const path = join(o.framesDir ?? info.ring.dir, info.ring.file);
+      if (info?.ring && !o.framesDir) {
+        why = 'no FRAMES_DIR: set it to the directory the camera app writes its frame rings in';
+      } else if (info?.ring && o.framesDir) {
+        let path = '';
         try {
+          path = ringPathIn(o.framesDir, info.ring.file);
           ring = openRingReader(path, { width: o.inputWidth, height: o.inputHeight, token: info.ring.token });
           mode = 'ring';
-          why = path;
+          // The file name only: no server path in a log line.
+          why = `${info.ring.file} in FRAMES_DIR`;
           // Another controller instance (it restarted): its seq began again at 1.
           if (ringToken !== undefined && ring.token !== ringToken && lastSeq >= 0) {
             o.pipeline.resetCamera(o.camera);
@@ -80,7 +85,8 @@ export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
           }
           ringToken = ring.token;
         } catch (err) {
-          why = `ring unusable: ${(err as Error).message}`;
+          const msg = (err as Error).message;
+          why = (err as { code?: string }).code === RING_NAME_REFUSED ? msg : `ring unusable: ${path ? msg.replaceAll(path, info.ring.file).replaceAll(o.framesDir, 'FRAMES_DIR') : msg}`;
           ringRetryAt = Date.now() + RING_RETRY_MS;
         }
       } else {
@@ -222,8 +228,8 @@ async function sameFrameJpeg(cam: string, seq: number): Promise<Buffer | undefin
 export interface CameraInfo {
   id: string;
   detect: { width: number; height: number } | null;
-  /** The camera's frame ring: file name, the directory the controller wrote it in, its token. */
-  ring?: { file: string; dir: string; token: number } | null;
+  /** The camera's frame ring: its file name (checked when it is opened: ring-path.ts) and this run's token. */
+  ring?: { file: string; token: number } | null;
   targetFps?: number;
 }
 
@@ -235,14 +241,14 @@ export async function describeCameras(cameraUrl: string, timeoutMs = 3000): Prom
   const arr = Array.isArray(body) ? body : ((body as { cameras?: unknown[] })?.cameras ?? []);
   return arr.map((c): CameraInfo => {
     if (typeof c === 'string') return { id: c, detect: null };
-    const { id, detect, ring, targetFps } = c as { id?: unknown; detect?: { width?: unknown; height?: unknown } | null; ring?: { file?: unknown; dir?: unknown; token?: unknown } | null; targetFps?: unknown };
+    const { id, detect, ring, targetFps } = c as { id?: unknown; detect?: { width?: unknown; height?: unknown } | null; ring?: { file?: unknown; token?: unknown } | null; targetFps?: unknown };
     const ok = detect && Number.isInteger(detect.width) && Number.isInteger(detect.height);
-    // Only a plain file name: a controller must not steer us to read an arbitrary path.
-    const ringOk = ring && typeof ring.file === 'string' && /^[A-Za-z0-9_-]+\.ring$/.test(ring.file) && typeof ring.dir === 'string' && typeof ring.token === 'number';
+    // The name is checked where it is joined to FRAMES_DIR (ringPathIn), so a refusal is logged.
+    const ringOk = ring && typeof ring.file === 'string' && typeof ring.token === 'number';
     return {
       id: String(id),
       detect: ok ? { width: detect.width as number, height: detect.height as number } : null,
-      ring: ringOk ? { file: ring.file as string, dir: ring.dir as string, token: ring.token as number } : null,
+      ring: ringOk ? { file: ring.file as string, token: ring.token as number } : null,
       ...(typeof targetFps === 'number' ? { targetFps } : {}),
     };
   }).filter((c) => c.id && c.id !== 'undefined');

@@ -7,8 +7,9 @@
  *   ORT_THREADS (intra-op threads, 0 = one per core), SCORE_THRESHOLD (0.25),
  *   CLASSES (comma-separated class names to keep, YOLO only; empty = all),
  *   CAMERAS (comma-separated ids; empty = ask the camera controller's GET /cameras),
- *   FRAME_WAIT_MS (long-poll wait, 2000), FRAMES_DIR (where the cameras' frame rings are; default:
- *   the directory the camera controller reports, i.e. same machine), INFERENCE_FAILPOINT (see failpoint.ts; tests only),
+ *   FRAME_WAIT_MS (long-poll wait, 2000), FRAMES_DIR (where the camera app writes its frame rings,
+ *   as this process sees it: the same directory or volume; unset: no ring, raw frames over HTTP),
+ *   INFERENCE_FAILPOINT (see failpoint.ts; tests only),
  *   DETECT_FPS (per-camera detector budget for object models, 5), DETECT_MAX_INTERVAL_MS (the
  *   periodic detector run while nothing moves, 5000), MOTION_GATE (on | off: off runs the object
  *   detector on every frame it can take; the newest-frame loop drops the rest, counted).
@@ -34,7 +35,7 @@ export interface InferenceConfig {
   classes: readonly string[];
   cameras: readonly string[];
   frameWaitMs: number;
-  /** Where to find the cameras' frame rings; undefined: the directory GET /cameras reports. */
+  /** Where to find the cameras' frame rings (GET /cameras gives only the file name); undefined: no ring. */
   framesDir?: string;
   failpoint: Failpoint | null;
   /** EDGEVISOR_FAILPOINTS=1: POST /failpoints/<name> (apps/common/src/failpoints.ts; tests only). */

@@ -76,11 +76,23 @@ function clock(ts: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
-const quote = (v: string) => (/^[^\s"=]*$/.test(v) && v !== '' ? v : JSON.stringify(v));
+const quote = (v: string) => (/^[^\s"=]*$/.test(v) && v !== '' ? v : isJsonValue(v) ? v : JSON.stringify(v));
+
+/** A field that was an object or array in the line (text() gave its JSON): shown as that JSON, not re-quoted. */
+function isJsonValue(v: string): boolean {
+  if (!/^[[{]/.test(v)) return false;
+  try {
+    JSON.parse(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * One readable line for a JSON log line: `2026-12-01 12:24:56.059  WARN   GET /x -> 503  app=web reqId=r1 err="..."`
- * (local time, like `events`). Any other line is returned unchanged.
+ * (local time, like `events`; a text field with spaces or quotes JSON-quoted, an object field as
+ * its JSON: `data={"probe":"live","ok":true}`). Any other line is returned unchanged.
  */
 export function formatLogLine(line: string): string {
   const e = parseLogLine(line);

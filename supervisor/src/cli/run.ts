@@ -12,6 +12,7 @@ import type { Output } from './commands.ts';
 import { createLogger, fastifyLogging, logEvent } from '../log.ts';
 import { CliError, exitCodes } from './errors.ts';
 import { chooseTree, refusedReason } from './last-good-tree.ts';
+import { chooseLogFormat, lineRewriter } from './terminal-log.ts';
 
 /**
  * `edgevisor run TREE.yaml`: the supervisor service. The API listens before the tree starts so a
@@ -28,9 +29,11 @@ import { chooseTree, refusedReason } from './last-good-tree.ts';
 const SAME_SIGNAL_MS = 1_000;
 
 export async function runCommand(io: Output, file: string, config: Config): Promise<void> {
-  // The service's lines are JSON (app: supervisor; child: the child a line is about). A refused
-  // tree file is still told in the CLI's plain lines on stderr, for the person starting it.
-  const log = createLogger({ app: 'supervisor', level: config.logLevel });
+  // The service's lines are JSON (app: supervisor; child: the child a line is about), written
+  // readable when stdout is a terminal (terminal-log.ts). A refused tree file is still told in the
+  // CLI's plain lines on stderr, for the person starting it.
+  const rewriteLine = lineRewriter(chooseLogFormat(config.logFormat, process.stdout.isTTY === true));
+  const log = createLogger({ app: 'supervisor', level: config.logLevel, ...(rewriteLine ? { rewriteLine } : {}) });
   // A refused tree file: the validator's messages as `edgevisor validate` prints them, then the
   // last good tree if there is one (cli/last-good-tree.ts), else exit 1.
   const choice = chooseTree(file, config.lastGoodTree, (line) => io.err(line));

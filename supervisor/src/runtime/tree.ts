@@ -18,7 +18,7 @@ import type { Actor, ChildSnapshot, EventSink, Tree, TreeSnapshot } from './type
 
 /** What a tree needs from its host: the backends, and optionally an event sink, a base directory, a clock and a probe runner. */
 export interface TreeDeps {
-  /** Units per backend kind (process/inproc from backends/index.ts, docker from backends/docker). */
+  /** Units per backend kind (process/inproc/thread from backends/index.ts, docker from backends/docker). */
   backends: BackendRegistry;
   /** Persists and numbers events (the SQLite store). Without one, events are numbered in memory. */
   sink?: EventSink;
@@ -143,6 +143,13 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
   };
   /** Ids of the children added at run time (addChild), and of their descendants. */
   const dynamic = new Set<string>();
+  /**
+   * Ids of the children being deleted (removeChild accepted, the stop not yet done), with their
+   * descendants. Such a child is still in the tree (state stopping) until its queued stop ends:
+   * a second delete is refused, it no longer counts toward max_children, and its id can be added
+   * again only once it is gone (a conflict until then, not a CHILD_EXISTS).
+   */
+  const deleting = new Set<string>();
   const withInner = (s: ChildSnapshot): ChildSnapshot => {
     const t = inner.get(s.id);
     const out = t ? { ...s, children: t.topLevelIds(), innerTree: t.status() } : s;
@@ -152,6 +159,12 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
   const find = (id: string): TreeNode => {
     const n = byId.get(id);
     if (!n) throw new EdgevisorError(codes.UNKNOWN_CHILD, `no child "${id}" (known: ${[...byId.keys()].join(', ')})`);
+    return n;
+  };
+  /** find() for a manual action: a child being deleted takes none (its stop is queued, then it is gone). */
+  const findActive = (id: string, action: string): TreeNode => {
+    const n = find(id);
+    if (deleting.has(id)) throw new EdgevisorError(codes.STATE_CONFLICT, `${id} is being deleted: it cannot be ${action}`);
     return n;
   };
   const queueOf = (n: TreeNode): SerialQueue => (n.parent instanceof SupervisorNode ? n.parent.queue : rootQueue);
@@ -215,7 +228,7 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
       return knownInner(parentId).add(parentId, child, actor);
     },
     stopChild(id, actor) {
-      const n = find(id);
+      const n = findActive(id, 'stopped');
       if (n.state === 'stopped' || n.state === 'stopping') throw conflict(n, 'it is already stopped');
       manual(n, 'stop', actor);
       n.manuallyStopped = true;
@@ -223,7 +236,7 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
       void background(queueOf(n).run(() => n.stop(`stopped by ${actor.role}`, 'stopped')));
     },
     startChild(id, actor) {
-      const n = find(id);
+      const n = findActive(id, 'started');
       // A start during a manual stop is queued behind it (the stop runs on the same queue), not
       // refused as "already up"; a node stopping for a restart comes back by itself.
       if (n.state === 'stopping' && !n.manuallyStopped) throw conflict(n, 'it is being restarted and comes back by itself');
@@ -242,7 +255,7 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
       );
     },
     restartChild(id, actor, opts = {}) {
-      const n = find(id);
+      const n = findActive(id, 'restarted');
       if (n.manuallyStopped || n.state === 'stopped' || n.state === 'gave_up') throw conflict(n, `it is not running; use start`);
       if (n.state === 'stopping') throw conflict(n, 'it is being stopped');
       const down = parentDown(n);
@@ -267,7 +280,7 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
       return plan;
     },
     addChild(parentId, input, actor, opts = {}) {
-      const parent = find(parentId);
+      const parent = findActive(parentId, 'given children');
       if (!(parent instanceof SupervisorNode)) throw conflict(parent, 'it is a worker; children go under a supervisor');
       const spec = dynamicChildSpec(parent, input, { allowRun: opts.allowRun === true, baseDir: host.baseDir, taken: (id) => byId.has(id) });
       const ids: string[] = [];
@@ -276,10 +289,16 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
         if (c.type === 'supervisor') c.children.forEach(collect);
       };
       collect(spec);
+      const going = ids.find((id) => deleting.has(id));
+      if (going) {
+        throw new EdgevisorError(codes.STATE_CONFLICT, `${going} is being deleted: add it again once it is gone from the tree (its stop can take up to its shutdown grace)`);
+      }
       const taken = ids.filter((id) => byId.has(id));
       if (taken.length) throw new EdgevisorError(codes.CHILD_EXISTS, `the tree already has a child "${taken[0]}"; ids are unique across the whole tree`);
       const max = parent.spec.maxChildren;
-      if (max !== undefined && parent.children.length >= max) throw conflict(parent, `it has ${parent.children.length} children, its max_children`);
+      // A child being deleted is on its way out: it leaves room for a new one at once.
+      const counted = parent.children.filter((c) => !deleting.has(c.id)).length;
+      if (max !== undefined && counted >= max) throw conflict(parent, `it has ${counted} children, its max_children`);
       manual(parent, 'add', actor, { added: spec.id, parent: parent.id }, `: ${spec.id}`);
       let node: TreeNode;
       try {
@@ -301,17 +320,26 @@ export function createTree(spec: TreeSpec, deps: TreeDeps): Tree {
       if (!dynamic.has(id)) throw conflict(n, 'it is declared in the tree file; only children added at run time can be deleted (stop it instead)');
       const parent = n.parent;
       if (!(parent instanceof SupervisorNode)) throw conflict(n, 'it has no supervisor');
-      if (!parent.children.includes(n)) throw conflict(n, 'it is being deleted');
+      if (deleting.has(id)) throw new EdgevisorError(codes.STATE_CONFLICT, `${id} is being deleted: it is stopping and then leaves the tree`);
       manual(n, 'delete', actor);
+      const each = (x: TreeNode, fn: (x: TreeNode) => void) => {
+        fn(x);
+        if (x instanceof SupervisorNode) x.children.forEach((c) => each(c, fn));
+      };
+      each(n, (x) => deleting.add(x.id));
       void background(
-        parent.removeNode(n, `deleted by ${actor.role}`).then(() => {
-          const forget = (x: TreeNode) => {
-            byId.delete(x.id);
-            dynamic.delete(x.id);
-            if (x instanceof SupervisorNode) x.children.forEach(forget);
-          };
-          forget(n);
-        }),
+        parent.removeNode(n, `deleted by ${actor.role}`).then(
+          () =>
+            each(n, (x) => {
+              byId.delete(x.id);
+              dynamic.delete(x.id);
+              deleting.delete(x.id);
+            }),
+          (err: unknown) => {
+            each(n, (x) => deleting.delete(x.id)); // still in the tree: a delete may be tried again
+            throw err;
+          },
+        ),
       );
     },
     logs(id, n) {
