@@ -39,6 +39,7 @@ export async function startEmbedded(opts: { edit?: (yaml: string) => string; env
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, EDGEVISOR_TREE: file, EDGEVISOR_VAR_DIR: dir };
   delete env.EDGEVISOR_TECHNICIAN_TOKEN;
   delete env.EDGEVISOR_VIEWER_TOKEN;
+  delete env.FRAMES_DIR; // the script makes its own per run
   const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'scripts/start-embedded.mjs')], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const token = await waitFor('the tokens', () => {
