@@ -69,6 +69,8 @@ console.log(`edgevisor: tokens in ${file}; for the CLI: export EDGEVISOR_TOKEN=$
 const clip = '/usr/share/doc/opencv-doc/examples/data/vtest.avi';
 if (!existsSync(clip)) console.log(`edgevisor: ${clip} not found: the demo cameras draw a figure instead and the person detector will raise no events (apt-get install opencv-doc for real footage)`);
 if (!existsSync(join(root, 'models/nanodet.onnx'))) console.log('edgevisor: models/nanodet.onnx is missing: run npm ci (or node scripts/build-models.mjs)');
+// The tree's sd_notify watchdogs need the native helper compiled at npm ci (a C compiler).
+if (!existsSync(join(root, 'supervisor/native/build/notify.node'))) console.log("edgevisor: supervisor/native/build/notify.node is missing (no C compiler at npm ci): the embedded tree's sd_notify watchdogs need it, so the supervisor will refuse the tree; install gcc (Debian: apt-get install gcc), then run node scripts/build-native.mjs");
 if (existsSync(join(root, 'supervisor/src'))) await ensureDist();
 const child = spawn(process.execPath, ['--max-semi-space-size=2', join(root, 'dist/edgevisor.mjs'), 'run', treeFile, ...process.argv.slice(2)], { stdio: 'inherit', env });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));

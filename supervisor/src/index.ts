@@ -81,6 +81,7 @@ export type {
   ThreadResourceLimits,
   CustomBackendSpec,
   NotifySpec,
+  NotifyAccess,
   /** A thread worker: inproc's context plus `setState(state)`, run in its own worker thread. */
   ThreadWorker,
   InnerTreeSpec,

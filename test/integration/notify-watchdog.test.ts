@@ -171,3 +171,85 @@ children:
     await h.close();
   }
 });
+
+test('notify.access main: a helper that keeps pinging cannot keep a hung main process alive (with all it does); WATCHDOG_PID is the main pid', { timeout: 60_000 }, async () => {
+  // Both children: 4 pings from the main process, then it forks a helper that pings forever and
+  // goes silent once the helper's first ping is out.
+  const h = await startTree(`
+name: t
+children:
+  - id: strict
+    restart: temporary
+    notify: { watchdog: 1s, access: main }
+    process: { command: [${PY}, ${SENDER}, '0', '4', helper] }
+  - id: loose
+    restart: temporary
+    watchdog: 1s
+    process: { command: [${PY}, ${SENDER}, '0', '4', helper] }
+`);
+  try {
+    await waitFor('strict caught', () => unhealthy(h, 'strict'), 20_000, 10);
+    const u = unhealthy(h, 'strict')!;
+    assert.equal(u.data?.['watchdog'], true);
+    assert.match(u.reason ?? '', /no WATCHDOG=1 for \d+ms since the last one/);
+    assert.ok(h.tree.logs('strict').some((l) => l.includes('helper ')), 'its helper was pinging');
+    assert.ok((h.tree.child('strict')?.notify?.rejected ?? 0) > 0, "the helper's pings were refused");
+    // The same program under access all: the helper's pings count, so it stays up well past a period.
+    await waitFor('loose fed by its helper', () => (h.tree.child('loose')?.notify?.lastPingAt ?? 0) > u.ts + 1200, 10_000);
+    assert.equal(h.state('loose'), 'running');
+    assert.equal(unhealthy(h, 'loose'), undefined);
+    // WATCHDOG_PID: set to the child's own pid with access main (sd_watchdog_enabled(3) reads it), absent with all.
+    const pidLine = (id: string) => h.tree.logs(id).find((l) => l.includes('watchdog_pid '))!;
+    const [, wpid, pid] = /watchdog_pid (\S+) pid (\d+)/.exec(pidLine('strict'))!;
+    assert.equal(wpid, pid);
+    assert.equal(Number(pid), h.tree.child('strict')?.info?.pid);
+    assert.match(pidLine('loose'), /watchdog_pid unset/);
+  } finally {
+    await h.close();
+  }
+});
+
+test('notify.access main: MAINPID= from the main process hands the watchdog to another of its processes; a pid outside the child is ignored', { timeout: 60_000 }, async () => {
+  const h = await startTree(`
+name: t
+children:
+  - id: handed
+    restart: temporary
+    notify: { watchdog: 2s, access: main }
+    process: { command: [${PY}, ${SENDER}, '0', '2', handover] }
+`);
+  try {
+    const line = await waitFor('helper forked', () => h.tree.logs('handed').find((l) => /helper \d+/.test(l)), 20_000);
+    const helper = Number(/helper (\d+)/.exec(line)![1]);
+    // MAINPID=1 came first (pid 1 is not the child's: ignored), then MAINPID=<helper>.
+    await waitFor('main pid moved', () => h.tree.child('handed')?.notify?.mainPid === helper, 5_000);
+    const movedAt = Date.now();
+    // The main process is silent from here on: only the helper's pings can keep it up past a period.
+    await waitFor('fed by the new main pid', () => (h.tree.child('handed')?.notify?.lastPingAt ?? 0) > movedAt + 2500, 10_000);
+    assert.equal(h.state('handed'), 'running');
+    assert.equal(unhealthy(h, 'handed'), undefined);
+  } finally {
+    await h.close();
+  }
+});
+
+test('EXTEND_TIMEOUT_USEC: a child that extends its startup is not killed at start_timeout', { timeout: 60_000 }, async () => {
+  // READY=1 after 2.5 s, past a 1 s start_timeout; at once it asked for 6 s.
+  const h = await startTree(`
+name: t
+children:
+  - id: slow
+    restart: temporary
+    notify: { ready: true, start_timeout: 1s }
+    process: { command: [${PY}, ${SENDER}, '2500', '100000'], env: { EXTEND_USEC: "6000000" } }
+`);
+  try {
+    await waitFor('running', () => h.state('slow') === 'running' || unhealthy(h, 'slow'), 20_000);
+    assert.equal(unhealthy(h, 'slow'), undefined, unhealthy(h, 'slow')?.reason);
+    const ev = (to: string) => h.events.find((e) => e.type === 'transition' && e.child === 'slow' && e.to === to)!;
+    assert.equal(ev('running').reason, 'READY=1');
+    assert.ok(ev('running').ts - ev('starting').ts >= 2400, `READY=1 came ${ev('running').ts - ev('starting').ts}ms after the start`);
+  } finally {
+    await h.close();
+  }
+});

@@ -13,6 +13,8 @@ test('parseNotify reads what sd_notify(3) senders write, ignores what it does no
   assert.deepEqual(parseNotify('WATCHDOG=1'), { watchdog: 'ping' });
   assert.deepEqual(parseNotify('WATCHDOG=trigger'), { watchdog: 'trigger' });
   assert.deepEqual(parseNotify('WATCHDOG_USEC=500001'), { watchdogMs: 501 });
+  assert.deepEqual(parseNotify('EXTEND_TIMEOUT_USEC=30000000'), { extendTimeoutMs: 30_000 });
+  assert.deepEqual(parseNotify('EXTEND_TIMEOUT_USEC=0\nEXTEND_TIMEOUT_USEC=-1\nEXTEND_TIMEOUT_USEC=2s'), {});
   assert.deepEqual(parseNotify('STOPPING=1\nRELOADING=1\nERRNO=2\nFDSTORE=1\nBARRIER=1'), { stopping: true, reloading: true });
   // Malformed values are ignored, never half-read.
   assert.deepEqual(parseNotify('READY=0\nWATCHDOG=2\nWATCHDOG_USEC=-5\nWATCHDOG_USEC=1e9\nMAINPID=abc\n=x\nnoequals'), {});

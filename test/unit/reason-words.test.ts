@@ -38,6 +38,10 @@ describe('restart reason words (one per cause)', () => {
   });
   test('heartbeat, failed start, sibling, escalation, manual, unknown cause', () => {
     assert.equal(words({ cause: 'heartbeat', ageMs: 2049, heartbeatTimeoutMs: 2000 }), 'heartbeat stopped for 2.0 s');
+    // sd_notify's other verdicts (runtime/notify-watch.ts): a trigger, no READY=1 in time, or within an extension.
+    assert.equal(words({ cause: 'heartbeat', watchdogMs: 2000, trigger: true, watchdog: true }), 'watchdog: the child sent WATCHDOG=trigger');
+    assert.equal(words({ cause: 'heartbeat', startTimeoutMs: 300, watchdog: true }), 'no READY=1 within 300 ms (start_timeout)');
+    assert.equal(words({ cause: 'heartbeat', startTimeoutMs: 1000, extendedMs: 2000, watchdog: true }), 'no READY=1 within 2 s of its last EXTEND_TIMEOUT_USEC');
     assert.equal(words({ cause: 'heartbeat' }), 'heartbeat stopped');
     assert.equal(words({ cause: 'start_failed', error: 'spawn nodex ENOENT' }), 'failed to start: spawn nodex ENOENT');
     assert.equal(words({ cause: 'start_failed', error: 'cannot start command "/opt/x/bin/cam" in /srv/box: not found' }), 'failed to start: cannot start command "cam" in box: not found');

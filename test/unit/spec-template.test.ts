@@ -30,7 +30,7 @@ test('a thread template: module resolved against the tree file, heartbeat, limit
 
 test('a custom template: the registered name and its options; a process template with sd_notify', () => {
   assert.deepEqual(tpl('    template: { custom: { kind: ssh, options: { port: 22 } } }\n').backend, { kind: 'custom', name: 'ssh', options: { port: 22 } });
-  assert.deepEqual(tpl('    template: { watchdog: 1s, process: { command: [node, cam.js] } }\n').notify, { ready: false, watchdogMs: 1000, startTimeoutMs: 60_000 });
+  assert.deepEqual(tpl('    template: { watchdog: 1s, process: { command: [node, cam.js] } }\n').notify, { ready: false, watchdogMs: 1000, startTimeoutMs: 60_000, access: 'all' });
 });
 
 test('template errors name the line and the field, and say what is accepted', () => {

@@ -40,9 +40,9 @@ test('custom: the registered name and its options, passed as written', () => {
 });
 
 test('watchdog: 500ms is notify { watchdog: 500ms }; notify has ready and start_timeout with defaults', () => {
-  assert.deepEqual(one('    watchdog: 500ms\n    process: { command: [x] }\n').notify, { ready: false, watchdogMs: 500, startTimeoutMs: 60_000 });
-  assert.deepEqual(one('    notify: { ready: true, watchdog: 2s, start_timeout: 10s }\n    process: { command: [x] }\n').notify, { ready: true, watchdogMs: 2000, startTimeoutMs: 10_000 });
-  assert.deepEqual(one('    notify: { ready: true }\n    process: { command: [x] }\n').notify, { ready: true, watchdogMs: 0, startTimeoutMs: 60_000 });
+  assert.deepEqual(one('    watchdog: 500ms\n    process: { command: [x] }\n').notify, { ready: false, watchdogMs: 500, startTimeoutMs: 60_000, access: 'all' });
+  assert.deepEqual(one('    notify: { ready: true, watchdog: 2s, start_timeout: 10s }\n    process: { command: [x] }\n').notify, { ready: true, watchdogMs: 2000, startTimeoutMs: 10_000, access: 'all' });
+  assert.deepEqual(one('    notify: { ready: true }\n    process: { command: [x] }\n').notify, { ready: true, watchdogMs: 0, startTimeoutMs: 60_000, access: 'all' });
   assert.equal(one('    process: { command: [x] }\n').notify, undefined);
 });
 
@@ -50,17 +50,29 @@ test('notify/watchdog: only on process and docker children, not both, ranges and
   assert.deepEqual(errs('    watchdog: 500ms\n    inproc: { module: ./w.js }\n'), ['tree.yaml:5 children[0].watchdog: "watchdog" (sd_notify) applies to a process or docker child only; this child is a inproc worker']);
   assert.deepEqual(errs('    notify: { ready: true }\n    children: []\n'), ['tree.yaml:5 children[0].notify: "notify" (sd_notify) applies to a process or docker child only; this child is a nested supervisor']);
   assert.deepEqual(errs('    watchdog: 1s\n    notify: { watchdog: 2s }\n    process: { command: [x] }\n'), ['tree.yaml:5 children[0].watchdog: expected either watchdog or notify.watchdog, got both']);
-  assert.deepEqual(one('    watchdog: 1s\n    notify: { ready: true }\n    process: { command: [x] }\n').notify, { ready: true, watchdogMs: 1000, startTimeoutMs: 60_000 });
+  assert.deepEqual(one('    watchdog: 1s\n    notify: { ready: true }\n    process: { command: [x] }\n').notify, { ready: true, watchdogMs: 1000, startTimeoutMs: 60_000, access: 'all' });
   assert.deepEqual(errs('    watchdog: 5ms\n    notify: { ready: "yes" }\n    process: { command: [x] }\n'), [
     'tree.yaml:5 children[0].watchdog: expected a duration from 20ms to 1h, got "5ms"',
     'tree.yaml:6 children[0].notify.ready: expected true or false, got "yes"',
   ]);
 });
 
+test('notify.access: main or all (default all); main is refused on a docker child, with the reason', () => {
+  assert.equal(one('    notify: { watchdog: 1s, access: main }\n    process: { command: [x] }\n').notify?.access, 'main');
+  assert.equal(one('    notify: { access: all }\n    process: { command: [x] }\n').notify?.access, 'all');
+  assert.deepEqual(errs('    notify: { access: exec }\n    process: { command: [x] }\n'), [
+    'tree.yaml:5 children[0].notify.access: expected main (only the main process) or all (any process of the child), got "exec"',
+  ]);
+  assert.deepEqual(
+    specErrors(() => parseTree('version: 1\nname: t\ndocker: { notify_dir: ./n }\nchildren:\n  - id: web\n    docker: { service: web }\n    notify: { watchdog: 5s, access: main }\n', '/srv/box/tree.yaml')),
+    ["tree.yaml:7 children[0].notify.access: access main applies to process children only: a container's senders cannot be told apart by pid (a supervisor in a container sees them all as pid 0); use all (the default)"],
+  );
+});
+
 test('a docker child takes a watchdog when the tree names docker.notify_dir; without it the error says what to add', () => {
   const spec = parseTree('version: 1\nname: t\ndocker: { notify_dir: ./run/notify }\nchildren:\n  - id: web\n    docker: { service: web }\n    watchdog: 5s\n', '/srv/box/tree.yaml');
   assert.equal(spec.docker?.notifyDir, '/srv/box/run/notify', 'resolved against the tree file');
-  assert.deepEqual((spec.root.children[0] as WorkerSpec).notify, { ready: false, watchdogMs: 5000, startTimeoutMs: 60_000 });
+  assert.deepEqual((spec.root.children[0] as WorkerSpec).notify, { ready: false, watchdogMs: 5000, startTimeoutMs: 60_000, access: 'all' });
   assert.deepEqual(
     specErrors(() => parseTree('version: 1\nname: t\nchildren:\n  - id: p\n    children:\n      - id: web\n        docker: { service: web }\n        watchdog: 5s\n', '/srv/box/tree.yaml')),
     ["tree.yaml:8 children[0].children[0].watchdog: a docker child's sd_notify needs docker.notify_dir in the tree file: the directory holding one folder per service, each mounted into its container (see compose.yaml)"],

@@ -35,7 +35,8 @@ export function createSdNotify(opts: SdNotifyOptions = {}): SdNotify {
   const socket = env.NOTIFY_SOCKET ?? '';
   const usec = Number(env.WATCHDOG_USEC ?? '');
   const watchdogMs = Number.isFinite(usec) && usec > 0 ? Math.ceil(usec / 1000) : 0;
-  // WATCHDOG_PID, when set, names the process the watchdog is for (sd_watchdog_enabled(3)).
+  // WATCHDOG_PID, when set, names the process the watchdog is for (sd_watchdog_enabled(3)):
+  // edgevisor sets it with notify.access main, where only that process's pings count.
   const forUs = !env.WATCHDOG_PID || Number(env.WATCHDOG_PID) === process.pid;
   const canSend = socket !== '' && hasNotifyAddon();
   if (socket !== '' && !canSend) {

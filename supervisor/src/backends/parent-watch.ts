@@ -28,9 +28,15 @@ export const ORPHAN_GRACE_S = 3;
 
 const SCRIPT = `(read _ <&3; trap '' TERM; kill -TERM 0; sleep ${ORPHAN_GRACE_S}; kill -KILL 0) & exec 3<&- "$@"`;
 
-/** The argv (file, args) that runs `command` under the watcher. */
-export function watchedCommand(command: readonly string[]): { file: string; args: string[] } {
-  return { file: '/bin/sh', args: ['-c', SCRIPT, 'sh', ...command] };
+/**
+ * The argv (file, args) that runs `command` under the watcher. With `pidEnv`, the command finds
+ * its own pid in that variable: the wrapper's `$$`, which exec hands on to the command.
+ */
+export function watchedCommand(command: readonly string[], opts: { pidEnv?: string } = {}): { file: string; args: string[] } {
+  const name = opts.pidEnv;
+  if (name !== undefined && !/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`watchedCommand: bad variable name ${JSON.stringify(name)}`);
+  const script = name ? `${name}=$$; export ${name}; ${SCRIPT}` : SCRIPT;
+  return { file: '/bin/sh', args: ['-c', script, 'sh', ...command] };
 }
 
 function isExecutableFile(p: string): boolean {

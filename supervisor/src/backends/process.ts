@@ -283,7 +283,8 @@ export function createProcessUnit(worker: WorkerSpec, ctx: BackendContext): Unit
           const env = { ...childEnv(spec.env, spec.passEnv), ...ctx.extraEnv };
           assertCommandExists(file, cwd, env['PATH']);
           // Under the parent watch (parent-watch.ts): the group dies with the supervisor.
-          const watched = watchedCommand([file, ...args]);
+          // ctx.pidEnv (WATCHDOG_PID): the wrapper's pid, which is the command's once it execs.
+          const watched = watchedCommand([file, ...args], { pidEnv: ctx.pidEnv });
           child = spawn(watched.file, watched.args, {
             cwd,
             env,

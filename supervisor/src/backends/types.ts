@@ -119,6 +119,12 @@ export interface BackendContext {
    */
   extraEnv?: Readonly<Record<string, string>>;
   /**
+   * A variable the unit sets, at the spawn, to the pid of the process it runs (process units:
+   * WATCHDOG_PID for sd_notify's `access: main`, known only once the process exists). Backends
+   * without an environment ignore it.
+   */
+  pidEnv?: string;
+  /**
    * The one door through which a unit reports its worker's own state (a typed worker: the
    * WorkerSpec has a `lifecycle`, see spec/worker-lifecycle.ts). Every backend that can carry states
    * calls it (inproc: `ctx.setState`; a thread: a message on its port): `reportWorkerState(state)`.

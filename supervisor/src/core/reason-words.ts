@@ -26,6 +26,10 @@ export interface RestartFacts {
   heartbeatTimeoutMs?: number;
   /** sd_notify watchdog period (runtime/notify-watch.ts). */
   watchdogMs?: number;
+  /** sd_notify: no READY=1 within notify.start_timeout, or within the last EXTEND_TIMEOUT_USEC (extendedMs); WATCHDOG=trigger. */
+  startTimeoutMs?: number;
+  extendedMs?: number;
+  trigger?: boolean;
   /** Deadlines of a typed worker (core/worker-deadlines.ts): max_for | heartbeat | transition. */
   deadline?: string;
   /** The worker's own state when the deadline broke; a transition's from and to. */
@@ -149,6 +153,9 @@ export function restartReasonWords(facts: RestartFacts, fallback = 'restarted'):
     case 'probe':
       return probeWords(facts);
     case 'heartbeat':
+      if (facts.trigger) return 'watchdog: the child sent WATCHDOG=trigger';
+      if (facts.extendedMs !== undefined) return `no READY=1 within ${spokenDuration(facts.extendedMs)} of its last EXTEND_TIMEOUT_USEC`;
+      if (facts.startTimeoutMs !== undefined) return `no READY=1 within ${spokenDuration(facts.startTimeoutMs)} (start_timeout)`;
       if (facts.watchdogMs !== undefined && facts.ageMs !== undefined) return `watchdog: no WATCHDOG=1 for ${(facts.ageMs / 1000).toFixed(1)} s (watchdog ${facts.watchdogMs} ms)`;
       return facts.ageMs !== undefined ? `heartbeat stopped for ${(facts.ageMs / 1000).toFixed(1)} s` : 'heartbeat stopped';
     case 'deadline':
@@ -188,6 +195,9 @@ export function restartFacts(data: Record<string, unknown> | undefined): Restart
   set('ageMs', num('ageMs'));
   set('heartbeatTimeoutMs', num('heartbeatTimeoutMs'));
   set('watchdogMs', num('watchdogMs'));
+  set('startTimeoutMs', num('startTimeoutMs'));
+  set('extendedMs', num('extendedMs'));
+  if (d['trigger'] === true) f.trigger = true;
   set('deadline', str('deadline'));
   set('workerState', str('workerState'));
   set('fromState', str('fromState'));

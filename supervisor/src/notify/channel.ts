@@ -3,7 +3,8 @@
  * own processes: the kernel stamps each with the sender's pid (SO_PASSCRED), and `accept(pid)`
  * checks it (the process backend: the sender is in the child's process group, so `systemd-notify`
  * run by a shell script counts, another child holding the path does not; the Docker backend: the
- * sender is in the container's pid namespace). One socket per child means a datagram can never
+ * sender is in the container's pid namespace; `notify.access: main` narrows it to the main pid, in
+ * runtime/notify-watch.ts). One socket per child means a datagram can never
  * feed another child's watchdog even before that check.
  *
  * Where the socket is: by default in a fresh 0700 directory under the OS temp dir (only the

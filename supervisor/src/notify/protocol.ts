@@ -1,7 +1,10 @@
 /**
  * The sd_notify(3) message format, pure: newline-separated KEY=VALUE assignments in one datagram.
- * Only the keys the supervisor acts on are read; others (ERRNO, BUSERROR, FDSTORE...) are ignored
- * as systemd ignores keys it does not know.
+ * Read: READY, WATCHDOG, WATCHDOG_USEC, EXTEND_TIMEOUT_USEC, STATUS, MAINPID, STOPPING, RELOADING
+ * (the last two are parsed and have no effect: edgevisor has no reload, and a stop is its own
+ * decision). Other keys are ignored: ERRNO, BUSERROR, NOTIFYACCESS... and FDSTORE=1, which
+ * systemd does know (it keeps the passed fds for the next run): edgevisor has no fd store, and the
+ * native helper closes every fd a datagram carries as it arrives (supervisor/native/notify.c).
  */
 
 /** What one datagram says. */
@@ -12,13 +15,15 @@ export interface NotifyMessage {
   watchdog?: 'ping' | 'trigger';
   /** WATCHDOG_USEC=N: a new watchdog period for this run, in ms (rounded up). */
   watchdogMs?: number;
+  /** EXTEND_TIMEOUT_USEC=N: startup may take until N µs from now (ms, rounded up; never shortens it). */
+  extendTimeoutMs?: number;
   /** STATUS=...: free text for humans. */
   status?: string;
-  /** MAINPID=N: the child's main process. */
+  /** MAINPID=N: the child's main process is now N (what `notify.access: main` accepts). */
   mainPid?: number;
-  /** STOPPING=1: the child began its own shutdown. */
+  /** STOPPING=1: the child began its own shutdown (no effect). */
   stopping?: true;
-  /** RELOADING=1 */
+  /** RELOADING=1 (no effect: edgevisor has no reload). */
   reloading?: true;
 }
 
@@ -42,8 +47,13 @@ export function parseNotify(text: string): NotifyMessage {
         else if (value === 'trigger') m.watchdog = 'trigger';
         break;
       case 'WATCHDOG_USEC': {
-        const usec = /^\d{1,16}$/.test(value) ? Number(value) : NaN;
-        if (Number.isSafeInteger(usec) && usec > 0) m.watchdogMs = Math.ceil(usec / 1000);
+        const ms = usecToMs(value);
+        if (ms !== undefined) m.watchdogMs = ms;
+        break;
+      }
+      case 'EXTEND_TIMEOUT_USEC': {
+        const ms = usecToMs(value);
+        if (ms !== undefined) m.extendTimeoutMs = ms;
         break;
       }
       case 'STATUS':
@@ -67,7 +77,17 @@ export function parseNotify(text: string): NotifyMessage {
   return m;
 }
 
-/** The variables a child gets: NOTIFY_SOCKET, and WATCHDOG_USEC when it has a watchdog. */
+/** A positive whole number of µs as ms (rounded up); undefined when malformed. */
+function usecToMs(value: string): number | undefined {
+  const usec = /^\d{1,16}$/.test(value) ? Number(value) : NaN;
+  return Number.isSafeInteger(usec) && usec > 0 ? Math.ceil(usec / 1000) : undefined;
+}
+
+/**
+ * The variables a child gets: NOTIFY_SOCKET, and WATCHDOG_USEC when it has a watchdog. WATCHDOG_PID
+ * (`notify.access: main`) is the child's own pid, known only at the spawn: the process backend
+ * sets it (BackendContext.pidEnv).
+ */
 export function notifyEnv(socketPath: string, watchdogMs: number): Record<string, string> {
   const env: Record<string, string> = { NOTIFY_SOCKET: socketPath };
   if (watchdogMs > 0) env.WATCHDOG_USEC = String(watchdogMs * 1000);

@@ -1,6 +1,6 @@
 /**
  * Time and timers, passed in. The runtime (supervisor restarts, backoff waits, probe scheduling,
- * heartbeat checks) and the in-process backend read the time and arm timers only through a
+ * heartbeat checks, the sd_notify watchdog and start timeout) and the in-process backend read the time and arm timers only through a
  * `Clock`, so a test can drive time itself (test/helpers/fake-clock.ts) instead of sleeping real
  * seconds. Production uses `systemClock`: Date.now and Node's timers.
  */

@@ -73,11 +73,13 @@ export class WorkerNode extends TreeNode {
       this.notify = new NotifyWatch(
         spec.notify,
         {
-          now: host.now,
+          clock: host.clock,
+          // The run's processes (the unit's rule, else the process group); notify.access narrows it in NotifyWatch.
           accept: (pid) => {
             if (!isUp(this.state)) return null;
             return this.unit.notifySender ? this.unit.notifySender(pid) : inProcessGroup(pid, this.unit.info().pid as number | undefined);
           },
+          mainPid: () => this.unit.info().pid as number | undefined,
           onReady: () => {
             // startedAt is set once the run's probes are set up: before that the probe map is the last run's.
             if (this.state === 'starting' && this.startedAt !== null && this.probesPassedOnce()) this.becameRunning('READY=1');
@@ -92,6 +94,7 @@ export class WorkerNode extends TreeNode {
       baseDir: host.baseDir,
       clock: host.clock,
       extraEnv: this.notify?.env(),
+      pidEnv: this.notify?.pidEnv(),
       reportWorkerState: (state) => this.reportWorkerState(state),
       adoptWorkerLifecycle: (lifecycle) => {
         if (this.lifecycle) return;

@@ -341,6 +341,7 @@ function resolveNotify(raw: RawChild): WorkerSpec['notify'] {
     ready: raw.notify?.ready ?? false,
     watchdogMs: raw.watchdog ?? raw.notify?.watchdog ?? 0,
     startTimeoutMs: raw.notify?.start_timeout ?? TREE_DEFAULTS.notifyStartTimeoutMs,
+    access: raw.notify?.access ?? 'all',
   };
 }
 

@@ -250,6 +250,8 @@ const notify = z.strictObject({
   ready: z.boolean({ error: expected('true or false') }).optional(),
   watchdog: duration(RANGES.watchdog).optional(),
   start_timeout: duration(RANGES.notify_start_timeout).optional(),
+  // systemd's NotifyAccess= (none and exec do not apply: a child without notify has no socket).
+  access: z.enum(['main', 'all'], { error: expected('main (only the main process) or all (any process of the child)') }).optional(),
 });
 
 const dockerBackend = z.strictObject({
@@ -443,6 +445,10 @@ function checkWorkerShape(kind: string, c: Record<string, unknown>, ctx: z.Refin
   for (const k of present(c, ['notify', 'watchdog'] as const)) {
     // A container's socket is in a directory compose mounts (docker.notify_dir); threads heartbeat over their port.
     if (kind !== 'process' && kind !== 'docker') ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" (sd_notify) applies to a process or docker child only; this child is a ${kind} worker` });
+  }
+  if (kind === 'docker' && isMapping(c.notify) && c.notify.access === 'main') {
+    // A supervisor in its own container gets every container sender as pid 0 (backends/docker/notify.ts).
+    ctx.addIssue({ code: 'custom', path: ['notify', 'access'], message: "access main applies to process children only: a container's senders cannot be told apart by pid (a supervisor in a container sees them all as pid 0); use all (the default)" });
   }
   if (isMapping(c.notify) && c.notify.watchdog !== undefined && c.watchdog !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['watchdog'], message: 'expected either watchdog or notify.watchdog, got both' });

@@ -154,9 +154,19 @@ export interface NotifySpec {
   ready: boolean;
   /** A child that sends no WATCHDOG=1 for this long is hung and killed (0 = no watchdog). */
   watchdogMs: number;
-  /** With `ready`: no READY=1 within this long is a failed start. */
+  /** With `ready`: no READY=1 within this long is a failed start (EXTEND_TIMEOUT_USEC= moves it later). */
   startTimeoutMs: number;
+  /**
+   * Whose datagrams count (systemd's NotifyAccess=): `all` (default) any process of the child's
+   * process group (a shell script's `systemd-notify`); `main` only its main process (the spawned
+   * pid, or the one it named with MAINPID=), which also gets WATCHDOG_PID. Process children only:
+   * a supervisor in a container cannot see a container's pids.
+   */
+  access: NotifyAccess;
 }
+
+/** systemd's NotifyAccess= values that apply here. */
+export type NotifyAccess = 'main' | 'all';
 
 /** A compose service's container of the tree's own project. */
 export interface DockerBackendSpec {
