@@ -47,6 +47,8 @@ function withoutCompiler(dir: string): NodeJS.ProcessEnv {
   for (const bin of ['npm', 'sh']) symlinkSync(onPath(bin), join(dir, bin));
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: dir };
   delete env.CC;
+  // A user's install, not CI's (.ci/run sets it so that the checkout's own build never skips the helper).
+  delete env.EDGEVISOR_REQUIRE_NATIVE;
   return env;
 }
 
