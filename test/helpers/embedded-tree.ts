@@ -1,6 +1,7 @@
 // The embedded appliance's tree (deploy/embedded.tree.yaml, what `npm start` runs) moved to free
 // ports and a temp var folder, so it runs beside another appliance, and started through
-// scripts/start-embedded.mjs. For benches that need the real appliance (test/bench/embedded-watchdog).
+// scripts/start-embedded.mjs. For benches that need the real appliance (test/bench/embedded-watchdog);
+// tests that start it their own way take the moved text (relocatedEmbeddedTree).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,20 +20,31 @@ export interface EmbeddedAppliance {
   close(): Promise<void>;
 }
 
-/** `edit` rewrites the tree's text after the ports and paths were moved (e.g. drop `notify:` lines). */
-export async function startEmbedded(opts: { edit?: (yaml: string) => string; env?: Record<string, string> } = {}): Promise<EmbeddedAppliance> {
-  const dir = mkdtempSync(join(tmpdir(), 'edgevisor-embedded-'));
-  const original: Record<string, EmbeddedApp | 'api'> = { '7070': 'api', '8080': 'web', '8081': 'camera', '8082': 'onvif', '8083': 'inference', '8084': 'vacuum' };
-  const ports = {} as EmbeddedAppliance['ports'];
-  const byOld: Record<string, number> = {};
-  for (const [old, name] of Object.entries(original)) byOld[old] = ports[name] = await freePort();
-  let tree = readFileSync(join(repoRoot, 'deploy/embedded.tree.yaml'), 'utf8')
-    .replace(/\b(7070|808[0-4])\b/g, (p) => String(byOld[p]))
+/**
+ * deploy/embedded.tree.yaml's text moved to free ports and to `dir` (event store, data folders, the
+ * tokens file, cwd at the checkout), and the new port of each of its ports ('7070', '8080'-'8084').
+ */
+export async function relocatedEmbeddedTree(dir: string): Promise<{ yaml: string; portOf: Record<string, number> }> {
+  const portOf: Record<string, number> = {};
+  for (const p of ['7070', '8080', '8081', '8082', '8083', '8084']) portOf[p] = await freePort();
+  const yaml = readFileSync(join(repoRoot, 'deploy/embedded.tree.yaml'), 'utf8')
+    .replace(/\b(7070|808[0-4])\b/g, (p) => String(portOf[p]))
     .replaceAll('cwd: ..', `cwd: ${repoRoot}`)
     .replace('store: { path: ../var/edgevisor.db }', `store: { path: ${join(dir, 'edgevisor.db')} }`)
     .replaceAll('DATA_DIR: var/inference', `DATA_DIR: ${join(dir, 'inference')}`)
     .replaceAll('DATA_DIR: var', `DATA_DIR: ${dir}`)
     .replaceAll('SUPERVISOR_TOKEN_FILE: var/tokens.env', `SUPERVISOR_TOKEN_FILE: ${join(dir, 'tokens.env')}`);
+  return { yaml, portOf };
+}
+
+/** `edit` rewrites the tree's text after the ports and paths were moved (e.g. drop `notify:` lines). */
+export async function startEmbedded(opts: { edit?: (yaml: string) => string; env?: Record<string, string> } = {}): Promise<EmbeddedAppliance> {
+  const dir = mkdtempSync(join(tmpdir(), 'edgevisor-embedded-'));
+  const original: Record<string, EmbeddedApp | 'api'> = { '7070': 'api', '8080': 'web', '8081': 'camera', '8082': 'onvif', '8083': 'inference', '8084': 'vacuum' };
+  const moved = await relocatedEmbeddedTree(dir);
+  const ports = {} as EmbeddedAppliance['ports'];
+  for (const [old, name] of Object.entries(original)) ports[name] = moved.portOf[old]!;
+  let tree = moved.yaml;
   if (opts.edit) tree = opts.edit(tree);
   const file = join(dir, 'tree.yaml');
   writeFileSync(file, tree);

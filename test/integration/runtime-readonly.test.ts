@@ -13,7 +13,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, waitFor } from '../helpers/net.ts';
+import { relocatedEmbeddedTree } from '../helpers/embedded-tree.ts';
+import { waitFor } from '../helpers/net.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const modules = realpathSync(join(repo, 'node_modules'));
@@ -34,16 +35,9 @@ async function metric(url: string, name: string): Promise<number> {
 test('npm start runs dist/ with the checkout and node_modules read-only: every app works, nothing restarts, nothing writes into the tree', { skip: canMount ? false : 'needs root and unshare -m', timeout: 240_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgevisor-ro-'));
   try {
-    const ports: Record<string, number> = {};
-    for (const p of ['7070', '8080', '8081', '8082', '8083', '8084']) ports[p] = await freePort();
     const source = readFileSync(join(repo, 'deploy/embedded.tree.yaml'), 'utf8');
     for (const app of ['camera', 'inference', 'web', 'onvif', 'vacuum']) assert.match(source, new RegExp(`command: \\[node, dist/${app}\\.mjs\\]`), `${app} runs its bundle`);
-    const tree = source.replace(/\b(7070|808[0-4])\b/g, (p) => String(ports[p]))
-      .replaceAll('cwd: ..', `cwd: ${repo}`)
-      .replace('store: { path: ../var/edgevisor.db }', `store: { path: ${join(dir, 'edgevisor.db')} }`)
-      .replaceAll('DATA_DIR: var/inference', `DATA_DIR: ${join(dir, 'inference')}`)
-      .replaceAll('DATA_DIR: var', `DATA_DIR: ${dir}`)
-      .replaceAll('SUPERVISOR_TOKEN_FILE: var/tokens.env', `SUPERVISOR_TOKEN_FILE: ${join(dir, 'tokens.env')}`);
+    const { yaml: tree, portOf: ports } = await relocatedEmbeddedTree(dir);
     const file = join(dir, 'tree.yaml');
     writeFileSync(file, tree);
     const env: NodeJS.ProcessEnv = { ...process.env, EDGEVISOR_TREE: file, EDGEVISOR_VAR_DIR: dir };

@@ -12,7 +12,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, waitFor } from '../helpers/net.ts';
+import { relocatedEmbeddedTree } from '../helpers/embedded-tree.ts';
+import { waitFor } from '../helpers/net.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
@@ -20,15 +21,7 @@ const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catc
 test('npm start prints the dashboard URL first, the URL serves the page, frames go through the rings, SIGINT stops every child', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'start-embedded-'));
   try {
-    let tree = readFileSync(join(repo, 'deploy/embedded.tree.yaml'), 'utf8');
-    const ports: Record<string, number> = {};
-    for (const p of ['7070', '8080', '8081', '8082', '8083', '8084']) ports[p] = await freePort();
-    tree = tree.replace(/\b(7070|808[0-4])\b/g, (p) => String(ports[p]))
-      .replaceAll('cwd: ..', `cwd: ${repo}`)
-      .replace('store: { path: ../var/edgevisor.db }', `store: { path: ${join(dir, 'edgevisor.db')} }`)
-      .replaceAll('DATA_DIR: var/inference', `DATA_DIR: ${join(dir, 'inference')}`)
-      .replaceAll('DATA_DIR: var', `DATA_DIR: ${dir}`)
-      .replaceAll('SUPERVISOR_TOKEN_FILE: var/tokens.env', `SUPERVISOR_TOKEN_FILE: ${join(dir, 'tokens.env')}`);
+    const { yaml: tree, portOf: ports } = await relocatedEmbeddedTree(dir);
     const file = join(dir, 'tree.yaml');
     writeFileSync(file, tree);
     const env: NodeJS.ProcessEnv = { ...process.env, EDGEVISOR_TREE: file, EDGEVISOR_VAR_DIR: dir };
