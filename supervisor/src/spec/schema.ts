@@ -340,27 +340,30 @@ export type RawTemplate = Omit<RawChild, 'id' | 'children' | 'template' | 'strat
 /** The worker backends: a template is exactly one of them. */
 const WORKER_KEYS = ['process', 'inproc', 'thread', 'docker', 'custom'] as const;
 
+/** The fields of a worker: a child's (with its id and the supervisor keys) and a template's. */
+const workerFields = (allowRun: boolean) => ({
+  restart: z.enum(['permanent', 'transient', 'temporary']).optional(),
+  shutdown: shutdown.optional(),
+  hung_shutdown: shutdown.optional(),
+  start_timeout: duration(RANGES.start_timeout).optional(),
+  process: processBackend.optional(),
+  inproc: inprocBackend(allowRun).optional(),
+  thread: threadBackend.optional(),
+  docker: dockerBackend.optional(),
+  custom: customBackend.optional(),
+  notify: notify.optional(),
+  watchdog: duration(RANGES.watchdog).optional(),
+  probes: z.array(probe).optional(),
+});
+
 /**
  * The worker a simple_one_for_one supervisor makes its children from: a child spec without id,
- * any worker backend, checked as a worker child is (notify on process only, docker_health on
+ * any worker backend, checked as a worker child is (notify on process and docker only, docker_health on
  * docker only, probe names distinct).
  */
 function templateSchema(allowRun: boolean): z.ZodType<RawTemplate> {
   return z
-    .strictObject({
-      restart: z.enum(['permanent', 'transient', 'temporary']).optional(),
-      shutdown: shutdown.optional(),
-      hung_shutdown: shutdown.optional(),
-      start_timeout: duration(RANGES.start_timeout).optional(),
-      process: processBackend.optional(),
-      inproc: inprocBackend(allowRun).optional(),
-      thread: threadBackend.optional(),
-      docker: dockerBackend.optional(),
-      custom: customBackend.optional(),
-      notify: notify.optional(),
-      watchdog: duration(RANGES.watchdog).optional(),
-      probes: z.array(probe).optional(),
-    })
+    .strictObject(workerFields(allowRun))
     .superRefine((v, ctx) => {
       if (!isMapping(v)) return;
       const kinds = present(v, WORKER_KEYS);
@@ -377,18 +380,7 @@ function childSchema(allowRun: boolean): z.ZodType<RawChild> {
   const child: z.ZodType<RawChild> = z
     .strictObject({
       id,
-      restart: z.enum(['permanent', 'transient', 'temporary']).optional(),
-      shutdown: shutdown.optional(),
-      hung_shutdown: shutdown.optional(),
-      start_timeout: duration(RANGES.start_timeout).optional(),
-      process: processBackend.optional(),
-      inproc: inprocBackend(allowRun).optional(),
-      thread: threadBackend.optional(),
-      docker: dockerBackend.optional(),
-      custom: customBackend.optional(),
-      notify: notify.optional(),
-      watchdog: duration(RANGES.watchdog).optional(),
-      probes: z.array(probe).optional(),
+      ...workerFields(allowRun),
       inner_tree: innerTree.optional(),
       ...supervision,
       children: z.lazy(() => z.array(child)).optional(),
