@@ -31,8 +31,11 @@ function probeFreePort(): Promise<number> {
   });
 }
 
-/** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<NonNullable<T>> {
+/**
+ * Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`; a
+ * function is called then, so the message can say what the waited-on parts were doing).
+ */
+export async function waitFor<T>(what: string | (() => string), fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -42,7 +45,7 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${typeof what === 'function' ? what() : what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -115,7 +115,13 @@ describe('camera controller: cameras found by the onvif service', () => {
       return ((await r.json()) as { cameras: { id: string; targetFps: number; width: number; height: number; detect: unknown; discovered: boolean; state: string; worker: { since: string; restarts: number } | null }[] }).cameras;
     };
     const seq = (id: string) => cams.cameras.get(id)?.frames.latest()?.seq ?? 0;
-    await waitFor('both SimVision cameras stream', () => seq(gone) > 2 && seq(stays) > 2, 40_000);
+    // On a timeout the message says where each camera stood: its worker, its last error, the poll's log.
+    const where = () => `both SimVision cameras stream: ${JSON.stringify([gone, stays].map((id) => {
+      const n = cams.tree.child(id);
+      const c = cams.cameras.get(id);
+      return { id, worker: n && { state: n.state, workerState: n.workerState, restarts: n.restarts, lastReason: n.lastReason, lastRestartReason: n.lastRestartReason }, frames: seq(id), lastError: c?.lastError };
+    }))}; polls ${JSON.stringify(cams.discovery!.stats())}; log: ${logs.slice(-12).join(' | ')}`;
+    await waitFor(where, () => seq(gone) > 2 && seq(stays) > 2, 40_000);
 
     // 1. The discovered: settings, as GET /cameras of the camera app shows them.
     const listed = await camerasOf();
