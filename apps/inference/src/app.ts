@@ -17,7 +17,8 @@ import { openEventStore, type EventStore } from './events/store.ts';
 import { createEventWriter, type EventWriter } from './events/writer.ts';
 import { createMetrics } from './metrics.ts';
 import { createPipeline, type Pipeline } from './pipeline.ts';
-import { listCameras, runCameraLoop } from './camera-loop.ts';
+import { readCameraList, runCameraLoop } from './camera-loop.ts';
+import { createCameraFollower, type CameraFollower, type LoopState } from './camera-follow.ts';
 import { eventId, parseEventsQuery } from './events/query.ts';
 
 export interface InferenceApp {
@@ -26,11 +27,19 @@ export interface InferenceApp {
   store: EventStore;
   /** Snapshots + event rows, surviving a full data volume (state shown in /healthz `data`). */
   writer: EventWriter;
-  /** Starts the frame loops (cameras from config, else from the camera controller, retried). */
+  /**
+   * Starts the frame loops: the cameras of CAMERAS (fixed), else those of the camera controller's
+   * GET /cameras, followed while the app runs (camera-follow.ts).
+   */
   startLoops(): void;
+  /** The cameras with a frame loop, and its state. */
+  loops(): Map<string, LoopState>;
   /** Stops the loops, closes HTTP, the model and the store. Idempotent. */
   close(): Promise<void>;
 }
+
+/** One read of the camera controller's list may take this long (then it changes nothing). */
+const LIST_TIMEOUT_MS = 3000;
 
 export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { detector?: Detector; log?: (l: string) => void } = {}): Promise<InferenceApp> {
   // Every line redacted (CAMERA_URL may carry credentials; fetch errors quote it).
@@ -60,15 +69,19 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
   const unknownCameras = new Gauge({ name: 'inference_zones_unknown_cameras', help: 'Cameras named in the zones file that the camera controller does not have (their zones never see a frame)', registers: [registry] });
   unknownCameras.set(0);
   addHealthCheck('zones', () => zoneWarning);
-  /** Cameras learned from the controller: zones of any other camera are dead, loudly. */
+  /** Cameras learned from the controller (each time they change): zones of any other camera are dead, loudly. */
   const checkZoneCameras = (ids: readonly string[]) => {
     const unknown = unknownZoneCameras(zones, ids);
     unknownCameras.set(unknown.length);
-    zoneWarning = unknown.length ? `zones file names cameras the camera controller does not have: ${unknown.join(', ')} (known: ${ids.join(', ')}); their zones are not watched` : undefined;
-    if (zoneWarning) log(`inference: WARNING: ${zoneWarning}`);
+    const was = zoneWarning;
+    zoneWarning = unknown.length ? `zones file names cameras the camera controller does not have: ${unknown.join(', ')} (known: ${ids.join(', ') || 'none'}); their zones are not watched` : undefined;
+    if (zoneWarning && zoneWarning !== was) log(`inference: WARNING: ${zoneWarning}`);
+    else if (was && !zoneWarning) log('inference: every camera the zones file names is known to the camera controller now');
   };
   const abort = new AbortController();
-  const loops: Promise<void>[] = [];
+  /** CAMERAS: one loop per camera, for the app's life. */
+  const fixedLoops = new Map<string, Promise<void>>();
+  let follower: CameraFollower | undefined;
 
   // Liveness of the process and its store; frame flow is watched by the supervisor's
   // throughput/staleness probes on /metrics, which is where a stuck model shows.
@@ -135,37 +148,54 @@ export async function buildInferenceApp(cfg: Readonly<InferenceConfig>, opts: { 
     }
   });
 
-  const startCamera = (camera: string) => {
+  const runCamera = (camera: string, signal: AbortSignal) => {
     log(`inference: camera ${camera} (${detector.kind} model ${detector.inputWidth}x${detector.inputHeight})`);
-    loops.push(runCameraLoop({ cameraUrl: cfg.cameraUrl, camera, pipeline, metrics, waitMs: cfg.frameWaitMs, signal: abort.signal, log, ...(cfg.framesDir ? { framesDir: cfg.framesDir } : {}), inputWidth: detector.inputWidth, inputHeight: detector.inputHeight }));
+    return runCameraLoop({ cameraUrl: cfg.cameraUrl, camera, pipeline, metrics, waitMs: cfg.frameWaitMs, signal, log, ...(cfg.framesDir ? { framesDir: cfg.framesDir } : {}), inputWidth: detector.inputWidth, inputHeight: detector.inputHeight });
   };
 
   let closing: Promise<void> | undefined;
   return {
     app, pipeline, store, writer,
     startLoops() {
-      if (cfg.cameras.length) return cfg.cameras.forEach(startCamera);
-      loops.push((async () => {
-        for (let delay = 250; !abort.signal.aborted; delay = Math.min(delay * 2, 5000)) {
+      if (follower || fixedLoops.size) return;
+      if (cfg.cameras.length) {
+        for (const camera of cfg.cameras) fixedLoops.set(camera, runCamera(camera, abort.signal));
+        metrics.cameraLoops.set(fixedLoops.size);
+        return;
+      }
+      // Where it asks, for the log lines: the host only (CAMERA_URL may carry credentials).
+      const where = `at ${new URL(cfg.cameraUrl).host}`;
+      follower = createCameraFollower({
+        list: async (signal) => {
           try {
-            const ids = await listCameras(cfg.cameraUrl);
-            if (ids.length) {
-              checkZoneCameras(ids);
-              return ids.forEach(startCamera);
-            }
+            return await readCameraList(cfg.cameraUrl, LIST_TIMEOUT_MS, signal);
           } catch (err) {
-            log(`inference: camera list unavailable: ${(err as Error).message}`);
+            throw new Error(`${(err as Error).message} (${where})`);
           }
-          await new Promise((r) => setTimeout(r, delay));
-        }
-      })());
+        },
+        everyMs: cfg.cameraListIntervalMs,
+        run: runCamera,
+        // A camera that comes back starts clean: no model background, dwell episode or series of its last run.
+        forget: async (camera) => {
+          pipeline.resetCamera(camera);
+          await metrics.forgetCamera(camera);
+        },
+        onCameras: checkZoneCameras,
+        onList: (outcome, n) => {
+          metrics.cameraLists.inc({ outcome });
+          metrics.cameraLoops.set(n);
+        },
+        log,
+        signal: abort.signal,
+      });
     },
+    loops: () => follower?.loops() ?? new Map([...fixedLoops.keys()].map((c) => [c, 'running' as const])),
     close() {
       closing ??= (async () => {
         abort.abort();
         await app.close();
         // A loop stuck in the hang failpoint never settles: do not wait for loops forever.
-        await Promise.race([Promise.allSettled(loops), new Promise((r) => setTimeout(r, 2000).unref())]);
+        await Promise.race([Promise.allSettled([...fixedLoops.values(), follower?.settled()]), new Promise((r) => setTimeout(r, 2000).unref())]);
         await detector.close();
         await writer.close();
         store.close();

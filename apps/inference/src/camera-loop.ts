@@ -19,6 +19,7 @@ import type { InferenceMetrics } from './metrics.ts';
 import type { FrameInput, RawFrame } from './model/types.ts';
 import { waitRingFrame } from './ring-wait.ts';
 import { ringPathIn, RING_NAME_REFUSED } from './ring-path.ts';
+import type { CameraListing } from './camera-follow.ts';
 
 export interface CameraLoopOptions {
   cameraUrl: string;
@@ -237,11 +238,20 @@ export interface CameraInfo {
 export async function describeCameras(cameraUrl: string, timeoutMs = 3000): Promise<CameraInfo[]> {
   const res = await fetch(`${cameraUrl}/cameras`, { signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) throw new Error(`GET ${cameraUrl}/cameras: HTTP ${res.status}`);
-  const body = (await res.json()) as unknown;
-  const arr = Array.isArray(body) ? body : ((body as { cameras?: unknown[] })?.cameras ?? []);
-  return arr.map((c): CameraInfo => {
+  return parseCameraList(await res.json()).cameras;
+}
+
+/**
+ * A GET /cameras body: its cameras, and whether the list is complete (the controller's
+ * `complete`; a body without it, e.g. a bare array, is complete). Throws when it is no camera list.
+ */
+export function parseCameraList(body: unknown): { cameras: CameraInfo[]; complete: boolean } {
+  const list = Array.isArray(body) ? body : (body as { cameras?: unknown } | null)?.cameras;
+  if (!Array.isArray(list)) throw new Error('the answer is not a camera list (expected { cameras: [...] })');
+  const complete = Array.isArray(body) || (body as { complete?: unknown }).complete !== false;
+  const cameras = list.map((c): CameraInfo => {
     if (typeof c === 'string') return { id: c, detect: null };
-    const { id, detect, ring, targetFps } = c as { id?: unknown; detect?: { width?: unknown; height?: unknown } | null; ring?: { file?: unknown; token?: unknown } | null; targetFps?: unknown };
+    const { id, detect, ring, targetFps } = (c ?? {}) as { id?: unknown; detect?: { width?: unknown; height?: unknown } | null; ring?: { file?: unknown; token?: unknown } | null; targetFps?: unknown };
     const ok = detect && Number.isInteger(detect.width) && Number.isInteger(detect.height);
     // The name is checked where it is joined to FRAMES_DIR (ringPathIn), so a refusal is logged.
     const ringOk = ring && typeof ring.file === 'string' && typeof ring.token === 'number';
@@ -252,9 +262,37 @@ export async function describeCameras(cameraUrl: string, timeoutMs = 3000): Prom
       ...(typeof targetFps === 'number' ? { targetFps } : {}),
     };
   }).filter((c) => c.id && c.id !== 'undefined');
+  return { cameras, complete };
 }
 
-/** Camera ids from GET {cameraUrl}/cameras. */
-export async function listCameras(cameraUrl: string, timeoutMs = 3000): Promise<string[]> {
-  return (await describeCameras(cameraUrl, timeoutMs)).map((c) => c.id);
+/**
+ * One read of GET {cameraUrl}/cameras for the follower (camera-follow.ts): ids and `complete`,
+ * within `timeoutMs` (a held timer under `signal`: apps/common/src/deadline.ts). Its errors name
+ * no URL (CAMERA_URL may carry credentials; the follower logs them).
+ */
+export async function readCameraList(cameraUrl: string, timeoutMs: number, signal: AbortSignal): Promise<CameraListing> {
+  const dl = deadline(timeoutMs, signal);
+  try {
+    let res: Response;
+    try {
+      res = await fetch(`${cameraUrl}/cameras`, { signal: dl.signal });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      throw new Error(dl.expired() ? `the camera controller did not answer GET /cameras within ${timeoutMs} ms` : `the camera controller is unreachable${cause ? ` (${cause})` : ''}`);
+    }
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new Error(`the camera controller answered GET /cameras with HTTP ${res.status}`);
+    }
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch {
+      throw new Error(dl.expired() ? `the camera controller did not finish its GET /cameras answer within ${timeoutMs} ms` : 'the camera controller\'s GET /cameras answer is not JSON');
+    }
+    const { cameras, complete } = parseCameraList(body);
+    return { ids: cameras.map((c) => c.id), complete };
+  } finally {
+    dl.clear();
+  }
 }

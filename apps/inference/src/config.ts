@@ -6,7 +6,8 @@
  *   MODEL (models/motion.onnx, the shipped default), ZONES_FILE (YAML, optional),
  *   ORT_THREADS (intra-op threads, 0 = one per core), SCORE_THRESHOLD (0.25),
  *   CLASSES (comma-separated class names to keep, YOLO only; empty = all),
- *   CAMERAS (comma-separated ids; empty = ask the camera controller's GET /cameras),
+ *   CAMERAS (comma-separated ids; empty = follow the camera controller's GET /cameras),
+ *   CAMERA_LIST_INTERVAL_MS (without CAMERAS: how often GET /cameras is read again, 5000),
  *   FRAME_WAIT_MS (long-poll wait, 2000), FRAMES_DIR (where the camera app writes its frame rings,
  *   as this process sees it: the same directory or volume; unset: no ring, raw frames over HTTP),
  *   INFERENCE_FAILPOINT (see failpoint.ts; tests only),
@@ -34,6 +35,8 @@ export interface InferenceConfig {
   scoreThreshold: number;
   classes: readonly string[];
   cameras: readonly string[];
+  /** Without `cameras`: the period of GET /cameras (camera-follow.ts). */
+  cameraListIntervalMs: number;
   frameWaitMs: number;
   /** Where to find the cameras' frame rings (GET /cameras gives only the file name); undefined: no ring. */
   framesDir?: string;
@@ -65,6 +68,7 @@ const envSchema = z.object({
   SCORE_THRESHOLD: z.coerce.number({ message: 'expected a number 0..1' }).min(0, 'expected a number 0..1').max(1, 'expected a number 0..1').default(0.25),
   CLASSES: list,
   CAMERAS: list,
+  CAMERA_LIST_INTERVAL_MS: envVars.ms(5000).refine((v) => v >= 100 && v <= 600_000, 'expected milliseconds 100..600000'),
   FRAME_WAIT_MS: envVars.ms(2000),
   FRAMES_DIR: envVars.optionalString(),
   DETECT_FPS: z.coerce.number({ message: 'expected detector runs per second per camera, 0.1..60' }).min(0.1, 'expected detector runs per second per camera, 0.1..60').max(60, 'expected detector runs per second per camera, 0.1..60').default(5),
@@ -90,6 +94,7 @@ export function loadConfig(env: Env): Readonly<InferenceConfig> {
     scoreThreshold: e.SCORE_THRESHOLD,
     classes: e.CLASSES,
     cameras: e.CAMERAS,
+    cameraListIntervalMs: e.CAMERA_LIST_INTERVAL_MS,
     frameWaitMs: e.FRAME_WAIT_MS,
     framesDir: e.FRAMES_DIR ? resolve(e.FRAMES_DIR) : undefined,
     failpoint: e.INFERENCE_FAILPOINT ? parseFailpoint(e.INFERENCE_FAILPOINT) : null,

@@ -48,7 +48,7 @@ export function createMetrics(registry: Registry) {
   const gates = new Map<string, { motion: { inc(): void }; detect: { inc(): void }; noMotion: { inc(): void }; budget: { inc(): void }; rates: RateBuckets }>();
   const gated = () => [...gates.entries()];
   const now = () => Date.now();
-  return {
+  const m = {
     /** Counts one frame through the motion gate of `camera` (cheap enough for every frame). */
     gateDone(camera: string, g: GateOutcome, nowMs: number) {
       let r = gates.get(camera);
@@ -104,6 +104,27 @@ export function createMetrics(registry: Registry) {
     events: new Counter({ name: 'inference_events_total', help: 'Safety events raised', labelNames: ['camera', 'zone'], registers }),
     framePath: new Gauge({ name: 'inference_frame_path', help: 'How frames reach inference, per camera: 1 on the path in use (ring = shared-memory frame ring, rgb = frame.rgb over HTTP, jpeg = frame.jpg decoded here)', labelNames: ['camera', 'path'], registers }),
     errors: new Counter({ name: 'inference_frame_errors_total', help: 'Frames that failed (fetch, decode or model)', labelNames: ['camera'], registers }),
+    cameraLists: new Counter({ name: 'inference_camera_lists_total', help: 'Reads of the camera controller\'s GET /cameras (without CAMERAS), by outcome: complete, incomplete (the controller has not had the onvif service\'s list yet: no loop stopped), failed (no answer: nothing changed)', labelNames: ['outcome'], registers }),
+    cameraLoops: new Gauge({ name: 'inference_camera_loops', help: 'Cameras with a running frame loop', registers }),
+  };
+  /** Every metric with a `camera` label (whatever its other labels): a removed camera's series go from each. */
+  const byCamera = [m.frames, motionFrames, detectFrames, skipped, m.motionFps, m.detectFps, m.skippedFps, m.lastFrame, m.dropped, m.events, m.framePath, m.errors];
+  return {
+    ...m,
+    /**
+     * Forgets a camera whose loop has ended (it left the controller's list): every series labelled
+     * with it goes from /metrics, so no frozen gauge is left for a staleness probe; a camera that
+     * comes back starts its series again from zero.
+     */
+    async forgetCamera(camera: string): Promise<void> {
+      perCamera.delete(camera);
+      gates.delete(camera);
+      for (const metric of byCamera) {
+        for (const v of (await metric.get()).values) {
+          if (v.labels['camera'] === camera) metric.remove(v.labels as Record<string, string>);
+        }
+      }
+    },
   };
 }
 
