@@ -126,7 +126,8 @@ export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
         const s = seq;
         frame = rawFrameOfRing(got, () => sameFrameJpeg(cam, s));
       } else {
-        const url = `${cam}/frame.${mode === 'rgb' ? 'rgb' : 'jpg'}?after=${lastSeq}&wait=${o.waitMs}`;
+        const path = `/cameras/${encodeURIComponent(o.camera)}/frame.${mode === 'rgb' ? 'rgb' : 'jpg'}`;
+        const url = `${o.cameraUrl}${path}?after=${lastSeq}&wait=${o.waitMs}`;
         // The camera answers within waitMs; 5 s more is a hung camera app. A held timer, not
         // AbortSignal.timeout (apps/common/src/deadline.ts says why).
         const dl = deadline(o.waitMs + 5000, o.signal);
@@ -137,7 +138,8 @@ export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
             // The camera was reconfigured without detect (or restarted so): ask again which endpoint.
             if (res.status === 404 && mode === 'rgb' && body.includes('CAMERA_ERR_NO_DETECT')) { mode = undefined; continue; }
             // 204/503/504 after the wait: no newer frame yet. Anything else is worth a line, once.
-            if (res.status !== 204 && res.status !== 503 && res.status !== 504) throw new Error(`GET ${url}: HTTP ${res.status}`);
+            // The path only: no URL in a log line (CAMERA_URL may carry credentials).
+            if (res.status !== 204 && res.status !== 503 && res.status !== 504) throw new Error(`GET ${path}: HTTP ${res.status}`);
             continue;
           }
           seq = Number(res.headers.get('x-frame-seq') ?? NaN);
@@ -237,7 +239,7 @@ export interface CameraInfo {
 /** Cameras from GET {cameraUrl}/cameras: accepts ["a"], [{id:"a", detect?}] or {cameras: [...]}. */
 export async function describeCameras(cameraUrl: string, timeoutMs = 3000): Promise<CameraInfo[]> {
   const res = await fetch(`${cameraUrl}/cameras`, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok) throw new Error(`GET ${cameraUrl}/cameras: HTTP ${res.status}`);
+  if (!res.ok) throw new Error(`GET /cameras: HTTP ${res.status}`);
   return parseCameraList(await res.json()).cameras;
 }
 
