@@ -1,15 +1,18 @@
 // Inference follows the camera controller's camera list while it runs (apps/inference/src/camera-follow.ts).
 // Real parts: a camera controller on loopback with a synthetic camera and ONVIF adoption, the
 // in-process onvif service, a simulated ONVIF camera (SOAP) in front of the GStreamer RTSP sim,
-// ffmpeg decoding it, and a real inference app (the motion model) reading the controller's
-// GET /cameras every 200 ms. Between the controller and the onvif service, a gate the test opens
-// and shuts (503), to hold a restarted controller in its "not complete yet" state.
+// ffmpeg decoding it, and a real inference app (the motion model; the adopted camera's frames
+// through its frame ring) reading the controller's GET /cameras every 200 ms. Gates the test
+// opens and shuts (503): between the controller and the onvif service (to hold a restarted
+// controller in its "not complete yet" state), and on inference's GET /cameras (to delete and add
+// a camera again between two reads of the list).
 //
 // A camera adopted at run time gets its loop (its inference_frames_total moves); the controller
 // down for several list periods stops nothing; a restarted controller that has not had the
 // service's list yet (complete: false, the discovered camera missing) stops nothing either; a
 // camera deleted by hand stops its loop and its series leave /metrics (zones warning on), the
-// other camera's loop untouched; added again, it starts fresh.
+// other camera's loop untouched; added again, it starts fresh (and so does one deleted and added
+// again between two reads of the list: its ring's seq began again).
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -31,11 +34,11 @@ function series(text: string, name: string, labels: string): number | undefined 
   return line ? Number(line.split(' ').at(-1)) : undefined;
 }
 
-/** An HTTP gate in front of `base`: GETs pass while open, 503 while shut. */
-async function startGate(base: string): Promise<{ url: string; open: boolean; stop(): Promise<void> }> {
+/** An HTTP gate in front of `base`: GETs pass, but those `held` names get a 503 while the gate is shut. */
+async function startGate(base: string, held: (path: string) => boolean = () => true): Promise<{ url: string; open: boolean; stop(): Promise<void> }> {
   const gate = { url: '', open: true, stop: async () => {} };
   const srv: Server = createServer((req, res) => {
-    if (!gate.open || req.method !== 'GET') {
+    if ((!gate.open && held(req.url!.split('?')[0]!)) || req.method !== 'GET') {
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"code":"TEST_GATE_SHUT","message":"shut by the test"}}');
       return;
     }
@@ -55,11 +58,13 @@ describe('inference follows the camera controller\'s list', () => {
   let sim: SimCamera | undefined;
   let onvif: ServiceHarness | undefined;
   let gate: Awaited<ReturnType<typeof startGate>> | undefined;
+  let listGate: Awaited<ReturnType<typeof startGate>> | undefined;
   let cams: CameraApp | undefined;
   let inf: InferenceApp | undefined;
   after(async () => {
     await inf?.close();
     await cams?.stop();
+    await listGate?.stop();
     await gate?.stop();
     await onvif?.stop();
     await sim?.stop();
@@ -75,10 +80,12 @@ describe('inference follows the camera controller\'s list', () => {
     gate = await startGate(onvif.base);
     const { discovered } = parseCamerasFile({
       cameras: [{ id: 'yard', source: { synthetic: {} }, fps: 5, width: 160, height: 90 }],
-      discovered: { fps: 5, width: 320, height: 180 },
+      discovered: { fps: 5, width: 320, height: 180, detect: { width: 320, height: 320 } },
     });
+    const framesDir = join(dir, 'frames');
     const controller = () => buildCameraApp({
       cameras: parseCameras({ cameras: [{ id: 'yard', source: { synthetic: {} }, fps: 5, width: 160, height: 90 }] }),
+      frames: { dir: framesDir, perRun: true },
       discovery: { onvifUrl: gate!.url, everyMs: 200, config: discovered!, log: () => {} },
     });
     cams = controller();
@@ -100,7 +107,8 @@ describe('inference follows the camera controller\'s list', () => {
     const zones = join(dir, 'zones.yaml');
     writeFileSync(zones, `cameras:\n  yard:\n    zones:\n      - id: gate\n        polygon: [[0, 0], [0.3, 0], [0.3, 1]]\n        rules: [{ class: motion, dwell: 1s }]\n  ${x}:\n    zones:\n      - id: lane\n        polygon: [[0.7, 0], [1, 0], [1, 1]]\n        rules: [{ class: motion, dwell: 1s }]\n`);
     const lines: string[] = [];
-    inf = await buildInferenceApp(loadConfig({ CAMERA_URL: camBase, DATA_DIR: join(dir, 'data'), ZONES_FILE: zones, PORT: '0', CAMERA_LIST_INTERVAL_MS: '200', FRAME_WAIT_MS: '500' }), { log: (l) => lines.push(l) });
+    listGate = await startGate(camBase, (path) => path === '/cameras');
+    inf = await buildInferenceApp(loadConfig({ CAMERA_URL: listGate.url, DATA_DIR: join(dir, 'data'), ZONES_FILE: zones, PORT: '0', CAMERA_LIST_INTERVAL_MS: '200', FRAME_WAIT_MS: '500', FRAMES_DIR: framesDir }), { log: (l) => lines.push(l) });
     await inf.app.listen({ port: 0, host: '127.0.0.1' });
     inf.startLoops();
     const infBase = `http://127.0.0.1:${(inf.app.server.address() as { port: number }).port}`;
@@ -141,6 +149,21 @@ describe('inference follows the camera controller\'s list', () => {
     await waitFor(() => `${x}'s frames again after the controller restart (${where()})`, async () => (await frames(x)) >= xBefore + 3, 30_000, 100);
     await waitFor(() => `yard's frames again (${where()})`, async () => (await frames('yard')) > 0 && (await lists('complete')) > 0, 10_000, 100);
     assert.deepEqual([starts('yard'), starts(x)], [1, 1], 'neither loop was stopped and started again');
+    assert.ok(lines.some((l) => l.startsWith(`inference camera ${x}: raw 320x320 detect frames through the frame ring (`)), where());
+
+    // 3b. Deleted and added again between two reads of the list (inference's GET /cameras held):
+    //     its loop goes on, and starts the new stream clean (the new ring's seq began again).
+    listGate.open = false;
+    const actor = { role: 'technician', via: 'test' } as const;
+    cams.discovery!.children.remove(x, actor);
+    await waitFor(`${x}'s worker gone`, () => !cams!.tree.child(x), 10_000);
+    cams.discovery!.children.add('discovered', { id: x }, actor);
+    // The loop's own GET /cameras (which path, which ring) is held too: open before it is needed.
+    listGate.open = true;
+    await waitFor(() => `${x}'s new ring taken as a new stream (${where()})`, () => lines.some((l) => l.startsWith(`inference camera ${x}: its frame ring began again (seq `)), 20_000, 50);
+    const xNow = await frames(x);
+    await waitFor(() => `${x}'s new frames (${where()})`, async () => (await frames(x)) >= xNow + 3, 20_000, 100);
+    assert.equal(starts(x), 1, 'the same loop');
 
     // 4. Deleted by a technician: its loop stops and every series labelled with it leaves /metrics;
     //    yard's loop is untouched and keeps counting.
