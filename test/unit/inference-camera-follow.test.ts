@@ -4,8 +4,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCameraFollower, planCameraLoops, type CameraListing, type LoopState } from '../../apps/inference/src/camera-follow.ts';
-import { parseCameraList } from '../../apps/inference/src/camera-loop.ts';
-import { waitFor } from '../helpers/net.ts';
+import { createServer } from 'node:http';
+import { parseCameraList, readCameraList } from '../../apps/inference/src/camera-loop.ts';
+import { freePort, waitFor } from '../helpers/net.ts';
 
 const loops = (o: Record<string, LoopState>) => new Map(Object.entries(o));
 
@@ -130,5 +131,34 @@ describe('createCameraFollower', () => {
     assert.ok(outcomes.includes('failed') && outcomes.includes('complete'));
     app.abort();
     await follower.settled();
+  });
+});
+
+describe('readCameraList', () => {
+  test('every read has a timeout; a failed one says why without the URL', async (t) => {
+    let mode: 'hang' | 'error' | 'text' | 'ok' = 'hang';
+    const srv = createServer((req, res) => {
+      if (mode === 'hang') return; // never answers
+      if (mode === 'error') return void res.writeHead(500).end('{}');
+      if (mode === 'text') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('hello');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ complete: false, cameras: [{ id: 'dock' }] }));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    t.after(() => { srv.closeAllConnections(); srv.close(); });
+    const url = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+    const signal = new AbortController().signal;
+    const t0 = performance.now();
+    await assert.rejects(readCameraList(url, 300, signal), { message: 'the camera controller did not answer GET /cameras within 300 ms' });
+    assert.ok(performance.now() - t0 < 3000, 'the timeout held');
+    mode = 'error';
+    await assert.rejects(readCameraList(url, 2000, signal), { message: 'the camera controller answered GET /cameras with HTTP 500' });
+    mode = 'text';
+    await assert.rejects(readCameraList(url, 2000, signal), { message: 'the camera controller\'s GET /cameras answer is not JSON' });
+    mode = 'ok';
+    assert.deepEqual(await readCameraList(url, 2000, signal), { ids: ['dock'], complete: false });
+    const closed = await freePort();
+    await assert.rejects(readCameraList(`http://127.0.0.1:${closed}`, 2000, signal), { message: 'the camera controller is unreachable (ECONNREFUSED)' });
+    // fetch refuses a URL with credentials, quoting it: the error must not.
+    await assert.rejects(readCameraList(url.replace('//', '//user:secret@'), 2000, signal), (err: Error) => !err.message.includes('secret') && /unreachable/.test(err.message));
   });
 });

@@ -12,6 +12,7 @@
  * - rgb: GET .../frame.rgb?after=SEQ&wait=MS long-polls (raw detect frames at the model size).
  * - jpeg: GET .../frame.jpg long-polls, decoded here with sharp (cameras without detect).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { deadline, lineLogger, processLogger } from '../../common/src/index.ts';
 import { openRingReader, type RingFrame, type RingReader } from '../../camera/src/frame-ring.ts';
 import type { Pipeline } from './pipeline.ts';
@@ -186,7 +187,8 @@ export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
       lastError = msg;
       // Ask again which path after an error (the camera may have restarted elsewhere).
       mode = undefined;
-      await new Promise((r) => setTimeout(r, backoffMs));
+      // Abortable: a loop told to stop (its camera left the list, or the app closes) ends now.
+      await sleep(backoffMs, undefined, { signal: o.signal }).catch(() => undefined);
       backoffMs = Math.min(backoffMs * 2, 5000);
     }
   }
