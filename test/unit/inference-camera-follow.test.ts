@@ -134,6 +134,30 @@ describe('createCameraFollower', () => {
   });
 });
 
+describe('createCameraFollower: start', () => {
+  test('before the controller first answers, reads are retried sooner than the period', async () => {
+    const app = new AbortController();
+    let reads = 0;
+    const started: string[] = [];
+    const follower = createCameraFollower({
+      list: async () => {
+        if (++reads <= 2) throw new Error('the camera controller is unreachable (ECONNREFUSED)');
+        return { ids: ['a'], complete: true };
+      },
+      everyMs: 600_000,
+      run: async (camera, signal) => { started.push(camera); await new Promise((r) => signal.addEventListener('abort', r, { once: true })); },
+      forget: () => {},
+      log: () => {},
+      signal: app.signal,
+    });
+    // A period of 10 minutes: the third read comes after 250 + 500 ms, not after 20 minutes.
+    await waitFor('a started after two failed reads', () => started.includes('a'), 8000);
+    assert.equal(reads, 3);
+    app.abort();
+    await follower.settled();
+  });
+});
+
 describe('readCameraList', () => {
   test('every read has a timeout; a failed one says why without the URL', async (t) => {
     let mode: 'hang' | 'error' | 'text' | 'ok' = 'hang';

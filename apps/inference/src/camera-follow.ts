@@ -67,6 +67,9 @@ export interface CameraFollower {
 
 interface Loop { state: LoopState; abort: AbortController; done: Promise<void> }
 
+/** Before the controller first answers, reads are retried after 250 ms, doubling up to the period. */
+const FIRST_RETRY_MS = 250;
+
 export function createCameraFollower(o: CameraFollowerOptions): CameraFollower {
   const loops = new Map<string, Loop>();
   /** Loops and forgets not settled yet (for `settled`; each leaves the set when it settles). */
@@ -115,6 +118,9 @@ export function createCameraFollower(o: CameraFollowerOptions): CameraFollower {
   const running = () => [...loops].filter(([, l]) => l.state === 'running').map(([camera]) => camera).sort();
 
   const follow = (async () => {
+    // Until the first answer (inference usually starts with the controller), sooner than the period.
+    let retryMs = FIRST_RETRY_MS;
+    let answered = false;
     while (!o.signal.aborted) {
       let listing: CameraListing | undefined;
       try {
@@ -137,9 +143,12 @@ export function createCameraFollower(o: CameraFollowerOptions): CameraFollower {
         if (steps.length || (listing.complete && !zonesChecked)) o.onCameras?.(running());
         if (listing.complete) zonesChecked = true;
         o.onList?.(listing.complete ? 'complete' : 'incomplete', running().length);
+        answered = true;
       }
+      const waitMs = answered ? o.everyMs : Math.min(retryMs, o.everyMs);
+      retryMs *= 2;
       try {
-        await sleep(o.everyMs, undefined, { signal: o.signal });
+        await sleep(waitMs, undefined, { signal: o.signal });
       } catch {
         break;
       }
