@@ -34,6 +34,13 @@ async function problems(text: string): Promise<string[]> {
 describe('cameras file: discovered section', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  test('no camera listed: accepted with a discovered: section (every camera from the onvif service), refused without one', async () => {
+    const f = await loadCamerasFile(file('cameras: []\ndiscovered: { fps: 2 }\n'), { onvifUrl: ONVIF });
+    assert.deepEqual([f.cameras, f.discovered?.settings.fps], [[], 2]);
+    const [p] = await problems('cameras: []\n');
+    assert.match(p!, /cameras\.yaml:1 cameras: expected at least one camera, or a discovered: section/);
+  });
+
   test('its settings reach every discovered camera: size, fps, detect, heartbeat, profile, credentials', async () => {
     const f = await loadCamerasFile(file(`${CAMERAS}discovered:
   fps: 2
