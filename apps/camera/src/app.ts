@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Counter } from 'prom-client';
 import type { Tree } from 'edgevisor';
 import { createAppServer, installFailpoints, processLogger, redactingLog, sendError, type AppServer } from '../../common/src/index.ts';
 import { CameraRuntime, createCameraWorker, type RingOptions } from './camera-worker.ts';
@@ -70,6 +70,20 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
     if (ring) rmSync(ringPath(ring.dir, id), { force: true });
   };
   const discovered = opts.discovery ? createDiscoveredPoller(tree, cameras, { log: redactingLog(), forget, ...opts.discovery }) : undefined;
+  if (discovered) {
+    // Is the poller working, and what does it get: whole lists, partial ones (the service just
+    // started), none (service down, an error, a body that is not a list).
+    new Counter({
+      name: 'camera_discovery_polls_total', help: 'Polls of the onvif service\'s camera list (ONVIF_ADOPT), by result: whole, partial, failed', labelNames: ['result'], registers: [registry],
+      collect() {
+        const s = discovered.stats();
+        this.reset();
+        this.inc({ result: 'whole' }, s.listed - s.partial);
+        this.inc({ result: 'partial' }, s.partial);
+        this.inc({ result: 'failed' }, s.failed);
+      },
+    });
+  }
   // Restarts of a camera's worker, by cause: a broken deadline is a stall (the worker neither
   // delivered nor retried in time), like Frigate's watchdog restarts of a stalled ffmpeg.
   // Each event of a camera's worker is a line with child = the camera id.
