@@ -80,9 +80,11 @@ describe('camera controller: cameras found by the onvif service', () => {
   });
 
   test('discovered: settings reach each adopted camera; deny keeps one out; a camera deleted from the service loses its worker after N polls, the other untouched; the service down removes nothing', async () => {
-    rtsp ??= await startRtspSim({ fps: 10, width: 640, height: 360 });
+    // Its own RTSP sim: nothing of the first test's stream (its deleted worker's client) is in the way.
+    const stream = await startRtspSim({ fps: 10, width: 640, height: 360 });
+    more.push(stream);
     const secret = `Disc2-${process.pid}-pw`;
-    const sims = await Promise.all(['SimVision', 'SimVision', 'OtherCo'].map((manufacturer) => startSimCamera({ rtspUri: rtsp!.url, password: secret, manufacturer })));
+    const sims = await Promise.all(['SimVision', 'SimVision', 'OtherCo'].map((manufacturer) => startSimCamera({ rtspUri: stream.url, password: secret, manufacturer })));
     more.push(...sims);
     // Its own service, so the first test's controller adopts none of these.
     const svc = await startService();
