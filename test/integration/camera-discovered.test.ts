@@ -80,9 +80,11 @@ describe('camera controller: cameras found by the onvif service', () => {
   });
 
   test('discovered: settings reach each adopted camera; deny keeps one out; a camera deleted from the service loses its worker after N polls, the other untouched; the service down removes nothing', async () => {
-    rtsp ??= await startRtspSim({ fps: 10, width: 640, height: 360 });
+    // Its own RTSP sim: nothing of the first test's stream (its deleted worker's client) is in the way.
+    const stream = await startRtspSim({ fps: 10, width: 640, height: 360 });
+    more.push(stream);
     const secret = `Disc2-${process.pid}-pw`;
-    const sims = await Promise.all(['SimVision', 'SimVision', 'OtherCo'].map((manufacturer) => startSimCamera({ rtspUri: rtsp!.url, password: secret, manufacturer })));
+    const sims = await Promise.all(['SimVision', 'SimVision', 'OtherCo'].map((manufacturer) => startSimCamera({ rtspUri: stream.url, password: secret, manufacturer })));
     more.push(...sims);
     // Its own service, so the first test's controller adopts none of these.
     const svc = await startService();
@@ -145,6 +147,10 @@ describe('camera controller: cameras found by the onvif service', () => {
     await waitFor(`${gone}'s worker removed`, () => !cams.tree.child(gone) && !cams.cameras.has(gone), 20_000);
     await waitFor(`${gone}'s frame ring deleted`, () => !existsSync(ringPath(framesDir, gone)), 5_000);
     assert.ok(existsSync(ringPath(framesDir, stays)), 'the other camera\'s ring stays');
+    // Its newest-frame gauge went with it (no frozen timestamp for a staleness alert); its frame counter stays.
+    const metrics = await (await fetch(`http://127.0.0.1:${(cams.app.server.address() as { port: number }).port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+    const series = (name: string, id: string) => new RegExp(`^${name}\\{camera="${id}"[,}]`, 'm').test(metrics);
+    assert.deepEqual([series('camera_last_frame_timestamp_seconds', gone), series('camera_last_frame_timestamp_seconds', stays), series('camera_frames_total', gone)], [false, true, true], metrics);
     assert.ok(cams.discovery!.stats().listed - polled >= N, `removed after ${N} lists without it, not before`);
     const about = logs.filter((l) => l.startsWith(`camera ${gone}: missing`));
     assert.deepEqual(about.map((l) => /\((\d) of 3 polls/.exec(l)?.[1] ?? 'removed'), ['1', '2', 'removed'], about.join('\n'));
@@ -176,7 +182,7 @@ describe('camera controller: cameras found by the onvif service', () => {
     assert.deepEqual([again.fps, again.width, again.height, again.detect, again.heartbeatTimeoutMs, again.source.kind === 'onvif' && again.source.profile], [4, 320, 180, { width: 96, height: 96 }, 12_000, 'sub']);
   });
 
-  test('an onvif service answering errors or a body that is not a camera list is a failed poll: nothing removed, no count kept', async () => {
+  test('a controller with no configured camera: an onvif service answering errors or a body that is not a camera list is a failed poll, nothing removed, no count kept', async () => {
     // A service that misbehaves on purpose: a real HTTP peer on loopback whose GET /cameras the test sets.
     let answer: { status: number; body: string } = { status: 200, body: JSON.stringify({ cameras: [{ id: 'cam-x', status: 'ok', device: { manufacturer: 'SimVision' } }] }) };
     let served = 0;
@@ -189,12 +195,15 @@ describe('camera controller: cameras found by the onvif service', () => {
     more.push({ stop: () => new Promise<void>((r) => { svc.closeAllConnections(); svc.close(() => r()); }) });
     const base = `http://127.0.0.1:${(svc.address() as { port: number }).port}`;
     const logs: string[] = [];
+    // A controller with no configured camera: every camera it has comes from the service.
+    const file = parseCamerasFile({ cameras: [], discovered: { forget_after_polls: 2 } });
     const cams = buildCameraApp({
-      cameras: parseCameras({ cameras: [{ id: 'yard3', source: { synthetic: {} }, fps: 2, width: 160, height: 90 }] }),
-      discovery: { onvifUrl: base, everyMs: 50, config: parseCamerasFile({ cameras: [{ id: 'a', source: { synthetic: {} } }], discovered: { forget_after_polls: 2 } }).discovered!, log: (l) => logs.push(l) },
+      cameras: file.cameras,
+      discovery: { onvifUrl: base, everyMs: 50, config: file.discovered!, log: (l) => logs.push(l) },
     });
     more.push(cams);
     await cams.start();
+    assert.deepEqual(cams.tree.snapshot().nodes.map((n) => n.id), ['camera-controller', DISCOVERED]);
     await waitFor('cam-x adopted', () => cams.tree.child('cam-x'), 10_000);
     const polls = () => cams.discovery!.stats();
     for (const bad of [{ status: 503, body: '{"error":{"code":"X"}}' }, { status: 200, body: '{}' }, { status: 200, body: 'not json' }, { status: 200, body: '{"cameras":{"cam-x":{}}}' }]) {

@@ -230,13 +230,20 @@ describe('config fuzz: cameras.yaml and zones.yaml', () => {
     assert.match(polygonProblem([[0, 0], [1, 0], [1, 0], [0, 1]])!, /repeats/);
   });
 
-  test('the real app processes exit 1 with file, line and field: camera (bad fps), inference (a class typo)', () => {
+  test('the real app processes exit 1 with file, line and field: camera (bad fps, no camera and no adoption), inference (a class typo)', () => {
     const cams = join(dir, 'proc-cameras.yaml');
     writeFileSync(cams, 'cameras:\n  - id: door\n    source: { synthetic: {} }\n    fps: 500\n');
     const cam = spawnSync(process.execPath, ['--import', 'tsx', 'apps/camera/src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, CAMERAS_FILE: cams, PORT: '0' }, encoding: 'utf8', timeout: 20_000 });
     assert.equal(cam.status, 1, cam.stderr);
     assert.match(cam.stderr, /proc-cameras\.yaml:4 cameras\[0\]\.fps: expected a number <= 60, got 500/);
     assert.ok(!/\n\s+at /.test(cam.stderr), `no stack trace: ${cam.stderr}`);
+
+    // No camera listed: fine with a discovered: section, but only when the controller adopts.
+    writeFileSync(cams, 'cameras: []\ndiscovered: { fps: 2 }\n');
+    const none = spawnSync(process.execPath, ['--import', 'tsx', 'apps/camera/src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, CAMERAS_FILE: cams, PORT: '0' }, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(none.status, 1, none.stderr);
+    assert.match(none.stderr, /CAMERAS_FILE: cameras: is empty and ONVIF_ADOPT is not true, so this controller would have no camera: list one, or set ONVIF_ADOPT=true \(with ONVIF_URL\)/);
+    assert.ok(!none.stderr.includes(dir), `no server path: ${none.stderr}`);
 
     const zones = join(dir, 'proc-zones.yaml');
     writeFileSync(zones, 'cameras:\n  dock:\n    zones:\n      - id: lane\n        polygon: [[0.1, 0.1], [0.6, 0.1], [0.6, 0.9]]\n        rules:\n          - class: motoin\n            dwell: 2s\n');

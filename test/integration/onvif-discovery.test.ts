@@ -53,14 +53,20 @@ describe('ONVIF discovery in a network namespace', () => {
     await readyLine(plant2);
     // Default credentials for discovered cameras, in the store the service loads at start.
     writeFileSync(join(dir, 'onvif-cameras.json'), JSON.stringify({ version: 1, default: { username: 'admin', password: 'sim-password' }, cameras: [] }), { mode: 0o600 });
-    const onvif = net.spawn(net.box, [process.execPath, '--import', 'tsx', 'apps/onvif/src/main.ts'], { cwd: root, env: {
-      ...process.env, PORT: '8082', HOST: '127.0.0.1', DATA_DIR: dir, ONVIF_DISCOVERY: 'true', ONVIF_DISCOVERY_INTERVAL_MS: '600000', ONVIF_DISCOVERY_LISTEN_MS: '1500', ONVIF_REQUEST_TIMEOUT_MS: '3000',
+    await startOnvif(1500);
+  });
+
+  /** The onvif service in the box, its discovery run at start listening `listenMs`. */
+  let onvif: ChildProcess | undefined;
+  const startOnvif = async (listenMs: number) => {
+    onvif = net.spawn(net.box, [process.execPath, '--import', 'tsx', 'apps/onvif/src/main.ts'], { cwd: root, env: {
+      ...process.env, PORT: '8082', HOST: '127.0.0.1', DATA_DIR: dir, ONVIF_DISCOVERY: 'true', ONVIF_DISCOVERY_INTERVAL_MS: '600000', ONVIF_DISCOVERY_LISTEN_MS: String(listenMs), ONVIF_REQUEST_TIMEOUT_MS: '3000',
     } });
     onvif.stdout!.resume();
     onvif.stderr!.resume();
     children.push(onvif);
     await waitFor('onvif service up', () => net.http(net.box, 'GET', `${svc}/healthz`, undefined, 2).status === 200, 30_000, 200);
-  });
+  };
 
   after(async () => {
     // SIGTERM first: the sim stops its GStreamer child (a SIGKILL would orphan it in the namespace).
@@ -127,5 +133,46 @@ describe('ONVIF discovery in a network namespace', () => {
     await sleep(4000);
     const rate = (frames() - a) / ((Date.now() - t0) / 1000);
     assert.ok(rate >= 3.5 && rate <= 6.5, `${rate.toFixed(2)} frames/s, expected about 5`);
+  });
+
+  test('a restart of the onvif service removes no adopted worker: its list is partial until its discovery run at start has finished', async () => {
+    // A controller with no configured camera adopting the 4 discovered ones; forget_after_polls: 1,
+    // so a single poll that read the restarted service's list as whole would remove them.
+    const camerasFile = join(dir, 'adopt-cameras.yaml');
+    writeFileSync(camerasFile, 'cameras: []\ndiscovered: { fps: 2, width: 160, height: 90, profile: sub, forget_after_polls: 1 }\n');
+    const camera = net.spawn(net.box, [process.execPath, '--import', 'tsx', 'apps/camera/src/main.ts'], { cwd: root, env: { ...process.env, PORT: '8091', HOST: '127.0.0.1', CAMERAS_FILE: camerasFile, ONVIF_URL: svc, ONVIF_ADOPT: 'true' } });
+    let out = '';
+    camera.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    camera.stderr!.resume();
+    children.push(camera);
+    type Cam = { id: string; discovered: boolean; worker: { since: string; restarts: number } | null };
+    const list = () => net.http<{ cameras: Cam[] }>(net.box, 'GET', 'http://127.0.0.1:8091/cameras', undefined, 3).body?.cameras ?? [];
+    const ids = [0, 1, 2, 3].map(idOf).sort();
+    const before = await waitFor('4 adopted workers', () => { try { const l = list(); return l.length === 4 && l.every((c) => c.worker) ? l : undefined; } catch { return undefined; } }, 30_000, 300);
+    assert.deepEqual(before.map((c) => c.id).sort(), ids);
+
+    // The service restarts; its run at start listens 7 s, longer than the controller's 5 s poll.
+    const old = onvif!;
+    await stopChild(old);
+    await startOnvif(7000);
+    const early = net.http<{ cameras: CameraView[]; partial: boolean }>(net.box, 'GET', `${svc}/cameras`).body;
+    assert.deepEqual([early.partial, early.cameras.length], [true, 0], 'no discovered camera is back yet, and the list says it is partial');
+    await waitFor(() => `a poll of the partial list; the controller said: ${out.split('\n').filter((l) => l.includes('onvif')).slice(-8).join('\n')}`, () => out.includes('the onvif service has just started and its first discovery run has not finished'), 15_000, 200);
+    const whole = await waitFor('the whole list again', () => {
+      const b = net.http<{ cameras: CameraView[]; partial: boolean }>(net.box, 'GET', `${svc}/cameras`).body;
+      return !b.partial && b.cameras.length === 4 ? b : undefined;
+    }, 30_000, 300);
+    assert.deepEqual(whole.cameras.map((c) => c.id).sort(), ids);
+    // The controller's next poll reads it (its poll counter, whole lists); every worker is the run it was before the restart.
+    const polls = (result: string) => {
+      const text = net.http<string>(net.box, 'GET', 'http://127.0.0.1:8091/metrics', undefined, 3).text;
+      return Number(new RegExp(`^camera_discovery_polls_total\\{result="${result}"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+    };
+    assert.ok(polls('partial') >= 1, 'the partial list was polled');
+    const seen = polls('whole');
+    await waitFor('a poll of the whole list', () => polls('whole') > seen, 15_000, 300);
+    const afterRestart = list();
+    assert.deepEqual(afterRestart.map((c) => [c.id, c.worker?.since]).sort(), before.map((c) => [c.id, c.worker?.since]).sort(), 'the same worker runs');
+    assert.ok(!out.includes('its worker is removed'), out.split('\n').filter((l) => l.includes('missing')).join('\n'));
   });
 });

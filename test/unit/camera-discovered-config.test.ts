@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EdgevisorError } from 'edgevisor';
 import { DEFAULT_FORGET_AFTER_POLLS, defaultDiscovered, discoveredCamera, loadCamerasFile, parseCamerasFile, type DiscoveredConfig } from '../../apps/camera/src/config.ts';
-import { parseListing, planPoll, verdict, type ListedCamera } from '../../apps/camera/src/discovered-plan.ts';
+import { listingIsPartial, parseListing, planPoll, verdict, type ListedCamera } from '../../apps/camera/src/discovered-plan.ts';
 
 const dir = mkdtempSync(join(tmpdir(), `edgevisor-disc-config-${process.pid}-`));
 const ONVIF = 'http://127.0.0.1:8082';
@@ -33,6 +33,13 @@ async function problems(text: string): Promise<string[]> {
 
 describe('cameras file: discovered section', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('no camera listed: accepted with a discovered: section (every camera from the onvif service), refused without one', async () => {
+    const f = await loadCamerasFile(file('cameras: []\ndiscovered: { fps: 2 }\n'), { onvifUrl: ONVIF });
+    assert.deepEqual([f.cameras, f.discovered?.settings.fps], [[], 2]);
+    const [p] = await problems('cameras: []\n');
+    assert.match(p!, /cameras\.yaml:1 cameras: expected at least one camera, or a discovered: section/);
+  });
 
   test('its settings reach every discovered camera: size, fps, detect, heartbeat, profile, credentials', async () => {
     const f = await loadCamerasFile(file(`${CAMERAS}discovered:
@@ -122,6 +129,15 @@ describe('discovered cameras: the poll plan', () => {
     assert.deepEqual(gone.remove, ['b'], 'the third poll in a row without b');
     assert.deepEqual([...gone.missing], [['a', 0]]);
     assert.deepEqual(planPoll([], new Map([['x', 0]]), cfg({ forgetAfterPolls: 1 }), none).remove, ['x'], 'forget_after_polls: 1 removes at the first list without it');
+  });
+
+  test('a partial list (the service just started, its first discovery run not finished) adopts what it lists and counts no camera missing', () => {
+    const adopted = new Map([['a', 0], ['b', 1]]);
+    const p = planPoll([listed('n1')], adopted, cfg({ forgetAfterPolls: 2 }), none, true);
+    assert.deepEqual([p.adopt, p.remove, [...p.missing]], [['n1'], [], [['a', 0], ['b', 1]]], 'counts kept as they were, nothing removed');
+    const whole = planPoll([listed('n1')], adopted, cfg({ forgetAfterPolls: 2 }), none);
+    assert.deepEqual([whole.remove, [...whole.missing]], [['b'], [['a', 1]]], 'the same list, whole: b removed, a counted');
+    assert.deepEqual([{ cameras: [], partial: true }, { cameras: [], partial: false }, { cameras: [] }, { cameras: [], partial: 'yes' }, null].map(listingIsPartial), [true, false, false, false, false], 'only partial: true (an older service without the field gives whole lists)');
   });
 
   test('new cameras are adopted unless taken (a configured camera or device, a child id) or already adopted', () => {

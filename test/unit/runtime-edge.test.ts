@@ -3,29 +3,15 @@
 // milliseconds, every wait is on a condition, and durations are asserted exactly. They pin down
 // timing-sensitive semantics (backoff, manual actions during backoff, restart types) that real
 // processes make slow. The harness checks every event against the transition table at close.
-import { afterEach, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildTree, createWorkers as workersOn, explain, tech, type Harness } from './runtime-harness.ts';
-import { createFakeClock, type FakeClock } from '../helpers/fake-clock.ts';
+import { onFakeTime, createWorkers as workersOn, explain, tech } from './runtime-harness.ts';
 
-let open: Harness[] = [];
-let clock: FakeClock;
-beforeEach(() => {
-  clock = createFakeClock();
-});
-afterEach(async () => {
-  const hs = open;
-  open = [];
-  for (const h of hs) await h.close();
-});
-const tree = async (obj: Record<string, unknown>) => {
-  const h = await buildTree(obj, { clock });
-  open.push(h);
-  return h;
-};
-const createWorkers = () => workersOn(clock);
-const waitFor = (label: string, cond: () => boolean, maxMs?: number) => clock.until(label, cond, maxMs);
-const sleep = (ms: number) => clock.advance(ms);
+const fake = onFakeTime();
+const tree = (obj: Record<string, unknown>, start?: boolean) => fake.tree(obj, start);
+const createWorkers = () => workersOn(fake.clock);
+const waitFor = (label: string, cond: () => boolean, maxMs?: number) => fake.clock.until(label, cond, maxMs);
+const sleep = (ms: number) => fake.clock.advance(ms);
 const code = (c: string) => (e: Error & { code?: string }) => e.code === c;
 
 describe('restart types (in-process workers)', () => {
@@ -85,10 +71,10 @@ describe('backoff (in-process workers)', () => {
       await waitFor(`${id} in backoff`, () => h.state(id) === 'backoff');
     }
     h.tree.stopChild('s', tech);
-    const t0 = clock.now();
+    const t0 = fake.clock.now();
     h.tree.startChild('go', tech);
     await waitFor('go running', () => h.state('go') === 'running');
-    assert.equal(clock.now() - t0, 0, 'a manual start does not wait out the backoff: not one fake millisecond');
+    assert.equal(fake.clock.now() - t0, 0, 'a manual start does not wait out the backoff: not one fake millisecond');
     assert.equal(w.runs.go, 3);
     await sleep(2300); // past the 2 s backoff of s
     assert.equal(h.state('s'), 'stopped', 'the pending timer did not start a manually stopped child');
@@ -144,10 +130,10 @@ describe('regressions found by adversarial tests', () => {
     await waitFor('first restarted once', () => w.runs.first === 2 && h.state('first') === 'running');
     w.crash('first');
     await waitFor('first in a 3 s backoff', () => h.state('first') === 'backoff');
-    const t0 = clock.now();
+    const t0 = fake.clock.now();
     w.crash('second'); // its first failure: restart at once (delay 0)
     await explain(h, () => waitFor('second back', () => w.runs.second === 2 && h.state('second') === 'running', 1500));
-    assert.equal(clock.now() - t0, 0, 'its restart is immediate although first waits out 3 s');
+    assert.equal(fake.clock.now() - t0, 0, 'its restart is immediate although first waits out 3 s');
   });
 
   test('a child that turns unhealthy and then exits before its supervisor acts is restarted once, not twice', async () => {

@@ -1,4 +1,4 @@
-// Shared by the runtime edge tests (test/unit/runtime-edge.test.ts and
+// Shared by the runtime tests (test/unit/runtime-*.test.ts, onFakeTime for those on fake time, and
 // test/integration/supervision-edge.test.ts). Not a test file itself (no `.test.`).
 //
 // A tree built from a plain object (so in-process workers can carry `run` functions), with every
@@ -16,7 +16,8 @@ import type { InprocWorker } from '../../supervisor/src/spec/types.ts';
 import type { Actor, Tree } from '../../supervisor/src/runtime/types.ts';
 import { waitFor } from '../helpers/net.ts';
 import { systemClock, type Clock } from '../../supervisor/src/runtime/clock.ts';
-import type { FakeClock } from '../helpers/fake-clock.ts';
+import { afterEach, beforeEach } from 'node:test';
+import { createFakeClock, type FakeClock } from '../helpers/fake-clock.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const httpChild = join(repoRoot, 'test/fixtures/http-child.js');
@@ -203,3 +204,31 @@ export function procChild(id: string, port: number, opts: { env?: Record<string,
 }
 
 export { waitFor };
+
+/**
+ * For a test file on fake time: a new fake clock for each test (`fake.clock`), and `fake.tree()`
+ * builds a tree on it (started unless `start` is false) that is closed after the test.
+ */
+export function onFakeTime(): { readonly clock: FakeClock; tree(obj: Record<string, unknown>, start?: boolean): Promise<Harness> } {
+  let clock: FakeClock | undefined;
+  let open: Harness[] = [];
+  beforeEach(() => {
+    clock = createFakeClock();
+  });
+  afterEach(async () => {
+    const hs = open;
+    open = [];
+    for (const h of hs) await h.close();
+  });
+  return {
+    get clock() {
+      if (!clock) throw new Error('onFakeTime: the clock exists inside a test only');
+      return clock;
+    },
+    async tree(obj, start = true) {
+      const h = await buildTree(obj, { clock: this.clock, start });
+      open.push(h);
+      return h;
+    },
+  };
+}

@@ -2,12 +2,11 @@
 // (an inproc module whose import hangs: test/fixtures/hang-start.mjs) must not block its tree.
 // `start_timeout` bounds the start, the parent's queue is not held while a start is in flight (a
 // sibling's crash is handled meanwhile), tree.stop() does not wait for it; and the thread backend
-// keeps its heartbeats on the tree's clock. Runtime edge cases in the style of runtime-edge.test.ts.
-import { afterEach, beforeEach, describe, test } from 'node:test';
+// keeps its heartbeats on the tree's fake.clock. Runtime edge cases in the style of runtime-edge.test.ts.
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { buildTree, createWorkers as workersOn, explain, repoRoot, waitFor as realWaitFor, type Harness } from './runtime-harness.ts';
-import { createFakeClock, type FakeClock } from '../helpers/fake-clock.ts';
+import { onFakeTime, createWorkers as workersOn, explain, repoRoot, waitFor as realWaitFor, type Harness } from './runtime-harness.ts';
 import { createInprocUnit, defaultBackends, registerBackend } from '../../supervisor/src/backends/index.ts';
 import { parseTreeObject } from '../../supervisor/src/spec/load.ts';
 import { createTree } from '../../supervisor/src/runtime/tree.ts';
@@ -15,23 +14,10 @@ import { createTree } from '../../supervisor/src/runtime/tree.ts';
 const HANG = join(repoRoot, 'test/fixtures/hang-start.mjs');
 const WORKERS = join(repoRoot, 'test/fixtures/workers.ts');
 
-let open: Harness[] = [];
-let clock: FakeClock;
-beforeEach(() => {
-  clock = createFakeClock();
-});
-afterEach(async () => {
-  const hs = open;
-  open = [];
-  for (const h of hs) await h.close();
-});
-const tree = async (obj: Record<string, unknown>, start = true) => {
-  const h = await buildTree(obj, { clock, start });
-  open.push(h);
-  return h;
-};
-const createWorkers = () => workersOn(clock);
-const waitFor = (label: string, cond: () => boolean, maxMs?: number) => clock.until(label, cond, maxMs);
+const fake = onFakeTime();
+const tree = (obj: Record<string, unknown>, start?: boolean) => fake.tree(obj, start);
+const createWorkers = () => workersOn(fake.clock);
+const waitFor = (label: string, cond: () => boolean, maxMs?: number) => fake.clock.until(label, cond, maxMs);
 const sinceOf = (h: Harness, id: string, to: string, nth = 0) =>
   h.events.filter((e) => e.type === 'transition' && e.child === id && e.to === to)[nth]?.ts;
 
@@ -63,15 +49,15 @@ describe('a start that never finishes', () => {
     w.crash('a');
     await explain(h, () => waitFor('a restarted while hang is still starting', () => w.runs.a === 2 && h.state('a') === 'running', 5_000));
     assert.equal(h.state('hang'), 'starting');
-    const t0 = clock.now();
+    const t0 = fake.clock.now();
     await h.close(); // tree.stop() (bounded there: fails after 20 s of real time)
-    assert.ok(clock.now() - t0 < 1000, `tree.stop() took ${clock.now() - t0} ms of fake time`);
+    assert.ok(fake.clock.now() - t0 < 1000, `tree.stop() took ${fake.clock.now() - t0} ms of fake time`);
     assert.deepEqual(h.path('hang').slice(-2), ['stopping', 'stopped']);
   });
 
   test('a thread child keeps its heartbeats on the tree clock: a spinning thread is unhealthy after heartbeat_timeout of fake time', async () => {
     const h = await tree({ name: 'box', intensity: 20, children: [{ id: 'spin', thread: { module: WORKERS, export: 'spin', heartbeat_timeout: '500ms' } }] }, false);
-    // A thread boots in real time: fake time stands still until it runs (else the fake clock
+    // A thread boots in real time: fake time stands still until it runs (else the fake fake.clock
     // would run the start_timeout timer first).
     void h.tree.start().catch(() => undefined);
     await realWaitFor('the thread running', () => h.state('spin') === 'running', 20_000, 10);
@@ -86,7 +72,7 @@ describe('a start that never finishes', () => {
     const deadline = Date.now() + 20_000;
     while (!stopped) {
       assert.ok(Date.now() < deadline, `tree.stop() did not finish within 20 s\n${h.dump()}`);
-      await clock.advance(50);
+      await fake.clock.advance(50);
       await new Promise((r) => setTimeout(r, 10));
     }
   });
@@ -115,7 +101,7 @@ describe('a start that finishes after its node was stopped', () => {
     });
     const spec = parseTreeObject({ version: 1, name: 'box', strategy: 'one_for_all', intensity: 20, children: [w.child('a'), { id: 'late', custom: { kind: 'late' } }] });
     const errors: unknown[] = [];
-    const t = createTree(spec, { backends: registry, clock, onInternalError: (e) => errors.push(e) });
+    const t = createTree(spec, { backends: registry, clock: fake.clock, onInternalError: (e) => errors.push(e) });
     void t.start().catch(() => undefined);
     await waitFor('late starting', () => t.child('late')?.state === 'starting');
     w.crash('a'); // one_for_all: late is stopped while its start is in flight

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Counter } from 'prom-client';
 import type { Tree } from 'edgevisor';
 import { createAppServer, installFailpoints, processLogger, redactingLog, sendError, type AppServer } from '../../common/src/index.ts';
 import { CameraRuntime, createCameraWorker, type RingOptions } from './camera-worker.ts';
@@ -63,10 +63,27 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
     run: makeWorker(cam),
   })), opts.discovery ? { run: discoveredWorker(cameras, makeWorker, discoveredConfig(DISCOVERED, opts.discovery.onvifUrl, opts.discovery.config)) } : undefined);
   // Cameras the onvif service finds get a worker in this running tree, and lose it when the
-  // service forgets them (discovered.ts). A removed detect camera's frame ring goes with it; its
-  // metric series stay (a sum over cameras that went down would read as a counter reset).
-  const forgetRing = (id: string) => { if (ring) rmSync(ringPath(ring.dir, id), { force: true }); };
-  const discovered = opts.discovery ? createDiscoveredPoller(tree, cameras, { log: redactingLog(), forget: forgetRing, ...opts.discovery }) : undefined;
+  // service forgets them (discovered.ts). Once its worker stopped, a removed detect camera's frame
+  // ring goes with it, and so does its newest-frame gauge (its counters stay: metrics.ts).
+  const forget = (id: string) => {
+    metrics.forget(id);
+    if (ring) rmSync(ringPath(ring.dir, id), { force: true });
+  };
+  const discovered = opts.discovery ? createDiscoveredPoller(tree, cameras, { log: redactingLog(), forget, ...opts.discovery }) : undefined;
+  if (discovered) {
+    // Is the poller working, and what does it get: whole lists, partial ones (the service just
+    // started), none (service down, an error, a body that is not a list).
+    new Counter({
+      name: 'camera_discovery_polls_total', help: 'Polls of the onvif service\'s camera list (ONVIF_ADOPT), by result: whole, partial, failed', labelNames: ['result'], registers: [registry],
+      collect() {
+        const s = discovered.stats();
+        this.reset();
+        this.inc({ result: 'whole' }, s.listed - s.partial);
+        this.inc({ result: 'partial' }, s.partial);
+        this.inc({ result: 'failed' }, s.failed);
+      },
+    });
+  }
   // Restarts of a camera's worker, by cause: a broken deadline is a stall (the worker neither
   // delivered nor retried in time), like Frigate's watchdog restarts of a stalled ffmpeg.
   // Each event of a camera's worker is a line with child = the camera id.

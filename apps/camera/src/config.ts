@@ -86,9 +86,13 @@ const discoveredSchema = z.object({
 }).strict();
 
 export const camerasFileSchema = z.object({
-  cameras: z.array(cameraSchema).min(1, 'expected at least one camera').max(MAX_CAMERAS),
+  // Empty only with a discovered: section: a controller whose cameras all come from the onvif service.
+  cameras: z.array(cameraSchema).max(MAX_CAMERAS),
   discovered: discoveredSchema.optional(),
 }).strict().superRefine((v, ctx) => {
+  if (v.cameras.length === 0 && !v.discovered) {
+    ctx.addIssue({ code: 'custom', path: ['cameras'], message: 'expected at least one camera, or a discovered: section (then every camera comes from the onvif service, with ONVIF_ADOPT=true)' });
+  }
   const seen = new Set<string>();
   v.cameras.forEach((c, i) => {
     if (seen.has(c.id)) ctx.addIssue({ code: 'custom', path: ['cameras', i, 'id'], message: `expected a unique id ("${c.id}" is used twice)` });

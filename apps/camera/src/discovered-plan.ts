@@ -8,7 +8,10 @@
  * and reconnects. Missing from a list the service did give counts one poll; a camera missing
  * `forgetAfterPolls` polls in a row is removed. A poll that got no list (service down, an HTTP
  * error, a body that is not a camera list) is never planned: parseListing throws and the poller
- * skips the poll, so an unreachable service removes nothing and resets no count.
+ * skips the poll, so an unreachable service removes nothing and resets no count. A list the
+ * service marks `partial` (it has just started and its first WS-Discovery run has not finished,
+ * so the cameras it found by discovery before are not back yet) adopts what it lists but counts
+ * no camera missing.
  */
 import type { DiscoveredConfig, DiscoveredMatch } from './config.ts';
 
@@ -31,6 +34,11 @@ export function parseListing(body: unknown): ListedCamera[] {
     const m = v.device?.manufacturer;
     return [{ id: v.id, status: typeof v.status === 'string' ? v.status : 'unknown', manufacturer: typeof m === 'string' && m ? m : null }];
   });
+}
+
+/** True when the service says its list is not whole yet (apps/onvif GET /cameras `partial`); a service without the field gives whole lists. */
+export function listingIsPartial(body: unknown): boolean {
+  return (body as { partial?: unknown } | null)?.partial === true;
 }
 
 /** Whether one listed camera is adopted: yes, no (with the reason), or not yet (its manufacturer is needed and unknown). */
@@ -67,14 +75,15 @@ export interface PollPlan {
 /**
  * `adopted`: the cameras with a discovered worker and their missing counts before this poll.
  * `taken(id)`: the id is a configured camera's, a configured camera streams that device, or the
- * tree has that child id already: never adopted.
+ * tree has that child id already: never adopted. `partial`: the list is not whole (listingIsPartial):
+ * a camera missing from it keeps its count.
  */
-export function planPoll(listed: readonly ListedCamera[], adopted: ReadonlyMap<string, number>, cfg: Pick<DiscoveredConfig, 'allow' | 'deny' | 'forgetAfterPolls'>, taken: (id: string) => boolean): PollPlan {
+export function planPoll(listed: readonly ListedCamera[], adopted: ReadonlyMap<string, number>, cfg: Pick<DiscoveredConfig, 'allow' | 'deny' | 'forgetAfterPolls'>, taken: (id: string) => boolean, partial = false): PollPlan {
   const plan: PollPlan = { adopt: [], remove: [], refused: [], waiting: [], missing: new Map() };
   const here = new Set(listed.map((c) => c.id));
   for (const [id, before] of adopted) {
-    const misses = here.has(id) ? 0 : before + 1;
-    if (misses >= cfg.forgetAfterPolls) plan.remove.push(id);
+    const misses = here.has(id) ? 0 : partial ? before : before + 1;
+    if (!partial && misses >= cfg.forgetAfterPolls) plan.remove.push(id);
     else plan.missing.set(id, misses);
   }
   for (const cam of listed) {

@@ -38,7 +38,7 @@ import { EdgevisorError, codes } from 'edgevisor';
 import type { Actor, ChildSnapshot, InnerRoutesOptions, InprocWorker, Tree } from 'edgevisor';
 import { cameraId, defaultDiscovered, discoveredCamera, type CameraConfig, type DiscoveredConfig } from './config.ts';
 import { CameraRuntime } from './camera-worker.ts';
-import { parseListing, planPoll } from './discovered-plan.ts';
+import { listingIsPartial, parseListing, planPoll } from './discovered-plan.ts';
 
 /** The simple_one_for_one supervisor of the discovered cameras, in the controller's tree. */
 export const DISCOVERED = 'discovered';
@@ -90,8 +90,8 @@ export interface DiscoveredPoller {
   poll(): Promise<PollResult>;
   /** The adopted cameras and their polls in a row missing from the service's list. */
   missing(): ReadonlyMap<string, number>;
-  /** Polls done so far: with a camera list, and without one (service down, HTTP error, bad body). */
-  stats(): { listed: number; failed: number };
+  /** Polls done so far: with a camera list (`partial`: of those, lists the service marked not whole yet), and without one (service down, HTTP error, bad body). */
+  stats(): { listed: number; failed: number; partial: number };
   start(): void;
   stop(): void;
   /** Add and delete by a technician (registerInnerTreeRoutes' `children`): see the top of this file. */
@@ -107,7 +107,8 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<PollResult> | undefined;
   let lastError = '';
-  const counts = { listed: 0, failed: 0 };
+  const counts = { listed: 0, failed: 0, partial: 0 };
+  let partialSaid = false;
   /** Cameras this poller gave a worker, with their polls in a row missing from the list. */
   let adopted = new Map<string, number>();
   /** Removed, waiting for their node to leave the tree before `forget`. */
@@ -162,7 +163,7 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
     }
     if (!res.ok) throw new Error(`answered GET /cameras with HTTP ${res.status}`);
     try {
-      return parseListing(body);
+      return { cameras: parseListing(body), partial: listingIsPartial(body) };
     } catch (err) {
       throw new Error(`gave no camera list: ${(err as Error).message}`);
     }
@@ -182,9 +183,9 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
 
   const pollOnce = async (): Promise<PollResult> => {
     settle();
-    let listed;
+    let listing;
     try {
-      listed = await fetchListing();
+      listing = await fetchListing();
     } catch (err) {
       const text = `camera: onvif service ${(err as Error).message}; discovered workers kept as they are`;
       if (text !== lastError && !stopping.signal.aborted) log(text);
@@ -196,13 +197,17 @@ export function createDiscoveredPoller(tree: Tree, cameras: Map<string, CameraRu
     if (lastError) log('camera: onvif service answers again');
     lastError = '';
     counts.listed++;
+    const { cameras: listed, partial } = listing;
+    if (partial && !partialSaid) log('camera: the onvif service has just started and its first discovery run has not finished: cameras missing from its list are not counted missing until it has');
+    partialSaid = partial;
+    if (partial) counts.partial++;
     const configured = configuredDevices();
     // A camera whose child is gone without `children.remove` was deleted through the tree itself
     // (Tree.removeChild): a technician's choice too.
     for (const id of [...adopted.keys(), ...byHand]) if (!tree.child(id)) declinedByHand(id, 'through the tree');
     const here = new Set(listed.map((c) => c.id));
     for (const id of said.keys()) if (!here.has(id)) said.delete(id);
-    const plan = planPoll(listed, adopted, cfg, (id) => cameras.has(id) || configured.has(id) || !!tree.child(id) || leaving.has(id) || declined.has(id));
+    const plan = planPoll(listed, adopted, cfg, (id) => cameras.has(id) || configured.has(id) || !!tree.child(id) || leaving.has(id) || declined.has(id), partial);
     adopted = plan.missing;
     const removed: string[] = [];
     for (const id of plan.remove) {

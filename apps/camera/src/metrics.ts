@@ -14,6 +14,13 @@ export interface CameraMetrics {
   /** Frames an MJPEG client did not get because it was still busy with an earlier one. */
   streamSkipped: Counter<'camera'>;
   streamClients: Gauge<'camera'>;
+  /**
+   * A camera that left the controller (a discovered camera the onvif service forgot, or one
+   * deleted by hand), once its worker stopped: its newest-frame gauge goes, so nothing reads a
+   * frozen timestamp as a dead camera. Its counters stay: a sum over cameras that lost one would
+   * read as a counter reset; they carry on from their value if the camera comes back.
+   */
+  forget(camera: string): void;
 }
 
 /** Frames of one camera as plain numbers; `reported` is what camera_frames_total already shows. */
@@ -60,6 +67,14 @@ export function createCameraMetrics(registry: Registry, cameraIds: readonly stri
     sourceErrors: new Counter({ name: 'camera_source_errors_total', help: 'Source failures by error code', labelNames: ['camera', 'code'], registers }),
     streamSkipped: new Counter({ name: 'camera_stream_skipped_frames_total', help: 'Frames skipped for slow MJPEG clients', labelNames: ['camera'], registers }),
     streamClients: new Gauge({ name: 'camera_stream_clients', help: 'Connected MJPEG clients', labelNames: ['camera'], registers }),
+    forget(camera) {
+      const c = counts.get(camera);
+      if (!c) return;
+      // What the last scrape has not shown yet still reaches the counter.
+      if (c.frames > c.reported) m.frames.inc({ camera }, c.frames - c.reported);
+      counts.delete(camera);
+      m.lastFrameTs.remove({ camera });
+    },
   };
   // Series exist from the start, so a camera that never delivers shows 0 rather than nothing.
   for (const camera of cameraIds) {

@@ -86,7 +86,7 @@ function routes(app: FastifyInstance, reg: CameraRegistry, events: EventLog, log
     return reply.code(status).type('application/json').send(body);
   });
 
-  app.get('/cameras', async () => ({ cameras: reg.list() }));
+  app.get('/cameras', async () => ({ cameras: reg.list(), partial: reg.partial() }));
   app.get<{ Params: { id: string } }>('/cameras/:id', async (req) => reg.get(req.params.id));
   app.get<{ Params: { id: string } }>('/cameras/:id/profiles', async (req) => ({ profiles: reg.get(req.params.id).profiles }));
   app.get<{ Params: { id: string } }>('/cameras/:id/stream-uri', async (req) => {

@@ -72,6 +72,8 @@ export class CameraRegistry {
   private discovery?: Promise<DiscoveryRun>;
   private discoveryTimer?: NodeJS.Timeout;
   private readonly stopping = new AbortController();
+  /** Until the run at start has finished: the cameras it finds (not stored) are not listed yet. */
+  private firstRunPending = false;
 
   constructor(private readonly cfg: OnvifConfig, private readonly store: CameraStore, private readonly events: EventLog, private readonly metrics: OnvifMetrics) {}
 
@@ -81,8 +83,10 @@ export class CameraRegistry {
     if (this.store.loosePermissions) this.events.emit('store_permissions', 'the camera store was readable by others: set back to 0600');
     for (const c of this.store.cameras()) this.addEntry(c.id, parseAddress(c.address), { configured: true });
     if (this.cfg.discoveryEnabled && this.cfg.discoveryIntervalMs > 0) {
+      this.firstRunPending = true;
       const loop = (trigger: string) => {
         void this.runDiscovery(trigger).catch(() => {}).finally(() => {
+          this.firstRunPending = false;
           if (!this.stopping.signal.aborted) this.discoveryTimer = setTimeout(() => loop('schedule'), this.cfg.discoveryIntervalMs).unref();
         });
       };
@@ -104,6 +108,13 @@ export class CameraRegistry {
   }
 
   list(): CameraView[] { return [...this.entries.values()].map((e) => this.view(e)); }
+
+  /**
+   * True while the discovery run at start has not finished (failed runs count as finished): the
+   * list lacks the cameras only WS-Discovery knows (they are not stored), so a client must not
+   * read a camera missing from it as deleted (GET /cameras `partial`).
+   */
+  partial(): boolean { return this.firstRunPending; }
 
   get(id: string): CameraView {
     return this.view(this.entry(id));
