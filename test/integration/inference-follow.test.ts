@@ -34,11 +34,19 @@ function series(text: string, name: string, labels: string): number | undefined 
   return line ? Number(line.split(' ').at(-1)) : undefined;
 }
 
-/** An HTTP gate in front of `base`: GETs pass, but those `held` names get a 503 while the gate is shut. */
-async function startGate(base: string, held: (path: string) => boolean = () => true): Promise<{ url: string; open: boolean; stop(): Promise<void> }> {
-  const gate = { url: '', open: true, stop: async () => {} };
+/**
+ * An HTTP gate in front of `base`: GETs pass, but those `held` names get a 503 while the gate is
+ * shut; `partial`: GET /cameras answers as an onvif service that has just started and found nothing yet.
+ */
+async function startGate(base: string, held: (path: string) => boolean = () => true): Promise<{ url: string; open: boolean; partial: boolean; stop(): Promise<void> }> {
+  const gate = { url: '', open: true, partial: false, stop: async () => {} };
   const srv: Server = createServer((req, res) => {
-    if ((!gate.open && held(req.url!.split('?')[0]!)) || req.method !== 'GET') {
+    const path = req.url!.split('?')[0]!;
+    if (gate.partial && path === '/cameras') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"cameras":[],"partial":true}');
+      return;
+    }
+    if ((!gate.open && held(path)) || req.method !== 'GET') {
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":{"code":"TEST_GATE_SHUT","message":"shut by the test"}}');
       return;
     }
@@ -144,8 +152,17 @@ describe('inference follows the camera controller\'s list', () => {
     const listed = (await (await fetch(`${camBase}/cameras`, { signal: AbortSignal.timeout(5000) })).json()) as { complete: boolean; cameras: { id: string }[] };
     assert.deepEqual([listed.complete, listed.cameras.map((c) => c.id)], [false, ['yard']]);
     assert.deepEqual([...inf.loops()].sort(), [[x, 'running'], ['yard', 'running']].sort(), where());
-    const xBefore = await frames(x);
+    // Then the service answers, but partial (it has just started too, its discovery run not
+    // finished, no camera found yet): the controller's list stays incomplete.
+    gate.partial = true;
     gate.open = true;
+    const partial = cams.discovery!.stats().partial;
+    await waitFor('3 partial lists from the service', () => cams!.discovery!.stats().partial >= partial + 3, 10_000, 50);
+    const incomplete2 = await lists('incomplete');
+    await waitFor('3 more incomplete list answers', async () => (await lists('incomplete')) >= incomplete2 + 3, 15_000, 100);
+    assert.deepEqual([...inf.loops()].sort(), [[x, 'running'], ['yard', 'running']].sort(), where());
+    const xBefore = await frames(x);
+    gate.partial = false;
     await waitFor(() => `${x}'s frames again after the controller restart (${where()})`, async () => (await frames(x)) >= xBefore + 3, 30_000, 100);
     await waitFor(() => `yard's frames again (${where()})`, async () => (await frames('yard')) > 0 && (await lists('complete')) > 0, 10_000, 100);
     assert.deepEqual([starts('yard'), starts(x)], [1, 1], 'neither loop was stopped and started again');

@@ -113,10 +113,10 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
 
   app.get('/cameras', async () => ({
     // False while this list may lack cameras the controller will have: with ONVIF_ADOPT, until
-    // its first camera list from the onvif service since it started (a restarted controller
-    // listens before it has adopted them again). Readers that follow the list (inference) add
-    // cameras from such an answer but remove none.
-    complete: !discovered || discovered.stats().listed > 0,
+    // its first whole camera list from the onvif service since it started (a restarted
+    // controller listens before it has adopted them again; a partial list may lack some).
+    // Readers that follow the list (inference) add cameras from such an answer but remove none.
+    complete: !discovered || discovered.stats().listed > discovered.stats().partial,
     cameras: [...cameras.values()].map((cam) => {
       const f = cam.frames.latest();
       const now = Date.now();

@@ -135,7 +135,7 @@ export function createCameraFollower(o: CameraFollowerOptions): CameraFollower {
       if (listing && !o.signal.aborted) {
         if (lastError) o.log('inference: the camera controller answers GET /cameras again');
         lastError = '';
-        if (!listing.complete && !incompleteSaid) o.log('inference: the camera controller\'s list is not complete yet (it has not had the onvif service\'s list since it started): new cameras get a loop, none is stopped');
+        if (!listing.complete && !incompleteSaid) o.log('inference: the camera controller\'s list is not complete yet (it has not had a whole list from the onvif service since it started): new cameras get a loop, none is stopped');
         incompleteSaid = !listing.complete;
         const steps = planCameraLoops(states(), listing);
         for (const step of steps) execute(step);

@@ -104,7 +104,7 @@ export function createMetrics(registry: Registry) {
     events: new Counter({ name: 'inference_events_total', help: 'Safety events raised', labelNames: ['camera', 'zone'], registers }),
     framePath: new Gauge({ name: 'inference_frame_path', help: 'How frames reach inference, per camera: 1 on the path in use (ring = shared-memory frame ring, rgb = frame.rgb over HTTP, jpeg = frame.jpg decoded here)', labelNames: ['camera', 'path'], registers }),
     errors: new Counter({ name: 'inference_frame_errors_total', help: 'Frames that failed (fetch, decode or model)', labelNames: ['camera'], registers }),
-    cameraLists: new Counter({ name: 'inference_camera_lists_total', help: 'Reads of the camera controller\'s GET /cameras (without CAMERAS), by outcome: complete, incomplete (the controller has not had the onvif service\'s list yet: no loop stopped), failed (no answer: nothing changed)', labelNames: ['outcome'], registers }),
+    cameraLists: new Counter({ name: 'inference_camera_lists_total', help: 'Reads of the camera controller\'s GET /cameras (without CAMERAS), by outcome: complete, incomplete (the controller has not had a whole list from the onvif service yet: no loop stopped), failed (no answer: nothing changed)', labelNames: ['outcome'], registers }),
     cameraLoops: new Gauge({ name: 'inference_camera_loops', help: 'Cameras with a running frame loop', registers }),
   };
   /** Every metric with a `camera` label (whatever its other labels): a removed camera's series go from each. */
