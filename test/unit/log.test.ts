@@ -86,10 +86,12 @@ describe('app log lines', () => {
     log('inference camera dock: cannot read the frame ring (retrying)');
     log('camera press: frame ring failed, raw frames over HTTP only: ENOSPC');
     log('inference: camera dock (nanodet model 416x416)');
+    log('inference: camera gate-3: no longer listed by the camera controller: its frame loop stops');
     assert.deepEqual(c.lines().map((l) => [l.level, l.child, l.msg]), [
       ['warn', 'dock', 'cannot read the frame ring (retrying)'],
       ['warn', 'press', 'frame ring failed, raw frames over HTTP only: ENOSPC'],
       ['info', undefined, 'camera dock (nanodet model 416x416)'],
+      ['info', 'gate-3', 'no longer listed by the camera controller: its frame loop stops'],
     ]);
   });
 

@@ -46,11 +46,12 @@ export function levelOfLine(line: string): LineLevel {
 }
 
 /**
- * What a text line is about: `camera dock: ...` and `inference camera dock: ...` are about the
- * camera `dock` (its `child` field); a leading `inference: ` (the app's name, already in `app`) goes.
+ * What a text line is about: `camera dock: ...`, `inference camera dock: ...` and `inference:
+ * camera dock: ...` are about the camera `dock` (its `child` field); a leading `inference: ` (the
+ * app's name, already in `app`) goes.
  */
 export function splitLine(line: string): { child?: string; msg: string } {
-  const m = /^(?:(?:camera|inference) )?camera ([\w.-]{1,64}): (.*)$/s.exec(line);
+  const m = /^(?:(?:camera|inference):? )?camera ([\w.-]{1,64}): (.*)$/s.exec(line);
   if (m) return { child: m[1]!, msg: m[2]! };
   return { msg: line.replace(/^(?:camera|inference|web|onvif|vacuum): /, '') };
 }
