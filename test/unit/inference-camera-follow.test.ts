@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createCameraFollower, planCameraLoops, type CameraListing, type LoopState } from '../../apps/inference/src/camera-follow.ts';
 import { createServer } from 'node:http';
 import { parseCameraList, readCameraList } from '../../apps/inference/src/camera-loop.ts';
+import { loadConfig } from '../../apps/inference/src/config.ts';
 import { freePort, waitFor } from '../helpers/net.ts';
 
 const loops = (o: Record<string, LoopState>) => new Map(Object.entries(o));
@@ -184,5 +185,15 @@ describe('readCameraList', () => {
     await assert.rejects(readCameraList(`http://127.0.0.1:${closed}`, 2000, signal), { message: 'the camera controller is unreachable (ECONNREFUSED)' });
     // fetch refuses a URL with credentials, quoting it: the error must not.
     await assert.rejects(readCameraList(url.replace('//', '//user:secret@'), 2000, signal), (err: Error) => !err.message.includes('secret') && /unreachable/.test(err.message));
+  });
+});
+
+describe('CAMERA_LIST_INTERVAL_MS', () => {
+  test('5 s by default; outside 100..600000 ms or not an integer: an error naming the variable and what is accepted', () => {
+    assert.equal(loadConfig({}).cameraListIntervalMs, 5000);
+    assert.equal(loadConfig({ CAMERA_LIST_INTERVAL_MS: '200' }).cameraListIntervalMs, 200);
+    for (const v of ['50', '700000', 'soon', '2.5', '']) {
+      assert.throws(() => loadConfig({ CAMERA_LIST_INTERVAL_MS: v }), { code: 'EDGEVISOR_ERR_SPEC_INVALID', message: `invalid environment: env CAMERA_LIST_INTERVAL_MS: expected milliseconds 100..600000 (an integer), got ${JSON.stringify(v)}` });
+    }
   });
 });

@@ -55,6 +55,8 @@ export const NANODET_MODEL = fileURLToPath(new URL('../../../models/nanodet.onnx
 /** The optional CenterNet (weights without a licence: EDGEVISOR_MODELS=nanodet,centernet builds it). */
 export const CENTERNET_MODEL = fileURLToPath(new URL('../../../models/centernet.onnx', import.meta.url));
 
+const LIST_MS = 'expected milliseconds 100..600000 (an integer)';
+
 const list = z.string().default('').transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
 const envSchema = z.object({
@@ -68,7 +70,7 @@ const envSchema = z.object({
   SCORE_THRESHOLD: z.coerce.number({ message: 'expected a number 0..1' }).min(0, 'expected a number 0..1').max(1, 'expected a number 0..1').default(0.25),
   CLASSES: list,
   CAMERAS: list,
-  CAMERA_LIST_INTERVAL_MS: envVars.ms(5000).refine((v) => v >= 100 && v <= 600_000, 'expected milliseconds 100..600000'),
+  CAMERA_LIST_INTERVAL_MS: z.coerce.number({ message: LIST_MS }).int(LIST_MS).min(100, LIST_MS).max(600_000, LIST_MS).default(5000),
   FRAME_WAIT_MS: envVars.ms(2000),
   FRAMES_DIR: envVars.optionalString(),
   DETECT_FPS: z.coerce.number({ message: 'expected detector runs per second per camera, 0.1..60' }).min(0.1, 'expected detector runs per second per camera, 0.1..60').max(60, 'expected detector runs per second per camera, 0.1..60').default(5),
