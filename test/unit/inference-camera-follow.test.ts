@@ -135,6 +135,35 @@ describe('createCameraFollower', () => {
   });
 });
 
+describe('createCameraFollower: zones check', () => {
+  test('the running cameras are reported after complete answers only: the first one, then each that follows a change', async () => {
+    const app = new AbortController();
+    const answers: CameraListing[] = [
+      { ids: ['yard'], complete: false },
+      { ids: ['yard'], complete: false },
+      { ids: ['yard', 'x'], complete: true },
+      { ids: ['yard', 'x'], complete: true },
+      { ids: ['yard'], complete: true },
+    ];
+    let reads = 0;
+    const reported: string[][] = [];
+    const follower = createCameraFollower({
+      list: async () => answers[Math.min(reads++, answers.length - 1)]!,
+      everyMs: 5,
+      run: (_camera, signal) => new Promise((r) => signal.addEventListener('abort', () => r(), { once: true })),
+      forget: () => {},
+      onCameras: (c) => void reported.push([...c]),
+      log: () => {},
+      signal: app.signal,
+    });
+    await waitFor('every answer read, x forgotten', () => reads > answers.length + 2 && !follower.loops().has('x'));
+    // No report from the incomplete answers (yard alone would warn for x's zones for nothing).
+    assert.deepEqual(reported, [['x', 'yard'], ['yard']]);
+    app.abort();
+    await follower.settled();
+  });
+});
+
 describe('createCameraFollower: start', () => {
   test('before the controller first answers, reads are retried sooner than the period', async () => {
     const app = new AbortController();

@@ -49,7 +49,7 @@ export interface CameraFollowerOptions {
   run(camera: string, signal: AbortSignal): Promise<void>;
   /** After a stopped loop has ended: drop the camera's state and metric series. */
   forget(camera: string): Promise<void> | void;
-  /** The cameras with a running loop, after an answer that changed them (and after the first complete one). */
+  /** The cameras with a running loop, after the first complete answer and each complete one since which they changed. */
   onCameras?(cameras: readonly string[]): void;
   /** Each read's outcome and the number of running loops, for metrics. */
   onList?(outcome: 'complete' | 'incomplete' | 'failed', loops: number): void;
@@ -80,7 +80,8 @@ export function createCameraFollower(o: CameraFollowerOptions): CameraFollower {
   };
   let lastError = '';
   let incompleteSaid = false;
-  let zonesChecked = false;
+  /** The running cameras changed since `onCameras` was last called (or it never was). */
+  let camerasChanged = true;
 
   const executors: { [K in CameraStep['op']]: (step: Extract<CameraStep, { op: K }>) => void } = {
     start({ camera }) {
@@ -117,6 +118,22 @@ export function createCameraFollower(o: CameraFollowerOptions): CameraFollower {
   const states = () => new Map([...loops].map(([camera, l]) => [camera, l.state] as const));
   const running = () => [...loops].filter(([, l]) => l.state === 'running').map(([camera]) => camera).sort();
 
+  const apply = (listing: CameraListing) => {
+    if (lastError) o.log('inference: the camera controller answers GET /cameras again');
+    lastError = '';
+    if (!listing.complete && !incompleteSaid) o.log('inference: the camera controller\'s list is not complete yet (it has not had a whole list from the onvif service since it started): new cameras get a loop, none is stopped');
+    incompleteSaid = !listing.complete;
+    const steps = planCameraLoops(states(), listing);
+    for (const step of steps) execute(step);
+    if (steps.length) camerasChanged = true;
+    // Zones are checked against a complete list only (an incomplete one would warn for nothing).
+    if (listing.complete && camerasChanged) {
+      camerasChanged = false;
+      o.onCameras?.(running());
+    }
+    o.onList?.(listing.complete ? 'complete' : 'incomplete', running().length);
+  };
+
   const follow = (async () => {
     // Until the first answer (inference usually starts with the controller), sooner than the period.
     let retryMs = FIRST_RETRY_MS;
@@ -133,17 +150,13 @@ export function createCameraFollower(o: CameraFollowerOptions): CameraFollower {
         o.onList?.('failed', running().length);
       }
       if (listing && !o.signal.aborted) {
-        if (lastError) o.log('inference: the camera controller answers GET /cameras again');
-        lastError = '';
-        if (!listing.complete && !incompleteSaid) o.log('inference: the camera controller\'s list is not complete yet (it has not had a whole list from the onvif service since it started): new cameras get a loop, none is stopped');
-        incompleteSaid = !listing.complete;
-        const steps = planCameraLoops(states(), listing);
-        for (const step of steps) execute(step);
-        // Zones are checked against a complete list (an incomplete one would warn for nothing).
-        if (steps.length || (listing.complete && !zonesChecked)) o.onCameras?.(running());
-        if (listing.complete) zonesChecked = true;
-        o.onList?.(listing.complete ? 'complete' : 'incomplete', running().length);
         answered = true;
+        try {
+          apply(listing);
+        } catch (err) {
+          // A bug here must not end the following (the loops would never change again).
+          o.log(`inference: applying the camera list failed: ${(err as Error).message}`);
+        }
       }
       const waitMs = answered ? o.everyMs : Math.min(retryMs, o.everyMs);
       retryMs *= 2;
