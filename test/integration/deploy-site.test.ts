@@ -6,12 +6,14 @@
  * seeds; a bad cameras, zones and tree file is refused with file, field and line and every
  * container keeps its StartedAt and restart count; a valid change restarts exactly what it needs,
  * through the supervisor. A unique compose project and free ports: other stacks are not touched.
+ * The camera credentials (cameras.yaml) are readable in the camera container only: the
+ * supervisor and inference mount the same folder and are refused it (deploy/site.sh, "Who reads").
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +117,35 @@ async function applyRestarting(edit: () => void, restarted: string[], said: RegE
 }
 
 const site = (f: string) => join(home, 'site', f);
+
+/** The group of applied/cameras.yaml (deploy/site.sh). */
+const secretsGid = Number(/^SITE_SECRETS_GID=(\d+)$/m.exec(readFileSync(join(root, 'deploy/site.sh'), 'utf8'))![1]);
+/** Mode and owner of an applied file, as `stat -c '%a %u:%g'` prints them. */
+const appliedMode = (f: string) => { const st = statSync(join(home, 'applied', f)); return `${(st.mode & 0o777).toString(8)} ${st.uid}:${st.gid}`; };
+function assertAppliedModes(): void {
+  assert.equal(appliedMode('cameras.yaml'), `640 0:${secretsGid}`, 'the credentials: root and the site-secrets group only');
+  assert.equal(appliedMode('tree.yaml'), '644 0:0');
+  assert.equal(appliedMode('zones.yaml'), '644 0:0');
+}
+/**
+ * What `cat /etc/edgevisor/FILE` gives in SERVICE's running container: 'reads' or 'denied'
+ * (retried while the container is between two runs: a probe may restart it under load).
+ */
+function reads(service: string, file: string): Promise<string> {
+  return waitFor(`${service} reading ${file}`, async () => {
+    const c = await container(service);
+    if (!c) return undefined;
+    return docker(['exec', c, 'cat', `/etc/edgevisor/${file}`], 20_000).then(() => 'reads', (e: Error) => (/Permission denied/.test(e.message) ? 'denied' : undefined));
+  }, 90_000, 1000);
+}
+/** Only the camera reads the credentials; every service reads the file it needs. */
+async function assertWhoReads(): Promise<void> {
+  assert.equal(await reads('camera', 'cameras.yaml'), 'reads');
+  assert.equal(await reads('inference', 'cameras.yaml'), 'denied', 'inference needs zones.yaml only');
+  assert.equal(await reads('inference', 'zones.yaml'), 'reads');
+  assert.equal(await reads('supervisor', 'cameras.yaml'), 'denied', 'the supervisor needs tree.yaml only');
+  assert.equal(await reads('supervisor', 'tree.yaml'), 'reads');
+}
 const edit = (f: string, from: string | RegExp, to: string) => () => {
   const text = readFileSync(site(f), 'utf8');
   const next = text.replace(from, to);
@@ -171,6 +202,9 @@ describe('site files of an install: edgevisorctl apply on the real compose stack
     assert.deepEqual(Object.fromEntries(Object.entries(zones).map(([c, z]) => [c, z.zones.map((x) => x.id)])), { dock: ['forklift-lane'], press: ['press-guard'] });
     const mounts = await docker(['inspect', '-f', '{{range .Mounts}}{{if eq .Destination "/etc/edgevisor"}}{{.Source}} {{.RW}}{{end}}{{end}}', await container('camera')]);
     assert.equal(mounts, `${home}/applied false`, 'the applied copy, read-only');
+    assertAppliedModes();
+    assert.equal((statSync(site('cameras.yaml')).mode & 0o777).toString(8), '600', "the technician's copy: root only");
+    await assertWhoReads();
   });
 
   test('fault 12: bad cameras, zones and tree files are refused with file, field and line; the stack is untouched', async () => {
@@ -217,6 +251,24 @@ describe('site files of an install: edgevisorctl apply on the real compose stack
     await applyRestarting(edit('cameras.yaml', /fps: 5\n/, 'fps: 4\n'), ['camera', 'inference'], /^edgevisor: cameras\.yaml changed: restarting camera, then inference \(rest_for_one\)$/m);
     const cams = (await served(ports.camera, '/cameras')).cameras as { id: string; targetFps: number }[];
     assert.equal(cams.find((c) => c.id === 'dock')!.targetFps, 4);
+    // The new file, by a rename: the same mode and group; the restarted camera read it, inference still cannot.
+    assertAppliedModes();
+    assert.equal(await reads('inference', 'cameras.yaml'), 'denied');
+  });
+
+  test('modes an older release left (its rollback.sh going forward writes 0644): apply sets them, restarting nothing', async () => {
+    const before = await runs();
+    const seq = (await getJson(ports.api, '/v1/events?limit=1', viewer)).lastSeq as number;
+    const cams = join(home, 'applied', 'cameras.yaml');
+    chownSync(cams, 0, 0);
+    chmodSync(cams, 0o644);
+    assert.equal(await reads('inference', 'cameras.yaml'), 'reads', 'what 0644 meant');
+    const r = await apply();
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout.trim(), `edgevisor: nothing changed in ${home}/site or ${home}/edgevisor.env: nothing restarted; set the modes of ${home}/applied (cameras.yaml readable by the camera only)`);
+    assertAppliedModes();
+    await assertWhoReads();
+    await restartedExactly(before, seq, [], r.stdout);
   });
 
   test('a tree change restarts the supervisor only; it adopts the apps and keeps the new tree as the last good one', async () => {
