@@ -7,7 +7,8 @@
  * container keeps its StartedAt and restart count; a valid change restarts exactly what it needs,
  * through the supervisor. A unique compose project and free ports: other stacks are not touched.
  * The camera credentials (cameras.yaml) are readable in the camera container only: the
- * supervisor and inference mount the same folder and are refused it (deploy/site.sh, "Who reads").
+ * supervisor and inference mount the same folder and are refused it (deploy/site.sh, "Who reads");
+ * a rollback to a release whose compose.yaml has no site group gets 0644 files its camera reads.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -138,6 +139,11 @@ function reads(service: string, file: string): Promise<string> {
     return docker(['exec', c, 'cat', `/etc/edgevisor/${file}`], 20_000).then(() => 'reads', (e: Error) => (/Permission denied/.test(e.message) ? 'denied' : undefined));
   }, 90_000, 1000);
 }
+/** The camera container's groups (`id -G`), once it runs. */
+const cameraGroups = () => waitFor('the camera container', async () => {
+  const c = await container('camera');
+  return c ? docker(['exec', c, 'id', '-G'], 20_000).catch(() => undefined) : undefined;
+}, 90_000, 1000);
 /** Only the camera reads the credentials; every service reads the file it needs. */
 async function assertWhoReads(): Promise<void> {
   assert.equal(await reads('camera', 'cameras.yaml'), 'reads');
@@ -153,22 +159,26 @@ const edit = (f: string, from: string | RegExp, to: string) => () => {
   writeFileSync(site(f), next);
 };
 
+/** A release as unpack_bundle leaves it, pinned to the test's image, with this compose.yaml. */
+function makeRelease(name: string, compose: string): string {
+  const rel = join(home, 'releases', name);
+  mkdirSync(join(rel, 'deploy', 'site'), { recursive: true });
+  writeFileSync(join(rel, 'compose.yaml'), compose);
+  for (const f of ['tree.yaml', 'cameras.yaml', 'zones.yaml']) copyFileSync(join(root, 'deploy/site', f), join(rel, 'deploy/site', f));
+  for (const f of ['lib.sh', 'site.sh', 'edgevisorctl', 'install.sh', 'upgrade.sh', 'rollback.sh', 'edgevisor.env.example']) copyFileSync(join(root, 'deploy', f), join(rel, f));
+  for (const f of ['edgevisorctl', 'rollback.sh']) chmodSync(join(rel, f), 0o755);
+  writeFileSync(join(rel, 'VERSION'), `${name}\n`);
+  writeFileSync(join(rel, 'IMAGE'), `${APP_IMAGE}\n`);
+  return rel;
+}
+
 describe('site files of an install: edgevisorctl apply on the real compose stack', { skip: unavailable ?? false, timeout: 15 * 60_000 }, () => {
   before(async () => {
     await ensureImages();
     home = mkdtempSync(join(tmpdir(), 'edgevisor-site-'));
     chmodSync(home, 0o755);
     for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
-    // A release as unpack_bundle leaves it, pinned to the test's image.
-    const rel = join(home, 'releases', version);
-    mkdirSync(join(rel, 'deploy', 'site'), { recursive: true });
-    copyFileSync(join(root, 'compose.yaml'), join(rel, 'compose.yaml'));
-    for (const f of ['tree.yaml', 'cameras.yaml', 'zones.yaml']) copyFileSync(join(root, 'deploy/site', f), join(rel, 'deploy/site', f));
-    for (const f of ['lib.sh', 'site.sh', 'edgevisorctl', 'install.sh', 'upgrade.sh', 'rollback.sh', 'edgevisor.env.example']) copyFileSync(join(root, 'deploy', f), join(rel, f));
-    chmodSync(join(rel, 'edgevisorctl'), 0o755);
-    writeFileSync(join(rel, 'VERSION'), `${version}\n`);
-    writeFileSync(join(rel, 'IMAGE'), `${APP_IMAGE}\n`);
-    symlinkSync(rel, join(home, 'current'));
+    symlinkSync(makeRelease(version, readFileSync(join(root, 'compose.yaml'), 'utf8')), join(home, 'current'));
     writeFileSync(join(home, 'project'), `${project}\n`);
     const env = readFileSync(join(root, 'deploy/edgevisor.env.example'), 'utf8')
       .replace(/^EDGEVISOR_VIEWER_TOKEN=.*$/m, `EDGEVISOR_VIEWER_TOKEN=${viewer}`)
@@ -298,5 +308,30 @@ describe('site files of an install: edgevisorctl apply on the real compose stack
     const logs = await docker(['logs', '--tail', '50', await container('supervisor')]).catch((e: Error) => e.message);
     const events = (await getJson(ports.api, '/v1/events?since=0&limit=1000', viewer)).events as { type: string; data?: { treeFile?: string } }[];
     assert.ok(events.some((e) => e.type === 'alarm' && e.data?.treeFile === 'tree.yaml'), logs);
+  });
+
+  test('a rollback to a release from before the site group starts it (cameras.yaml 0644, its camera reads it); forward again: 0640', async () => {
+    // The previous release: the same, but its compose.yaml gives the camera no group (as before).
+    const compose = readFileSync(join(root, 'compose.yaml'), 'utf8');
+    const oldCompose = compose.replace(/^ {4}group_add:\n {6}- "\d+"\n/m, '');
+    assert.notEqual(oldCompose, compose);
+    const old = makeRelease(`${version}old`, oldCompose);
+    symlinkSync(old, join(home, 'previous'));
+    const back = await sh(`${home}/current/rollback.sh`);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    assert.match(back.stdout, new RegExp(`^edgevisor: running ${version}old again after \\d+ s`, 'm'));
+    for (const f of ['tree.yaml', 'cameras.yaml', 'zones.yaml']) assert.equal(appliedMode(f), '644 0:0', `${f}: what the old camera container can read`);
+    assert.equal(await cameraGroups(), '10001', 'the old camera container has no site group');
+    assert.equal(await reads('camera', 'cameras.yaml'), 'reads');
+    const cams = (await served(ports.camera, '/cameras')).cameras as { id: string }[];
+    assert.deepEqual(cams.map((c) => c.id).sort(), ['dock', 'press']);
+    await waitFor('every child running', allRunning, 120_000, 1000);
+    // Forward again with the previous release's rollback.sh (now current's).
+    const forward = await sh(`${home}/current/rollback.sh`);
+    assert.equal(forward.code, 0, forward.stdout + forward.stderr);
+    assert.match(forward.stdout, new RegExp(`^edgevisor: running ${version} again after \\d+ s`, 'm'));
+    assertAppliedModes();
+    assert.equal(await cameraGroups(), `10001 ${secretsGid}`);
+    await assertWhoReads();
   });
 });
