@@ -211,8 +211,14 @@ activate() {
   # replaces containers, it would see them die and restart the old ones, which carry the same
   # labels, and race compose for their ports. The new supervisor starts them again.
   compose_within 120 "$_dir" stop supervisor || return 1
+  # Then the apps, then the supervisor: started together, the new supervisor may come up while
+  # compose is still replacing an app's container, find the old one (stopped, renamed, the same
+  # labels) and start it, which takes the new one's ports (seen in a rollback that recreated only
+  # the camera: "port is already allocated").
+  _apps=$(compose_within 60 "$_dir" config --services | grep -vx supervisor) || return 1
   _log=$(mktemp)
-  if ! compose_within 600 "$_dir" up -d --remove-orphans >"$_log" 2>&1; then
+  # shellcheck disable=SC2086 # one service a word
+  if ! { compose_within 600 "$_dir" up -d --remove-orphans $_apps && compose_within 300 "$_dir" up -d --no-deps supervisor; } >"$_log" 2>&1; then
     cat "$_log" >&2
     _port=$(port_in_error <"$_log")
     rm -f "$_log"

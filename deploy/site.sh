@@ -10,11 +10,24 @@
 #                   one restarted later after a crash; apply compares site/ with it to know what
 #                   changed
 #
+# Who reads the camera credentials (cameras.yaml: RTSP userinfo, usernames and passwords): only
+# the camera app. So applied/cameras.yaml is root:SITE_SECRETS_GID 0640 and compose.yaml gives
+# that group to the camera container alone (group_add); the supervisor (tree.yaml) and inference
+# (zones.yaml) run as 10001 without it and cannot read it, nor can the host's users. The other
+# files stay 0644. site/cameras.yaml is the technician's (root over ssh, mounted nowhere): 0600.
+# A release whose compose.yaml gives no such group (one from before this change) gets 0644 again
+# when it is published for (rollback, or an upgrade that falls back): its camera runs as 10001
+# without the group and could not read a 0640 file.
+#
 # The files are checked with the validators of the release's own image (the supervisor's
 # `validate`, the camera app's and the inference app's loaders), in a container without network
 # and with a read-only root, so a box without Node checks them exactly as the apps will read them.
 
 SITE_FILES='tree.yaml cameras.yaml zones.yaml'
+# The group of applied/cameras.yaml, given to the camera container in compose.yaml (the same
+# number there, `group_add`). Fixed, not looked up: the containers have no /etc/group entry for
+# it. A host group with this gid would read the credentials too: keep it unused on the host.
+SITE_SECRETS_GID=10002
 
 # Creates HOME/site from release DIR's demo files when the box has none yet.
 seed_site() {
@@ -22,6 +35,7 @@ seed_site() {
   mkdir -p "$home/site"
   for _f in $SITE_FILES; do cp "$1/deploy/site/$_f" "$home/site/$_f"; done
   chmod 644 "$home/site/"*.yaml
+  chmod 600 "$home/site/cameras.yaml"
   say "created $home/site with the demo tree, cameras and zones (yours to edit; then run $home/current/edgevisorctl apply)"
 }
 
@@ -50,10 +64,10 @@ check_site() {
   _cfg=$(compose_within 60 "$_cdir" config 2>/dev/null || true)
   _envs="$(service_env "$_cfg" inference MODEL CLASSES) $(service_env "$_cfg" camera ONVIF_URL)"
   _err=$(mktemp)
-  # As root without capabilities: it reads the files whatever their mode; the apps read the
-  # applied copy, which is world-readable.
+  # As root with only CAP_DAC_READ_SEARCH: it reads the files whatever their owner and mode
+  # (site/cameras.yaml is 0600, maybe not root's); the apps read the applied copy (publish_site).
   # shellcheck disable=SC2086 # one -e VAR=value per word
-  timeout 120 docker run --rm --network none --read-only --tmpfs /tmp --user 0:0 --cap-drop ALL \
+  timeout 120 docker run --rm --network none --read-only --tmpfs /tmp --user 0:0 --cap-drop ALL --cap-add DAC_READ_SEARCH \
     --security-opt no-new-privileges -v "$home/site:/site:ro" $_envs \
     "$(cat "$_cdir/IMAGE")" sh -c '
       rc=0
@@ -77,14 +91,41 @@ site_changes() {
   for _f in $SITE_FILES; do cmp -s "$home/site/$_f" "$home/applied/$_f" || echo "$_f"; done
 }
 
-# Copies HOME/site to HOME/applied, each file replaced by a rename: a container reading it sees
-# the old file or the new one, never half of one.
+# site_secrets_granted DIR: release DIR's compose.yaml gives SITE_SECRETS_GID to a container
+# (releases from before it did not: their camera reads cameras.yaml only if it is 0644).
+site_secrets_granted() {
+  grep -Eq "^ +- +\"?$SITE_SECRETS_GID\"? *(#.*)?$" "$1/compose.yaml" 2>/dev/null
+}
+
+# site_mode DIR FILE: the mode and group FILE gets in applied/ for release DIR (`stat -c '%a %g'`).
+site_mode() {
+  if [ "$2" = cameras.yaml ] && site_secrets_granted "$1"; then echo "640 $SITE_SECRETS_GID"; else echo "644 0"; fi
+}
+
+# site_modes_ok DIR: every applied file has the mode and group site_mode gives it for DIR.
+site_modes_ok() {
+  for _f in $SITE_FILES; do
+    [ "$(stat -c '%a %g' "$home/applied/$_f" 2>/dev/null)" = "$(site_mode "$1" "$_f")" ] || return 1
+  done
+}
+
+# publish_site DIR: copies HOME/site to HOME/applied for release DIR, each file replaced by a
+# rename (a container reading it sees the old file or the new one, never half of one; the
+# folder, not the file, is mounted, so a restarted container sees the new one), its mode and
+# group set before the rename (site_mode), so no reader ever sees the credentials with a wider
+# mode. Also takes group and others' access off site/cameras.yaml (boxes seeded before it was 0600).
 publish_site() {
   mkdir -p "$home/applied"
   chmod 755 "$home/applied"
+  chmod go= "$home/site/cameras.yaml"
   for _f in $SITE_FILES; do
-    cp "$home/site/$_f" "$home/applied/.$_f.tmp"
-    chmod 644 "$home/applied/.$_f.tmp"
+    _m=$(site_mode "$1" "$_f")
+    rm -f "$home/applied/.$_f.tmp"
+    # Created empty with its final mode, then filled: the credentials are never in a 0644 file.
+    (umask 077 && : > "$home/applied/.$_f.tmp")
+    chgrp "${_m#* }" "$home/applied/.$_f.tmp"
+    chmod "${_m% *}" "$home/applied/.$_f.tmp"
+    cat "$home/site/$_f" > "$home/applied/.$_f.tmp"
     mv -f "$home/applied/.$_f.tmp" "$home/applied/$_f"
   done
 }
@@ -93,7 +134,7 @@ publish_site() {
 prepare_site() {
   seed_site "$1"
   check_site "$1" || die "the site files in $home/site are refused (see the lines above): nothing was changed; fix them, then run $retry"
-  publish_site
+  publish_site "$1"
 }
 
 # restart_for_site DIR CHANGED: after publish_site, restarts what the changed files need, through

@@ -31,6 +31,8 @@ if [ "$rc" -ne 1 ]; then
 fi
 say "upgrade failed: going back to $(cat "$old/VERSION")" >&2
 back=0
+# The old release's modes (one from before the site group reads cameras.yaml only if it is 0644).
+publish_site "$old"
 activate "$old" || back=1
 [ "$back" -ne 0 ] || wait_stack "$old" || back=$?
 [ "$back" -ne 1 ] || die "going back to $(cat "$old/VERSION") failed too: see $home/current/edgevisorctl ps"

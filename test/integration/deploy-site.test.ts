@@ -6,12 +6,15 @@
  * seeds; a bad cameras, zones and tree file is refused with file, field and line and every
  * container keeps its StartedAt and restart count; a valid change restarts exactly what it needs,
  * through the supervisor. A unique compose project and free ports: other stacks are not touched.
+ * The camera credentials (cameras.yaml) are readable in the camera container only: the
+ * supervisor and inference mount the same folder and are refused it (deploy/site.sh, "Who reads");
+ * a rollback to a release whose compose.yaml has no site group gets 0644 files its camera reads.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +118,40 @@ async function applyRestarting(edit: () => void, restarted: string[], said: RegE
 }
 
 const site = (f: string) => join(home, 'site', f);
+
+/** The group of applied/cameras.yaml (deploy/site.sh). */
+const secretsGid = Number(/^SITE_SECRETS_GID=(\d+)$/m.exec(readFileSync(join(root, 'deploy/site.sh'), 'utf8'))![1]);
+/** Mode and owner of an applied file, as `stat -c '%a %u:%g'` prints them. */
+const appliedMode = (f: string) => { const st = statSync(join(home, 'applied', f)); return `${(st.mode & 0o777).toString(8)} ${st.uid}:${st.gid}`; };
+function assertAppliedModes(): void {
+  assert.equal(appliedMode('cameras.yaml'), `640 0:${secretsGid}`, 'the credentials: root and the site-secrets group only');
+  assert.equal(appliedMode('tree.yaml'), '644 0:0');
+  assert.equal(appliedMode('zones.yaml'), '644 0:0');
+}
+/**
+ * What `cat /etc/edgevisor/FILE` gives in SERVICE's running container: 'reads' or 'denied'
+ * (retried while the container is between two runs: a probe may restart it under load).
+ */
+function reads(service: string, file: string): Promise<string> {
+  return waitFor(`${service} reading ${file}`, async () => {
+    const c = await container(service);
+    if (!c) return undefined;
+    return docker(['exec', c, 'cat', `/etc/edgevisor/${file}`], 20_000).then(() => 'reads', (e: Error) => (/Permission denied/.test(e.message) ? 'denied' : undefined));
+  }, 90_000, 1000);
+}
+/** The camera container's groups (`id -G`), once it runs. */
+const cameraGroups = () => waitFor('the camera container', async () => {
+  const c = await container('camera');
+  return c ? docker(['exec', c, 'id', '-G'], 20_000).catch(() => undefined) : undefined;
+}, 90_000, 1000);
+/** Only the camera reads the credentials; every service reads the file it needs. */
+async function assertWhoReads(): Promise<void> {
+  assert.equal(await reads('camera', 'cameras.yaml'), 'reads');
+  assert.equal(await reads('inference', 'cameras.yaml'), 'denied', 'inference needs zones.yaml only');
+  assert.equal(await reads('inference', 'zones.yaml'), 'reads');
+  assert.equal(await reads('supervisor', 'cameras.yaml'), 'denied', 'the supervisor needs tree.yaml only');
+  assert.equal(await reads('supervisor', 'tree.yaml'), 'reads');
+}
 const edit = (f: string, from: string | RegExp, to: string) => () => {
   const text = readFileSync(site(f), 'utf8');
   const next = text.replace(from, to);
@@ -122,22 +159,26 @@ const edit = (f: string, from: string | RegExp, to: string) => () => {
   writeFileSync(site(f), next);
 };
 
+/** A release as unpack_bundle leaves it, pinned to the test's image, with this compose.yaml. */
+function makeRelease(name: string, compose: string): string {
+  const rel = join(home, 'releases', name);
+  mkdirSync(join(rel, 'deploy', 'site'), { recursive: true });
+  writeFileSync(join(rel, 'compose.yaml'), compose);
+  for (const f of ['tree.yaml', 'cameras.yaml', 'zones.yaml']) copyFileSync(join(root, 'deploy/site', f), join(rel, 'deploy/site', f));
+  for (const f of ['lib.sh', 'site.sh', 'edgevisorctl', 'install.sh', 'upgrade.sh', 'rollback.sh', 'edgevisor.env.example']) copyFileSync(join(root, 'deploy', f), join(rel, f));
+  for (const f of ['edgevisorctl', 'rollback.sh']) chmodSync(join(rel, f), 0o755);
+  writeFileSync(join(rel, 'VERSION'), `${name}\n`);
+  writeFileSync(join(rel, 'IMAGE'), `${APP_IMAGE}\n`);
+  return rel;
+}
+
 describe('site files of an install: edgevisorctl apply on the real compose stack', { skip: unavailable ?? false, timeout: 15 * 60_000 }, () => {
   before(async () => {
     await ensureImages();
     home = mkdtempSync(join(tmpdir(), 'edgevisor-site-'));
     chmodSync(home, 0o755);
     for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
-    // A release as unpack_bundle leaves it, pinned to the test's image.
-    const rel = join(home, 'releases', version);
-    mkdirSync(join(rel, 'deploy', 'site'), { recursive: true });
-    copyFileSync(join(root, 'compose.yaml'), join(rel, 'compose.yaml'));
-    for (const f of ['tree.yaml', 'cameras.yaml', 'zones.yaml']) copyFileSync(join(root, 'deploy/site', f), join(rel, 'deploy/site', f));
-    for (const f of ['lib.sh', 'site.sh', 'edgevisorctl', 'install.sh', 'upgrade.sh', 'rollback.sh', 'edgevisor.env.example']) copyFileSync(join(root, 'deploy', f), join(rel, f));
-    chmodSync(join(rel, 'edgevisorctl'), 0o755);
-    writeFileSync(join(rel, 'VERSION'), `${version}\n`);
-    writeFileSync(join(rel, 'IMAGE'), `${APP_IMAGE}\n`);
-    symlinkSync(rel, join(home, 'current'));
+    symlinkSync(makeRelease(version, readFileSync(join(root, 'compose.yaml'), 'utf8')), join(home, 'current'));
     writeFileSync(join(home, 'project'), `${project}\n`);
     const env = readFileSync(join(root, 'deploy/edgevisor.env.example'), 'utf8')
       .replace(/^EDGEVISOR_VIEWER_TOKEN=.*$/m, `EDGEVISOR_VIEWER_TOKEN=${viewer}`)
@@ -171,6 +212,9 @@ describe('site files of an install: edgevisorctl apply on the real compose stack
     assert.deepEqual(Object.fromEntries(Object.entries(zones).map(([c, z]) => [c, z.zones.map((x) => x.id)])), { dock: ['forklift-lane'], press: ['press-guard'] });
     const mounts = await docker(['inspect', '-f', '{{range .Mounts}}{{if eq .Destination "/etc/edgevisor"}}{{.Source}} {{.RW}}{{end}}{{end}}', await container('camera')]);
     assert.equal(mounts, `${home}/applied false`, 'the applied copy, read-only');
+    assertAppliedModes();
+    assert.equal((statSync(site('cameras.yaml')).mode & 0o777).toString(8), '600', "the technician's copy: root only");
+    await assertWhoReads();
   });
 
   test('fault 12: bad cameras, zones and tree files are refused with file, field and line; the stack is untouched', async () => {
@@ -217,6 +261,24 @@ describe('site files of an install: edgevisorctl apply on the real compose stack
     await applyRestarting(edit('cameras.yaml', /fps: 5\n/, 'fps: 4\n'), ['camera', 'inference'], /^edgevisor: cameras\.yaml changed: restarting camera, then inference \(rest_for_one\)$/m);
     const cams = (await served(ports.camera, '/cameras')).cameras as { id: string; targetFps: number }[];
     assert.equal(cams.find((c) => c.id === 'dock')!.targetFps, 4);
+    // The new file, by a rename: the same mode and group; the restarted camera read it, inference still cannot.
+    assertAppliedModes();
+    assert.equal(await reads('inference', 'cameras.yaml'), 'denied');
+  });
+
+  test('modes an older release left (its rollback.sh going forward writes 0644): apply sets them, restarting nothing', async () => {
+    const before = await runs();
+    const seq = (await getJson(ports.api, '/v1/events?limit=1', viewer)).lastSeq as number;
+    const cams = join(home, 'applied', 'cameras.yaml');
+    chownSync(cams, 0, 0);
+    chmodSync(cams, 0o644);
+    assert.equal(await reads('inference', 'cameras.yaml'), 'reads', 'what 0644 meant');
+    const r = await apply();
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout.trim(), `edgevisor: nothing changed in ${home}/site or ${home}/edgevisor.env: nothing restarted; set the modes of ${home}/applied (cameras.yaml readable by the camera only)`);
+    assertAppliedModes();
+    await assertWhoReads();
+    await restartedExactly(before, seq, [], r.stdout);
   });
 
   test('a tree change restarts the supervisor only; it adopts the apps and keeps the new tree as the last good one', async () => {
@@ -246,5 +308,30 @@ describe('site files of an install: edgevisorctl apply on the real compose stack
     const logs = await docker(['logs', '--tail', '50', await container('supervisor')]).catch((e: Error) => e.message);
     const events = (await getJson(ports.api, '/v1/events?since=0&limit=1000', viewer)).events as { type: string; data?: { treeFile?: string } }[];
     assert.ok(events.some((e) => e.type === 'alarm' && e.data?.treeFile === 'tree.yaml'), logs);
+  });
+
+  test('a rollback to a release from before the site group starts it (cameras.yaml 0644, its camera reads it); forward again: 0640', async () => {
+    // The previous release: the same, but its compose.yaml gives the camera no group (as before).
+    const compose = readFileSync(join(root, 'compose.yaml'), 'utf8');
+    const oldCompose = compose.replace(/^ {4}group_add:\n {6}- "\d+"\n/m, '');
+    assert.notEqual(oldCompose, compose);
+    const old = makeRelease(`${version}old`, oldCompose);
+    symlinkSync(old, join(home, 'previous'));
+    const back = await sh(`${home}/current/rollback.sh`);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    assert.match(back.stdout, new RegExp(`^edgevisor: running ${version}old again after \\d+ s`, 'm'));
+    for (const f of ['tree.yaml', 'cameras.yaml', 'zones.yaml']) assert.equal(appliedMode(f), '644 0:0', `${f}: what the old camera container can read`);
+    assert.equal(await cameraGroups(), '10001', 'the old camera container has no site group');
+    assert.equal(await reads('camera', 'cameras.yaml'), 'reads');
+    const cams = (await served(ports.camera, '/cameras')).cameras as { id: string }[];
+    assert.deepEqual(cams.map((c) => c.id).sort(), ['dock', 'press']);
+    await waitFor('every child running', allRunning, 120_000, 1000);
+    // Forward again with the previous release's rollback.sh (now current's).
+    const forward = await sh(`${home}/current/rollback.sh`);
+    assert.equal(forward.code, 0, forward.stdout + forward.stderr);
+    assert.match(forward.stdout, new RegExp(`^edgevisor: running ${version} again after \\d+ s`, 'm'));
+    assertAppliedModes();
+    assert.equal(await cameraGroups(), `10001 ${secretsGid}`);
+    await assertWhoReads();
   });
 });
