@@ -62,7 +62,7 @@ check_site() {
   done
   # The model and classes of inference, the onvif service of camera: what the apps check against.
   _cfg=$(compose_within 60 "$_cdir" config 2>/dev/null || true)
-  _envs="$(service_env "$_cfg" inference MODEL CLASSES) $(service_env "$_cfg" camera ONVIF_URL)"
+  _envs="$(service_env "$_cfg" inference MODEL CLASSES) $(service_env "$_cfg" camera ONVIF_URL ONVIF_ADOPT)"
   _err=$(mktemp)
   # As root with only CAP_DAC_READ_SEARCH: it reads the files whatever their owner and mode
   # (site/cameras.yaml is 0600, maybe not root's); the apps read the applied copy (publish_site).

@@ -147,10 +147,11 @@ describe('camera controller: cameras found by the onvif service', () => {
     await waitFor(`${gone}'s worker removed`, () => !cams.tree.child(gone) && !cams.cameras.has(gone), 20_000);
     await waitFor(`${gone}'s frame ring deleted`, () => !existsSync(ringPath(framesDir, gone)), 5_000);
     assert.ok(existsSync(ringPath(framesDir, stays)), 'the other camera\'s ring stays');
-    // Its newest-frame gauge went with it (no frozen timestamp for a staleness alert); its frame counter stays.
+    // Its series went with it (no frozen timestamp for a staleness alert, no frozen counter); the other camera's stay.
     const metrics = await (await fetch(`http://127.0.0.1:${(cams.app.server.address() as { port: number }).port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
     const series = (name: string, id: string) => new RegExp(`^${name}\\{camera="${id}"[,}]`, 'm').test(metrics);
-    assert.deepEqual([series('camera_last_frame_timestamp_seconds', gone), series('camera_last_frame_timestamp_seconds', stays), series('camera_frames_total', gone)], [false, true, true], metrics);
+    const names = ['camera_last_frame_timestamp_seconds', 'camera_frames_total'];
+    assert.deepEqual([names.map((n) => series(n, gone)), names.map((n) => series(n, stays))], [[false, false], [true, true]], metrics);
     assert.ok(cams.discovery!.stats().listed - polled >= N, `removed after ${N} lists without it, not before`);
     const about = logs.filter((l) => l.startsWith(`camera ${gone}: missing`));
     assert.deepEqual(about.map((l) => /\((\d) of 3 polls/.exec(l)?.[1] ?? 'removed'), ['1', '2', 'removed'], about.join('\n'));

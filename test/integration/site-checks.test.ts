@@ -50,6 +50,14 @@ describe('site file checks', () => {
     const badDisc = await check('apps/camera/src/check-cameras.ts', [variant('cameras.yaml', 'cameras.yaml', (s) => uncomment(s).replace('forget_after_polls: 3', 'forget_after_polls: never'))]);
     assert.equal(badDisc.code, 1);
     assert.match(badDisc.stderr, /^cameras\.yaml:\d+ discovered\.forget_after_polls: expected an integer 1\.\.100 \(polls\)$/m);
+    // No camera listed: only for a controller that adopts (compose's EDGEVISOR_ONVIF_ADOPT), as the app itself decides at start.
+    const none = join(dir, 'cameras.yaml');
+    writeFileSync(none, 'cameras: []\ndiscovered: { fps: 2 }\n');
+    const refused = await check('apps/camera/src/check-cameras.ts', [none], { ONVIF_URL: 'http://onvif:8082' });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^cameras\.yaml: cameras: is empty and ONVIF_ADOPT is not true, so this controller would have no camera/m);
+    const adopting = await check('apps/camera/src/check-cameras.ts', [none], { ONVIF_URL: 'http://onvif:8082', ONVIF_ADOPT: 'true' });
+    assert.deepEqual([adopting.code, adopting.stdout], [0, 'cameras.yaml: ok, 0 cameras: \n'], adopting.stderr);
   });
 
   test('zones: the demo file passes against the demo cameras and NanoDet; unknown cameras and classes are refused', async () => {

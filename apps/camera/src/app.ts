@@ -63,9 +63,9 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
   })), opts.discovery ? { run: discoveredWorker(cameras, makeWorker, discoveredConfig(DISCOVERED, opts.discovery.onvifUrl, opts.discovery.config)) } : undefined);
   // Cameras the onvif service finds get a worker in this running tree, and lose it when the
   // service forgets them (discovered.ts). Once its worker stopped, a removed detect camera's frame
-  // ring goes with it, and so does its newest-frame gauge (its counters stay: metrics.ts).
+  // ring goes with it, and so do its metric series (metrics.ts).
   const forget = (id: string) => {
-    metrics.forget(id);
+    metrics.forget(id).catch((err: unknown) => redactingLog()(`camera ${id}: its worker is gone, but removing its metric series failed: ${(err as Error).message}`));
     if (ring) rmSync(ringPath(ring.dir, id), { force: true });
   };
   const discovered = opts.discovery ? createDiscoveredPoller(tree, cameras, { log: redactingLog(), forget, ...opts.discovery }) : undefined;

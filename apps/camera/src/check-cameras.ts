@@ -4,13 +4,14 @@
  * `edgevisorctl apply` runs it from the installed image before it lets a site file go live.
  * Valid: one line on stdout, `cameras.yaml: ok, 2 cameras: dock, press`, exit 0. Invalid: one
  * line per problem on stderr (`cameras.yaml:7 cameras[0].fps: expected ...`), exit 1.
- * ONVIF_URL is read as the app reads it (a device source needs the onvif service). The optional
+ * ONVIF_URL and ONVIF_ADOPT are read as the app reads them (a device source needs the onvif
+ * service; `cameras: []` needs ONVIF_ADOPT=true). The optional
  * `discovered:` section (what ONVIF_ADOPT cameras get) is checked too; the summary names the
  * configured cameras only (edgevisorctl takes the zones' camera ids from it).
  */
 import { basename } from 'node:path';
 import { EdgevisorError, codes } from 'edgevisor';
-import { loadCameras, loadEnvConfig } from './config.ts';
+import { loadCameras, loadEnvConfig, noCameraProblem } from './config.ts';
 
 const file = process.argv[2];
 if (!file || process.argv.length > 3) {
@@ -19,7 +20,10 @@ if (!file || process.argv.length > 3) {
 }
 const name = basename(file);
 try {
-  const cameras = await loadCameras(file, { onvifUrl: loadEnvConfig(process.env).onvifUrl });
+  const env = loadEnvConfig(process.env);
+  const cameras = await loadCameras(file, { onvifUrl: env.onvifUrl });
+  const none = noCameraProblem(cameras, env);
+  if (none) throw new EdgevisorError(codes.SPEC_INVALID, `${name}: ${none.replace(/^CAMERAS_FILE: /, '')}`);
   process.stdout.write(`${name}: ok, ${cameras.length} camera${cameras.length === 1 ? '' : 's'}: ${cameras.map((c) => c.id).join(', ')}\n`);
 } catch (err) {
   if (!(err instanceof EdgevisorError) || err.code !== codes.SPEC_INVALID) throw err;

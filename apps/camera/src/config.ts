@@ -233,6 +233,16 @@ export interface CamerasFile {
 /** What a discovered camera gets without a `discovered:` section: a configured `onvif: { device }` camera's defaults. */
 export const defaultDiscovered: Readonly<DiscoveredConfig> = Object.freeze(normaliseDiscovered(discoveredSchema.parse({})));
 
+/**
+ * A cameras file that lists no camera is for a controller whose cameras all come from the onvif
+ * service: without ONVIF_ADOPT it would have none. The app refuses to start so, and
+ * check-cameras (edgevisorctl apply) refuses such a file first.
+ */
+export function noCameraProblem(cameras: readonly CameraConfig[], env: Pick<CameraEnvConfig, 'onvifAdopt'>): string | undefined {
+  if (cameras.length > 0 || env.onvifAdopt) return undefined;
+  return 'CAMERAS_FILE: cameras: is empty and ONVIF_ADOPT is not true, so this controller would have no camera: list one, or set ONVIF_ADOPT=true (with ONVIF_URL) to adopt the onvif service\'s cameras';
+}
+
 /** Loads and validates a cameras file (errors: SPEC_INVALID, `cameras.yaml:LINE field: ...`). */
 export async function loadCamerasFile(path: string, opts: { onvifUrl?: string } = {}): Promise<Readonly<CamerasFile>> {
   const file = loadCheckedYaml(path, camerasFileSchema);

@@ -1,7 +1,7 @@
 import { codes, EdgevisorError } from 'edgevisor';
 import { processLogger, runMain } from '../../common/src/index.ts';
 import { buildCameraApp } from './app.ts';
-import { defaultCameras, loadCamerasFile, loadEnvConfig } from './config.ts';
+import { defaultCameras, loadCamerasFile, loadEnvConfig, noCameraProblem } from './config.ts';
 
 runMain(async () => {
   const log = processLogger();
@@ -11,9 +11,8 @@ runMain(async () => {
   if (file.discovered && !env.onvifAdopt) log.warn({}, 'the cameras file has a discovered: section, but ONVIF_ADOPT is not true: no discovered camera is adopted');
   if (env.failpoint) log.warn({ failpoint: env.failpoint }, `FAILPOINT active: hang ${env.failpoint.camera} after ${env.failpoint.afterFrames} frames per run`);
   const discovery = env.onvifAdopt && env.onvifUrl ? { onvifUrl: env.onvifUrl, ...(file.discovered ? { config: file.discovered } : {}) } : undefined;
-  if (cameras.length === 0 && !discovery) {
-    throw new EdgevisorError(codes.SPEC_INVALID, 'CAMERAS_FILE: cameras: is empty and ONVIF_ADOPT is not true, so this controller would have no camera: list one, or set ONVIF_ADOPT=true (with ONVIF_URL) to adopt the onvif service\'s cameras');
-  }
+  const none = noCameraProblem(cameras, env);
+  if (none) throw new EdgevisorError(codes.SPEC_INVALID, none);
   const cam = buildCameraApp({ cameras, failpoint: env.failpoint, frames: { dir: env.framesDir, perRun: env.framesDirPerRun }, failpoints: { enabled: env.failpoints, ...(env.dataDir ? { dataDir: env.dataDir } : {}) }, ...(discovery ? { discovery } : {}) });
   await cam.start();
   await cam.app.listen({ port: env.port, host: env.host });

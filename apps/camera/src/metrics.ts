@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { removeSeriesOf } from '../../common/src/index.ts';
 
 /** The camera controller's metrics, all labelled by `camera` (its id). */
 export interface CameraMetrics {
@@ -16,11 +17,13 @@ export interface CameraMetrics {
   streamClients: Gauge<'camera'>;
   /**
    * A camera that left the controller (a discovered camera the onvif service forgot, or one
-   * deleted by hand), once its worker stopped: its newest-frame gauge goes, so nothing reads a
-   * frozen timestamp as a dead camera. Its counters stay: a sum over cameras that lost one would
-   * read as a counter reset; they carry on from their value if the camera comes back.
+   * deleted by hand), once its worker stopped: its series go (but camera_stream_clients, which
+   * its last MJPEG clients still count down), so nothing reads a frozen timestamp as a dead
+   * camera, and a controller whose last camera left exports no frame counter at all (a probe
+   * with `absent: pass` passes; frozen counters would read as a stall). A summed counter that
+   * lost a camera reads as a reset to the throughput probe: its window starts again.
    */
-  forget(camera: string): void;
+  forget(camera: string): Promise<void>;
 }
 
 /** Frames of one camera as plain numbers; `reported` is what camera_frames_total already shows. */
@@ -67,13 +70,9 @@ export function createCameraMetrics(registry: Registry, cameraIds: readonly stri
     sourceErrors: new Counter({ name: 'camera_source_errors_total', help: 'Source failures by error code', labelNames: ['camera', 'code'], registers }),
     streamSkipped: new Counter({ name: 'camera_stream_skipped_frames_total', help: 'Frames skipped for slow MJPEG clients', labelNames: ['camera'], registers }),
     streamClients: new Gauge({ name: 'camera_stream_clients', help: 'Connected MJPEG clients', labelNames: ['camera'], registers }),
-    forget(camera) {
-      const c = counts.get(camera);
-      if (!c) return;
-      // What the last scrape has not shown yet still reaches the counter.
-      if (c.frames > c.reported) m.frames.inc({ camera }, c.frames - c.reported);
+    async forget(camera) {
       counts.delete(camera);
-      m.lastFrameTs.remove({ camera });
+      await removeSeriesOf([m.frames, m.lastFrameTs, m.reconnects, m.decodeErrors, m.workerRestarts, m.sourceErrors, m.streamSkipped], 'camera', camera);
     },
   };
   // Series exist from the start, so a camera that never delivers shows 0 rather than nothing.

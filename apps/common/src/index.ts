@@ -11,3 +11,4 @@ export { deadline, type Deadline } from './deadline.ts';
 export { installFailpoints, failpointsEnv, CRASH_AT_START_MARKER, type Failpoints, type FailpointsOptions } from './failpoints.ts';
 export { createAppLogger, processLogger, setProcessLogger, lineLogger, levelOfLine, objectLogger, parseLogLevel, requestIdFor, serializeError, type Logger, type LineLevel } from './log.ts';
 export { createSdNotify, type SdNotify, type SdNotifyOptions } from './sd-notify.ts';
+export { removeSeriesOf } from './metric-series.ts';

@@ -1,6 +1,7 @@
 /** The inference metrics, registered on the app's prom-client registry. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { GateOutcome } from './model/types.ts';
+import { removeSeriesOf } from '../../common/src/index.ts';
 
 /** Rates over the last RATE_WINDOW_S whole seconds, from per-second buckets (a frame costs an add). */
 const RATE_WINDOW_S = 10;
@@ -119,11 +120,7 @@ export function createMetrics(registry: Registry) {
     async forgetCamera(camera: string): Promise<void> {
       perCamera.delete(camera);
       gates.delete(camera);
-      for (const metric of byCamera) {
-        for (const v of (await metric.get()).values) {
-          if (v.labels['camera'] === camera) metric.remove(v.labels as Record<string, string>);
-        }
-      }
+      await removeSeriesOf(byCamera, 'camera', camera);
     },
   };
 }
