@@ -49,7 +49,7 @@ export interface CameraFollowerOptions {
   run(camera: string, signal: AbortSignal): Promise<void>;
   /** After a stopped loop has ended: drop the camera's state and metric series. */
   forget(camera: string): Promise<void> | void;
-  /** The cameras with a running loop, after the first complete answer and each complete one since which they changed. */
+  /** The cameras with a running loop, after the first answer and each one that changed them. */
   onCameras?(cameras: readonly string[]): void;
   /** Each read's outcome and the number of running loops, for metrics. */
   onList?(outcome: 'complete' | 'incomplete' | 'failed', loops: number): void;
@@ -127,8 +127,11 @@ export function createCameraFollower(o: CameraFollowerOptions): CameraFollower {
     const steps = planCameraLoops(states(), listing);
     for (const step of steps) execute(step);
     if (steps.length) camerasChanged = true;
-    // Zones are checked against a complete list only (an incomplete one would warn for nothing).
-    if (listing.complete && camerasChanged) {
+    // Zones are checked against the cameras with a loop whenever those change, from an incomplete
+    // answer too: a camera a restarted controller has not adopted again has no frames, so its
+    // zones are indeed not watched meanwhile (and a controller whose onvif service stays down
+    // must not keep the check from ever running).
+    if (camerasChanged) {
       camerasChanged = false;
       o.onCameras?.(running());
     }
