@@ -48,6 +48,8 @@ write_env "$dir"
 # start (a port taken...) `edgevisorctl apply` is the one command that tries again.
 [ -e "$home/current" ] || ln -sfn "$dir" "$home/current"
 cur=$(readlink "$home/current")
+# A taken port stops the install with one line before anything is published or started.
+check_ports || exit 1
 accept_site "$dir"
 # Installed again over another release: as an upgrade, its files go back to it if this one never starts.
 publish_site_switching "$cur" "$dir"
