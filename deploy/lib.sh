@@ -218,7 +218,12 @@ activate() {
   # Stop the supervisor first (it stops its apps cleanly on SIGTERM). Left running while compose
   # replaces containers, it would see them die and restart the old ones, which carry the same
   # labels, and race compose for their ports. The new supervisor starts them again.
-  compose_within 120 "$_dir" stop supervisor || return 1
+  if ! compose_within 120 "$_dir" stop supervisor; then
+    # Perhaps stopped anyway: started again as it was (no recreate), so it still supervises.
+    compose_within 60 "$_dir" start supervisor >/dev/null 2>&1 || true
+    echo "$me: could not stop the supervisor of the running stack: nothing was changed" >&2
+    return 1
+  fi
   # Then the apps, then the supervisor: started together, the new supervisor may come up while
   # compose is still replacing an app's container, find the old one (stopped, renamed, the same
   # labels) and start it, which takes the new one's ports (seen in a rollback that recreated only
