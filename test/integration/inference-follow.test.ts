@@ -12,7 +12,7 @@
 // service's list yet (complete: false, the discovered camera missing) stops nothing either; a
 // camera deleted by hand stops its loop and its series leave /metrics (zones warning on), the
 // other camera's loop untouched; added again, it starts fresh (and so does one deleted and added
-// again between two reads of the list: its ring's seq began again).
+// again between two reads of the list: its new ring has another token).
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -169,7 +169,7 @@ describe('inference follows the camera controller\'s list', () => {
     assert.ok(lines.some((l) => l.startsWith(`inference camera ${x}: raw 320x320 detect frames through the frame ring (`)), where());
 
     // 3b. Deleted and added again between two reads of the list (inference's GET /cameras held):
-    //     its loop goes on, and starts the new stream clean (the new ring's seq began again).
+    //     its loop goes on, and starts the new stream clean (the new ring has the new runtime's token).
     listGate.open = false;
     const actor = { role: 'technician', via: 'test' } as const;
     cams.discovery!.children.remove(x, actor);
@@ -177,7 +177,7 @@ describe('inference follows the camera controller\'s list', () => {
     cams.discovery!.children.add('discovered', { id: x }, actor);
     // The loop's own GET /cameras (which path, which ring) is held too: open before it is needed.
     listGate.open = true;
-    await waitFor(() => `${x}'s new ring taken as a new stream (${where()})`, () => lines.some((l) => l.startsWith(`inference camera ${x}: its frame ring began again (seq `)), 20_000, 50);
+    await waitFor(() => `${x}'s new ring taken as a new stream (${where()})`, () => lines.some((l) => l.startsWith(`inference camera ${x}: its frame ring is a new stream (after seq `)), 20_000, 50);
     const xNow = await frames(x);
     await waitFor(() => `${x}'s new frames (${where()})`, async () => (await frames(x)) >= xNow + 3, 20_000, 100);
     assert.equal(starts(x), 1, 'the same loop');

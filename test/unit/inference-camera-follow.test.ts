@@ -217,6 +217,11 @@ describe('readCameraList', () => {
   });
 });
 
+test('CAMERA_URL with user:password@ is refused at start (fetch could never use it), naming the variable', () => {
+  assert.throws(() => loadConfig({ CAMERA_URL: 'http://user:pw@camera:8081' }), /^.*env CAMERA_URL: expected the camera controller's URL, http:\/\/host:port \(without user:password@\)/);
+  assert.equal(loadConfig({ CAMERA_URL: 'http://camera:8081/' }).cameraUrl, 'http://camera:8081');
+});
+
 describe('CAMERA_LIST_INTERVAL_MS', () => {
   test('5 s by default; outside 100..600000 ms or not an integer: an error naming the variable and what is accepted', () => {
     assert.equal(loadConfig({}).cameraListIntervalMs, 5000);

@@ -26,6 +26,9 @@ before(async () => {
 });
 after(() => new Promise<void>((r) => server.close(() => r())));
 
+/** The fields a verdict is judged by. */
+const pick = (r: { ok: boolean; value?: number; error?: string }) => ({ ok: r.ok, value: r.value, error: r.error });
+
 function fakeTarget(startMs = 1_700_000_000_000): ProbeTarget & { advance(ms: number): void } {
   let now = startMs;
   return { unit: bareUnit, memory: {}, now: () => now, advance: (ms) => (now += ms) };
@@ -137,6 +140,18 @@ describe('throughput probe', () => {
     assert.equal((await throughputProbe(check({ labels: { camera: 'x' } }), target, 1000, AbortSignal.timeout(5000))).error, `metric frames_total{camera="x"} not found at ${base}/metrics`);
   });
 
+  test('absent: pass: a page without the counter passes (nothing to count yet); once it appears the window starts, and a stall fails again', async () => {
+    const target = fakeTarget();
+    const c = check({ windowMs: 1000, passIfAbsent: true });
+    metricsText = 'other_total 5\n';
+    assert.deepEqual(pick(await throughputProbe(c, target, 1000, AbortSignal.timeout(5000))), { ok: true, value: undefined, error: undefined });
+    metricsText = counter(['frames_total 10']);
+    await throughputProbe(c, target, 1000, AbortSignal.timeout(5000));
+    target.advance(1000);
+    metricsText = counter(['frames_total 10']);
+    assert.equal((await throughputProbe(c, target, 1000, AbortSignal.timeout(5000))).ok, false, 'a counter that is there and stopped still fails');
+  });
+
   test('a non-2xx scrape fails with the status', async () => {
     metricsStatus = 503;
     try {
@@ -170,6 +185,14 @@ describe('staleness probe', () => {
     metricsText = gauge('last_frame_timestamp_seconds{camera="a"} 1700000009.9', 'last_frame_timestamp_seconds{camera="b"} 1700000005');
     assert.equal((await stalenessProbe(check(), target, 1000, AbortSignal.timeout(5000))).error, 'last_frame_timestamp_seconds is 5s old > max 2s');
     assert.equal((await stalenessProbe(check({ labels: { camera: 'a' } }), target, 1000, AbortSignal.timeout(5000))).ok, true);
+  });
+
+  test('absent: pass: no gauge at all passes; a stale one still fails', async () => {
+    const target = fakeTarget(1_700_000_010_000);
+    metricsText = gauge();
+    assert.deepEqual(pick(await stalenessProbe(check({ passIfAbsent: true }), target, 1000, AbortSignal.timeout(5000))), { ok: true, value: undefined, error: undefined });
+    metricsText = gauge('last_frame_timestamp_seconds 1700000005');
+    assert.equal((await stalenessProbe(check({ passIfAbsent: true }), target, 1000, AbortSignal.timeout(5000))).error, 'last_frame_timestamp_seconds is 5s old > max 2s');
   });
 
   test('missing, never set (0) and milliseconds-by-mistake fail with a clear reason', async () => {

@@ -2,7 +2,7 @@
 // (an inproc module whose import hangs: test/fixtures/hang-start.mjs) must not block its tree.
 // `start_timeout` bounds the start, the parent's queue is not held while a start is in flight (a
 // sibling's crash is handled meanwhile), tree.stop() does not wait for it; and the thread backend
-// keeps its heartbeats on the tree's fake.clock. Runtime edge cases in the style of runtime-edge.test.ts.
+// keeps its heartbeats on the tree's clock. Runtime edge cases in the style of runtime-edge.test.ts.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -57,7 +57,7 @@ describe('a start that never finishes', () => {
 
   test('a thread child keeps its heartbeats on the tree clock: a spinning thread is unhealthy after heartbeat_timeout of fake time', async () => {
     const h = await tree({ name: 'box', intensity: 20, children: [{ id: 'spin', thread: { module: WORKERS, export: 'spin', heartbeat_timeout: '500ms' } }] }, false);
-    // A thread boots in real time: fake time stands still until it runs (else the fake fake.clock
+    // A thread boots in real time: fake time stands still until it runs (else the fake clock
     // would run the start_timeout timer first).
     void h.tree.start().catch(() => undefined);
     await realWaitFor('the thread running', () => h.state('spin') === 'running', 20_000, 10);

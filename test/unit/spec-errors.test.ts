@@ -160,7 +160,7 @@ describe('tree file errors', () => {
       '      - http: { url: "ftp://x/", status: 700 }',                   // 11
       '        every: 0s',                                                // 12
       '        failures: 0',                                              // 13
-      '      - throughput: { url: "http://x/", metric: "a-b", min_rate: -1, window: 5 }', // 14
+      '      - throughput: { url: "http://x/", metric: "a-b", min_rate: -1, window: 5, absent: maybe }', // 14
       '      - tcp: "nohost"',                                            // 15
     ]), [
       'tree.yaml:2 intensity: expected an integer from 0 to 10000, got -1',
@@ -175,6 +175,7 @@ describe('tree file errors', () => {
       'tree.yaml:13 children[0].probes[0].failures: expected an integer from 1 to 1000, got 0',
       'tree.yaml:14 children[0].probes[1].throughput.metric: expected a Prometheus metric name like "frames_total", got "a-b"',
       'tree.yaml:14 children[0].probes[1].throughput.min_rate: expected a number from 0 to 1000000000, got -1',
+      'tree.yaml:14 children[0].probes[1].throughput.absent: expected one of "fail", "pass", got "maybe"',
       'tree.yaml:15 children[0].probes[2].tcp: expected "host:port" or { host, port }, got "nohost"',
     ]);
     // Only checked once the rest is valid, since it needs the inherited values.

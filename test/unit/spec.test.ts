@@ -174,6 +174,8 @@ describe('fields', () => {
       '      - { name: d, exec: { command: [pg_isready, -q] }, failures: 1 }',
       '      - { name: e, throughput: { url: "http://x.test/m", metric: "f_total", labels: { cam: "1" }, min_rate: 0.5, window: 1m } }',
       '      - { name: f, staleness: { url: "http://x.test/m", metric: ts, labels: { a: b }, max_age: 1.5s }, startup_grace: 10s }',
+      '      - { name: g1, throughput: { url: "http://x.test/m", metric: f_total, min_rate: 1, window: 10s, absent: pass } }',
+      '      - { name: g2, staleness: { url: "http://x.test/m", metric: ts, max_age: 5s, absent: fail } }',
       '      - docker_health:',
       '      - { name: h, docker_health: {} , every: 250ms, timeout: 2s }',
     ].join('\n'), 'kinds.yaml');
@@ -185,13 +187,15 @@ describe('fields', () => {
       { kind: 'exec', command: ['pg_isready', '-q'] },
       { kind: 'throughput', url: 'http://x.test/m', metric: 'f_total', labels: { cam: '1' }, minRate: 0.5, windowMs: 60_000 },
       { kind: 'staleness', url: 'http://x.test/m', metric: 'ts', labels: { a: 'b' }, maxAgeMs: 1_500 },
+      { kind: 'throughput', url: 'http://x.test/m', metric: 'f_total', minRate: 1, windowMs: 10_000, passIfAbsent: true },
+      { kind: 'staleness', url: 'http://x.test/m', metric: 'ts', maxAgeMs: 5_000 },
       { kind: 'docker_health' },
       { kind: 'docker_health' },
     ]);
-    assert.deepEqual(probes.map((p) => p.name), ['a', 'b', 'c', 'd', 'e', 'f', 'docker_health', 'h']);
+    assert.deepEqual(probes.map((p) => p.name), ['a', 'b', 'c', 'd', 'e', 'f', 'g1', 'g2', 'docker_health', 'h']);
     assert.equal(probes[3]!.failures, 1);
     assert.equal(probes[5]!.startupGraceMs, 10_000);
-    assert.deepEqual([probes[7]!.everyMs, probes[7]!.timeoutMs], [250, 2_000]);
+    assert.deepEqual([probes[9]!.everyMs, probes[9]!.timeoutMs], [250, 2_000]);
   });
 
   test('env numbers and booleans become strings, as compose does', () => {

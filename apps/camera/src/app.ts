@@ -56,11 +56,10 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const metrics = createCameraMetrics(registry, opts.cameras.map((c) => c.id));
   const cameras = new Map(opts.cameras.map((c) => [c.id, new CameraRuntime(c)]));
-  // A random token per controller instance, in each ring's header and in GET /cameras: a reader
-  // can tell our ring from a stale or foreign file of the same name.
-  const ring: RingOptions | undefined = opts.frames
-    ? { dir: opts.frames.dir, token: Math.floor(Math.random() * 2 ** 48) + 1, log: redactingLog(opts.frames.log) }
-    : undefined;
+  // Each camera runtime's ring token (CameraRuntime.ringToken) is in its ring's header and in
+  // GET /cameras: a reader can tell our ring from a stale or foreign file of the same name, and
+  // a stream that began again from one that went on.
+  const ring: RingOptions | undefined = opts.frames ? { dir: opts.frames.dir, log: redactingLog(opts.frames.log) } : undefined;
   const makeWorker = (cam: CameraRuntime) => createCameraWorker(cam, metrics, { failpoint: opts.failpoint, framesStopped, ...(ring ? { ring } : {}) });
   const tree = createCameraTree([...cameras.values()].map((cam) => ({
     cameraId: cam.config.id,
@@ -142,7 +141,7 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
         // The frame ring (shared-memory file) of a detect camera: its file name and this run's
         // token, never the directory (no server path in an answer). A reader opens the file in its
         // own FRAMES_DIR, the same directory or volume given to both apps.
-        ring: cam.config.detect && ring ? { file: ringFileName(cam.config.id), token: ring.token } : null,
+        ring: cam.config.detect && ring ? { file: ringFileName(cam.config.id), token: cam.ringToken } : null,
         seq: f?.seq ?? 0,
         lastFrameAt: f ? new Date(f.ts).toISOString() : null,
         workerRuns: cam.runs,

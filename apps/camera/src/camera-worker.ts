@@ -50,6 +50,12 @@ export class CameraRuntime {
   /** When the worker was restarted, for any reason. */
   readonly restarts = new TimeRing();
   lastError: { code: string; message: string; at: number } | undefined;
+  /**
+   * Names this runtime's frame stream (its seq began at 1) in its ring header and in GET /cameras:
+   * a new runtime (the controller restarted, or the camera was deleted and added again) has
+   * another, so a reader can tell a stream that began again, or a stale or foreign file.
+   */
+  readonly ringToken = Math.floor(Math.random() * 2 ** 48) + 1;
   /** Arrival times of the last RECENT frames, a ring (no allocation or shifting per frame). */
   private readonly recent = new Float64Array(RECENT);
   private recentCount = 0;
@@ -87,8 +93,6 @@ export class CameraRuntime {
 /** Where a detect camera's worker publishes its frame ring (see frame-ring.ts). */
 export interface RingOptions {
   dir: string;
-  /** Identifies this controller instance in the ring header and GET /cameras. */
-  token: number;
   log: (line: string) => void;
 }
 
@@ -154,7 +158,7 @@ export function createCameraWorker(cam: CameraRuntime, metrics: CameraMetrics, o
       // A fresh ring per run, renamed into place: a reader notices the new inode and reopens.
       if (detect && opts.ring) {
         try {
-          ring = createRingWriter(ringPath(opts.ring.dir, id), detect, opts.ring.token);
+          ring = createRingWriter(ringPath(opts.ring.dir, id), detect, cam.ringToken);
         } catch (err) {
           opts.ring.log(`camera ${id}: cannot create frame ring ${ringFileName(id)} in FRAMES_DIR, raw frames over HTTP only: ${describeFsError(err)}`);
         }

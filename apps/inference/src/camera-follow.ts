@@ -85,13 +85,13 @@ export function createCameraFollower(o: CameraFollowerOptions): CameraFollower {
 
   const executors: { [K in CameraStep['op']]: (step: Extract<CameraStep, { op: K }>) => void } = {
     start({ camera }) {
+      // Aborted by the app's signal through the one listener below (not one per loop: with more
+      // than ten cameras, a listener each would trip Node's MaxListeners warning).
       const abort = new AbortController();
-      const onApp = () => abort.abort();
-      o.signal.addEventListener('abort', onApp, { once: true });
       o.log(`inference: camera ${camera}: listed by the camera controller: its frame loop starts`);
       const done = o.run(camera, abort.signal).catch((err: unknown) => {
         o.log(`inference: camera ${camera}: its frame loop ended: ${(err as Error).message}`);
-      }).finally(() => o.signal.removeEventListener('abort', onApp));
+      });
       loops.set(camera, { state: 'running', abort, done });
       track(done);
     },
@@ -114,6 +114,7 @@ export function createCameraFollower(o: CameraFollowerOptions): CameraFollower {
       track(forgotten);
     },
   };
+  o.signal.addEventListener('abort', () => { for (const l of loops.values()) l.abort.abort(); }, { once: true });
   const execute = (step: CameraStep) => (executors[step.op] as (s: CameraStep) => void)(step);
   const states = () => new Map([...loops].map(([camera, l]) => [camera, l.state] as const));
   const running = () => [...loops].filter(([, l]) => l.state === 'running').map(([camera]) => camera).sort();

@@ -79,8 +79,10 @@ export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
           mode = 'ring';
           // The file name only: no server path in a log line.
           why = `${info.ring.file} in FRAMES_DIR`;
-          // Another controller instance (it restarted): its seq began again at 1.
+          // Another camera runtime (the controller restarted, or the camera was deleted and added
+          // again, however far its new stream got meanwhile): its seq began again at 1.
           if (ringToken !== undefined && ring.token !== ringToken && lastSeq >= 0) {
+            log(`inference camera ${o.camera}: its frame ring is a new stream (after seq ${lastSeq}): started clean`);
             o.pipeline.resetCamera(o.camera);
             lastSeq = -1;
             lastReadAt = undefined;
@@ -119,19 +121,8 @@ export async function runCameraLoop(o: CameraLoopOptions): Promise<void> {
         const got = await waitRingFrame(ring!, { after: lastSeq, lastReadAt, intervalMs, waitMs: o.waitMs, signal: o.signal });
         // Replaced or gone: the camera worker or the controller restarted; ask again, reopen.
         if (got === 'replaced') { mode = undefined; continue; }
-        // No frame within the wait: like the long-poll's 204, not an error. Unless the ring's seq
-        // went back: the camera was deleted and added again between two reads of the camera list
-        // (a new runtime in the same controller, so the same token): a new stream, started clean.
-        if (!got) {
-          const latest = ring!.latestSeq();
-          if (latest > 0 && latest < lastSeq) {
-            log(`inference camera ${o.camera}: its frame ring began again (seq ${latest} after ${lastSeq}): a new stream`);
-            o.pipeline.resetCamera(o.camera);
-            lastSeq = -1;
-            lastReadAt = undefined;
-          }
-          continue;
-        }
+        // No frame within the wait: like the long-poll's 204, not an error.
+        if (!got) continue;
         lastReadAt = performance.now();
         seq = got.seq;
         ts = got.ts;

@@ -62,7 +62,8 @@ const list = z.string().default('').transform((s) => s.split(',').map((x) => x.t
 const envSchema = z.object({
   PORT: envVars.port(8083),
   HOST: envVars.host('127.0.0.1'),
-  CAMERA_URL: z.string().regex(/^https?:\/\/[^/]+/, 'expected an http:// URL of the camera controller').default('http://127.0.0.1:8081'),
+  // No user:password@: node's fetch refuses such a URL, and the camera controller's port has no authentication anyway.
+  CAMERA_URL: z.string().regex(/^https?:\/\/[^/@]+(\/.*)?$/, 'expected the camera controller\'s URL, http://host:port (without user:password@)').default('http://127.0.0.1:8081'),
   DATA_DIR: z.string().min(1, 'expected a directory path').default('./data'),
   MODEL: z.string().min(1, 'expected a path to an .onnx file').default(DEFAULT_MODEL),
   ZONES_FILE: envVars.optionalString(),

@@ -2,18 +2,24 @@
  * `staleness` probe: a gauge holding a unix timestamp in SECONDS (Prometheus convention, e.g.
  * `last_frame_timestamp_seconds`) must be younger than `max_age`, compared to `target.now()`.
  * When the selector matches several series (several cameras), the oldest decides: every one of
- * them must be fresh.
+ * them must be fresh. With `absent: pass` a page without the series passes (without a value).
  */
 import type { ProbeCheck } from '../spec/types.ts';
 import type { ProbeFn } from './types.ts';
 import { ProbeFailure, formatMs, guardProbe } from './common.ts';
-import { scrapeSeries } from './scrape.ts';
+import { MissingSeries, scrapeSeries } from './scrape.ts';
 
 export type StalenessCheck = Extract<ProbeCheck, { kind: 'staleness' }>;
 
 export const stalenessProbe: ProbeFn<StalenessCheck> = (check, target, timeoutMs, signal) =>
   guardProbe(timeoutMs, signal, async (ctx) => {
-    const { samples, selector } = await scrapeSeries(check, target, ctx.signal);
+    const scraped = await scrapeSeries(check, target, ctx.signal).catch((err: unknown) => {
+      // `absent: pass`: no series at all (inference with no camera to run) is nothing stale.
+      if (err instanceof MissingSeries && check.passIfAbsent) return undefined;
+      throw err;
+    });
+    if (!scraped) return {};
+    const { samples, selector } = scraped;
     const oldest = Math.min(...samples.map((s) => s.value));
     if (Number.isNaN(oldest)) throw new ProbeFailure(`${selector} is NaN, expected a unix timestamp in seconds`);
     // 0 is what an exporter shows before its first event: say so instead of "56 years old".

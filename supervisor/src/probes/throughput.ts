@@ -8,7 +8,8 @@
  * measured from the newest sample at least `window` old, so it always spans a full window (up to
  * one probe interval more). Until such a sample exists the probe passes without a value: a fresh
  * child has not had the chance to produce yet. A counter that went down was reset (the exporter
- * restarted): the window starts again from that sample.
+ * restarted): the window starts again from that sample. With `absent: pass` a page without the
+ * series passes (without a value): an app that has nothing to count yet is not stalled.
  */
 import type { ProbeCheck } from '../spec/types.ts';
 import type { ProbeFn, ProbeMemory } from './types.ts';
@@ -70,11 +71,16 @@ export function recordReading(memory: ProbeMemory, reading: CounterReading, wind
 
 export const throughputProbe: ProbeFn<ThroughputCheck> = (check, target, timeoutMs, signal) =>
   guardProbe(timeoutMs, signal, async (ctx) => {
-    const { samples, selector } = await scrapeSeries(check, target, ctx.signal).catch((err: unknown) => {
+    const scraped = await scrapeSeries(check, target, ctx.signal).catch((err: unknown) => {
+      if (!(err instanceof MissingSeries)) throw err;
       // The series is gone: a later reappearance starts a new window rather than a bogus rate.
-      if (err instanceof MissingSeries) (target.memory as ThroughputMemory).readings = [];
+      (target.memory as ThroughputMemory).readings = [];
+      // `absent: pass`: nothing to count (a camera controller with no camera) is no stall.
+      if (check.passIfAbsent) return undefined;
       throw err;
     });
+    if (!scraped) return {};
+    const { samples, selector } = scraped;
     const sum = samples.reduce((acc, s) => acc + s.value, 0);
     if (!Number.isFinite(sum)) throw new ProbeFailure(`metric ${selector} is ${sum}, expected a finite counter`);
     const verdict = recordReading(target.memory, { t: target.now(), v: sum }, check.windowMs);

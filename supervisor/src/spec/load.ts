@@ -416,12 +416,14 @@ function resolveCheck(raw: RawProbe): ProbeCheck {
     const t = raw.throughput;
     const c: ProbeCheck = { kind: 'throughput', url: t.url, metric: t.metric, minRate: t.min_rate, windowMs: t.window };
     if (t.labels !== undefined) c.labels = t.labels;
+    if (t.absent === 'pass') c.passIfAbsent = true;
     return c;
   }
   if (raw.staleness) {
     const s = raw.staleness;
     const c: ProbeCheck = { kind: 'staleness', url: s.url, metric: s.metric, maxAgeMs: s.max_age };
     if (s.labels !== undefined) c.labels = s.labels;
+    if (s.absent === 'pass') c.passIfAbsent = true;
     return c;
   }
   return { kind: 'docker_health' };

@@ -141,6 +141,8 @@ const httpUrl = z.string({ error: expected('an http:// or https:// URL') }).refi
 
 const metric = z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, { error: expected('a Prometheus metric name like "frames_total"') });
 const labels = z.record(z.string(), z.string()).optional();
+/** A metric probe whose series is not on the page: `fail` (the default: never exported, renamed, an exporter restarted empty) or `pass` (an app with nothing to count yet, e.g. a camera controller with no camera). */
+const absent = z.enum(['fail', 'pass']).optional();
 const port = z.int().min(1).max(65535);
 const command = z.array(text, { error: expectedType('a command as a list like [node, server.js]') }).min(1);
 
@@ -163,8 +165,8 @@ const checks = {
   http: z.strictObject({ url: httpUrl, status: status.optional(), body: z.string().optional(), headers: z.record(z.string(), z.string()).optional() }),
   tcp,
   exec: z.strictObject({ command }),
-  throughput: z.strictObject({ url: httpUrl, metric, labels, min_rate: numberIn(RANGES.min_rate, { int: false }), window: duration(RANGES.window) }),
-  staleness: z.strictObject({ url: httpUrl, metric, labels, max_age: duration(RANGES.max_age) }),
+  throughput: z.strictObject({ url: httpUrl, metric, labels, min_rate: numberIn(RANGES.min_rate, { int: false }), window: duration(RANGES.window), absent }),
+  staleness: z.strictObject({ url: httpUrl, metric, labels, max_age: duration(RANGES.max_age), absent }),
   // `docker_health:` with nothing after it is YAML null: the check has no options.
   docker_health: z.preprocess((v) => v ?? {}, z.strictObject({})),
 } as const;

@@ -29,8 +29,8 @@ export type ProbeCheck =
   | { kind: 'http'; url: string; status?: readonly number[]; bodyContains?: string; headers?: Readonly<Record<string, string>> }
   | { kind: 'tcp'; host: string; port: number }
   | { kind: 'exec'; command: readonly string[] }
-  | { kind: 'throughput'; url: string; metric: string; labels?: Readonly<Record<string, string>>; minRate: number; windowMs: number }
-  | { kind: 'staleness'; url: string; metric: string; labels?: Readonly<Record<string, string>>; maxAgeMs: number }
+  | { kind: 'throughput'; url: string; metric: string; labels?: Readonly<Record<string, string>>; minRate: number; windowMs: number; passIfAbsent?: true }
+  | { kind: 'staleness'; url: string; metric: string; labels?: Readonly<Record<string, string>>; maxAgeMs: number; passIfAbsent?: true }
   | { kind: 'docker_health' };
 
 /** A worker's probe: its check, period, timeout and failure threshold. */
