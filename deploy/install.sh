@@ -47,7 +47,12 @@ write_env "$dir"
 # A first install points `current` at the release before starting it, so that after a failed
 # start (a port taken...) `edgevisorctl apply` is the one command that tries again.
 [ -e "$home/current" ] || ln -sfn "$dir" "$home/current"
-prepare_site "$dir"
+cur=$(readlink "$home/current")
+# A taken port stops the install with one line before anything is published or started.
+check_ports || exit 1
+accept_site "$dir"
+# Installed again over another release: as an upgrade, its files go back to it if this one never starts.
+publish_site_switching "$cur" "$dir"
 activate "$dir" || die "compose could not start $version: fix what the lines above say, then run $retry"
 rc=0
 wait_stack "$dir" || rc=$?

@@ -161,10 +161,12 @@ site_ports() {
   echo "EDGEVISOR_VACUUM_PORT=$(env_get EDGEVISOR_VACUUM_PORT 8084)"
 }
 
-# The one line that says what to do about a taken PORT (WHO: "another program (node, pid 12)").
+# The one line that says what to do about a taken PORT (WHO: "another program (node, pid 12)"),
+# on stderr; returns 1, so activate can still restart the supervisor before it gives up.
 port_taken() {
   _var=$(site_ports | grep -E "=$1\$" | head -n 1 | cut -d= -f1)
-  die "port $1 is taken by $2: set ${_var:-its EDGEVISOR_*_PORT} in $home/edgevisor.env to a free port and run $retry"
+  echo "$me: port $1 is taken by $2: set ${_var:-its EDGEVISOR_*_PORT} in $home/edgevisor.env to a free port and run $retry" >&2
+  return 1
 }
 
 # Who holds host PORT, other than this stack: a container of another project, a program, or nobody.
@@ -187,11 +189,12 @@ port_owner() {
       print who; exit }'
 }
 
-# Refuses to go on when a port of the site file is taken by anything but this stack.
+# Returns 1 (having said which and what to do) when a port of the site file is taken by anything
+# but this stack.
 check_ports() {
   for _p in $(site_ports | cut -d= -f2); do
     _who=$(port_owner "$_p")
-    [ -z "$_who" ] || port_taken "$_p" "$_who"
+    [ -z "$_who" ] || { port_taken "$_p" "$_who"; return 1; }
   done
 }
 
@@ -202,31 +205,49 @@ port_in_error() {
 }
 
 # Brings the stack of release DIR up and points `current` at it (the old current becomes previous).
+# Returns 1 when it cannot (what went wrong said on stderr); it never exits the script, so a
+# caller can go back (upgrade.sh), and it never leaves the box without a running supervisor once
+# it stopped one: `restart: always` does not bring back a container compose stopped.
 activate() {
   _dir=$1
   _t0=$(date +%s)
-  check_ports
+  check_ports || return 1
+  # Asked before anything stops: a failure here leaves the running stack as it was.
+  _apps=$(compose_within 60 "$_dir" config --services | grep -vx supervisor) || return 1
   say "starting $(cat "$_dir/VERSION") as compose project $(project_name)"
   # Stop the supervisor first (it stops its apps cleanly on SIGTERM). Left running while compose
   # replaces containers, it would see them die and restart the old ones, which carry the same
   # labels, and race compose for their ports. The new supervisor starts them again.
-  compose_within 120 "$_dir" stop supervisor || return 1
+  if ! compose_within 120 "$_dir" stop supervisor; then
+    # Perhaps stopped anyway: started again as it was (no recreate), so it still supervises.
+    compose_within 60 "$_dir" start supervisor >/dev/null 2>&1 || true
+    echo "$me: could not stop the supervisor of the running stack: nothing was changed" >&2
+    return 1
+  fi
   # Then the apps, then the supervisor: started together, the new supervisor may come up while
   # compose is still replacing an app's container, find the old one (stopped, renamed, the same
   # labels) and start it, which takes the new one's ports (seen in a rollback that recreated only
   # the camera: "port is already allocated").
-  _apps=$(compose_within 60 "$_dir" config --services | grep -vx supervisor) || return 1
   _log=$(mktemp)
+  _rc=0
   # shellcheck disable=SC2086 # one service a word
-  if ! { compose_within 600 "$_dir" up -d --remove-orphans $_apps && compose_within 300 "$_dir" up -d --no-deps supervisor; } >"$_log" 2>&1; then
+  compose_within 600 "$_dir" up -d --remove-orphans $_apps >"$_log" 2>&1 || _rc=1
+  if [ "$_rc" -ne 0 ]; then
+    cat "$_log" >&2
+    # A program that took the port after check_ports, or one ss could not see.
+    _port=$(port_in_error <"$_log")
+    [ -z "$_port" ] || port_taken "$_port" "another program" || true
+    echo "$me: the apps of $(cat "$_dir/VERSION") did not all start; starting its supervisor anyway (it restarts what it can)" >&2
+  fi
+  if ! compose_within 300 "$_dir" up -d --no-deps supervisor >"$_log" 2>&1; then
     cat "$_log" >&2
     _port=$(port_in_error <"$_log")
-    rm -f "$_log"
-    # A program that took the port after check_ports, or one ss could not see.
-    [ -z "$_port" ] || port_taken "$_port" "another program"
-    return 1
+    [ -z "$_port" ] || port_taken "$_port" "another program" || true
+    echo "$me: the supervisor of $(cat "$_dir/VERSION") did not start: nothing supervises the apps until it does" >&2
+    _rc=1
   fi
   rm -f "$_log"
+  [ "$_rc" -eq 0 ] || return 1
   # What compose now runs with: apply compares the next .env with it.
   cp "$_dir/.env" "$_dir/.env.applied"
   _old=$(readlink "$home/current" 2>/dev/null || true)

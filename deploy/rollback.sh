@@ -14,10 +14,15 @@ need_docker
 
 prev=$(readlink "$home/previous" 2>/dev/null) || die "no previous release under $home to roll back to"
 [ -d "$prev" ] || die "previous release $prev is missing"
+cur=$(readlink "$home/current" 2>/dev/null) || die "nothing installed under $home: use install.sh first"
 retry="$home/current/rollback.sh"
 # The release's .env is rewritten so site settings edited since then (tokens, ports) still apply.
 write_env "$prev"
-prepare_site "$prev"
+# A taken port refuses the rollback before anything changes (the running release keeps running).
+check_ports || exit 1
+accept_site "$prev"
+# Published for the previous release; for the running one again if the script ends before the switch.
+publish_site_switching "$cur" "$prev"
 say "rolling back to $(cat "$prev/VERSION")"
 activate "$prev" || die "compose could not start $(cat "$prev/VERSION"): fix what the lines above say, then run $retry"
 rc=0

@@ -91,15 +91,52 @@ site_changes() {
   for _f in $SITE_FILES; do cmp -s "$home/site/$_f" "$home/applied/$_f" || echo "$_f"; done
 }
 
-# site_secrets_granted DIR: release DIR's compose.yaml gives SITE_SECRETS_GID to a container
-# (releases from before it did not: their camera reads cameras.yaml only if it is 0644).
+# site_secrets_granted DIR: returns 0 when release DIR's compose.yaml gives SITE_SECRETS_GID to
+# the camera service (`group_add`), 1 when it does not (releases from before it: their camera
+# reads cameras.yaml only if it is 0644), 2 (said on stderr) when it cannot tell. Read from the
+# file with awk, not from `compose config`: that needs compose on every publish (a second or more
+# for v1 on a small box) and prints other YAML for v1 and v2. Block (`- "10002"`) and flow
+# (`["10002"]`) lists are read; what could hide the group (an item that is not a number, a flow
+# list over lines, a group_add outside a service's own keys, such as in an x- anchor that camera
+# merges) is refused, never taken as "no group" (that would publish the credentials 0644).
 site_secrets_granted() {
-  grep -Eq "^ +- +\"?$SITE_SECRETS_GID\"? *(#.*)?$" "$1/compose.yaml" 2>/dev/null
+  _sg=$(awk -v gid="$SITE_SECRETS_GID" '
+    function bare(v) { sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v); if (v ~ /^".*"$/ || v ~ /^\047.*\047$/) v = substr(v, 2, length(v) - 2); return v }
+    function item(v) { v = bare(v); if (v !~ /^[0-9]+$/) { bad = bad "line " NR ": group_add item " v " is not a number; "; return } if (v == gid) found = 1 }
+    { line = $0; sub(/[ \t]+#.*$/, "", line); if (line ~ /^[ \t]*(#|$)/) next; ind = match(line, /[^ ]/) - 1 }
+    list && ind > 4 && line ~ /^ *- / { if (cam) { sub(/^ *- */, "", line); item(line) } next }
+    list && ind == 4 && line ~ /^ *- / { if (cam) { sub(/^ *- */, "", line); item(line) } next }
+    { list = 0 }
+    ind == 0 { top = line; cam = 0 }
+    ind == 2 && top ~ /^services:/ { cam = (line ~ /^  camera:/) }
+    line ~ /^ *group_add:/ {
+      if (ind != 4 || top !~ /^services:/) { bad = bad "line " NR ": a group_add outside a service of services:; "; next }
+      v = line; sub(/^ *group_add: */, "", v)
+      if (v == "") { list = 1; next }
+      if (!cam) next
+      if (v !~ /^\[.*\]$/) { bad = bad "line " NR ": group_add is neither a block nor a one-line flow list; "; next }
+      v = substr(v, 2, length(v) - 2); n = split(v, items, ","); for (i = 1; i <= n; i++) if (bare(items[i]) != "") item(items[i])
+    }
+    END { if (bad != "") { sub(/; $/, "", bad); print "unreadable: " bad } else print (found ? "yes" : "no") }' "$1/compose.yaml" 2>&1) || _sg="unreadable: $_sg"
+  case "$_sg" in
+    yes) return 0 ;;
+    no) return 1 ;;
+  esac
+  echo "$me: $1/compose.yaml: cannot tell whether the camera service has group $SITE_SECRETS_GID (${_sg#unreadable: }); expected group_add: as a list of numbers, - \"$SITE_SECRETS_GID\" lines or [\"$SITE_SECRETS_GID\"]" >&2
+  return 2
 }
 
-# site_mode DIR FILE: the mode and group FILE gets in applied/ for release DIR (`stat -c '%a %g'`).
+# site_mode DIR FILE: the mode and group FILE gets in applied/ for release DIR (`stat -c '%a %g'`);
+# returns 2 (said on stderr) when release DIR's compose.yaml cannot tell (site_secrets_granted).
 site_mode() {
-  if [ "$2" = cameras.yaml ] && site_secrets_granted "$1"; then echo "640 $SITE_SECRETS_GID"; else echo "644 0"; fi
+  [ "$2" = cameras.yaml ] || { echo "644 0"; return 0; }
+  _smg=0
+  site_secrets_granted "$1" || _smg=$?
+  case "$_smg" in
+    0) echo "640 $SITE_SECRETS_GID" ;;
+    1) echo "644 0" ;;
+    *) return 2 ;;
+  esac
 }
 
 # site_modes_ok DIR: every applied file has the mode and group site_mode gives it for DIR.
@@ -115,6 +152,8 @@ site_modes_ok() {
 # group set before the rename (site_mode), so no reader ever sees the credentials with a wider
 # mode. Also takes group and others' access off site/cameras.yaml (boxes seeded before it was 0600).
 publish_site() {
+  # Decided before anything is written: a release whose compose.yaml cannot tell publishes nothing.
+  site_mode "$1" cameras.yaml >/dev/null || die "the site files were not published for $(cat "$1/VERSION" 2>/dev/null || echo "$1") (see the line above)"
   mkdir -p "$home/applied"
   chmod 755 "$home/applied"
   chmod go= "$home/site/cameras.yaml"
@@ -130,11 +169,23 @@ publish_site() {
   done
 }
 
-# The site step of install, upgrade and rollback, before their compose up: seed, check, publish.
-prepare_site() {
+# accept_site DIR: seeds HOME/site if needed and checks it with release DIR's validators; exits
+# the script when a file is refused (nothing published, nothing changed).
+accept_site() {
   seed_site "$1"
   check_site "$1" || die "the site files in $home/site are refused (see the lines above): nothing was changed; fix them, then run $retry"
-  publish_site "$1"
+}
+
+# publish_site_switching OLD NEW: publish_site NEW for a switch from the running release OLD
+# (upgrade, rollback), and, until `current` points at NEW, any way out of the script (a failure,
+# Ctrl-C) publishes it again for OLD: published for NEW, cameras.yaml may be 0640, which OLD's
+# camera (a release without the site group) could not read at its next restart. Sets the
+# script's EXIT trap.
+publish_site_switching() {
+  _sw_old=$1 _sw_new=$2
+  trap '_trc=$?; [ "$(readlink "$home/current" 2>/dev/null)" = "$_sw_new" ] || publish_site "$_sw_old" || true; exit $_trc' EXIT
+  trap 'exit 130' INT TERM HUP
+  publish_site "$_sw_new"
 }
 
 # restart_for_site DIR CHANGED: after publish_site, restarts what the changed files need, through

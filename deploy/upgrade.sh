@@ -19,8 +19,12 @@ retry="$home/current/upgrade.sh $1"
 dir=$(unpack_bundle "$1")
 [ "$dir" != "$old" ] || die "$(cat "$dir/VERSION") is already running; nothing to upgrade"
 write_env "$dir"
+# A taken port refuses the upgrade before anything changes (the old release keeps running).
+check_ports || exit 1
 # The plant's site files, checked by the new release's validators before anything stops.
-prepare_site "$dir"
+accept_site "$dir"
+# Published for the new release; for the old one again if the script ends before the switch.
+publish_site_switching "$old" "$dir"
 say "upgrading $(cat "$old/VERSION") -> $(cat "$dir/VERSION")"
 rc=0
 activate "$dir" || rc=1

@@ -14,9 +14,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { docker, dockerUnavailable } from '../helpers/docker.ts';
 import { APP_IMAGE, ensureImages } from '../helpers/images.ts';
@@ -29,6 +29,8 @@ const readme = readFileSync(join(root, 'deploy/README.md'), 'utf8');
 const id = randomBytes(3).toString('hex');
 const project = `evsite${id}`;
 const version = `st${id}`;
+/** The image of the broken release's bundle (a few bytes; removed after). */
+const tinyImage = `evsite-tiny:${id}`;
 const viewer = `viewer-${id}-token`;
 const technician = `tech-${id}-token`;
 let home = '';
@@ -193,6 +195,7 @@ describe('site files of an install: edgevisorctl apply on the real compose stack
     const left = await docker(['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`]).catch(() => '');
     if (left) await docker(['rm', '-f', '-v', ...left.split('\n')]).catch(() => {});
     await docker(['network', 'rm', `${project}_default`]).catch(() => {});
+    await docker(['rmi', tinyImage]).catch(() => {});
     rmSync(home, { recursive: true, force: true });
   });
 
@@ -333,5 +336,34 @@ describe('site files of an install: edgevisorctl apply on the real compose stack
     assertAppliedModes();
     assert.equal(await cameraGroups(), `10001 ${secretsGid}`);
     await assertWhoReads();
+  });
+
+  test('an upgrade whose camera cannot start: the new supervisor is started anyway (never unsupervised), then upgrade.sh goes back; the old release runs with files it reads', async () => {
+    // The new release: the same, but its camera asks for a device this box lacks, so compose's
+    // apps step fails after the supervisor was stopped. Its bundle carries a tiny image only: the
+    // release is unpacked already (unpack_bundle keeps it and loads the images).
+    const compose = readFileSync(join(root, 'compose.yaml'), 'utf8');
+    const broken = compose.replace(/^( {2}camera:\n)/m, '$1    devices:\n      - /dev/edgevisor-absent-device:/dev/absent\n');
+    assert.notEqual(broken, compose);
+    const name = `${version}bad`;
+    const bad = makeRelease(name, broken);
+    const bundle = join(home, `edgevisor-${name}.tar`);
+    const made = await sh(`set -e; d=$(mktemp -d); touch "$d/x"; tar -C "$d" -c . | timeout 60 docker import - ${tinyImage} >/dev/null; rm -rf "$d"
+      cd "${bad}"; timeout 60 docker save ${tinyImage} | gzip -1 > images.tar.gz; tar -cf "${bundle}" VERSION compose.yaml IMAGE images.tar.gz; rm images.tar.gz`);
+    assert.equal(made.code, 0, made.stderr);
+    const since = String(Math.floor(Date.now() / 1000) - 1);
+    const r = await sh(`sh ${home}/current/upgrade.sh ${bundle}`);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`^edgevisor: the apps of ${name} did not all start; starting its supervisor anyway \\(it restarts what it can\\)$`, 'm'));
+    assert.doesNotMatch(r.stderr, /did not start: nothing supervises/);
+    assert.match(r.stderr, new RegExp(`^edgevisor: upgrade to ${name} failed \\(see the lines above\\); ${version} runs again$`, 'm'));
+    // The engine's own record: a supervisor was started between the failed apps step and the way back.
+    const starts = await docker(['events', '--since', since, '--until', String(Math.ceil(Date.now() / 1000) + 1), '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=com.docker.compose.service=supervisor', '--filter', 'event=start', '--format', '{{.ID}}']);
+    assert.ok(starts.split('\n').filter(Boolean).length >= 2, `supervisor starts: the new one, then the old one again\n${starts}`);
+    assert.ok(await container('supervisor'), 'a supervisor runs');
+    assert.equal(basename(readlinkSync(join(home, 'current'))), version, 'current is the old release again');
+    assertAppliedModes();
+    await assertWhoReads();
+    await waitFor('every child running', allRunning, 120_000, 1000);
   });
 });

@@ -10,7 +10,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +44,12 @@ const compose = readFileSync(join(root, 'compose.yaml'), 'utf8');
 const oldCompose = compose.replace(/^ {4}group_add:\n {6}- "\d+"\n/m, '');
 const current = release('current', compose);
 const old = release('old', oldCompose);
+const block = /^ {4}group_add:\n {6}- "\d+"\n/m;
+// A later release writing the group as a flow list, and ones whose group_add site.sh cannot read.
+const flow = release('flow', compose.replace(block, `    group_add: ["20", ${gid}]  # site secrets\n`));
+const unreadable = release('unreadable', compose.replace(block, '    group_add: ["${SITE_GID}"]\n'));
+const anchored = release('anchored', compose.replace(block, '').replace(/^x-app: &app\n/m, `x-app: &app\n  group_add:\n    - "${gid}"\n`));
+const lineOf = (text: string, re: RegExp) => text.slice(0, text.search(re)).split('\n').length;
 
 describe('site file modes (deploy/site.sh)', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,6 +60,21 @@ describe('site file modes (deploy/site.sh)', () => {
     const granted = Object.entries(services).filter(([, s]) => (s.group_add ?? []).map(String).includes(String(gid))).map(([n]) => n);
     assert.deepEqual(granted, ['camera']);
     assert.notEqual(oldCompose, compose, 'the old release differs by the group_add only');
+    for (const r of [flow, unreadable, anchored]) assert.notEqual(readFileSync(join(r, 'compose.yaml'), 'utf8'), compose);
+  });
+
+  test('the group is read from block and flow lists; a group_add site.sh cannot read is refused, naming file and line, and nothing is published', async () => {
+    const r = await site(`for d in "${current}" "${flow}" "${old}"; do site_mode "$d" cameras.yaml; done`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), [`640 ${gid}`, `640 ${gid}`, '644 0']);
+    for (const [rel, re, what] of [[unreadable, /group_add: \["\$/, 'group_add item ${SITE_GID} is not a number'], [anchored, /^ {2}group_add:/m, 'a group_add outside a service of services:']] as const) {
+      const text = readFileSync(join(rel, 'compose.yaml'), 'utf8');
+      const refused = await site(`publish_site "${rel}"`);
+      assert.equal(refused.code, 1, refused.stdout);
+      assert.equal(refused.stderr.trim().split('\n')[0], `edgevisor: ${rel}/compose.yaml: cannot tell whether the camera service has group ${gid} (line ${lineOf(text, re)}: ${what}); expected group_add: as a list of numbers, - "${gid}" lines or ["${gid}"]`);
+      assert.match(refused.stderr, /the site files were not published/);
+    }
+    assert.deepEqual(readdirSync(dir).filter((f) => f === 'home'), [], 'nothing was created: the refusal comes before any write');
   });
 
   test('seed and publish for a release with the group: cameras.yaml 0640 root:group in applied/, 0600 in site/; the others 0644', async () => {
@@ -91,5 +112,20 @@ describe('site file modes (deploy/site.sh)', () => {
     assert.equal(back.stdout.trim(), 'ok', back.stderr);
     assert.equal(mode(join(home, 'applied/cameras.yaml')), `640 0:${gid}`);
     assert.equal(mode(join(home, 'site/cameras.yaml')), '600 0:0');
+  });
+
+  test('a switch that ends before `current` moves (upgrade, rollback) publishes the files again for the running release; one that moved keeps the new modes', async () => {
+    mkdirSync(home, { recursive: true });
+    const link = join(home, 'current');
+    rmSync(link, { force: true });
+    symlinkSync(old, link);
+    // As upgrade.sh: published for the new release, then the script fails before activate switched.
+    const failed = await site(`publish_site_switching "${old}" "${current}"; [ "$(stat -c %a "$home/applied/cameras.yaml")" = 640 ] && echo published-new; exit 3`);
+    assert.equal(failed.code, 3, failed.stderr);
+    assert.equal(failed.stdout.trim(), 'published-new');
+    assert.equal(mode(join(home, 'applied/cameras.yaml')), '644 0:0', 'the old camera can read it again');
+    const switched = await site(`publish_site_switching "${old}" "${current}"; ln -sfn "${current}" "$home/current"`);
+    assert.equal(switched.code, 0, switched.stderr);
+    assert.equal(mode(join(home, 'applied/cameras.yaml')), `640 0:${gid}`);
   });
 });

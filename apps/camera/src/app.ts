@@ -40,7 +40,11 @@ export interface FramesOptions { dir: string; perRun?: boolean; log?: (line: str
 /** Runtime failpoints (apps/common/src/failpoints.ts; tests only): on, and where the crash-at-start marker goes. */
 export interface CameraFailpointsOptions { enabled: boolean; dataDir?: string }
 
-export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoint?: Failpoint; frames?: FramesOptions; failpoints?: CameraFailpointsOptions; discovery?: DiscoveredOptions }): CameraApp {
+/**
+ * camerasFileWarning: what is wrong with the cameras file that the app cannot fix (cameras-file-mode.ts),
+ * reported by /healthz as the `cameras_file` warning (status degraded, still 200).
+ */
+export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoint?: Failpoint; frames?: FramesOptions; failpoints?: CameraFailpointsOptions; discovery?: DiscoveredOptions; camerasFileWarning?: string }): CameraApp {
   // Node process metrics with a coarser event-loop-delay sampler: prom-client's default (10 ms)
   // wakes the loop 100 times a second, about 6 ms of CPU per second on this class of machine,
   // a third of what the controller cost per camera before. Once a second still catches every
@@ -107,6 +111,8 @@ export function buildCameraApp(opts: { cameras: readonly CameraConfig[]; failpoi
     const s = tree.snapshot().state;
     if (s === 'failed' || s === 'gave_up') throw new Error(`camera supervision tree is ${s}`);
   });
+  const fileWarning = opts.camerasFileWarning;
+  if (fileWarning) server.addHealthCheck('cameras_file', () => fileWarning);
 
   const stopping = new AbortController();
 
