@@ -215,7 +215,7 @@ activate() {
   # Asked before anything stops: a failure here leaves the running stack as it was.
   _apps=$(compose_within 60 "$_dir" config --services | grep -vx supervisor) || return 1
   say "starting $(cat "$_dir/VERSION") as compose project $(project_name)"
-  # Stop the supervisor first (it stops its apps cleanly on SIGTERM). Left running while compose
+  # Stop the supervisor first (its apps keep running: a new supervisor adopts them). Left running while compose
   # replaces containers, it would see them die and restart the old ones, which carry the same
   # labels, and race compose for their ports. The new supervisor starts them again.
   if ! compose_within 120 "$_dir" stop supervisor; then
