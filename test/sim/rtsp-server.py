@@ -48,7 +48,12 @@ def main() -> None:
         f"! video/x-h264,profile=baseline ! rtph264pay name=pay0 pt=96 config-interval=1 )"
     )
     factory.set_launch(launch)
-    factory.set_shared(True)
+    # One pipeline per client, not a shared one: with shared media this gst-rtsp-server (Debian
+    # 12's 1.22) aborts the whole server now and then when two clients start or stop together
+    # (`gst_rtsp_media_get_rates: assertion failed`, SIGABRT: every later client gets
+    # "connection refused"). Seen in CI and reproduced here with two ffmpeg clients at once; not
+    # seen in 80 rounds without sharing. The cost is one x264 encode per client (ultrafast).
+    factory.set_shared(False)
     factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP)
     server.get_mount_points().add_factory("/test", factory)
     if server.attach(None) == 0:
